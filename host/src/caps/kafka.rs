@@ -1,0 +1,316 @@
+//! `kafka`: native load jobs, single-record produce, consumers and topic administration, on the
+//! clusters the plugin was granted.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use wasmtime::component::Resource;
+
+use crate::bindings::kscen::scenario::kafka::{
+    ConsumedRecord, Delivery, Host, HostConsumer, HostLoad, KeyMode as WitKeyMode, LoadSpec,
+    LoadStatus as WitStatus, PartitionOffset, Rate as WitRate, StartFrom,
+};
+use crate::bindings::WitError;
+use crate::caps::{unless_cancelled, PluginState, RunContext};
+use crate::config::producer_props::map_producer_properties;
+use crate::error::{HostError, HostResult};
+use crate::load::{self, KeyMode, LoadJob, LoadPlan, LoadStatus, Rate};
+
+/// The host side of a `load` resource.
+pub struct LoadHandle {
+    job: Arc<LoadJob>,
+}
+
+/// The host side of a `consumer` resource.
+pub struct ConsumerHandle {
+    consumer: Arc<BaseConsumer>,
+}
+
+/// How long a single `produce` waits for its acknowledgement.
+const PRODUCE_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn to_rate(rate: WitRate) -> Rate {
+    match rate {
+        WitRate::Unthrottled => Rate::Unthrottled,
+        WitRate::PerSecond(r) => Rate::PerSecond(r),
+    }
+}
+
+fn to_wit_status(status: LoadStatus) -> WitStatus {
+    WitStatus {
+        running: status.running,
+        sent: status.sent,
+        acked: status.acked,
+        failed: status.failed,
+        bytes: status.bytes,
+        queue_full: status.queue_full,
+        backlog: status.backlog,
+        target_rate: status.target_rate,
+        elapsed_ms: status.elapsed_ms,
+        corrected_p99_us: status.corrected_p99_us,
+        last_error: status.last_error,
+    }
+}
+
+impl RunContext {
+    /// Producer configuration for a cluster: the profile's, then the run's
+    /// (`--producer.config`, `--producer-props`), then the plugin's overrides.
+    fn producer_config(&self, cluster: &str, overrides: &[(String, String)]) -> HostResult<rdkafka::ClientConfig> {
+        self.grants.check_cluster(cluster)?;
+        let mut config = self.clusters.client_config(cluster)?;
+        for (key, value) in &self.producer_config.librdkafka {
+            config.set(key, value);
+        }
+        let mapped = map_producer_properties(overrides);
+        if let Some(refused) = mapped.not_applied().next() {
+            return Err(HostError::Invalid(format!("producer-config: {refused}")));
+        }
+        for (key, value) in &mapped.librdkafka {
+            config.set(key, value);
+        }
+        Ok(config)
+    }
+
+    fn start_load(&self, spec: LoadSpec) -> HostResult<Arc<LoadJob>> {
+        let plan = LoadPlan {
+            cluster: spec.cluster,
+            topic: spec.topic,
+            rate: to_rate(spec.rate),
+            count: spec.count,
+            duration: spec.duration_ms.map(Duration::from_millis),
+            record_sizes: spec.record_sizes,
+            key_mode: match spec.key_mode {
+                WitKeyMode::None => KeyMode::None,
+                WitKeyMode::Sequential => KeyMode::Sequential,
+                WitKeyMode::Random(space) => KeyMode::Random(space),
+            },
+        };
+        plan.validate()?;
+        let config = self.producer_config(&plan.cluster, &spec.producer_config)?;
+        let id = self.next_job_id.fetch_add(1, Ordering::Relaxed);
+        let job = load::job::spawn(id, plan, config, self.metrics.clock, self.metrics.phases.clone())?;
+        self.metrics.add_job(job.clone());
+        Ok(job)
+    }
+
+    async fn produce_one(&self, cluster: &str, topic: &str, key: Option<Vec<u8>>, value: Vec<u8>) -> HostResult<Delivery> {
+        let producer = self.single_record_producer(cluster)?;
+        let mut record = FutureRecord::to(topic).payload(&value);
+        if let Some(key) = &key {
+            record = record.key(key);
+        }
+        let started = Instant::now();
+        let delivered = producer
+            .send(record, PRODUCE_TIMEOUT)
+            .await
+            .map_err(|(error, _)| HostError::Kafka(format!("producing to {topic} on {cluster}: {error}")))?;
+        Ok(Delivery {
+            partition: delivered.partition,
+            offset: delivered.offset,
+            latency_us: started.elapsed().as_micros() as u64,
+        })
+    }
+
+    /// One producer per cluster serves every single-record `produce`, so a call costs a send and
+    /// an acknowledgement, not a client start-up.
+    fn single_record_producer(&self, cluster: &str) -> HostResult<FutureProducer> {
+        let mut producers = self.single_record_producers.lock().unwrap();
+        if let Some(producer) = producers.get(cluster) {
+            return Ok(producer.clone());
+        }
+        let producer: FutureProducer = self.producer_config(cluster, &[])?.create()?;
+        producers.insert(cluster.to_string(), producer.clone());
+        Ok(producer)
+    }
+
+    fn subscribe(&self, cluster: &str, topic: &str, start: StartFrom) -> HostResult<BaseConsumer> {
+        self.grants.check_cluster(cluster)?;
+        let mut config = self.clusters.client_config(cluster)?;
+        let group = format!("kscen-{}-{}", std::process::id(), self.next_job_id.fetch_add(1, Ordering::Relaxed));
+        config
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", match start {
+                StartFrom::Earliest => "earliest",
+                StartFrom::Latest => "latest",
+            });
+        let consumer: BaseConsumer = config.create()?;
+        consumer.subscribe(&[topic])?;
+        Ok(consumer)
+    }
+}
+
+impl Host for PluginState {
+    async fn start_load(&mut self, spec: LoadSpec) -> wasmtime::Result<Result<Resource<LoadHandle>, WitError>> {
+        let started = self.run()?.start_load(spec);
+        Ok(match started {
+            Ok(job) => Ok(self.table.push(LoadHandle { job })?),
+            Err(error) => Err(error.into()),
+        })
+    }
+
+    async fn produce(
+        &mut self,
+        cluster: String,
+        topic: String,
+        key: Option<Vec<u8>>,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<Delivery, WitError>> {
+        let run = self.run()?.clone();
+        let delivered = unless_cancelled(&run, run.produce_one(&cluster, &topic, key, value)).await?;
+        Ok(delivered.map_err(Into::into))
+    }
+
+    async fn subscribe(
+        &mut self,
+        cluster: String,
+        topic: String,
+        start: StartFrom,
+    ) -> wasmtime::Result<Result<Resource<ConsumerHandle>, WitError>> {
+        let subscribed = self.run()?.subscribe(&cluster, &topic, start);
+        Ok(match subscribed {
+            Ok(consumer) => Ok(self.table.push(ConsumerHandle { consumer: Arc::new(consumer) })?),
+            Err(error) => Err(error.into()),
+        })
+    }
+
+    async fn create_topic(
+        &mut self,
+        cluster: String,
+        topic: String,
+        partitions: u32,
+        replication_factor: u16,
+    ) -> wasmtime::Result<Result<(), WitError>> {
+        let run = self.run()?.clone();
+        if let Err(denied) = run.grants.check_cluster(&cluster) {
+            return Ok(Err(denied.into()));
+        }
+        let created = run.clusters.create_topic(&cluster, &topic, partitions, replication_factor).await;
+        if created.is_ok() {
+            let now = run.metrics.clock.now_ns();
+            run.metrics.events.push(now, "topic", &format!("created {topic} on {cluster} ({partitions} partitions)"));
+        }
+        Ok(created.map_err(Into::into))
+    }
+
+    async fn delete_topic(&mut self, cluster: String, topic: String) -> wasmtime::Result<Result<(), WitError>> {
+        let run = self.run()?.clone();
+        if let Err(denied) = run.grants.check_cluster(&cluster) {
+            return Ok(Err(denied.into()));
+        }
+        Ok(run.clusters.delete_topic(&cluster, &topic).await.map_err(Into::into))
+    }
+
+    async fn end_offsets(
+        &mut self,
+        cluster: String,
+        topic: String,
+    ) -> wasmtime::Result<Result<Vec<PartitionOffset>, WitError>> {
+        let run = self.run()?.clone();
+        if let Err(denied) = run.grants.check_cluster(&cluster) {
+            return Ok(Err(denied.into()));
+        }
+        let offsets = unless_cancelled(&run, run.clusters.end_offsets(&cluster, &topic)).await?;
+        Ok(offsets
+            .map(|list| list.into_iter().map(|(partition, offset)| PartitionOffset { partition, offset }).collect())
+            .map_err(Into::into))
+    }
+}
+
+impl HostLoad for PluginState {
+    async fn status(&mut self, load: Resource<LoadHandle>) -> wasmtime::Result<WitStatus> {
+        Ok(to_wit_status(self.table.get(&load)?.job.status()))
+    }
+
+    async fn set_rate(&mut self, load: Resource<LoadHandle>, rate: WitRate) -> wasmtime::Result<Result<(), WitError>> {
+        let rate = to_rate(rate);
+        if let Rate::PerSecond(r) = rate {
+            if !(r.is_finite() && r > 0.0) {
+                return Ok(Err(WitError::Invalid(format!("rate must be positive, got {r}"))));
+            }
+        }
+        let job = &self.table.get(&load)?.job;
+        job.request_rate(rate);
+        let metrics = &self.run()?.metrics;
+        let label = rate.per_second().map_or("unthrottled".to_string(), |r| format!("{r} msg/s"));
+        metrics.events.push(metrics.clock.now_ns(), "rate", &format!("load {} on {}: {label}", job.id, job.topic));
+        Ok(Ok(()))
+    }
+
+    async fn stop(&mut self, load: Resource<LoadHandle>) -> wasmtime::Result<WitStatus> {
+        let job = self.table.get(&load)?.job.clone();
+        job.request_stop();
+        job.wait_done().await;
+        Ok(to_wit_status(job.status()))
+    }
+
+    async fn wait(
+        &mut self,
+        load: Resource<LoadHandle>,
+        timeout_ms: Option<u64>,
+    ) -> wasmtime::Result<Result<WitStatus, WitError>> {
+        let job = self.table.get(&load)?.job.clone();
+        let run = self.run()?.clone();
+        let finished = match timeout_ms {
+            None => {
+                unless_cancelled(&run, job.wait_done()).await?;
+                true
+            }
+            Some(ms) => unless_cancelled(&run, tokio::time::timeout(Duration::from_millis(ms), job.wait_done()))
+                .await?
+                .is_ok(),
+        };
+        Ok(if finished {
+            Ok(to_wit_status(job.status()))
+        } else {
+            Err(WitError::Timeout(format!("load {} still running after {}ms", job.id, timeout_ms.unwrap_or(0))))
+        })
+    }
+
+    async fn drop(&mut self, load: Resource<LoadHandle>) -> wasmtime::Result<()> {
+        // Dropping the handle stops the job; its figures stay in the run's metrics.
+        self.table.delete(load)?.job.request_stop();
+        Ok(())
+    }
+}
+
+impl HostConsumer for PluginState {
+    async fn poll(
+        &mut self,
+        consumer: Resource<ConsumerHandle>,
+        max: u32,
+        timeout_ms: u32,
+    ) -> wasmtime::Result<Result<Vec<ConsumedRecord>, WitError>> {
+        let consumer = self.table.get(&consumer)?.consumer.clone();
+        let clock = self.run()?.metrics.clock;
+        let polled = tokio::task::spawn_blocking(move || -> HostResult<Vec<ConsumedRecord>> {
+            let mut records = Vec::new();
+            let mut timeout = Duration::from_millis(u64::from(timeout_ms));
+            while records.len() < max as usize {
+                let Some(message) = consumer.poll(timeout) else { break };
+                let message = message?;
+                records.push(ConsumedRecord {
+                    partition: message.partition(),
+                    offset: message.offset(),
+                    key: message.key().map(<[u8]>::to_vec),
+                    value: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+                    received_ns: clock.now_ns(),
+                });
+                // After the first record, take only what is already there.
+                timeout = Duration::ZERO;
+            }
+            Ok(records)
+        })
+        .await?;
+        Ok(polled.map_err(Into::into))
+    }
+
+    async fn drop(&mut self, consumer: Resource<ConsumerHandle>) -> wasmtime::Result<()> {
+        self.table.delete(consumer)?;
+        Ok(())
+    }
+}

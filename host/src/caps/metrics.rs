@@ -1,0 +1,40 @@
+//! `metrics`: phases, events, gauges and custom histograms.
+
+use crate::bindings::kscen::scenario::metrics::Host;
+use crate::bindings::WitError;
+use crate::caps::PluginState;
+
+impl Host for PluginState {
+    async fn phase_begin(&mut self, name: String) -> wasmtime::Result<()> {
+        let metrics = &self.run()?.metrics;
+        let now = metrics.clock.now_ns();
+        metrics.phases.begin(&name, now);
+        metrics.events.push(now, "phase", &format!("begin {name}"));
+        Ok(())
+    }
+
+    async fn phase_end(&mut self) -> wasmtime::Result<()> {
+        let metrics = &self.run()?.metrics;
+        metrics.phases.end(metrics.clock.now_ns());
+        Ok(())
+    }
+
+    async fn event(&mut self, kind: String, message: String) -> wasmtime::Result<()> {
+        let metrics = &self.run()?.metrics;
+        metrics.events.push(metrics.clock.now_ns(), &kind, &message);
+        Ok(())
+    }
+
+    async fn gauge(&mut self, name: String, value: f64) -> wasmtime::Result<()> {
+        self.run()?.metrics.set_gauge(&name, value);
+        Ok(())
+    }
+
+    async fn record_value(&mut self, histogram: String, value: u64) -> wasmtime::Result<Result<(), WitError>> {
+        if histogram.is_empty() {
+            return Ok(Err(WitError::Invalid("histogram name is empty".into())));
+        }
+        self.run()?.metrics.record_custom(&histogram, value);
+        Ok(Ok(()))
+    }
+}

@@ -1,0 +1,102 @@
+//! Host capabilities, one module per WIT interface, implemented on the plugin's store state.
+
+pub mod clock;
+pub mod kafka;
+pub mod log;
+pub mod metrics;
+pub mod params;
+
+use std::sync::atomic::AtomicU64;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::cluster::Clusters;
+use crate::config::params::ResolvedParams;
+use crate::config::producer_props::MappedConfig;
+use crate::metrics::RunMetrics;
+use crate::policy::Grants;
+
+/// Everything a running plugin's host calls act on. Shared with the run for reporting.
+pub struct RunContext {
+    pub clusters: Clusters,
+    pub metrics: Arc<RunMetrics>,
+    pub params: ResolvedParams,
+    pub grants: Grants,
+    /// `--producer.config` / `--producer-props`, already mapped to librdkafka.
+    pub producer_config: MappedConfig,
+    pub next_job_id: AtomicU64,
+    pub single_record_producers: Mutex<BTreeMap<String, rdkafka::producer::FutureProducer>>,
+    /// Flips to true when the operator interrupts the run: waits end and the plugin is stopped.
+    pub cancelled: tokio::sync::watch::Receiver<bool>,
+}
+
+impl RunContext {
+    /// Resolves when the run is cancelled.
+    pub async fn cancellation(&self) {
+        let mut cancelled = self.cancelled.clone();
+        let _ = cancelled.wait_for(|c| *c).await;
+    }
+}
+
+/// Time the plugin's own code has executed, measured at host-call boundaries.
+#[derive(Debug, Default)]
+pub struct GuestTime {
+    used: Duration,
+    entered: Option<Instant>,
+}
+
+impl GuestTime {
+    pub fn enter(&mut self) {
+        self.entered = Some(Instant::now());
+    }
+
+    pub fn leave(&mut self) {
+        if let Some(entered) = self.entered.take() {
+            self.used += entered.elapsed();
+        }
+    }
+
+    pub fn used(&self) -> Duration {
+        self.used + self.entered.map_or(Duration::ZERO, |e| e.elapsed())
+    }
+}
+
+pub struct PluginState {
+    pub wasi: WasiCtx,
+    pub table: ResourceTable,
+    pub memory_cap: crate::engine::MemoryCap,
+    pub guest_time: GuestTime,
+    /// `None` while `describe` runs: it must not call the host.
+    pub run: Option<Arc<RunContext>>,
+}
+
+impl PluginState {
+    pub fn run(&self) -> wasmtime::Result<&Arc<RunContext>> {
+        self.run
+            .as_ref()
+            .ok_or_else(|| wasmtime::format_err!("describe() must not call host functions"))
+    }
+}
+
+impl WasiView for PluginState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// The trap that ends a plugin when the operator interrupts the run.
+#[derive(Debug, thiserror::Error)]
+#[error("the run was interrupted")]
+pub struct Interrupted;
+
+/// Runs `work` unless the run is cancelled first, in which case the plugin traps.
+pub async fn unless_cancelled<T>(run: &RunContext, work: impl std::future::Future<Output = T>) -> wasmtime::Result<T> {
+    tokio::select! {
+        value = work => Ok(value),
+        () = run.cancellation() => Err(wasmtime::Error::new(Interrupted)),
+    }
+}

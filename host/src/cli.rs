@@ -1,0 +1,186 @@
+//! The command line: `kscen run`, `list`, `describe`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use crate::config::producer_props::{parse_property_arg, read_properties_file};
+use crate::config::profile::Profile;
+use crate::config::scenario::ScenarioFile;
+use crate::engine::{Host, PluginFailure};
+use crate::plugin_path;
+use crate::run::{parse_set, RunEnd, RunRequest};
+
+/// The run completed (and, once thresholds exist, passed them).
+pub const EXIT_OK: u8 = 0;
+/// Bad input or an environment problem; nothing or little ran.
+pub const EXIT_ERROR: u8 = 1;
+/// The plugin failed: returned an error, trapped, or hit a limit. The partial result is written.
+pub const EXIT_PLUGIN_FAILED: u8 = 3;
+/// The operator interrupted the run (Ctrl-C). The partial result is written.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kscen",
+    version,
+    about = "Kafka and MirrorMaker 2 load and resilience scenarios, as sandboxed WebAssembly plugins",
+    long_about = "kscen runs load and resilience scenarios against Kafka clusters. Each scenario is a \
+WebAssembly component (a plugin) that orchestrates phases; the host runs the load natively with an \
+open-loop schedule and measures schedule lag, service latency and corrected (coordinated-omission-free) \
+latency.\n\nWithout --profile, scenarios run against librdkafka's embedded mock cluster: nothing to set up.",
+    after_help = "Exit codes: 0 completed, 1 error, 3 plugin failed or hit a limit (partial result written), \
+130 interrupted (partial result written).\n\nExamples:\n  kscen run scenarios/perf-02-ramp-up.toml --set time_scale=0.01\n  \
+kscen run scenarios/perf-01-nominal.toml --profile lab --json result.json\n  kscen describe ramp-up"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario file.
+    Run(RunArgs),
+    /// List the bundled scenarios and the plugins found in the plugin path.
+    List {
+        /// Folder of scenario files.
+        #[arg(long, default_value = "scenarios")]
+        scenarios: PathBuf,
+    },
+    /// Show a plugin's parameters (types, defaults, help) and the capabilities it needs.
+    Describe {
+        /// Plugin name (looked up in the plugin path) or a .wasm file.
+        plugin: String,
+    },
+    /// The local lab: two Kafka clusters, a 3-worker Connect cluster and MirrorMaker 2.
+    Lab {
+        #[command(subcommand)]
+        command: crate::lab::LabCommand,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Scenario file (TOML): plugin, parameters, limits.
+    pub scenario: PathBuf,
+    /// Profile naming the clusters (a file, or `lab` for the local lab). Default: embedded mock cluster.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Override a parameter, in TOML value syntax: --set nominal_rate=2000 --set step_duration=\"30s\".
+    /// Every scenario takes time_scale (e.g. 0.01 runs a one-hour plan in 36 s).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Write the versioned JSON result here (also on failure or interruption).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Java producer properties file, as kafka-producer-perf-test takes it; mapped to librdkafka.
+    #[arg(long = "producer.config", value_name = "FILE")]
+    pub producer_config: Option<PathBuf>,
+    /// Producer properties key=value (Java or librdkafka names), after --producer.config.
+    #[arg(long = "producer-props", value_name = "KEY=VALUE", num_args = 1..)]
+    pub producer_props: Vec<String>,
+}
+
+pub async fn execute(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Run(args) => run(args).await,
+        Command::List { scenarios } => list(&scenarios).await.map(|()| EXIT_OK),
+        Command::Describe { plugin } => describe(&plugin).await.map(|()| EXIT_OK),
+        Command::Lab { command } => crate::lab::run(command).await.map(|()| EXIT_OK),
+    }
+}
+
+async fn run(args: RunArgs) -> Result<u8> {
+    let scenario = ScenarioFile::load(&args.scenario)?;
+    let profile = match &args.profile {
+        Some(name) => Some((name.clone(), Profile::load(name)?)),
+        None => None,
+    };
+    let overrides = args.set.iter().map(|s| parse_set(s)).collect::<Result<Vec<_>>>()?;
+    let mut producer_properties = match &args.producer_config {
+        Some(path) => read_properties_file(path)?,
+        None => Vec::new(),
+    };
+    for prop in &args.producer_props {
+        producer_properties.push(parse_property_arg(prop)?);
+    }
+    let host = Host::new()?;
+    let request = RunRequest { scenario, profile, overrides, producer_properties, json: args.json };
+    let (end, _) = crate::run::run(&host, request).await?;
+    Ok(match end {
+        RunEnd::Completed => EXIT_OK,
+        RunEnd::PluginFailed(PluginFailure::Interrupted(_)) => EXIT_INTERRUPTED,
+        RunEnd::PluginFailed(failure) => {
+            eprintln!("error: {failure}");
+            EXIT_PLUGIN_FAILED
+        }
+    })
+}
+
+async fn list(scenarios_dir: &Path) -> Result<()> {
+    let host = Host::new()?;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(scenarios_dir)
+        .with_context(|| format!("cannot list scenarios in {}", scenarios_dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    println!("Scenarios ({}):", scenarios_dir.display());
+    for file in &files {
+        match ScenarioFile::load(file) {
+            Ok(scenario) => println!(
+                "  {:<28} {:<12} {}",
+                scenario.name,
+                scenario.plugin,
+                scenario.description.as_deref().unwrap_or("").lines().next().unwrap_or("")
+            ),
+            Err(error) => println!("  {:<28} invalid: {error:#}", file.display()),
+        }
+    }
+    println!("\nPlugins:");
+    for (name, path) in plugin_path::available(Some(scenarios_dir)) {
+        let summary = match host.load(&path) {
+            Ok(plugin) => plugin.describe(&host).await.map(|info| info.summary),
+            Err(error) => Err(error),
+        };
+        match summary {
+            Ok(summary) => println!("  {name:<28} {summary}"),
+            Err(error) => println!("  {name:<28} unusable: {error:#}"),
+        }
+    }
+    Ok(())
+}
+
+async fn describe(plugin: &str) -> Result<()> {
+    let host = Host::new()?;
+    let path = plugin_path::resolve(plugin, Some(Path::new("scenarios")))?;
+    let loaded = host.load(&path)?;
+    let info = loaded.describe(&host).await?;
+    println!("{} — {}\n", info.name, info.summary);
+    if !info.description.is_empty() {
+        println!("{}\n", info.description);
+    }
+    println!("Parameters:");
+    for param in &info.params {
+        let default = param.default.as_deref().map_or("required".to_string(), |d| format!("default {d}"));
+        println!("  {:<20} {:<11} {:<22} {}", param.name, param.kind.label(), default, param.help);
+    }
+    println!(
+        "  {:<20} {:<11} {:<22} {}",
+        crate::config::params::TIME_SCALE,
+        "float",
+        "default 1.0",
+        "multiplies every duration parameter (0.01 runs a one-hour plan in 36 s)"
+    );
+    println!("\nCapabilities:");
+    for request in &info.requests {
+        match request {
+            crate::policy::Request::Cluster(name) => println!("  cluster {name}"),
+        }
+    }
+    println!("\nFile: {} (sha256 {})", path.display(), loaded.loaded.sha256);
+    Ok(())
+}

@@ -1,0 +1,163 @@
+//! Kafka clusters by logical name: the profile's, or the embedded mock cluster by default.
+
+mod embedded;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::Result;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::ClientConfig;
+
+use crate::config::profile::Profile;
+use crate::error::{HostError, HostResult};
+pub use embedded::EmbeddedCluster;
+
+/// The logical name the embedded cluster answers to.
+pub const EMBEDDED_NAME: &str = "source";
+const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone)]
+struct Connection {
+    bootstrap_servers: String,
+    properties: Vec<(String, String)>,
+}
+
+pub struct Clusters {
+    connections: BTreeMap<String, Connection>,
+    embedded: Option<EmbeddedCluster>,
+}
+
+impl Clusters {
+    pub fn from_profile(profile: &Profile) -> Clusters {
+        let connections = profile
+            .clusters
+            .iter()
+            .map(|(name, cluster)| {
+                let connection = Connection {
+                    bootstrap_servers: cluster.bootstrap_servers.clone(),
+                    properties: cluster.properties.clone().into_iter().collect(),
+                };
+                (name.clone(), connection)
+            })
+            .collect();
+        Clusters { connections, embedded: None }
+    }
+
+    /// Starts librdkafka's mock cluster and names it `source`.
+    pub fn embedded() -> Result<Clusters> {
+        let cluster = EmbeddedCluster::start(1)?;
+        let connection = Connection {
+            bootstrap_servers: cluster.bootstrap_servers().to_string(),
+            properties: Vec::new(),
+        };
+        Ok(Clusters {
+            connections: BTreeMap::from([(EMBEDDED_NAME.to_string(), connection)]),
+            embedded: Some(cluster),
+        })
+    }
+
+    pub fn is_embedded(&self) -> bool {
+        self.embedded.is_some()
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.connections.keys().map(String::as_str)
+    }
+
+    pub fn bootstrap_servers(&self, name: &str) -> Option<&str> {
+        self.connections.get(name).map(|c| c.bootstrap_servers.as_str())
+    }
+
+    /// Client configuration for `name`: its address and the profile's properties.
+    pub fn client_config(&self, name: &str) -> HostResult<ClientConfig> {
+        let connection = self.connections.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.names().collect();
+            let hint = if self.is_embedded() {
+                " (the embedded cluster is only `source`; pass --profile for real clusters)"
+            } else {
+                ""
+            };
+            HostError::NotFound(format!("cluster {name:?}; the profile has: {}{hint}", known.join(", ")))
+        })?;
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", &connection.bootstrap_servers);
+        for (key, value) in &connection.properties {
+            config.set(key, value);
+        }
+        Ok(config)
+    }
+
+    /// Creates the topic; an existing topic is accepted as it is.
+    pub async fn create_topic(&self, name: &str, topic: &str, partitions: u32, replication: u16) -> HostResult<()> {
+        let partitions = i32::try_from(partitions)
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| HostError::Invalid(format!("partitions must be 1..{}", i32::MAX)))?;
+        let config = self.client_config(name)?;
+        if let Some(embedded) = &self.embedded {
+            return embedded.create_topic(topic, partitions);
+        }
+        let admin: AdminClient<DefaultClientContext> = config.create()?;
+        let new_topic = NewTopic::new(topic, partitions, TopicReplication::Fixed(i32::from(replication)));
+        let options = AdminOptions::new().operation_timeout(Some(METADATA_TIMEOUT));
+        for result in admin.create_topics([&new_topic], &options).await? {
+            match result {
+                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((topic, code)) => return Err(HostError::Kafka(format!("creating topic {topic} on {name}: {code}"))),
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn delete_topic(&self, name: &str, topic: &str) -> HostResult<()> {
+        let config = self.client_config(name)?;
+        if self.is_embedded() {
+            return Err(HostError::Unsupported("the embedded mock cluster cannot delete topics".into()));
+        }
+        let admin: AdminClient<DefaultClientContext> = config.create()?;
+        let options = AdminOptions::new().operation_timeout(Some(METADATA_TIMEOUT));
+        for result in admin.delete_topics(&[topic], &options).await? {
+            if let Err((topic, code)) = result {
+                let error = format!("deleting topic {topic} on {name}: {code}");
+                return Err(match code {
+                    RDKafkaErrorCode::UnknownTopicOrPartition => HostError::NotFound(error),
+                    _ => HostError::Kafka(error),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// High watermark of every partition of `topic`.
+    pub async fn end_offsets(&self, name: &str, topic: &str) -> HostResult<Vec<(i32, i64)>> {
+        let config = self.client_config(name)?;
+        let topic = topic.to_string();
+        let cluster = name.to_string();
+        tokio::task::spawn_blocking(move || {
+            let consumer: BaseConsumer = config.create()?;
+            let metadata = consumer.fetch_metadata(Some(&topic), METADATA_TIMEOUT)?;
+            let partitions = metadata
+                .topics()
+                .iter()
+                .find(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty())
+                .ok_or_else(|| HostError::NotFound(format!("topic {topic} on {cluster}")))?
+                .partitions()
+                .iter()
+                .map(|p| p.id())
+                .collect::<Vec<_>>();
+            partitions
+                .into_iter()
+                .map(|partition| {
+                    let (_, high) = consumer.fetch_watermarks(&topic, partition, METADATA_TIMEOUT)?;
+                    Ok((partition, high))
+                })
+                .collect()
+        })
+        .await
+        .map_err(|e| HostError::Kafka(format!("end offsets task failed: {e}")))?
+    }
+}

@@ -1,0 +1,7 @@
+//! Inputs of a run: profiles, scenario files, parameters, producer properties, units.
+
+pub mod params;
+pub mod producer_props;
+pub mod profile;
+pub mod scenario;
+pub mod units;

@@ -1,0 +1,273 @@
+//! The seeds' Java producer configuration (`--producer.config` files, `--producer-props k=v`)
+//! mapped to librdkafka. Nothing is dropped silently: every key is either passed on, renamed,
+//! converted, or reported by name with the reason.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+/// One producer property as the user wrote it, in order of precedence (later wins).
+pub type Property = (String, String);
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MappedConfig {
+    /// librdkafka properties, in the order they were given.
+    #[serde(skip)]
+    pub librdkafka: Vec<Property>,
+    /// What happened to keys that were not passed on as written.
+    pub notes: Vec<PropertyNote>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum PropertyNote {
+    /// Passed on under librdkafka's name.
+    Renamed { from: String, to: String },
+    /// Not applied: no librdkafka equivalent (or handled elsewhere), with what to do instead.
+    NotApplied { key: String, reason: String },
+}
+
+impl std::fmt::Display for PropertyNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PropertyNote::Renamed { from, to } => write!(f, "{from} → {to}"),
+            PropertyNote::NotApplied { key, reason } => write!(f, "{key} not applied: {reason}"),
+        }
+    }
+}
+
+/// Reads a Java `.properties` file (comments, `\` continuations, `:` or `=` separators).
+pub fn read_properties_file(path: &Path) -> Result<Vec<Property>> {
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot open producer config {}", path.display()))?;
+    let map = java_properties::read(std::io::BufReader::new(file))
+        .with_context(|| format!("cannot parse producer config {} as Java properties", path.display()))?;
+    let mut properties: Vec<Property> = map.into_iter().collect();
+    // The file's own order is lost by the parser; sort so runs are reproducible.
+    properties.sort();
+    Ok(properties)
+}
+
+/// Parses `--producer-props` items (`key=value`).
+pub fn parse_property_arg(arg: &str) -> Result<Property> {
+    let (key, value) = arg
+        .split_once('=')
+        .with_context(|| format!("producer property {arg:?} must be written key=value"))?;
+    let key = key.trim();
+    anyhow::ensure!(!key.is_empty(), "producer property {arg:?} has an empty key");
+    Ok((key.to_string(), value.trim().to_string()))
+}
+
+/// Java client keys whose librdkafka name differs.
+const RENAMED: &[(&str, &str)] = &[
+    ("compression.type", "compression.codec"),
+    ("max.request.size", "message.max.bytes"),
+    ("send.buffer.bytes", "socket.send.buffer.bytes"),
+    ("receive.buffer.bytes", "socket.receive.buffer.bytes"),
+    ("sasl.mechanism", "sasl.mechanisms"),
+];
+
+/// Java client keys with no librdkafka meaning, and what the user should know.
+const NOT_APPLIED: &[(&str, &str)] = &[
+    ("bootstrap.servers", "cluster addresses come from the profile (--profile)"),
+    ("key.serializer", "kscen sends raw bytes"),
+    ("value.serializer", "kscen sends raw bytes"),
+    ("max.block.ms", "librdkafka never blocks send(); kscen counts queue-full waits instead"),
+    ("partitioner.class", "use librdkafka's `partitioner` property"),
+    ("interceptor.classes", "Java-only"),
+    ("metric.reporters", "Java-only; kscen records its own metrics"),
+    ("ssl.truststore.location", "librdkafka reads PEM: convert the JKS trust store and set ssl.ca.location"),
+    ("ssl.truststore.password", "librdkafka reads PEM: convert the JKS trust store and set ssl.ca.location"),
+    ("ssl.truststore.type", "librdkafka reads PEM: set ssl.ca.location"),
+    ("ssl.keystore.location", "librdkafka reads PEM: set ssl.certificate.location and ssl.key.location"),
+    ("ssl.keystore.password", "librdkafka reads PEM: set ssl.key.password"),
+    ("ssl.keystore.type", "librdkafka reads PEM: set ssl.certificate.location"),
+];
+
+/// Maps Java producer properties to librdkafka, then asks librdkafka itself whether it knows
+/// each resulting key, so that anything it would reject is reported instead of failing late.
+pub fn map_producer_properties(properties: &[Property]) -> MappedConfig {
+    let mut mapped = MappedConfig::default();
+    for (key, value) in properties {
+        if let Some((_, reason)) = NOT_APPLIED.iter().find(|(k, _)| k == key) {
+            mapped.note(PropertyNote::NotApplied { key: key.clone(), reason: (*reason).into() });
+            continue;
+        }
+        if key == "buffer.memory" {
+            match value.parse::<u64>() {
+                Ok(bytes) => {
+                    mapped.rename(key, "queue.buffering.max.kbytes");
+                    mapped.set("queue.buffering.max.kbytes", bytes.div_ceil(1024).to_string());
+                }
+                Err(_) => mapped.note(PropertyNote::NotApplied {
+                    key: key.clone(),
+                    reason: format!("{value:?} is not a number of bytes"),
+                }),
+            }
+            continue;
+        }
+        if key == "sasl.jaas.config" {
+            match jaas_credentials(value) {
+                Some((username, password)) => {
+                    mapped.rename(key, "sasl.username + sasl.password");
+                    mapped.set("sasl.username", username);
+                    mapped.set("sasl.password", password);
+                }
+                None => mapped.note(PropertyNote::NotApplied {
+                    key: key.clone(),
+                    reason: "no username=\"…\" password=\"…\" found in the JAAS line".into(),
+                }),
+            }
+            continue;
+        }
+        if key == "ssl.endpoint.identification.algorithm" && value.is_empty() {
+            // Java's empty value disables host name checks; librdkafka spells it "none".
+            mapped.set(key, "none".into());
+            continue;
+        }
+        match RENAMED.iter().find(|(from, _)| from == key) {
+            Some((from, to)) => {
+                mapped.rename(from, to);
+                mapped.set(to, value.clone());
+            }
+            None => match librdkafka_rejects(key, value) {
+                Some(reason) => mapped.note(PropertyNote::NotApplied { key: key.clone(), reason }),
+                None => mapped.set(key, value.clone()),
+            },
+        }
+    }
+    mapped
+}
+
+impl MappedConfig {
+    fn set(&mut self, key: &str, value: String) {
+        self.librdkafka.retain(|(k, _)| k != key);
+        self.librdkafka.push((key.to_string(), value));
+    }
+
+    fn rename(&mut self, from: &str, to: &str) {
+        self.note(PropertyNote::Renamed { from: from.into(), to: to.into() });
+    }
+
+    fn note(&mut self, note: PropertyNote) {
+        if !self.notes.contains(&note) {
+            self.notes.push(note);
+        }
+    }
+
+    /// The keys that were not applied, for warnings.
+    pub fn not_applied(&self) -> impl Iterator<Item = &PropertyNote> {
+        self.notes
+            .iter()
+            .filter(|n| matches!(n, PropertyNote::NotApplied { .. }))
+    }
+}
+
+/// `Some(reason)` when librdkafka refuses the key or its value.
+fn librdkafka_rejects(key: &str, value: &str) -> Option<String> {
+    let mut config = rdkafka::ClientConfig::new();
+    config.set(key, value);
+    match config.create_native_config() {
+        Ok(_) => None,
+        Err(rdkafka::error::KafkaError::ClientConfig(_, description, _, _)) => {
+            Some(format!("librdkafka: {description}"))
+        }
+        Err(other) => Some(format!("librdkafka: {other}")),
+    }
+}
+
+/// Extracts `username="…" password="…"` from a Java JAAS login module line.
+fn jaas_credentials(jaas: &str) -> Option<(String, String)> {
+    let field = |name: &str| -> Option<String> {
+        let start = jaas.find(&format!("{name}=\""))? + name.len() + 2;
+        let end = start + jaas[start..].find('"')?;
+        Some(jaas[start..end].to_string())
+    };
+    Some((field("username")?, field("password")?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(items: &[(&str, &str)]) -> Vec<Property> {
+        items.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn value<'a>(mapped: &'a MappedConfig, key: &str) -> Option<&'a str> {
+        mapped.librdkafka.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn the_seeds_producer_config_maps_to_librdkafka() {
+        let mapped = map_producer_properties(&props(&[
+            ("acks", "all"),
+            ("retries", "3"),
+            ("batch.size", "65536"),
+            ("linger.ms", "5"),
+            ("buffer.memory", "67108864"),
+            ("compression.type", "lz4"),
+        ]));
+        assert_eq!(value(&mapped, "acks"), Some("all"));
+        assert_eq!(value(&mapped, "batch.size"), Some("65536"));
+        assert_eq!(value(&mapped, "linger.ms"), Some("5"));
+        assert_eq!(value(&mapped, "queue.buffering.max.kbytes"), Some("65536"));
+        assert_eq!(value(&mapped, "compression.codec"), Some("lz4"));
+        assert_eq!(mapped.not_applied().count(), 0);
+        assert!(mapped.notes.contains(&PropertyNote::Renamed {
+            from: "compression.type".into(),
+            to: "compression.codec".into()
+        }));
+    }
+
+    #[test]
+    fn keys_without_equivalent_are_reported_by_name() {
+        let mapped = map_producer_properties(&props(&[
+            ("bootstrap.servers", "broker:9092"),
+            ("ssl.truststore.location", "/etc/truststore.jks"),
+            ("no.such.property", "1"),
+            ("linger.ms", "50"),
+        ]));
+        let reported: Vec<String> = mapped
+            .not_applied()
+            .map(|n| match n {
+                PropertyNote::NotApplied { key, .. } => key.clone(),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(reported, ["bootstrap.servers", "ssl.truststore.location", "no.such.property"]);
+        assert_eq!(value(&mapped, "linger.ms"), Some("50"));
+        assert!(value(&mapped, "no.such.property").is_none());
+    }
+
+    #[test]
+    fn scram_jaas_line_becomes_sasl_credentials() {
+        let jaas = r#"org.apache.kafka.common.security.scram.ScramLoginModule required username="perf" password="s3cret";"#;
+        let mapped = map_producer_properties(&props(&[
+            ("sasl.jaas.config", jaas),
+            ("sasl.mechanism", "SCRAM-SHA-512"),
+        ]));
+        assert_eq!(value(&mapped, "sasl.username"), Some("perf"));
+        assert_eq!(value(&mapped, "sasl.password"), Some("s3cret"));
+        assert_eq!(value(&mapped, "sasl.mechanisms"), Some("SCRAM-SHA-512"));
+    }
+
+    #[test]
+    fn properties_files_with_continuations_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("producer.properties");
+        std::fs::write(
+            &path,
+            "# seeds\nacks=all\nsasl.jaas.config=Module required \\\n    username=\"u\" \\\n    password=\"p\";\ncompression.type: lz4\n",
+        )
+        .unwrap();
+        let read = read_properties_file(&path).unwrap();
+        assert!(read.contains(&("acks".into(), "all".into())));
+        assert!(read.contains(&("compression.type".into(), "lz4".into())));
+        let jaas = &read.iter().find(|(k, _)| k == "sasl.jaas.config").unwrap().1;
+        assert_eq!(jaas_credentials(jaas), Some(("u".into(), "p".into())));
+        assert!(parse_property_arg("linger.ms").is_err());
+        assert_eq!(parse_property_arg("acks=1").unwrap(), ("acks".into(), "1".into()));
+    }
+}

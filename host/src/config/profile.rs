@@ -1,0 +1,161 @@
+//! Profiles: the operator's description of an environment. Clusters, Connect, workers and
+//! brokers are named logically (`source`, `target`, `worker-1`); plugins only ever see the names.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub name: Option<String>,
+    #[serde(default)]
+    pub clusters: BTreeMap<String, ClusterProfile>,
+    pub connect: Option<ConnectProfile>,
+    #[serde(default)]
+    pub workers: BTreeMap<String, ProcessProfile>,
+    #[serde(default)]
+    pub brokers: BTreeMap<String, ProcessProfile>,
+    #[serde(default)]
+    pub probes: BTreeMap<String, ProbeProfile>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterProfile {
+    pub bootstrap_servers: String,
+    /// librdkafka client properties for this cluster (security and the like).
+    #[serde(default, skip_serializing)]
+    pub properties: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectProfile {
+    pub urls: Vec<String>,
+    pub source_alias: Option<String>,
+    pub target_alias: Option<String>,
+    #[serde(default)]
+    pub connectors: Vec<String>,
+}
+
+/// A Connect worker or a broker that fault actions can target.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessProfile {
+    pub cluster: Option<String>,
+    pub url: Option<String>,
+    pub worker_id: Option<String>,
+    pub pid_file: Option<PathBuf>,
+    pub log_file: Option<PathBuf>,
+    #[serde(default)]
+    pub actions: BTreeMap<String, FaultAction>,
+}
+
+/// How the host carries out a fault: a signal to the process in `pid_file`, or a command the
+/// operator wrote (e.g. `["ssh", "worker1", "systemctl", "stop", "kafka-connect"]`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum FaultAction {
+    Signal { signal: String },
+    Command { command: Vec<String> },
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeProfile {
+    pub kind: String,
+    pub url: String,
+}
+
+impl Profile {
+    /// Loads a profile by path, or `lab` for the profile `kscen lab up` wrote.
+    pub fn load(name_or_path: &str) -> Result<Profile> {
+        let path = resolve_path(name_or_path)?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read profile {}", path.display()))?;
+        let profile: Profile = toml::from_str(&text)
+            .with_context(|| format!("invalid profile {}", path.display()))?;
+        profile
+            .check()
+            .with_context(|| format!("invalid profile {}", path.display()))?;
+        Ok(profile)
+    }
+
+    fn check(&self) -> Result<()> {
+        for (name, cluster) in &self.clusters {
+            if cluster.bootstrap_servers.trim().is_empty() {
+                bail!("cluster {name:?} has an empty bootstrap_servers");
+            }
+        }
+        Ok(())
+    }
+
+    pub fn cluster(&self, name: &str) -> Option<&ClusterProfile> {
+        self.clusters.get(name)
+    }
+}
+
+/// `lab` means the profile of the running local lab; anything else is a file path.
+fn resolve_path(name_or_path: &str) -> Result<PathBuf> {
+    if name_or_path == "lab" && !Path::new("lab").is_file() {
+        let state = match std::env::var_os("KSCEN_LAB_STATE") {
+            Some(dir) => PathBuf::from(dir),
+            None => crate::paths::cache_dir()?.join("lab").join("state"),
+        };
+        let path = state.join("profile.toml");
+        if !path.is_file() {
+            bail!(
+                "no lab profile at {}: start the lab with `kscen lab up` first",
+                path.display()
+            );
+        }
+        return Ok(path);
+    }
+    Ok(PathBuf::from(name_or_path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lab_profile_parses() {
+        let profile: Profile = toml::from_str(
+            r#"
+            name = "lab"
+            [clusters.source]
+            bootstrap_servers = "127.0.0.1:39092"
+            [clusters.target]
+            bootstrap_servers = "127.0.0.1:39192"
+            [clusters.target.properties]
+            "security.protocol" = "plaintext"
+            [connect]
+            urls = ["http://127.0.0.1:38083"]
+            source_alias = "source"
+            [workers.worker-1]
+            url = "http://127.0.0.1:38083"
+            pid_file = "/tmp/w1.pid"
+            [workers.worker-1.actions]
+            kill = { signal = "SIGKILL" }
+            start = { command = ["/bin/sh", "/tmp/start.sh"] }
+            [probes.worker-1]
+            kind = "scrape"
+            url = "http://127.0.0.1:39404/metrics"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(profile.cluster("source").unwrap().bootstrap_servers, "127.0.0.1:39092");
+        let actions = &profile.workers["worker-1"].actions;
+        assert!(matches!(&actions["kill"], FaultAction::Signal { signal } if signal == "SIGKILL"));
+        assert!(matches!(&actions["start"], FaultAction::Command { command } if command.len() == 2));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let error = toml::from_str::<Profile>("[clusters.source]\nbootstrap = \"x\"\n").unwrap_err();
+        assert!(error.to_string().contains("unknown field `bootstrap`"), "{error}");
+    }
+}

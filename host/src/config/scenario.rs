@@ -1,0 +1,131 @@
+//! Scenario files: which plugin runs, with which parameters, under which limits.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+use super::units::{parse_duration, parse_size};
+
+#[derive(Debug, Clone)]
+pub struct ScenarioFile {
+    pub path: PathBuf,
+    pub name: String,
+    pub plugin: String,
+    pub description: Option<String>,
+    pub params: toml::Table,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: Option<String>,
+    plugin: String,
+    description: Option<String>,
+    #[serde(default)]
+    params: toml::Table,
+    #[serde(default)]
+    limits: RawLimits,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    memory: Option<toml::Value>,
+    cpu: Option<String>,
+}
+
+/// What a plugin instance may consume. Load jobs run natively and are not counted here.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Limits {
+    /// Linear memory plus tables, bytes.
+    pub memory_bytes: u64,
+    /// Total time the plugin's own code may execute (time in host calls does not count).
+    #[serde(with = "duration_ms")]
+    pub cpu: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { memory_bytes: 64 * 1024 * 1024, cpu: Duration::from_secs(10) }
+    }
+}
+
+mod duration_ms {
+    pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+}
+
+impl ScenarioFile {
+    pub fn load(path: &Path) -> Result<ScenarioFile> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read scenario file {}", path.display()))?;
+        Self::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<ScenarioFile> {
+        let raw: RawScenario = toml::from_str(text)
+            .with_context(|| format!("invalid scenario file {}", path.display()))?;
+        let limits = raw
+            .limits
+            .resolve()
+            .with_context(|| format!("invalid [limits] in {}", path.display()))?;
+        let name = raw.name.unwrap_or_else(|| {
+            path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+        });
+        Ok(ScenarioFile {
+            path: path.to_path_buf(),
+            name,
+            plugin: raw.plugin,
+            description: raw.description,
+            params: raw.params,
+            limits,
+        })
+    }
+}
+
+impl RawLimits {
+    fn resolve(self) -> Result<Limits> {
+        let mut limits = Limits::default();
+        if let Some(memory) = self.memory {
+            limits.memory_bytes = match &memory {
+                toml::Value::Integer(bytes) if *bytes > 0 => *bytes as u64,
+                toml::Value::String(text) => parse_size(text)?,
+                other => anyhow::bail!("memory: expected a size such as \"64MiB\", got {other}"),
+            };
+        }
+        if let Some(cpu) = self.cpu {
+            limits.cpu = parse_duration(&cpu).context("cpu")?;
+        }
+        Ok(limits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scenario_file_with_params_and_limits() {
+        let scenario = ScenarioFile::parse(
+            Path::new("scenarios/perf-02-ramp-up.toml"),
+            "plugin = \"ramp-up\"\n[params]\nnominal_rate = 1000\n[limits]\nmemory = \"32MiB\"\ncpu = \"2s\"\n",
+        )
+        .unwrap();
+        assert_eq!(scenario.name, "perf-02-ramp-up");
+        assert_eq!(scenario.plugin, "ramp-up");
+        assert_eq!(scenario.params["nominal_rate"].as_integer(), Some(1000));
+        assert_eq!(scenario.limits.memory_bytes, 32 * 1024 * 1024);
+        assert_eq!(scenario.limits.cpu, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn errors_name_the_file_and_key() {
+        let error = ScenarioFile::parse(Path::new("bad.toml"), "plugin = \"x\"\nparam = 1\n").unwrap_err();
+        let text = format!("{error:#}");
+        assert!(text.contains("bad.toml") && text.contains("unknown field `param`"), "{text}");
+    }
+}

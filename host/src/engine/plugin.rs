@@ -1,0 +1,244 @@
+//! One scenario component: loaded once, described, and run in a fresh store with limits.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use wasmtime::component::ResourceTable;
+use wasmtime::{CallHook, ResourceLimiter, Store, UpdateDeadline};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::WasiCtxBuilder;
+
+use super::{Host, LoadedFrom};
+use crate::bindings::kscen::scenario::types::{Capability, ParamKind as WitKind};
+use crate::bindings::{ScenarioInfo, ScenarioPre};
+use crate::caps::{GuestTime, Interrupted, PluginState, RunContext};
+use crate::config::params::{ParamKind, ParamSpec};
+use crate::config::scenario::Limits;
+use crate::policy::Request;
+
+/// What the plugin's stderr may hold (panic messages); writes beyond it trap the plugin.
+const STDERR_CAPACITY: usize = 1024 * 1024;
+/// Memory and CPU for `describe`, which only builds a small record.
+const DESCRIBE_LIMITS: Limits = Limits { memory_bytes: 64 * 1024 * 1024, cpu: Duration::from_secs(2) };
+
+pub struct Plugin {
+    pub path: PathBuf,
+    pub loaded: LoadedFrom,
+    pre: ScenarioPre<PluginState>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PluginInfo {
+    pub name: String,
+    pub summary: String,
+    pub description: String,
+    pub params: Vec<ParamSpec>,
+    pub requests: Vec<Request>,
+}
+
+/// Why a plugin's run did not complete.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "kind", content = "message", rename_all = "snake_case")]
+pub enum PluginFailure {
+    /// `run` returned an error.
+    Returned(String),
+    /// Its code used more CPU than the scenario's `[limits] cpu`.
+    CpuBudget(String),
+    /// It tried to grow memory past `[limits] memory`.
+    MemoryLimit(String),
+    /// The operator interrupted the run.
+    Interrupted(String),
+    /// It trapped (a panic, an unreachable, a failed host call).
+    Trapped(String),
+}
+
+impl std::fmt::Display for PluginFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PluginFailure::Returned(m) => write!(f, "the scenario failed: {m}"),
+            PluginFailure::CpuBudget(m) => write!(f, "the plugin was stopped: {m}"),
+            PluginFailure::MemoryLimit(m) => write!(f, "the plugin was stopped: {m}"),
+            PluginFailure::Interrupted(m) => write!(f, "{m}"),
+            PluginFailure::Trapped(m) => write!(f, "the plugin crashed: {m}"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("CPU budget of {budget:?} used up (the plugin's own code ran {used:?}; time in host calls does not count) — raise [limits] cpu if this is legitimate")]
+struct CpuBudgetExceeded {
+    budget: Duration,
+    used: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("memory limit of {limit} bytes reached (it asked for {desired} bytes) — raise [limits] memory if this is legitimate")]
+struct MemoryLimitReached {
+    limit: u64,
+    desired: usize,
+}
+
+/// Caps linear memory; a refused growth traps with a typed error instead of returning -1, so the
+/// report can say which limit stopped the plugin.
+pub struct MemoryCap {
+    limit: u64,
+}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired as u64 > self.limit {
+            return Err(wasmtime::Error::new(MemoryLimitReached { limit: self.limit, desired }));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 1_000_000)
+    }
+}
+
+impl Host {
+    /// Loads a component file (from the compile cache when possible) and checks that it is a
+    /// scenario for this host's world.
+    pub fn load(&self, path: &Path) -> Result<Plugin> {
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read plugin {}", path.display()))?;
+        let (component, loaded) = self.cache.load(&self.engine, &bytes, path)?;
+        let instance_pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(anyhow::Error::from)
+            .with_context(|| {
+                format!(
+                    "{} is not a kscen scenario for kscen:scenario@0.1.0 (build it against the kscen-sdk of this version)",
+                    path.display()
+                )
+            })?;
+        let pre = ScenarioPre::new(instance_pre)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("{} does not export describe and run as kscen:scenario@0.1.0 requires", path.display()))?;
+        Ok(Plugin { path: path.to_path_buf(), loaded, pre })
+    }
+
+    fn new_store(&self, run: Option<Arc<RunContext>>, limits: Limits, stderr: MemoryOutputPipe) -> Store<PluginState> {
+        // Deny by default: no preopened directories, no environment, no arguments, no sockets.
+        let wasi = WasiCtxBuilder::new().stderr(stderr).build();
+        let state = PluginState {
+            wasi,
+            table: ResourceTable::new(),
+            memory_cap: MemoryCap { limit: limits.memory_bytes },
+            guest_time: GuestTime::default(),
+            run,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.memory_cap);
+        store.call_hook(|mut store, hook| {
+            let time = &mut store.data_mut().guest_time;
+            match hook {
+                CallHook::CallingWasm | CallHook::ReturningFromHost => time.enter(),
+                CallHook::CallingHost | CallHook::ReturningFromWasm => time.leave(),
+            }
+            Ok(())
+        });
+        let budget = limits.cpu;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |store| {
+            let used = store.data().guest_time.used();
+            if used > budget {
+                return Err(wasmtime::Error::new(CpuBudgetExceeded { budget, used }));
+            }
+            // Yield to tokio each tick so other tasks (timeline, live output) keep running.
+            Ok(UpdateDeadline::Yield(1))
+        });
+        store
+    }
+}
+
+impl Plugin {
+    pub async fn describe(&self, host: &Host) -> Result<PluginInfo> {
+        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+        let mut store = host.new_store(None, DESCRIBE_LIMITS, stderr.clone());
+        let outcome = async {
+            let instance = self.pre.instantiate_async(&mut store).await?;
+            instance.call_describe(&mut store).await
+        }
+        .await;
+        let info = outcome.map_err(|error| {
+            anyhow::anyhow!("{}", classify(error, &stderr)).context(format!("describe() of {} failed", self.path.display()))
+        })?;
+        convert_info(info).with_context(|| format!("describe() of {} returned an invalid description", self.path.display()))
+    }
+
+    /// Runs the scenario in a fresh store. Load jobs are the run's; the caller stops them.
+    pub async fn run(&self, host: &Host, run: Arc<RunContext>, limits: Limits) -> Result<(), PluginFailure> {
+        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+        let mut store = host.new_store(Some(run), limits, stderr.clone());
+        let outcome = async {
+            let instance = self.pre.instantiate_async(&mut store).await?;
+            instance.call_run(&mut store).await
+        }
+        .await;
+        // The store (and the instance in it) is dropped here whatever happened: never re-entered.
+        match outcome {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(PluginFailure::Returned(message)),
+            Err(error) => Err(classify(error, &stderr)),
+        }
+    }
+}
+
+fn classify(error: wasmtime::Error, stderr: &MemoryOutputPipe) -> PluginFailure {
+    if let Some(cpu) = error.downcast_ref::<CpuBudgetExceeded>() {
+        return PluginFailure::CpuBudget(cpu.to_string());
+    }
+    if let Some(memory) = error.downcast_ref::<MemoryLimitReached>() {
+        return PluginFailure::MemoryLimit(memory.to_string());
+    }
+    if let Some(interrupted) = error.downcast_ref::<Interrupted>() {
+        return PluginFailure::Interrupted(interrupted.to_string());
+    }
+    let output = String::from_utf8_lossy(&stderr.contents()).trim().to_string();
+    let tail: String = output.chars().rev().take(2000).collect::<Vec<_>>().into_iter().rev().collect();
+    let mut message = format!("{error:?}");
+    if !tail.is_empty() {
+        message = format!("{tail}\n{message}");
+    }
+    PluginFailure::Trapped(message)
+}
+
+fn convert_info(info: ScenarioInfo) -> Result<PluginInfo> {
+    anyhow::ensure!(!info.name.trim().is_empty(), "the scenario name is empty");
+    let mut params = Vec::new();
+    for spec in info.params {
+        anyhow::ensure!(
+            spec.name != crate::config::params::TIME_SCALE,
+            "parameter {:?} is reserved by the host",
+            spec.name
+        );
+        anyhow::ensure!(!params.iter().any(|p: &ParamSpec| p.name == spec.name), "parameter {:?} is declared twice", spec.name);
+        params.push(ParamSpec {
+            name: spec.name,
+            kind: match spec.kind {
+                WitKind::Int => ParamKind::Int,
+                WitKind::Float => ParamKind::Float,
+                WitKind::Text => ParamKind::Text,
+                WitKind::Flag => ParamKind::Flag,
+                WitKind::Duration => ParamKind::Duration,
+                WitKind::Size => ParamKind::Size,
+                WitKind::FloatList => ParamKind::FloatList,
+                WitKind::SizeList => ParamKind::SizeList,
+            },
+            default: spec.default,
+            help: spec.help,
+        });
+    }
+    let requests = info
+        .capabilities
+        .into_iter()
+        .map(|capability| match capability {
+            Capability::Cluster(name) => Request::Cluster(name),
+        })
+        .collect();
+    Ok(PluginInfo { name: info.name, summary: info.summary, description: info.description, params, requests })
+}

@@ -1,0 +1,182 @@
+//! Java, Maven and the Kafka jars: the lab runs Apache Kafka's own jars from Maven Central,
+//! resolved once per version into `~/.cache/kscen/lab/kafka-<version>/{libs,agent}`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use tokio::process::Command;
+
+use super::topology::cache_root;
+
+/// Where the jars of one Kafka version live.
+#[derive(Debug, Clone)]
+pub struct Libs {
+    /// Classpath folder (`-cp '<libs>/*'`).
+    pub libs: PathBuf,
+    /// The Prometheus JMX exporter javaagent jar.
+    pub agent_jar: PathBuf,
+}
+
+/// Absolute path of a Java 17+ `java`, checked with `java -version`.
+pub fn check_java() -> Result<PathBuf> {
+    let java = match std::env::var_os("JAVA_HOME") {
+        Some(home) if Path::new(&home).join("bin/java").is_file() => {
+            Path::new(&home).join("bin/java")
+        }
+        _ => which("java").context(
+            "Java not found: the lab runs Apache Kafka on a JVM. Install Java 17 or newer \
+             (e.g. `apt-get install openjdk-17-jre-headless`) or set JAVA_HOME",
+        )?,
+    };
+    let out = std::process::Command::new(&java)
+        .arg("-version")
+        .output()
+        .with_context(|| format!("running `{} -version`", java.display()))?;
+    // `java -version` prints to stderr: `openjdk version "17.0.15" 2025-04-15`.
+    let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    let major = parse_java_major(&text).with_context(|| {
+        format!(
+            "cannot read the Java version from `{} -version`: {}",
+            java.display(),
+            text.trim()
+        )
+    })?;
+    if major < 17 {
+        bail!(
+            "{} is Java {major}; Kafka 3.7 Connect and the lab need Java 17 or newer. Install it \
+             (e.g. `apt-get install openjdk-17-jre-headless`) and put it first on PATH or set JAVA_HOME",
+            java.display()
+        );
+    }
+    Ok(java)
+}
+
+fn parse_java_major(text: &str) -> Option<u32> {
+    let quoted = text.split('"').nth(1)?;
+    let mut parts = quoted.split(['.', '-', '+', '_']);
+    let first: u32 = parts.next()?.parse().ok()?;
+    // Java 8 and older report `1.8.0_...`.
+    if first == 1 {
+        parts.next()?.parse().ok()
+    } else {
+        Some(first)
+    }
+}
+
+fn which(prog: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(prog))
+            .find(|p| p.is_file())
+    })
+}
+
+/// `lab/pom.xml`, searched relative to the current directory, then the enclosing git repository's
+/// root, then `$KSCEN_LAB_DIR` (a folder holding pom.xml), then the source tree kscen was built from.
+pub fn find_pom() -> Result<PathBuf> {
+    let mut tried = Vec::new();
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    let mut candidates = vec![cwd.join("lab/pom.xml")];
+    if let Some(root) = cwd.ancestors().find(|d| d.join(".git").exists()) {
+        candidates.push(root.join("lab/pom.xml"));
+    }
+    if let Some(dir) = std::env::var_os("KSCEN_LAB_DIR") {
+        let dir = PathBuf::from(dir);
+        candidates.push(if dir.extension().is_some_and(|e| e == "xml") {
+            dir
+        } else {
+            dir.join("pom.xml")
+        });
+    }
+    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../lab/pom.xml"));
+    for c in candidates {
+        if c.is_file() {
+            return Ok(c);
+        }
+        tried.push(c.display().to_string());
+    }
+    bail!(
+        "cannot find the lab's Maven pom (tried {}). Run kscen from the kscen repository, or set \
+         KSCEN_LAB_DIR to the folder holding the repository's lab/pom.xml",
+        tried.join(", ")
+    )
+}
+
+/// Resolves the jars of `version` unless already cached; returns their location.
+pub async fn ensure_jars(version: &str) -> Result<Libs> {
+    let root = cache_root()?.join(format!("kafka-{version}"));
+    let libs = Libs {
+        libs: root.join("libs"),
+        agent_jar: root.join("agent/jmx_prometheus_javaagent.jar"),
+    };
+    // The marker is written last, so an interrupted resolution is redone rather than half-used.
+    let marker = root.join(".resolved");
+    if marker.is_file() && libs.agent_jar.is_file() {
+        return Ok(libs);
+    }
+    let pom = find_pom()?;
+    let mvn = which("mvn").context(
+        "Maven (`mvn`) not found: the lab resolves Apache Kafka's jars from Maven Central with it. \
+         Install Maven 3.6+ (e.g. `apt-get install maven`)",
+    )?;
+    println!(
+        "resolving Apache Kafka {version} jars from Maven Central into {} (first use of this version)...",
+        root.display()
+    );
+    let started = std::time::Instant::now();
+    let out = Command::new(&mvn)
+        .arg("-B")
+        .arg("-q")
+        .arg("-f")
+        .arg(&pom)
+        .arg("dependency:copy-dependencies@libs")
+        .arg("dependency:copy-dependencies@agent")
+        .arg(format!("-Dkafka.version={version}"))
+        .arg(format!("-Dlab.libs={}", libs.libs.display()))
+        .arg(format!("-Dlab.agent={}", root.join("agent").display()))
+        .output()
+        .await
+        .with_context(|| format!("running {}", mvn.display()))?;
+    if !out.status.success() {
+        let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = text.lines().rev().take(25).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        bail!(
+            "Maven could not resolve Apache Kafka {version} (pom {}):\n{}\n\
+             Check that Maven Central is reachable and that the version exists \
+             (e.g. --kafka-version {})",
+            pom.display(),
+            tail.join("\n"),
+            super::DEFAULT_KAFKA_VERSION
+        );
+    }
+    let kafka_jar = libs.libs.join(format!("kafka_2.13-{version}.jar"));
+    if !kafka_jar.is_file() || !libs.agent_jar.is_file() {
+        bail!(
+            "Maven finished but {} or {} is missing; delete {} and retry",
+            kafka_jar.display(),
+            libs.agent_jar.display(),
+            root.display()
+        );
+    }
+    std::fs::write(&marker, format!("resolved from {}\n", pom.display()))
+        .with_context(|| format!("writing {}", marker.display()))?;
+    println!("jars resolved in {:.1}s", started.elapsed().as_secs_f64());
+    Ok(libs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_java_major;
+
+    #[test]
+    fn java_versions() {
+        assert_eq!(
+            parse_java_major("openjdk version \"17.0.15\" 2025-04-15"),
+            Some(17)
+        );
+        assert_eq!(parse_java_major("java version \"1.8.0_402\""), Some(8));
+        assert_eq!(parse_java_major("openjdk version \"21\" 2023-09-19"), Some(21));
+        assert_eq!(parse_java_major("garbage"), None);
+    }
+}

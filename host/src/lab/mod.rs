@@ -1,0 +1,310 @@
+//! `kscen lab`: a local lab of real Apache Kafka processes launched from Maven Central jars — two
+//! single-node KRaft clusters (`source`, `target`), a distributed Kafka Connect cluster of three
+//! workers running the three MirrorMaker 2 connectors, and the Prometheus JMX exporter on every JVM.
+//!
+//! Module map (one job each):
+//! - `jars`: find Java / Maven / `lab/pom.xml`, resolve the jars into the cache folder;
+//! - `topology`: process names and ports, state-dir layout;
+//! - `config`: generated server/worker properties, log4j, JMX exporter rules, `start.sh`;
+//! - `process`: launch, PID files, liveness, stop, sweep, port holders;
+//! - `readiness`: wait for brokers, workers and connectors, with progress lines;
+//! - `connectors`: MM2 connector configs and the Connect REST calls;
+//! - `profile`: the `profile.toml` that `kscen run --profile` reads;
+//! - `status`: the status table.
+
+mod config;
+mod connectors;
+mod jars;
+mod process;
+mod profile;
+mod readiness;
+mod status;
+mod topology;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use self::topology::{Kind, Topology};
+
+/// Default Kafka version: Confluent Platform 7.7.3 (the seeds' platform) ships Apache Kafka 3.7.
+pub const DEFAULT_KAFKA_VERSION: &str = "3.7.2";
+
+#[derive(clap::Subcommand, Debug)]
+pub enum LabCommand {
+    /// Start (or complete) the lab: 2 KRaft clusters, 3 Connect workers, 3 MM2 connectors.
+    Up(UpArgs),
+    /// Stop every lab process (SIGTERM, then SIGKILL after a timeout) and remove the profile.
+    Down(DownArgs),
+    /// Show processes, ports, connectors and tasks; exits non-zero unless the lab is fully up.
+    Status(StateArgs),
+    /// Print the tail of one process's log (source-1, target-1, worker-1..3).
+    Logs(LogsArgs),
+    /// Relaunch one stopped process through its start.sh.
+    Start(ProcessArgs),
+    /// Stop one process (SIGTERM, or SIGKILL with --kill).
+    Stop(StopArgs),
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct StateArgs {
+    /// Lab state folder (configs, data, logs, PID files, profile.toml).
+    /// Default: $KSCEN_LAB_STATE, else ~/.cache/kscen/lab/state.
+    #[arg(long, env = "KSCEN_LAB_STATE")]
+    pub state_dir: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Apache Kafka version resolved from Maven Central (3.7.x = Confluent Platform 7.7).
+    #[arg(long, default_value = DEFAULT_KAFKA_VERSION)]
+    pub kafka_version: String,
+    /// Connect worker `session.timeout.ms` (the seeds use 30000).
+    #[arg(long, default_value_t = 10_000)]
+    pub session_timeout_ms: u64,
+    /// Connect worker `heartbeat.interval.ms` (the seeds use 10000).
+    #[arg(long, default_value_t = 3_000)]
+    pub heartbeat_interval_ms: u64,
+    /// Connect worker `scheduled.rebalance.max.delay.ms`: how long the tasks of a cleanly stopped
+    /// worker wait before moving. The seeds use 60000 (Kafka's default is 300000); the lab's 10000
+    /// keeps the worker-kill scenario quick to test while still showing the delay.
+    #[arg(long, default_value_t = 10_000)]
+    pub scheduled_rebalance_max_delay_ms: u64,
+    /// `tasks.max` of the mirror-source connector.
+    #[arg(long, default_value_t = 4)]
+    pub source_tasks: u32,
+    /// Seconds to wait for the whole lab to be ready.
+    #[arg(long, default_value_t = 240)]
+    pub timeout_secs: u64,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DownArgs {
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Also delete the state folder (Kafka data, logs, configs).
+    #[arg(long)]
+    pub purge: bool,
+    /// Seconds to wait after SIGTERM before SIGKILL.
+    #[arg(long, default_value_t = 30)]
+    pub grace_secs: u64,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LogsArgs {
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Process name: source-1, target-1, worker-1, worker-2, worker-3.
+    pub process: String,
+    /// Number of lines from the end.
+    #[arg(short = 'n', long, default_value_t = 100)]
+    pub lines: usize,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ProcessArgs {
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Process name: source-1, target-1, worker-1, worker-2, worker-3.
+    pub process: String,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct StopArgs {
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Process name: source-1, target-1, worker-1, worker-2, worker-3.
+    pub process: String,
+    /// SIGKILL instead of SIGTERM (an unclean failure).
+    #[arg(long)]
+    pub kill: bool,
+}
+
+pub async fn run(cmd: LabCommand) -> Result<()> {
+    match cmd {
+        LabCommand::Up(args) => up(args).await,
+        LabCommand::Down(args) => down(args).await,
+        LabCommand::Status(args) => {
+            let topo = Topology::new(&topology::state_dir(args.state_dir)?);
+            let report = status::collect(&topo).await;
+            status::print(&report);
+            if !report.fully_up() {
+                bail!("the lab is not fully up (see above); `kscen lab up` starts or repairs it");
+            }
+            Ok(())
+        }
+        LabCommand::Logs(args) => {
+            let topo = Topology::new(&topology::state_dir(args.state.state_dir)?);
+            let p = topo.process(&args.process)?;
+            let text = process::tail(&p.log_file(), args.lines)
+                .with_context(|| format!("reading the log of {}", p.name))?;
+            print!("{text}");
+            Ok(())
+        }
+        LabCommand::Start(args) => {
+            let topo = Topology::new(&topology::state_dir(args.state.state_dir)?);
+            let p = topo.process(&args.process)?;
+            if let Some(pid) = process::running_pid(p) {
+                println!("{} is already running (pid {pid})", p.name);
+                return Ok(());
+            }
+            let pid = process::launch(p).await?;
+            println!("{} started (pid {pid})", p.name);
+            Ok(())
+        }
+        LabCommand::Stop(args) => {
+            let topo = Topology::new(&topology::state_dir(args.state.state_dir)?);
+            let p = topo.process(&args.process)?;
+            let signal = if args.kill { libc::SIGKILL } else { libc::SIGTERM };
+            match process::running_pid(p) {
+                None => println!("{} is not running", p.name),
+                Some(pid) => {
+                    process::signal(pid, signal)?;
+                    println!("sent {} to {} (pid {pid})", process::signal_name(signal), p.name);
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn up(args: UpArgs) -> Result<()> {
+    let started = Instant::now();
+    let state = topology::state_dir(args.state.state_dir.clone())?;
+    let topo = Topology::new(&state);
+    let deadline = started + Duration::from_secs(args.timeout_secs);
+
+    // Idempotence: a fully healthy lab is reported, not started twice.
+    let before = status::collect(&topo).await;
+    if before.fully_up() {
+        profile::write(&topo)?;
+        println!("the lab is already up ({})", state.display());
+        status::print(&before);
+        println!("profile: {}", topo.profile_path().display());
+        return Ok(());
+    }
+
+    let java = jars::check_java()?;
+    let libs = jars::ensure_jars(&args.kafka_version).await?;
+    let settings = config::Settings {
+        kafka_version: args.kafka_version.clone(),
+        java,
+        libs,
+        session_timeout_ms: args.session_timeout_ms,
+        heartbeat_interval_ms: args.heartbeat_interval_ms,
+        scheduled_rebalance_max_delay_ms: args.scheduled_rebalance_max_delay_ms,
+    };
+    if settings.heartbeat_interval_ms * 3 > settings.session_timeout_ms {
+        bail!(
+            "--heartbeat-interval-ms {} must be at most a third of --session-timeout-ms {}",
+            settings.heartbeat_interval_ms,
+            settings.session_timeout_ms
+        );
+    }
+
+    // Processes that already run are kept; the others get fresh configs and are launched.
+    let mut to_start = Vec::new();
+    for p in &topo.processes {
+        match process::running_pid(p) {
+            Some(pid) => println!("{:<9} already running (pid {pid})", p.name),
+            None => to_start.push(p),
+        }
+    }
+    for p in &to_start {
+        process::check_ports_free(p)?;
+    }
+    for p in &to_start {
+        config::write_process_files(&topo, p, &settings)?;
+    }
+
+    // Brokers first: the workers keep their internal topics on `target`.
+    let brokers: Vec<_> = to_start
+        .iter()
+        .copied()
+        .filter(|p| matches!(p.kind, Kind::Broker { .. }))
+        .collect();
+    config::format_storage(&topo, &brokers, &settings).await?;
+    for p in &brokers {
+        let pid = process::launch(p).await?;
+        println!("{:<9} launched (pid {pid}), log {}", p.name, p.log_file().display());
+    }
+    readiness::wait_brokers(&topo, deadline).await?;
+    connectors::create_seed_topic(&topo).await?;
+
+    for p in to_start
+        .iter()
+        .filter(|p| matches!(p.kind, Kind::Worker { .. }))
+    {
+        let pid = process::launch(p).await?;
+        println!("{:<9} launched (pid {pid}), log {}", p.name, p.log_file().display());
+    }
+    readiness::wait_workers(&topo, deadline).await?;
+    connectors::deploy_all(&topo, args.source_tasks, deadline).await?;
+    readiness::wait_connectors(&topo, deadline).await?;
+
+    profile::write(&topo)?;
+    let report = status::collect(&topo).await;
+    status::print(&report);
+    println!("profile: {}", topo.profile_path().display());
+    println!(
+        "lab up in {:.1}s (Kafka {}, state {})",
+        started.elapsed().as_secs_f64(),
+        settings.kafka_version,
+        state.display()
+    );
+    Ok(())
+}
+
+async fn down(args: DownArgs) -> Result<()> {
+    let state = topology::state_dir(args.state.state_dir)?;
+    let topo = Topology::new(&state);
+    let grace = Duration::from_secs(args.grace_secs);
+    // Workers first so they leave the group cleanly while their Kafka cluster is still there.
+    let workers: Vec<_> = topo
+        .processes
+        .iter()
+        .filter(|p| matches!(p.kind, Kind::Worker { .. }))
+        .collect();
+    let brokers: Vec<_> = topo
+        .processes
+        .iter()
+        .filter(|p| matches!(p.kind, Kind::Broker { .. }))
+        .collect();
+    let mut stopped = process::stop_all(&workers, grace).await?;
+    stopped += process::stop_all(&brokers, grace).await?;
+    // Anything else whose command line names this state folder (e.g. launched by hand).
+    let swept = process::sweep(&state, grace).await?;
+    let left = process::lab_java_pids(&state);
+    if !left.is_empty() {
+        bail!(
+            "lab processes still alive after SIGKILL: {left:?}; check `ps -fp {}`",
+            left.iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+    }
+    let profile = topo.profile_path();
+    if profile.exists() {
+        std::fs::remove_file(&profile)
+            .with_context(|| format!("removing {}", profile.display()))?;
+    }
+    if args.purge && state.exists() {
+        std::fs::remove_dir_all(&state)
+            .with_context(|| format!("removing the state folder {}", state.display()))?;
+    }
+    println!(
+        "lab down: {} process(es) stopped{}, no lab java process left{}",
+        stopped + swept,
+        if swept > 0 {
+            format!(" ({swept} found by command line)")
+        } else {
+            String::new()
+        },
+        if args.purge { ", state purged" } else { "" }
+    );
+    Ok(())
+}

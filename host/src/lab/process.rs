@@ -1,0 +1,242 @@
+//! Lab processes at the OS level: launch through start.sh, PID files, liveness, signals, the
+//! stray sweep of `down`, and who holds a port.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use super::topology::Process;
+
+/// Runs the process's start.sh (which detaches the JVM and returns) and returns the JVM's PID.
+pub async fn launch(p: &Process) -> Result<u32> {
+    let script = p.start_script();
+    if !script.is_file() {
+        bail!(
+            "{} has no launch script {}; run `kscen lab up` to generate it",
+            p.name,
+            script.display()
+        );
+    }
+    let out = tokio::process::Command::new("/bin/sh")
+        .arg(&script)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .with_context(|| format!("running {}", script.display()))?;
+    if !out.status.success() {
+        bail!(
+            "launching {} with {} failed: {}{}",
+            p.name,
+            script.display(),
+            String::from_utf8_lossy(&out.stderr).trim(),
+            String::from_utf8_lossy(&out.stdout).trim()
+        );
+    }
+    read_pid(p).with_context(|| format!("{} wrote no PID file", p.name))
+}
+
+fn read_pid(p: &Process) -> Option<u32> {
+    std::fs::read_to_string(p.pid_file())
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// The PID of the process if it is alive and is still our JVM (not a recycled PID).
+pub fn running_pid(p: &Process) -> Option<u32> {
+    let pid = read_pid(p)?;
+    let cmdline = cmdline(pid)?;
+    let ours = cmdline.contains(&format!("-Dkscen.lab.process={}", p.name))
+        && cmdline.contains(&p.dir.display().to_string());
+    (ours && is_alive(pid)).then_some(pid)
+}
+
+/// Alive and not a zombie (an unreaped zombie still answers `kill(pid, 0)`).
+pub fn is_alive(pid: u32) -> bool {
+    // SAFETY: kill with signal 0 only checks that the PID exists and may be signalled.
+    let exists = unsafe { libc::kill(pid as libc::pid_t, 0) } == 0;
+    exists && proc_state(pid).is_some_and(|s| s != 'Z' && s != 'X')
+}
+
+fn proc_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The state follows the parenthesised command name, which may itself contain spaces.
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+fn cmdline(pid: u32) -> Option<String> {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    Some(String::from_utf8_lossy(&raw).replace('\0', " "))
+}
+
+pub fn signal(pid: u32, sig: libc::c_int) -> Result<()> {
+    // SAFETY: plain kill(2) on a PID we verified belongs to the lab.
+    if unsafe { libc::kill(pid as libc::pid_t, sig) } != 0 {
+        let err = std::io::Error::last_os_error();
+        bail!("sending {} to pid {pid}: {err}", signal_name(sig));
+    }
+    Ok(())
+}
+
+pub fn signal_name(sig: libc::c_int) -> &'static str {
+    match sig {
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGSTOP => "SIGSTOP",
+        libc::SIGCONT => "SIGCONT",
+        _ => "signal",
+    }
+}
+
+/// SIGTERM to every running process of `procs`, wait up to `grace`, then SIGKILL the rest.
+/// Returns how many were running.
+pub async fn stop_all(procs: &[&Process], grace: Duration) -> Result<usize> {
+    let mut pids = Vec::new();
+    for p in procs {
+        if let Some(pid) = running_pid(p) {
+            // A paused (SIGSTOP) JVM cannot act on SIGTERM until continued.
+            let _ = signal(pid, libc::SIGCONT);
+            signal(pid, libc::SIGTERM)
+                .with_context(|| format!("stopping {} (pid {pid})", p.name))?;
+            println!("{:<9} SIGTERM (pid {pid})", p.name);
+            pids.push((p.name.clone(), pid));
+        }
+    }
+    terminate(&pids, grace).await;
+    for p in procs {
+        let _ = std::fs::remove_file(p.pid_file());
+    }
+    Ok(pids.len())
+}
+
+/// Waits for `pids` to exit, SIGKILLs those still alive after `grace`, and waits for them to go.
+async fn terminate(pids: &[(String, u32)], grace: Duration) {
+    let deadline = Instant::now() + grace;
+    while pids.iter().any(|(_, pid)| is_alive(*pid)) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for (name, pid) in pids {
+        if is_alive(*pid) {
+            println!("{name:<9} still alive after {grace:?}: SIGKILL (pid {pid})");
+            let _ = signal(*pid, libc::SIGKILL);
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pids.iter().any(|(_, pid)| is_alive(*pid)) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// PIDs of java processes whose command line names the state folder.
+pub fn lab_java_pids(state: &Path) -> Vec<u32> {
+    let needle = state.display().to_string();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let me = std::process::id();
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| pid != me && is_alive(pid))
+        .filter(|&pid| {
+            cmdline(pid).is_some_and(|c| {
+                c.split(' ').next().is_some_and(|exe| exe.ends_with("java"))
+                    && c.contains(&needle)
+            })
+        })
+        .collect()
+}
+
+/// Stops java processes of this lab that no PID file knows about.
+pub async fn sweep(state: &Path, grace: Duration) -> Result<usize> {
+    let strays: Vec<(String, u32)> = lab_java_pids(state)
+        .into_iter()
+        .map(|pid| (format!("pid {pid}"), pid))
+        .collect();
+    for (_, pid) in &strays {
+        println!("stray lab java process {pid}: SIGTERM");
+        let _ = signal(*pid, libc::SIGCONT);
+        let _ = signal(*pid, libc::SIGTERM);
+    }
+    terminate(&strays, grace).await;
+    Ok(strays.len())
+}
+
+/// Fails with the port, its use and its holder when one of the process's ports is taken.
+pub fn check_ports_free(p: &Process) -> Result<()> {
+    for (port, what) in p.ports() {
+        if let Err(e) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+            let holder = port_holder(port)
+                .map(|h| format!(", held by {h}"))
+                .unwrap_or_default();
+            bail!(
+                "port {port} ({what} of {}) is already taken on 127.0.0.1{holder}: {e}. \
+                 Stop what holds it, or `kscen lab down` if it is an earlier lab \
+                 (perhaps with another --state-dir)",
+                p.name
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `pid N (command line)` of the process listening on `port`, from /proc (best effort).
+fn port_holder(port: u16) -> Option<String> {
+    let mut inodes = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            // local_address is HEXIP:HEXPORT; state 0A is LISTEN; inode is field 9
+            if f.len() > 9 && f[3] == "0A" {
+                let lport = f[1].rsplit(':').next().and_then(|h| u16::from_str_radix(h, 16).ok());
+                if lport == Some(port) {
+                    inodes.push(format!("socket:[{}]", f[9]));
+                }
+            }
+        }
+    }
+    if inodes.is_empty() {
+        return None;
+    }
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            if let Ok(target) = std::fs::read_link(fd.path()) {
+                if inodes.iter().any(|i| target.to_str() == Some(i)) {
+                    let cmd = cmdline(pid).unwrap_or_default();
+                    let cmd: String = cmd.chars().take(160).collect();
+                    return Some(format!("pid {pid} ({})", cmd.trim()));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The last `n` lines of a file.
+pub fn tail(path: &Path, n: usize) -> Result<String> {
+    let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = String::from_utf8_lossy(&text);
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(n);
+    let mut out = lines[start..].join("\n");
+    out.push('\n');
+    Ok(out)
+}
+
+/// Resident set size of a PID in bytes (from /proc/<pid>/status).
+pub fn rss_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}

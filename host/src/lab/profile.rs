@@ -1,0 +1,125 @@
+//! `<state>/profile.toml`: what `kscen run --profile lab` needs to reach and fault the lab —
+//! clusters, Connect URLs, workers and brokers with their fault actions, and metric probes.
+//! Written by hand (not serialised) to keep the documented shape: inline action tables, comments.
+
+use std::fmt::Write as _;
+
+use anyhow::{Context, Result};
+
+use super::connectors::CONNECTORS;
+use super::topology::{Kind, Process, Topology, SOURCE_ALIAS, TARGET_ALIAS};
+
+/// A TOML basic string.
+fn q(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn actions(out: &mut String, table: &str, p: &Process) {
+    let _ = writeln!(out, "[{table}.{}.actions]", p.name);
+    out.push_str("stop = { signal = \"SIGTERM\" }\n");
+    out.push_str("kill = { signal = \"SIGKILL\" }\n");
+    out.push_str("pause = { signal = \"SIGSTOP\" }\n");
+    out.push_str("resume = { signal = \"SIGCONT\" }\n");
+    let _ = writeln!(
+        out,
+        "start = {{ command = [\"/bin/sh\", {}] }}",
+        q(&p.start_script().display().to_string())
+    );
+}
+
+pub fn render(topo: &Topology) -> String {
+    let mut out = String::new();
+    out.push_str("# kscen profile written by `kscen lab up`\n");
+    out.push_str("name = \"lab\"\n");
+    for cluster in [SOURCE_ALIAS, TARGET_ALIAS] {
+        let _ = writeln!(out, "[clusters.{cluster}]");
+        let _ = writeln!(out, "bootstrap_servers = {}", q(&topo.bootstrap(cluster)));
+    }
+    let urls: Vec<String> = topo.workers().map(|w| q(&w.url())).collect();
+    let names: Vec<String> = CONNECTORS.iter().map(|c| q(c)).collect();
+    out.push_str("\n[connect]\n");
+    let _ = writeln!(out, "urls = [{}]", urls.join(", "));
+    let _ = writeln!(out, "source_alias = {}", q(SOURCE_ALIAS));
+    let _ = writeln!(out, "target_alias = {}", q(TARGET_ALIAS));
+    let _ = writeln!(out, "connectors = [{}]", names.join(", "));
+    for w in topo.workers() {
+        let _ = writeln!(out, "\n[workers.{}]", w.name);
+        let _ = writeln!(out, "url = {}", q(&w.url()));
+        let _ = writeln!(out, "worker_id = {}", q(&w.worker_id()));
+        let _ = writeln!(out, "pid_file = {}", q(&w.pid_file().display().to_string()));
+        let _ = writeln!(out, "log_file = {}", q(&w.log_file().display().to_string()));
+        actions(&mut out, "workers", w);
+    }
+    for b in topo.brokers() {
+        let Kind::Broker { cluster, .. } = b.kind else {
+            continue;
+        };
+        let _ = writeln!(out, "\n[brokers.{}]", b.name);
+        let _ = writeln!(out, "cluster = {}", q(cluster));
+        let _ = writeln!(out, "pid_file = {}", q(&b.pid_file().display().to_string()));
+        let _ = writeln!(out, "log_file = {}", q(&b.log_file().display().to_string()));
+        actions(&mut out, "brokers", b);
+    }
+    for p in &topo.processes {
+        let _ = writeln!(out, "\n[probes.{}]", p.name);
+        out.push_str("kind = \"scrape\"\n");
+        let _ = writeln!(out, "url = {}", q(&p.metrics_url()));
+    }
+    out
+}
+
+pub fn write(topo: &Topology) -> Result<()> {
+    let path = topo.profile_path();
+    std::fs::write(&path, render(topo))
+        .with_context(|| format!("writing the lab profile {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_is_valid_toml_with_the_documented_keys() {
+        let topo = Topology::new(std::path::Path::new("/tmp/st\"ate"));
+        let text = render(&topo);
+        let v: toml::Value = toml::from_str(&text).expect("valid TOML");
+        assert_eq!(v["name"].as_str(), Some("lab"));
+        assert_eq!(
+            v["clusters"]["source"]["bootstrap_servers"].as_str(),
+            Some("127.0.0.1:39092")
+        );
+        assert_eq!(v["connect"]["urls"].as_array().map(Vec::len), Some(3));
+        assert_eq!(
+            v["workers"]["worker-2"]["worker_id"].as_str(),
+            Some("127.0.0.1:38084")
+        );
+        assert_eq!(
+            v["workers"]["worker-1"]["actions"]["kill"]["signal"].as_str(),
+            Some("SIGKILL")
+        );
+        assert_eq!(
+            v["brokers"]["target-1"]["actions"]["start"]["command"][1].as_str(),
+            Some("/tmp/st\"ate/target-1/start.sh")
+        );
+        assert_eq!(v["brokers"]["target-1"]["cluster"].as_str(), Some("target"));
+        assert_eq!(
+            v["probes"]["worker-1"]["url"].as_str(),
+            Some("http://127.0.0.1:39404/metrics")
+        );
+        assert_eq!(v["probes"].as_table().map(|t| t.len()), Some(5));
+    }
+}

@@ -1,0 +1,170 @@
+//! Waiting for the lab to be usable: brokers answer metadata, workers answer `GET /`, connectors
+//! and tasks are RUNNING on live workers. Prints what it waits for every few seconds and fails
+//! fast, with the log tail, when a process dies meanwhile.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+
+use super::connectors::{self, ConnectorStatus, CONNECTORS, MIRROR_CHECKPOINT};
+use super::process;
+use super::topology::{Process, Topology};
+
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// Fails when one of `procs` is no longer running, naming it and showing its log tail.
+fn ensure_alive<'a>(procs: impl IntoIterator<Item = &'a Process>) -> Result<()> {
+    for p in procs {
+        if process::running_pid(p).is_none() {
+            let tail = process::tail(&p.log_file(), 30).unwrap_or_else(|e| format!("({e:#})\n"));
+            bail!(
+                "{} exited while the lab was starting; last lines of {}:\n{tail}\
+                 (full log: `kscen lab logs {} -n 500`)",
+                p.name,
+                p.log_file().display(),
+                p.name
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Generic wait loop: `probe` returns the list of things still pending (empty = ready).
+async fn wait_until<F, Fut>(what: &str, procs: &[&Process], deadline: Instant, mut probe: F) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Vec<String>>,
+{
+    let started = Instant::now();
+    let mut next_report = started + PROGRESS_EVERY;
+    loop {
+        ensure_alive(procs.iter().copied())?;
+        let pending = probe().await;
+        if pending.is_empty() {
+            println!("{what}: ready after {:.1}s", started.elapsed().as_secs_f64());
+            return Ok(());
+        }
+        let now = Instant::now();
+        if now > deadline {
+            bail!(
+                "timed out waiting for {what}; still pending: {}. See `kscen lab status` and \
+                 `kscen lab logs <process>`",
+                pending.join("; ")
+            );
+        }
+        if now >= next_report {
+            println!(
+                "  waiting for {what} ({:.0}s): {}",
+                started.elapsed().as_secs_f64(),
+                pending.join("; ")
+            );
+            next_report = now + PROGRESS_EVERY;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Brokers answer a Kafka metadata request.
+pub async fn wait_brokers(topo: &Topology, deadline: Instant) -> Result<()> {
+    let brokers: Vec<&Process> = topo.brokers().collect();
+    wait_until("brokers", &brokers, deadline, move || async move {
+        let mut pending = Vec::new();
+        for b in topo.brokers() {
+            if let Err(e) = broker_metadata(b.bootstrap()).await {
+                pending.push(format!("{} metadata on {} ({e})", b.name, b.bootstrap()));
+            }
+        }
+        pending
+    })
+    .await
+}
+
+/// One metadata round trip through librdkafka (blocking, so off the async threads).
+pub async fn broker_metadata(bootstrap: String) -> Result<usize, String> {
+    tokio::task::spawn_blocking(move || {
+        use rdkafka::config::ClientConfig;
+        use rdkafka::consumer::{BaseConsumer, Consumer};
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &bootstrap)
+            .set("log_level", "0")
+            .create()
+            .map_err(|e| e.to_string())?;
+        let md = consumer
+            .fetch_metadata(None, Duration::from_secs(2))
+            .map_err(|e| e.to_string())?;
+        if md.brokers().is_empty() {
+            return Err("no broker in metadata".to_string());
+        }
+        Ok(md.topics().len())
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+/// Every worker answers `GET /`.
+pub async fn wait_workers(topo: &Topology, deadline: Instant) -> Result<()> {
+    let procs: Vec<&Process> = topo.processes.iter().collect();
+    let client = &connectors::http();
+    wait_until("Connect workers", &procs, deadline, move || async move {
+        let mut pending = Vec::new();
+        for w in topo.workers() {
+            match client.get(format!("{}/", w.url())).send().await {
+                Ok(r) if r.status().is_success() => {}
+                Ok(r) => pending.push(format!("{} GET / -> {}", w.name, r.status())),
+                Err(_) => pending.push(format!("{} REST on {}", w.name, w.url())),
+            }
+        }
+        pending
+    })
+    .await
+}
+
+/// Every connector RUNNING and every task RUNNING on a live worker.
+pub async fn wait_connectors(topo: &Topology, deadline: Instant) -> Result<()> {
+    let procs: Vec<&Process> = topo.processes.iter().collect();
+    wait_until("MM2 connectors", &procs, deadline, move || async move {
+        match connectors::statuses(topo).await {
+            None => vec!["no worker answers GET /connectors".to_string()],
+            Some((_, map)) => connector_problems(&map, &live_worker_ids(topo)),
+        }
+    })
+    .await
+}
+
+/// `worker_id`s of the workers whose JVM runs (a SIGKILLed worker keeps showing RUNNING tasks
+/// in the REST status until the group notices, so liveness comes from the PID, not from REST).
+pub fn live_worker_ids(topo: &Topology) -> Vec<String> {
+    topo.workers()
+        .filter(|w| process::running_pid(w).is_some())
+        .map(|w| w.worker_id())
+        .collect()
+}
+
+/// What keeps the connectors from being healthy; empty when all is RUNNING on live workers.
+/// mirror-checkpoint may legitimately run 0 tasks (no consumer group to checkpoint yet).
+pub fn connector_problems(map: &BTreeMap<String, ConnectorStatus>, live: &[String]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for name in CONNECTORS {
+        let Some(s) = map.get(name) else {
+            problems.push(format!("{name} not deployed"));
+            continue;
+        };
+        if s.connector.state != "RUNNING" {
+            problems.push(format!("{name} {}", s.connector.state));
+        } else if !live.contains(&s.connector.worker_id) {
+            problems.push(format!("{name} on dead worker {}", s.connector.worker_id));
+        }
+        if s.tasks.is_empty() && name != MIRROR_CHECKPOINT {
+            problems.push(format!("{name} has no task yet"));
+        }
+        for t in &s.tasks {
+            if t.state != "RUNNING" {
+                problems.push(format!("{name} task {} {}", t.id, t.state));
+            } else if !live.contains(&t.worker_id) {
+                problems.push(format!("{name} task {} on dead worker {}", t.id, t.worker_id));
+            }
+        }
+    }
+    problems
+}

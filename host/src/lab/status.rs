@@ -1,0 +1,159 @@
+//! `kscen lab status`: processes (PID, liveness, readiness, ports, RSS) and the connectors and
+//! tasks as the Connect REST API reports them, with the log tail of any process that died.
+
+use std::collections::BTreeMap;
+
+use super::connectors::{self, ConnectorStatus};
+use super::process;
+use super::readiness;
+use super::topology::{Kind, Topology};
+
+pub struct ProcessRow {
+    pub name: String,
+    pub pid: Option<u32>,
+    /// A PID file exists but its process is gone: it crashed or was killed.
+    pub died: bool,
+    pub ready: bool,
+    pub ports: String,
+    pub rss: Option<u64>,
+    pub log_tail: Option<String>,
+}
+
+pub struct Report {
+    pub processes: Vec<ProcessRow>,
+    /// Worker that answered, and the connectors it reported.
+    pub connectors: Option<(String, BTreeMap<String, ConnectorStatus>)>,
+    pub problems: Vec<String>,
+    worker_names: BTreeMap<String, String>,
+}
+
+impl Report {
+    pub fn fully_up(&self) -> bool {
+        self.processes.iter().all(|p| p.pid.is_some() && p.ready) && self.problems.is_empty()
+    }
+    pub fn total_rss(&self) -> u64 {
+        self.processes.iter().filter_map(|p| p.rss).sum()
+    }
+}
+
+pub async fn collect(topo: &Topology) -> Report {
+    let client = connectors::http();
+    let mut rows = Vec::new();
+    for p in &topo.processes {
+        let pid = process::running_pid(p);
+        let died = pid.is_none() && p.pid_file().is_file();
+        let ready = match (pid, &p.kind) {
+            (None, _) => false,
+            (Some(_), Kind::Broker { .. }) => readiness::broker_metadata(p.bootstrap()).await.is_ok(),
+            (Some(_), Kind::Worker) => client
+                .get(format!("{}/", p.url()))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success()),
+        };
+        rows.push(ProcessRow {
+            name: p.name.clone(),
+            pid,
+            died,
+            ready,
+            ports: p
+                .ports()
+                .iter()
+                .map(|(port, _)| port.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+            rss: pid.and_then(process::rss_bytes),
+            log_tail: died.then(|| process::tail(&p.log_file(), 15).unwrap_or_default()),
+        });
+    }
+    let connectors = if rows.iter().any(|r| r.pid.is_some()) {
+        connectors::statuses(topo).await
+    } else {
+        None
+    };
+    let problems = match &connectors {
+        Some((_, map)) => readiness::connector_problems(map, &readiness::live_worker_ids(topo)),
+        None => vec!["no Connect worker answers the REST API".to_string()],
+    };
+    Report {
+        processes: rows,
+        connectors,
+        problems,
+        worker_names: topo
+            .workers()
+            .map(|w| (w.worker_id(), w.name.clone()))
+            .collect(),
+    }
+}
+
+fn mib(b: u64) -> String {
+    format!("{} MiB", b / (1024 * 1024))
+}
+
+pub fn print(r: &Report) {
+    println!(
+        "{:<10} {:>8}  {:<6} {:<6} {:<29} {:>9}",
+        "PROCESS", "PID", "ALIVE", "READY", "PORTS (listen,[ctrl,]metrics)", "RSS"
+    );
+    for p in &r.processes {
+        println!(
+            "{:<10} {:>8}  {:<6} {:<6} {:<29} {:>9}",
+            p.name,
+            p.pid.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
+            if p.pid.is_some() {
+                "yes"
+            } else if p.died {
+                "EXITED"
+            } else {
+                "no"
+            },
+            if p.ready { "yes" } else { "no" },
+            p.ports,
+            p.rss.map(mib).unwrap_or_else(|| "-".into()),
+        );
+    }
+    println!("total RSS of the lab: {}", mib(r.total_rss()));
+    let worker = |id: &str| {
+        r.worker_names
+            .get(id)
+            .map(|n| format!("{id} ({n})"))
+            .unwrap_or_else(|| id.to_string())
+    };
+    match &r.connectors {
+        None => println!("\nconnectors: no worker answers the REST API"),
+        Some((via, map)) => {
+            println!("\n{:<22} {:<12} WORKER   (REST via {via})", "CONNECTOR/TASK", "STATE");
+            for (name, s) in map {
+                println!(
+                    "{:<22} {:<12} {}",
+                    name,
+                    s.connector.state,
+                    worker(&s.connector.worker_id)
+                );
+                if let Some(t) = &s.connector.trace {
+                    println!("    {}", t.lines().next().unwrap_or_default());
+                }
+                for t in &s.tasks {
+                    println!(
+                        "{:<22} {:<12} {}",
+                        format!("  task {}", t.id),
+                        t.state,
+                        worker(&t.worker_id)
+                    );
+                    if let Some(tr) = &t.trace {
+                        println!("    {}", tr.lines().next().unwrap_or_default());
+                    }
+                }
+            }
+        }
+    }
+    for p in r.processes.iter().filter(|p| p.died) {
+        println!("\n{} is not running; last lines of its log:", p.name);
+        print!("{}", p.log_tail.as_deref().unwrap_or("(no log)\n"));
+    }
+    if r.problems.is_empty() {
+        println!("\nall connectors and tasks RUNNING on live workers");
+    } else {
+        println!("\nnot ready: {}", r.problems.join("; "));
+    }
+}

@@ -1,0 +1,170 @@
+//! The lab's fixed shape: which processes exist, their ports, and where their files live.
+//!
+//! Ports sit in the 38000–39999 loopback range, away from Kafka's usual 9092/8083/7072, so the lab
+//! never collides with another Kafka on the machine.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+pub const SOURCE_ALIAS: &str = "source";
+pub const TARGET_ALIAS: &str = "target";
+pub const CONNECT_GROUP: &str = "kscen-lab-connect";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// Single-node KRaft broker+controller of `cluster`.
+    Broker {
+        cluster: &'static str,
+        controller_port: u16,
+    },
+    /// Connect worker; `port` is its REST port.
+    Worker,
+}
+
+#[derive(Debug, Clone)]
+pub struct Process {
+    pub name: String,
+    pub kind: Kind,
+    /// Kafka listener port (broker) or REST port (worker).
+    pub port: u16,
+    /// Prometheus JMX exporter port.
+    pub jmx_port: u16,
+    pub dir: PathBuf,
+}
+
+impl Process {
+    pub fn pid_file(&self) -> PathBuf {
+        self.dir.join("pid")
+    }
+    pub fn log_file(&self) -> PathBuf {
+        self.dir.join(match self.kind {
+            Kind::Broker { .. } => "broker.log",
+            Kind::Worker => "worker.log",
+        })
+    }
+    pub fn start_script(&self) -> PathBuf {
+        self.dir.join("start.sh")
+    }
+    /// Every TCP port the process listens on, with what it is for.
+    pub fn ports(&self) -> Vec<(u16, &'static str)> {
+        let mut v = match self.kind {
+            Kind::Broker {
+                controller_port, ..
+            } => vec![(self.port, "Kafka listener"), (controller_port, "KRaft controller")],
+            Kind::Worker => vec![(self.port, "Connect REST")],
+        };
+        v.push((self.jmx_port, "JMX exporter"));
+        v
+    }
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+    /// Connect's REST `worker_id` (`rest.advertised.host.name:port`).
+    pub fn worker_id(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+    pub fn metrics_url(&self) -> String {
+        format!("http://127.0.0.1:{}/metrics", self.jmx_port)
+    }
+    pub fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Topology {
+    pub state: PathBuf,
+    pub processes: Vec<Process>,
+}
+
+impl Topology {
+    pub fn new(state: &Path) -> Self {
+        let broker = |cluster: &'static str, port: u16, jmx_port: u16| Process {
+            name: format!("{cluster}-1"),
+            kind: Kind::Broker {
+                cluster,
+                controller_port: port + 1,
+            },
+            port,
+            jmx_port,
+            dir: state.join(format!("{cluster}-1")),
+        };
+        let worker = |i: u16| Process {
+            name: format!("worker-{i}"),
+            kind: Kind::Worker,
+            port: 38082 + i,
+            jmx_port: 39403 + i,
+            dir: state.join(format!("worker-{i}")),
+        };
+        Topology {
+            state: state.to_path_buf(),
+            processes: vec![
+                broker(SOURCE_ALIAS, 39092, 39401),
+                broker(TARGET_ALIAS, 39192, 39402),
+                worker(1),
+                worker(2),
+                worker(3),
+            ],
+        }
+    }
+
+    pub fn process(&self, name: &str) -> Result<&Process> {
+        match self.processes.iter().find(|p| p.name == name) {
+            Some(p) => Ok(p),
+            None => bail!(
+                "unknown lab process {name:?}; the lab has {}",
+                self.processes
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+
+    pub fn brokers(&self) -> impl Iterator<Item = &Process> {
+        self.processes
+            .iter()
+            .filter(|p| matches!(p.kind, Kind::Broker { .. }))
+    }
+
+    pub fn workers(&self) -> impl Iterator<Item = &Process> {
+        self.processes.iter().filter(|p| p.kind == Kind::Worker)
+    }
+
+    pub fn bootstrap(&self, cluster: &str) -> String {
+        self.brokers()
+            .filter(|p| matches!(p.kind, Kind::Broker { cluster: c, .. } if c == cluster))
+            .map(Process::bootstrap)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    pub fn profile_path(&self) -> PathBuf {
+        self.state.join("profile.toml")
+    }
+}
+
+/// `--state-dir`, else `$KSCEN_LAB_STATE` (clap fills it), else `~/.cache/kscen/lab/state`.
+/// Made absolute: the path is written into start.sh, the profile and the JVM command lines.
+pub fn state_dir(arg: Option<PathBuf>) -> Result<PathBuf> {
+    let dir = match arg {
+        Some(d) => d,
+        None => cache_root()?.join("state"),
+    };
+    if dir.is_absolute() {
+        Ok(dir)
+    } else {
+        Ok(std::env::current_dir()
+            .context("reading the current directory")?
+            .join(dir))
+    }
+}
+
+/// `~/.cache/kscen/lab` (or the platform's cache folder).
+pub fn cache_root() -> Result<PathBuf> {
+    let base = directories::BaseDirs::new()
+        .context("cannot find the home directory (is $HOME set?)")?;
+    Ok(base.cache_dir().join("kscen").join("lab"))
+}

@@ -1,0 +1,18 @@
+//! kscen: Kafka and MirrorMaker 2 load and resilience scenarios as sandboxed WebAssembly
+//! components. The host owns the Kafka clients, timers and metrics; scenarios orchestrate.
+
+pub mod bindings;
+pub mod caps;
+pub mod cli;
+pub mod cluster;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod lab;
+pub mod load;
+pub mod metrics;
+pub mod paths;
+pub mod plugin_path;
+pub mod policy;
+pub mod report;
+pub mod run;

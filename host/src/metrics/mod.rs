@@ -1,0 +1,129 @@
+//! Everything a run measures: phases, load jobs' histograms and counters, the per-second
+//! timeline, the event log, gauges and custom histograms.
+
+pub mod clock;
+pub mod events;
+pub mod histogram;
+pub mod phases;
+pub mod timeline;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use hdrhistogram::Histogram;
+
+use crate::load::recorder::Interval;
+use crate::load::LoadJob;
+use clock::RunClock;
+use events::EventLog;
+use phases::PhaseBoard;
+use timeline::TimelinePoint;
+
+pub struct RunMetrics {
+    pub clock: RunClock,
+    pub phases: Arc<PhaseBoard>,
+    pub events: EventLog,
+    jobs: Mutex<Vec<Arc<LoadJob>>>,
+    gauges: Mutex<BTreeMap<String, f64>>,
+    custom: Mutex<BTreeMap<String, Histogram<u64>>>,
+    timeline: Mutex<Vec<TimelinePoint>>,
+}
+
+/// Totals over every job at one instant, for the timeline and live output.
+#[derive(Debug, Clone, Default)]
+pub struct Sample {
+    pub sent: u64,
+    pub acked: u64,
+    pub failed: u64,
+    pub backlog: u64,
+    pub interval: Option<Interval>,
+}
+
+impl RunMetrics {
+    pub fn new(clock: RunClock) -> RunMetrics {
+        RunMetrics {
+            clock,
+            phases: Arc::new(PhaseBoard::default()),
+            events: EventLog::default(),
+            jobs: Mutex::default(),
+            gauges: Mutex::default(),
+            custom: Mutex::default(),
+            timeline: Mutex::default(),
+        }
+    }
+
+    pub fn add_job(&self, job: Arc<LoadJob>) {
+        self.jobs.lock().unwrap().push(job);
+    }
+
+    pub fn jobs(&self) -> Vec<Arc<LoadJob>> {
+        self.jobs.lock().unwrap().clone()
+    }
+
+    pub fn set_gauge(&self, name: &str, value: f64) {
+        self.gauges.lock().unwrap().insert(name.to_string(), value);
+    }
+
+    pub fn record_custom(&self, name: &str, value: u64) {
+        let mut custom = self.custom.lock().unwrap();
+        let histogram = custom
+            .entry(name.to_string())
+            .or_insert_with(histogram::new_latency_histogram);
+        histogram::record(histogram, value);
+    }
+
+    pub fn custom_histograms(&self) -> BTreeMap<String, Histogram<u64>> {
+        self.custom.lock().unwrap().clone()
+    }
+
+    /// Counters of every job now, draining their interval figures.
+    pub fn sample(&self) -> Sample {
+        let mut sample = Sample::default();
+        for job in self.jobs() {
+            let status = job.status();
+            sample.sent += status.sent;
+            sample.acked += status.acked;
+            sample.failed += status.failed;
+            sample.backlog += status.backlog;
+            let interval = job.recorder.lock().unwrap().take_interval();
+            match &mut sample.interval {
+                None => sample.interval = Some(interval),
+                Some(total) => {
+                    total.acked += interval.acked;
+                    total.bytes += interval.bytes;
+                    total.service_sum_us += interval.service_sum_us;
+                    total.service_max_us = total.service_max_us.max(interval.service_max_us);
+                    total.corrected.add(&interval.corrected).expect("same histogram bounds");
+                }
+            }
+        }
+        sample
+    }
+
+    /// Takes one timeline point covering the last `seconds`.
+    pub fn tick(&self, seconds: f64) -> TimelinePoint {
+        let sample = self.sample();
+        let interval = sample.interval.unwrap_or_default();
+        let ms = |us: f64| us / 1000.0;
+        let point = TimelinePoint {
+            t_s: self.clock.now_ns() as f64 / 1e9,
+            phase: self.phases.current_name(),
+            sent: sample.sent,
+            acked: sample.acked,
+            failed: sample.failed,
+            acked_per_s: interval.acked as f64 / seconds,
+            mb_per_s: interval.bytes as f64 / seconds / (1024.0 * 1024.0),
+            service_avg_ms: if interval.acked == 0 { 0.0 } else { ms(interval.service_sum_us as f64 / interval.acked as f64) },
+            service_max_ms: ms(interval.service_max_us as f64),
+            corrected_p99_ms: ms(interval.corrected.value_at_quantile(0.99) as f64),
+            backlog: sample.backlog,
+            gauges: self.gauges.lock().unwrap().clone(),
+        };
+        self.timeline.lock().unwrap().push(point.clone());
+        point
+    }
+
+    pub fn timeline(&self) -> Vec<TimelinePoint> {
+        self.timeline.lock().unwrap().clone()
+    }
+}

@@ -1,0 +1,25 @@
+//! The per-second timeline: throughput, latency and backlog sampled once a second from every
+//! load job, plus the plugin's gauges.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TimelinePoint {
+    /// seconds since the run started
+    pub t_s: f64,
+    pub phase: Option<String>,
+    pub sent: u64,
+    pub acked: u64,
+    pub failed: u64,
+    pub acked_per_s: f64,
+    pub mb_per_s: f64,
+    /// service latency over the second (ms), as kafka-producer-perf-test reports it
+    pub service_avg_ms: f64,
+    pub service_max_ms: f64,
+    /// corrected latency p99 over the second (ms)
+    pub corrected_p99_ms: f64,
+    pub backlog: u64,
+    pub gauges: BTreeMap<String, f64>,
+}

@@ -1,0 +1,156 @@
+//! What a person (and a parsing script) sees while and after a run: a progress line on a TTY,
+//! kafka-producer-perf-test's exact 5-second lines on stdout, and the per-phase summary.
+
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::result::PhaseResult;
+use crate::metrics::histogram::new_latency_histogram;
+use crate::metrics::timeline::TimelinePoint;
+
+/// The periodic line of kafka-producer-perf-test, character for character.
+pub fn perf_test_line(records: u64, seconds: f64, bytes: u64, avg_ms: f64, max_ms: f64) -> String {
+    let rate = records as f64 / seconds;
+    let mb = bytes as f64 / seconds / (1024.0 * 1024.0);
+    format!("{records} records sent, {rate:.1} records/sec ({mb:.2} MB/sec), {avg_ms:.1} ms avg latency, {max_ms:.1} ms max latency.")
+}
+
+/// The final line of kafka-producer-perf-test (service latency, as it measures it).
+pub fn perf_test_final_line(phases: &[PhaseResult]) -> Option<String> {
+    let with_data: Vec<&PhaseResult> = phases.iter().filter(|p| p.acked > 0).collect();
+    let first = with_data.iter().map(|p| p.start_s).fold(f64::INFINITY, f64::min);
+    let last = with_data.iter().map(|p| p.end_s).fold(0.0, f64::max);
+    let seconds = last - first;
+    if with_data.is_empty() || seconds <= 0.0 {
+        return None;
+    }
+    let mut service = new_latency_histogram();
+    let mut records = 0;
+    let mut bytes = 0;
+    for phase in &with_data {
+        let decoded = decode(&phase.service_us.hdr)?;
+        service.add(&decoded).ok()?;
+        records += phase.acked;
+        bytes += phase.bytes;
+    }
+    let ms = |q: f64| service.value_at_quantile(q) / 1000;
+    Some(format!(
+        "{records} records sent, {:.6} records/sec ({:.2} MB/sec), {:.2} ms avg latency, {:.2} ms max latency, {} ms 50th, {} ms 95th, {} ms 99th, {} ms 99.9th.",
+        records as f64 / seconds,
+        bytes as f64 / seconds / (1024.0 * 1024.0),
+        service.mean() / 1000.0,
+        service.max() as f64 / 1000.0,
+        ms(0.5),
+        ms(0.95),
+        ms(0.99),
+        ms(0.999),
+    ))
+}
+
+fn decode(text: &str) -> Option<hdrhistogram::Histogram<u64>> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(text).ok()?;
+    hdrhistogram::serialization::Deserializer::new().deserialize(&mut bytes.as_slice()).ok()
+}
+
+/// The table printed at the end of a run: offered vs achieved load, corrected latency (the
+/// headline) and service latency (what perf-test would have said) side by side.
+pub fn summary_table(phases: &[PhaseResult]) -> String {
+    let ms = |us: u64| us as f64 / 1000.0;
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{:<22} {:>10} {:>10} {:>8} {:>10} {:>7}  {:>44}  {:>10}\n",
+        "phase", "target/s", "achieved/s", "MB/s", "acked", "failed", "corrected latency ms: p50 / p95 / p99 / p99.9 / max", "service p99"
+    ));
+    for phase in phases {
+        let target = phase.target_rate.map_or("max".to_string(), |r| format!("{r:.1}"));
+        let c = &phase.corrected_us.summary;
+        out.push_str(&format!(
+            "{:<22} {:>10} {:>10.1} {:>8.2} {:>10} {:>7}  {:>44}  {:>10.1}\n",
+            truncate(&phase.name, 22),
+            target,
+            phase.achieved_rate,
+            phase.mb_per_s,
+            phase.acked,
+            phase.failed,
+            format!("{:.1} / {:.1} / {:.1} / {:.1} / {:.1}", ms(c.p50), ms(c.p95), ms(c.p99), ms(c.p999), ms(c.max)),
+            ms(phase.service_us.summary.p99),
+        ));
+    }
+    out
+}
+
+fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_string()
+    } else {
+        text.chars().take(width - 1).chain(['…']).collect()
+    }
+}
+
+/// Live output during a run.
+pub struct LiveOutput {
+    progress: ProgressBar,
+    window: Vec<TimelinePoint>,
+}
+
+/// kafka-producer-perf-test reports every 5 s.
+const PERF_LINE_EVERY: usize = 5;
+
+impl LiveOutput {
+    pub fn new(label: &str) -> LiveOutput {
+        // indicatif draws nothing when stderr is not a terminal: the perf-test lines remain.
+        let progress = ProgressBar::new_spinner();
+        progress.set_style(ProgressStyle::with_template("{spinner} {prefix} {elapsed_precise} {wide_msg}").expect("valid template"));
+        progress.set_prefix(label.to_string());
+        progress.enable_steady_tick(Duration::from_millis(250));
+        LiveOutput { progress, window: Vec::new() }
+    }
+
+    pub fn tick(&mut self, point: TimelinePoint) {
+        self.progress.set_message(format!(
+            "phase {} | {:.0} msg/s | {:.2} MB/s | p99 {:.1} ms | backlog {}",
+            point.phase.as_deref().unwrap_or("-"),
+            point.acked_per_s,
+            point.mb_per_s,
+            point.corrected_p99_ms,
+            point.backlog
+        ));
+        self.window.push(point);
+        if self.window.len() == PERF_LINE_EVERY {
+            self.flush_window();
+        }
+    }
+
+    fn flush_window(&mut self) {
+        let records: u64 = self.window.iter().map(|p| p.acked_per_s.round() as u64).sum();
+        let bytes: f64 = self.window.iter().map(|p| p.mb_per_s * 1024.0 * 1024.0).sum();
+        let seconds = self.window.len() as f64;
+        let latency_sum: f64 = self.window.iter().map(|p| p.service_avg_ms * p.acked_per_s).sum();
+        let avg = if records == 0 { 0.0 } else { latency_sum / records as f64 };
+        let max = self.window.iter().map(|p| p.service_max_ms).fold(0.0, f64::max);
+        self.window.clear();
+        if records > 0 {
+            let line = perf_test_line(records, seconds, bytes as u64, avg, max);
+            self.progress.suspend(|| println!("{line}"));
+        }
+    }
+
+    pub fn finish(self) {
+        self.progress.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periodic_line_matches_perf_test_format() {
+        assert_eq!(
+            perf_test_line(3095, 5.0, 3095 * 51200, 1058.6, 1216.0),
+            "3095 records sent, 619.0 records/sec (30.22 MB/sec), 1058.6 ms avg latency, 1216.0 ms max latency."
+        );
+    }
+}

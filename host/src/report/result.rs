@@ -1,0 +1,214 @@
+//! The versioned result of a run (`--json`); documented in docs/result-schema.md.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::config::params::ResolvedParams;
+use crate::config::producer_props::PropertyNote;
+use crate::config::scenario::Limits;
+use crate::engine::{LoadedFrom, PluginFailure};
+use crate::load::recorder::PhaseRecord;
+use crate::metrics::events::Event;
+use crate::metrics::histogram::{self, new_latency_histogram, LatencySummary};
+use crate::metrics::timeline::TimelinePoint;
+use crate::metrics::RunMetrics;
+
+pub const SCHEMA: &str = "kscen.result/v1";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunResult {
+    pub schema: &'static str,
+    pub kscen_version: &'static str,
+    pub scenario: ScenarioMeta,
+    pub environment: Environment,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub ended_at: chrono::DateTime<chrono::Utc>,
+    pub duration_s: f64,
+    pub outcome: Outcome,
+    pub producer_properties: Vec<PropertyNote>,
+    pub phases: Vec<PhaseResult>,
+    pub totals: Totals,
+    pub timeline: Vec<TimelinePoint>,
+    pub events: Vec<Event>,
+    pub custom_histograms: BTreeMap<String, HistogramResult>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioMeta {
+    pub name: String,
+    pub file: String,
+    pub plugin: PluginMeta,
+    pub params: ResolvedParams,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginMeta {
+    pub name: String,
+    pub path: String,
+    #[serde(flatten)]
+    pub loaded: LoadedFrom,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Environment {
+    /// true when the run used librdkafka's in-process mock cluster
+    pub embedded_cluster: bool,
+    pub profile: Option<String>,
+    /// logical name → bootstrap servers (never credentials)
+    pub clusters: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    Completed,
+    Failed { failure: PluginFailure },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HistogramResult {
+    #[serde(flatten)]
+    pub summary: LatencySummary,
+    /// HdrHistogram V2 + DEFLATE, base64
+    pub hdr: String,
+}
+
+impl HistogramResult {
+    fn of(histogram: &hdrhistogram::Histogram<u64>) -> HistogramResult {
+        HistogramResult { summary: histogram::summarize(histogram), hdr: histogram::encode(histogram) }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseResult {
+    pub name: String,
+    pub start_s: f64,
+    pub end_s: f64,
+    /// sum of the load jobs' target rates; none when any ran unthrottled
+    pub target_rate: Option<f64>,
+    /// sent ÷ scheduled window, summed over jobs
+    pub achieved_rate: f64,
+    pub mb_per_s: f64,
+    pub sent: u64,
+    pub acked: u64,
+    pub failed: u64,
+    pub bytes: u64,
+    pub queue_full: u64,
+    /// latencies in µs
+    pub schedule_lag_us: HistogramResult,
+    pub service_us: HistogramResult,
+    pub corrected_us: HistogramResult,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Totals {
+    pub sent: u64,
+    pub acked: u64,
+    pub failed: u64,
+    pub bytes: u64,
+    pub queue_full: u64,
+}
+
+/// Figures of one phase, merged over every job that recorded into it.
+struct PhaseAccumulator {
+    records: Vec<PhaseRecord>,
+}
+
+impl PhaseAccumulator {
+    fn finish(self, name: String, start_s: f64, end_s: f64) -> PhaseResult {
+        let mut schedule_lag = new_latency_histogram();
+        let mut service = new_latency_histogram();
+        let mut corrected = new_latency_histogram();
+        let mut totals = Totals::default();
+        let mut achieved_rate = 0.0;
+        let mut target_rate = Some(0.0);
+        let mut mb_per_s = 0.0;
+        for record in &self.records {
+            schedule_lag.add(&record.schedule_lag).expect("same bounds");
+            service.add(&record.service).expect("same bounds");
+            corrected.add(&record.corrected).expect("same bounds");
+            totals.sent += record.sent;
+            totals.acked += record.acked;
+            totals.failed += record.failed;
+            totals.bytes += record.bytes;
+            totals.queue_full += record.queue_full;
+            let window_s = record.window_ns() as f64 / 1e9;
+            if window_s > 0.0 {
+                achieved_rate += record.sent as f64 / window_s;
+                mb_per_s += record.bytes as f64 / window_s / (1024.0 * 1024.0);
+            }
+            target_rate = match (target_rate, record.target_rate) {
+                (Some(sum), Some(rate)) => Some(sum + rate),
+                _ => None,
+            };
+        }
+        PhaseResult {
+            name,
+            start_s,
+            end_s,
+            target_rate,
+            achieved_rate,
+            mb_per_s,
+            sent: totals.sent,
+            acked: totals.acked,
+            failed: totals.failed,
+            bytes: totals.bytes,
+            queue_full: totals.queue_full,
+            schedule_lag_us: HistogramResult::of(&schedule_lag),
+            service_us: HistogramResult::of(&service),
+            corrected_us: HistogramResult::of(&corrected),
+        }
+    }
+}
+
+/// Per-phase figures from every job. Phases the plugin opened appear even when empty; messages
+/// sent outside any phase form a last phase named "(no phase)".
+pub fn collect_phases(metrics: &RunMetrics) -> Vec<PhaseResult> {
+    let spans = metrics.phases.snapshot();
+    let end_of_run = metrics.clock.now_ns();
+    let mut by_phase: BTreeMap<Option<usize>, PhaseAccumulator> = BTreeMap::new();
+    for job in metrics.jobs() {
+        let recorder = job.recorder.lock().unwrap();
+        for (phase, record) in recorder.phase_records() {
+            by_phase
+                .entry(phase)
+                .or_insert_with(|| PhaseAccumulator { records: Vec::new() })
+                .records
+                .push(record.clone());
+        }
+    }
+    let seconds = |ns: u64| ns as f64 / 1e9;
+    let mut phases: Vec<PhaseResult> = spans
+        .iter()
+        .map(|span| {
+            let accumulator = by_phase.remove(&Some(span.index)).unwrap_or(PhaseAccumulator { records: Vec::new() });
+            let end = span.end_ns.unwrap_or(end_of_run);
+            accumulator.finish(span.name.clone(), seconds(span.start_ns), seconds(end))
+        })
+        .collect();
+    if let Some(unphased) = by_phase.remove(&None) {
+        phases.push(unphased.finish("(no phase)".into(), 0.0, seconds(end_of_run)));
+    }
+    phases
+}
+
+pub fn totals(phases: &[PhaseResult]) -> Totals {
+    phases.iter().fold(Totals::default(), |mut t, p| {
+        t.sent += p.sent;
+        t.acked += p.acked;
+        t.failed += p.failed;
+        t.bytes += p.bytes;
+        t.queue_full += p.queue_full;
+        t
+    })
+}
+
+pub fn custom_histograms(metrics: &RunMetrics) -> BTreeMap<String, HistogramResult> {
+    metrics
+        .custom_histograms()
+        .iter()
+        .map(|(name, histogram)| (name.clone(), HistogramResult::of(histogram)))
+        .collect()
+}

@@ -1,0 +1,204 @@
+//! One run, end to end: load the plugin, resolve parameters and grants, run it with live output,
+//! stop and flush its load jobs whatever happened, and write the result.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::caps::RunContext;
+use crate::cluster::Clusters;
+use crate::config::params;
+use crate::config::producer_props::{map_producer_properties, Property};
+use crate::config::profile::Profile;
+use crate::config::scenario::ScenarioFile;
+use crate::engine::{Host, PluginFailure};
+use crate::metrics::clock::RunClock;
+use crate::metrics::RunMetrics;
+use crate::plugin_path;
+use crate::policy::Grants;
+use crate::report::console::{perf_test_final_line, summary_table, LiveOutput};
+use crate::report::result::{self, Environment, Outcome, PluginMeta, RunResult, ScenarioMeta};
+
+pub struct RunRequest {
+    pub scenario: ScenarioFile,
+    pub profile: Option<(String, Profile)>,
+    pub overrides: Vec<(String, String)>,
+    pub producer_properties: Vec<Property>,
+    pub json: Option<PathBuf>,
+}
+
+/// How the run ended, for the exit code.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunEnd {
+    Completed,
+    PluginFailed(PluginFailure),
+}
+
+pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)> {
+    let scenario = &request.scenario;
+    let scenario_dir = scenario.path.parent();
+    let plugin_file = plugin_path::resolve(&scenario.plugin, scenario_dir)
+        .with_context(|| format!("scenario {}", scenario.path.display()))?;
+    let plugin = host.load(&plugin_file)?;
+    let info = plugin.describe(host).await?;
+    let params = params::resolve(&info.params, &scenario.params, &request.overrides)
+        .with_context(|| format!("scenario {} (plugin {})", scenario.path.display(), info.name))?;
+
+    let clusters = match &request.profile {
+        Some((_, profile)) => Clusters::from_profile(profile),
+        None => {
+            let clusters = Clusters::embedded()?;
+            eprintln!(
+                "No --profile given: using librdkafka's embedded mock cluster as `source` ({}). Pass --profile for real clusters.",
+                clusters.bootstrap_servers(crate::cluster::EMBEDDED_NAME).unwrap_or("?")
+            );
+            clusters
+        }
+    };
+    let grants = Grants::compute(&info.requests, clusters.names())
+        .with_context(|| format!("plugin {} cannot run here", info.name))?;
+    let producer_config = map_producer_properties(&request.producer_properties);
+    for note in producer_config.not_applied() {
+        eprintln!("warning: producer property {note}");
+    }
+
+    let clock = RunClock::start();
+    let started_at = chrono::Utc::now();
+    let metrics = Arc::new(RunMetrics::new(clock));
+    let (cancel, cancelled) = tokio::sync::watch::channel(false);
+    let environment = Environment {
+        embedded_cluster: clusters.is_embedded(),
+        profile: request.profile.as_ref().map(|(name, _)| name.clone()),
+        clusters: clusters
+            .names()
+            .map(|n| (n.to_string(), clusters.bootstrap_servers(n).unwrap_or_default().to_string()))
+            .collect(),
+    };
+    let context = Arc::new(RunContext {
+        clusters,
+        metrics: metrics.clone(),
+        params: params.clone(),
+        grants,
+        producer_config: producer_config.clone(),
+        next_job_id: AtomicU64::new(1),
+        single_record_producers: Default::default(),
+        cancelled,
+    });
+
+    eprintln!(
+        "Running {} (plugin {}, {}{})",
+        scenario.name,
+        info.name,
+        plugin_file.display(),
+        if params.time_scale != 1.0 { format!(", time_scale {}", params.time_scale) } else { String::new() }
+    );
+    let interrupt = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\nInterrupted: stopping the plugin, flushing load jobs, writing the partial result…");
+            let _ = cancel.send(true);
+        }
+    });
+    let (stop_ticker, ticker_stopped) = tokio::sync::oneshot::channel();
+    let ticker = spawn_timeline(metrics.clone(), scenario.name.clone(), ticker_stopped);
+
+    let outcome = plugin.run(host, context.clone(), scenario.limits).await;
+
+    // Whatever happened, every load job is stopped and flushed before figures are taken.
+    for job in metrics.jobs() {
+        job.request_stop();
+    }
+    for job in metrics.jobs() {
+        job.wait_done().await;
+    }
+    metrics.phases.end(metrics.clock.now_ns());
+    interrupt.abort();
+    let _ = stop_ticker.send(());
+    if let Ok(live) = ticker.await {
+        live.finish();
+    }
+    metrics.tick(1.0);
+
+    let end = match outcome {
+        Ok(()) => RunEnd::Completed,
+        Err(failure) => {
+            metrics.events.push(metrics.clock.now_ns(), "plugin", &failure.to_string());
+            RunEnd::PluginFailed(failure)
+        }
+    };
+    let phases = result::collect_phases(&metrics);
+    let ended_at = chrono::Utc::now();
+    let run_result = RunResult {
+        schema: result::SCHEMA,
+        kscen_version: env!("CARGO_PKG_VERSION"),
+        scenario: ScenarioMeta {
+            name: scenario.name.clone(),
+            file: scenario.path.display().to_string(),
+            plugin: PluginMeta { name: info.name.clone(), path: plugin_file.display().to_string(), loaded: plugin.loaded.clone() },
+            params,
+            limits: scenario.limits,
+        },
+        environment,
+        started_at,
+        ended_at,
+        duration_s: (ended_at - started_at).as_seconds_f64(),
+        outcome: match &end {
+            RunEnd::Completed => Outcome::Completed,
+            RunEnd::PluginFailed(failure) => Outcome::Failed { failure: failure.clone() },
+        },
+        producer_properties: producer_config.notes.clone(),
+        totals: result::totals(&phases),
+        phases,
+        timeline: metrics.timeline(),
+        events: metrics.events.snapshot(),
+        custom_histograms: result::custom_histograms(&metrics),
+    };
+
+    print!("\n{}", summary_table(&run_result.phases));
+    if let Some(line) = perf_test_final_line(&run_result.phases) {
+        println!("{line}");
+    }
+    if let Some(path) = &request.json {
+        write_json(path, &run_result)?;
+        eprintln!("Result written to {}", path.display());
+    }
+    Ok((end, run_result))
+}
+
+/// Samples the timeline every second and drives the live output until told to stop.
+fn spawn_timeline(
+    metrics: Arc<RunMetrics>,
+    label: String,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) -> tokio::task::JoinHandle<LiveOutput> {
+    tokio::spawn(async move {
+        let mut live = LiveOutput::new(&label);
+        let mut interval = tokio::time::interval(Duration::from_secs(1));
+        interval.tick().await;
+        loop {
+            tokio::select! {
+                _ = interval.tick() => live.tick(metrics.tick(1.0)),
+                _ = &mut stop => return live,
+            }
+        }
+    })
+}
+
+pub fn write_json(path: &std::path::Path, result: &RunResult) -> Result<()> {
+    let text = serde_json::to_string_pretty(result)?;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    std::fs::write(path, text).with_context(|| format!("cannot write result {}", path.display()))
+}
+
+/// Parameters given as `--set key=value`.
+pub fn parse_set(arg: &str) -> Result<(String, String)> {
+    let (key, value) = arg
+        .split_once('=')
+        .with_context(|| format!("--set {arg:?}: write it as key=value"))?;
+    Ok((key.trim().to_string(), value.trim().to_string()))
+}
+

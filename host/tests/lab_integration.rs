@@ -1,0 +1,441 @@
+//! Integration tests against the real local lab (`kscen lab up`): two KRaft clusters, three
+//! Connect workers and MirrorMaker 2. `cargo xtask` brings the lab up and sets
+//! `KSCEN_LAB_PROFILE`; without it the tests say they are skipped (and fail under `CI=true`).
+//!
+//! The tests share one lab, and one of them stops a worker: they run one at a time (`LAB` lock).
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Message, Offset, TopicPartitionList};
+use serde_json::Value;
+
+static LAB: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The parts of the lab profile the tests use.
+#[derive(Debug)]
+struct Lab {
+    source: String,
+    target: String,
+    source_alias: String,
+    workers: BTreeMap<String, Worker>,
+    probes: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+struct Worker {
+    url: String,
+    worker_id: String,
+    pid_file: PathBuf,
+    start: Vec<String>,
+}
+
+/// Reads `KSCEN_LAB_PROFILE`; `None` (test skipped) when unset, a panic when unset under CI=true.
+fn lab() -> Option<Lab> {
+    let Some(path) = std::env::var_os("KSCEN_LAB_PROFILE") else {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("CI=true but KSCEN_LAB_PROFILE is unset: run the tests through `cargo xtask`");
+        }
+        eprintln!("skipped: no lab (KSCEN_LAB_PROFILE unset)");
+        return None;
+    };
+    Some(parse_profile(Path::new(&path)))
+}
+
+fn parse_profile(path: &Path) -> Lab {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("reading the lab profile {}: {e}", path.display()));
+    let v: toml::Value = toml::from_str(&text).expect("the lab profile is valid TOML");
+    let s = |v: &toml::Value| v.as_str().expect("a string").to_string();
+    let workers = v["workers"]
+        .as_table()
+        .expect("[workers]")
+        .iter()
+        .map(|(name, w)| {
+            let start = w["actions"]["start"]["command"]
+                .as_array()
+                .expect("start command")
+                .iter()
+                .map(s)
+                .collect();
+            (
+                name.clone(),
+                Worker {
+                    url: s(&w["url"]),
+                    worker_id: s(&w["worker_id"]),
+                    pid_file: PathBuf::from(s(&w["pid_file"])),
+                    start,
+                },
+            )
+        })
+        .collect();
+    let probes = v["probes"]
+        .as_table()
+        .expect("[probes]")
+        .iter()
+        .map(|(name, p)| (name.clone(), s(&p["url"])))
+        .collect();
+    Lab {
+        source: s(&v["clusters"]["source"]["bootstrap_servers"]),
+        target: s(&v["clusters"]["target"]["bootstrap_servers"]),
+        source_alias: s(&v["connect"]["source_alias"]),
+        workers,
+        probes,
+    }
+}
+
+fn unique_topic(what: &str) -> String {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    format!("kscen-it-{what}-{ms}")
+}
+
+async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("admin client");
+    let res = admin
+        .create_topics(
+            [&NewTopic::new(topic, partitions, TopicReplication::Fixed(1))],
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))),
+        )
+        .await
+        .expect("create_topics");
+    for r in res {
+        r.unwrap_or_else(|(t, e)| panic!("creating {t}: {e}"));
+    }
+}
+
+/// Produces `n` records whose values are their index, keys spread over the partitions.
+async fn produce(bootstrap: &str, topic: &str, n: usize) {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("acks", "all")
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "5")
+        .create()
+        .expect("producer");
+    let mut pending = Vec::with_capacity(n);
+    for i in 0..n {
+        let value = i.to_string();
+        let key = (i % 97).to_string();
+        let record = FutureRecord::to(topic).key(&key).payload(&value);
+        match producer.send_result(record) {
+            Ok(f) => pending.push(f),
+            Err((e, _)) => panic!("queueing record {i}: {e}"),
+        }
+    }
+    for (i, f) in pending.into_iter().enumerate() {
+        f.await
+            .expect("delivery future")
+            .unwrap_or_else(|(e, _)| panic!("delivering record {i}: {e}"));
+    }
+}
+
+/// Waits until `topic` exists on the cluster and returns its partition count.
+async fn wait_topic(bootstrap: &str, topic: &str, timeout: Duration) -> usize {
+    let deadline = Instant::now() + timeout;
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("consumer");
+    loop {
+        if let Ok(md) = consumer.fetch_metadata(Some(topic), Duration::from_secs(2)) {
+            if let Some(t) = md.topics().iter().find(|t| t.name() == topic) {
+                if t.error().is_none() && !t.partitions().is_empty() {
+                    return t.partitions().len();
+                }
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{topic} did not appear on {bootstrap} within {timeout:?} (MM2 topic refresh is 5 s)"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Reads every partition of `topic` from the beginning until `expected` records arrived, then a
+/// few more seconds to catch duplicates. Returns the values read.
+async fn consume_all(bootstrap: &str, topic: &str, expected: usize, timeout: Duration) -> Vec<String> {
+    let partitions = wait_topic(bootstrap, topic, timeout).await;
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", format!("kscen-it-reader-{topic}"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions as i32 {
+        tpl.add_partition_offset(topic, p, Offset::Beginning)
+            .expect("partition offset");
+    }
+    consumer.assign(&tpl).expect("assign");
+    let deadline = Instant::now() + timeout;
+    let mut values = Vec::new();
+    let mut settle_until: Option<Instant> = None;
+    loop {
+        let now = Instant::now();
+        if values.len() >= expected && settle_until.is_none() {
+            settle_until = Some(now + Duration::from_secs(3));
+        }
+        if settle_until.is_some_and(|t| now >= t) || now >= deadline {
+            return values;
+        }
+        match tokio::time::timeout(Duration::from_millis(500), consumer.recv()).await {
+            Ok(Ok(m)) => values.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned()),
+            Ok(Err(e)) => eprintln!("consumer error (retrying): {e}"),
+            Err(_) => {}
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct TaskAt {
+    connector: String,
+    id: u64,
+    state: String,
+    worker_id: String,
+}
+
+/// Every connector task as `worker_url` reports it, or an error text.
+async fn tasks(client: &reqwest::Client, worker_url: &str) -> Result<Vec<TaskAt>, String> {
+    let v: Value = client
+        .get(format!("{worker_url}/connectors?expand=status"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for (name, c) in v.as_object().ok_or("not an object")? {
+        for t in c["status"]["tasks"].as_array().ok_or("no tasks array")? {
+            out.push(TaskAt {
+                connector: name.clone(),
+                id: t["id"].as_u64().unwrap_or_default(),
+                state: t["state"].as_str().unwrap_or_default().to_string(),
+                worker_id: t["worker_id"].as_str().unwrap_or_default().to_string(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn pid_of(w: &Worker) -> Option<i32> {
+    let pid: i32 = std::fs::read_to_string(&w.pid_file).ok()?.trim().parse().ok()?;
+    // SAFETY: signal 0 only probes the PID.
+    let alive = unsafe { libc::kill(pid, 0) } == 0
+        && std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| s.rsplit_once(')').map(|(_, r)| r.trim_start().chars().next()))
+            .flatten()
+            .is_some_and(|c| c != 'Z');
+    alive.then_some(pid)
+}
+
+/// Waits until every worker answers and every task is RUNNING on a live worker.
+async fn wait_healthy(lab: &Lab, client: &reqwest::Client, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let live: HashSet<String> = lab
+            .workers
+            .values()
+            .filter(|w| pid_of(w).is_some())
+            .map(|w| w.worker_id.clone())
+            .collect();
+        let mut ok = live.len() == lab.workers.len();
+        for w in lab.workers.values() {
+            ok &= client
+                .get(format!("{}/", w.url))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+        }
+        let any = lab.workers.values().next().expect("a worker");
+        let last = tasks(client, &any.url).await;
+        if let Ok(ts) = &last {
+            ok &= ts.iter().any(|t| t.connector == "mirror-source")
+                && ts
+                    .iter()
+                    .all(|t| t.state == "RUNNING" && live.contains(&t.worker_id));
+        } else {
+            ok = false;
+        }
+        if ok {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the lab did not become healthy within {timeout:?}; last tasks {last:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mm2_replicates_exactly_n_records() {
+    let Some(lab) = lab() else { return };
+    let _one_at_a_time = LAB.lock().await;
+    const N: usize = 10_000;
+    let topic = unique_topic("repl");
+    create_topic(&lab.source, &topic, 6).await;
+    let started = Instant::now();
+    produce(&lab.source, &topic, N).await;
+    let remote = format!("{}.{topic}", lab.source_alias);
+    let values = consume_all(&lab.target, &remote, N, Duration::from_secs(90)).await;
+    let distinct: HashSet<&String> = values.iter().collect();
+    eprintln!(
+        "{N} records produced to {topic} on source, {} read from {remote} on target in {:.1}s",
+        values.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(values.len(), N, "exactly N records must arrive on the target");
+    assert_eq!(distinct.len(), N, "every record exactly once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_a_worker_moves_its_tasks_to_live_workers() {
+    let Some(lab) = lab() else { return };
+    let _one_at_a_time = LAB.lock().await;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    wait_healthy(&lab, &client, Duration::from_secs(90)).await;
+
+    // The victim: the worker running the most tasks; we watch through another one.
+    let before = tasks(&client, &lab.workers.values().next().unwrap().url)
+        .await
+        .expect("task status");
+    let (victim_name, victim) = lab
+        .workers
+        .iter()
+        .max_by_key(|(_, w)| before.iter().filter(|t| t.worker_id == w.worker_id).count())
+        .map(|(n, w)| (n.clone(), w.clone()))
+        .unwrap();
+    let moved: Vec<&TaskAt> = before
+        .iter()
+        .filter(|t| t.worker_id == victim.worker_id)
+        .collect();
+    assert!(!moved.is_empty(), "{victim_name} runs no task: {before:?}");
+    let watcher = lab
+        .workers
+        .values()
+        .find(|w| w.worker_id != victim.worker_id)
+        .unwrap()
+        .clone();
+    let pid = pid_of(&victim).expect("the victim runs");
+    eprintln!(
+        "stopping {victim_name} (pid {pid}) which runs {:?}; watching through {}",
+        moved.iter().map(|t| format!("{}-{}", t.connector, t.id)).collect::<Vec<_>>(),
+        watcher.url
+    );
+    let stopped_at = Instant::now();
+    // SAFETY: SIGTERM to the lab worker's PID read from its PID file.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+
+    // Poll fast: the moment every task is RUNNING on a live worker other than the victim.
+    let deadline = stopped_at + Duration::from_secs(90);
+    let after = loop {
+        if let Ok(ts) = tasks(&client, &watcher.url).await {
+            let moved_running = moved.iter().all(|m| {
+                ts.iter().any(|t| {
+                    t.connector == m.connector
+                        && t.id == m.id
+                        && t.state == "RUNNING"
+                        && t.worker_id != victim.worker_id
+                })
+            });
+            let all_elsewhere = moved_running
+                && ts
+                    .iter()
+                    .all(|t| t.state == "RUNNING" && t.worker_id != victim.worker_id);
+            if all_elsewhere {
+                break ts;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "tasks of {victim_name} did not move within 90 s"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    eprintln!(
+        "all tasks RUNNING on other workers {:.1}s after SIGTERM",
+        stopped_at.elapsed().as_secs_f64()
+    );
+    for t in &moved {
+        let now = after
+            .iter()
+            .find(|a| a.connector == t.connector && a.id == t.id)
+            .unwrap_or_else(|| panic!("task {}-{} vanished", t.connector, t.id));
+        assert_ne!(now.worker_id, victim.worker_id);
+        eprintln!("  {}-{} moved to {}", t.connector, t.id, now.worker_id);
+    }
+    assert!(pid_of(&victim).is_none(), "{victim_name} should have exited");
+
+    // Bring it back with the profile's start action; leave the lab healthy for other tests.
+    let status = std::process::Command::new(&victim.start[0])
+        .args(&victim.start[1..])
+        .status()
+        .expect("running the start action");
+    assert!(status.success(), "start action of {victim_name} failed");
+    wait_healthy(&lab, &client, Duration::from_secs(120)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_metrics_expose_mm2_replication_latency() {
+    let Some(lab) = lab() else { return };
+    let _one_at_a_time = LAB.lock().await;
+    let topic = unique_topic("metrics");
+    create_topic(&lab.source, &topic, 4).await;
+    produce(&lab.source, &topic, 200).await;
+    let remote = format!("{}.{topic}", lab.source_alias);
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let worker_probes: Vec<(&String, &String)> = lab
+        .probes
+        .iter()
+        .filter(|(name, _)| name.starts_with("worker-"))
+        .collect();
+    loop {
+        let mut found = None;
+        let mut heap = false;
+        for (name, url) in &worker_probes {
+            let Ok(r) = client.get(url.as_str()).send().await else {
+                continue;
+            };
+            let text = r.text().await.unwrap_or_default();
+            heap |= text.contains("jvm_memory_used_bytes{area=\"heap\"}");
+            if let Some(line) = text.lines().find(|l| {
+                l.starts_with("kafka_connect_mirror_source_connector_replication_latency_ms")
+                    && l.contains(&format!("topic=\"{remote}\""))
+            }) {
+                found = Some((name.to_string(), line.to_string()));
+            }
+        }
+        if let Some((name, line)) = found {
+            eprintln!("{name}: {line}");
+            assert!(heap, "JVM heap metrics are exported");
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no replication_latency_ms metric for {remote} on any worker within 90 s"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}

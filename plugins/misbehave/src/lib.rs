@@ -1,0 +1,48 @@
+//! Test fixture: a plugin that misbehaves on purpose while a load job runs, so the host's guard
+//! rails (CPU budget, memory cap, trap handling) can be tested. Not a scenario to ship.
+
+use kscen_sdk::prelude::*;
+
+struct Misbehave;
+
+impl Scenario for Misbehave {
+    fn describe() -> ScenarioInfo {
+        Describe::new("misbehave", "Test fixture: spins, hoards memory or panics under load")
+            .param(spec::text("mode", "spin", "spin | hoard | panic | fail"))
+            .param(spec::duration("after", "500ms", "how long the load runs before misbehaving"))
+            .cluster("source")
+            .build()
+    }
+
+    fn run() -> Result<(), ScenarioError> {
+        let mode = param::text("mode")?;
+        create_topic("source", "misbehave", 1, 1)?;
+        phase("before");
+        let _load = Load::to("source", "misbehave").rate(1000.0).record_size(100).start()?;
+        sleep(param::duration("after")?);
+        match mode.as_str() {
+            "spin" => spin(),
+            "hoard" => hoard(),
+            "panic" => panic!("misbehave fixture panicked on purpose"),
+            "fail" => Err("misbehave fixture failed on purpose".into()),
+            other => Err(format!("unknown mode {other:?}").into()),
+        }
+    }
+}
+
+fn spin() -> Result<(), ScenarioError> {
+    let mut counter: u64 = 0;
+    loop {
+        counter = std::hint::black_box(counter.wrapping_add(1));
+    }
+}
+
+fn hoard() -> Result<(), ScenarioError> {
+    let mut hoard: Vec<Vec<u8>> = Vec::new();
+    loop {
+        hoard.push(vec![1u8; 1024 * 1024]);
+        std::hint::black_box(&hoard);
+    }
+}
+
+kscen_sdk::export_scenario!(Misbehave);

@@ -1,0 +1,95 @@
+//! Building the description a plugin returns from `describe`.
+
+use crate::types::{Capability, ParamKind, ParamSpec, ScenarioInfo};
+
+pub struct Describe {
+    info: ScenarioInfo,
+}
+
+impl Describe {
+    pub fn new(name: &str, summary: &str) -> Describe {
+        Describe {
+            info: ScenarioInfo {
+                name: name.into(),
+                summary: summary.into(),
+                description: String::new(),
+                params: Vec::new(),
+                capabilities: Vec::new(),
+            },
+        }
+    }
+
+    pub fn description(mut self, text: &str) -> Describe {
+        self.info.description = text.into();
+        self
+    }
+
+    pub fn param(mut self, spec: ParamSpec) -> Describe {
+        self.info.params.push(spec);
+        self
+    }
+
+    /// Asks for access to a cluster by its logical name in the operator's profile.
+    pub fn cluster(mut self, name: &str) -> Describe {
+        self.info.capabilities.push(Capability::Cluster(name.into()));
+        self
+    }
+
+    pub fn build(self) -> ScenarioInfo {
+        self.info
+    }
+}
+
+/// Parameter declarations; defaults are written as they would be in a scenario file.
+pub mod spec {
+    use super::*;
+
+    fn declare(name: &str, kind: ParamKind, default: Option<String>, help: &str) -> ParamSpec {
+        ParamSpec { name: name.into(), kind, default, help: help.into() }
+    }
+
+    fn quoted(text: &str) -> String {
+        format!("{text:?}")
+    }
+
+    pub fn int(name: &str, default: i64, help: &str) -> ParamSpec {
+        declare(name, ParamKind::Int, Some(default.to_string()), help)
+    }
+
+    pub fn float(name: &str, default: f64, help: &str) -> ParamSpec {
+        declare(name, ParamKind::Float, Some(format!("{default:?}")), help)
+    }
+
+    pub fn text(name: &str, default: &str, help: &str) -> ParamSpec {
+        declare(name, ParamKind::Text, Some(quoted(default)), help)
+    }
+
+    pub fn flag(name: &str, default: bool, help: &str) -> ParamSpec {
+        declare(name, ParamKind::Flag, Some(default.to_string()), help)
+    }
+
+    /// A duration such as `"10m"`; the host applies `time_scale` to it.
+    pub fn duration(name: &str, default: &str, help: &str) -> ParamSpec {
+        declare(name, ParamKind::Duration, Some(quoted(default)), help)
+    }
+
+    /// A byte size such as `"1KiB"` or `"1024"`.
+    pub fn size(name: &str, default: &str, help: &str) -> ParamSpec {
+        declare(name, ParamKind::Size, Some(quoted(default)), help)
+    }
+
+    pub fn float_list(name: &str, default: &[f64], help: &str) -> ParamSpec {
+        let items: Vec<String> = default.iter().map(|v| format!("{v:?}")).collect();
+        declare(name, ParamKind::FloatList, Some(format!("[{}]", items.join(", "))), help)
+    }
+
+    pub fn size_list(name: &str, default: &[u64], help: &str) -> ParamSpec {
+        let items: Vec<String> = default.iter().map(u64::to_string).collect();
+        declare(name, ParamKind::SizeList, Some(format!("[{}]", items.join(", "))), help)
+    }
+
+    /// A parameter the scenario file must set.
+    pub fn required(name: &str, kind: ParamKind, help: &str) -> ParamSpec {
+        declare(name, kind, None, help)
+    }
+}

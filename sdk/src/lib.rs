@@ -1,0 +1,142 @@
+//! # kscen-sdk
+//!
+//! Write kscen scenarios in Rust. A scenario orchestrates; the host runs the load natively and
+//! measures it. Implement [`Scenario`], then `kscen_sdk::export_scenario!(MyScenario);`, and
+//! build with `cargo build --release --target wasm32-wasip2`.
+//!
+//! ```ignore
+//! use kscen_sdk::prelude::*;
+//!
+//! struct Hello;
+//!
+//! impl Scenario for Hello {
+//!     fn describe() -> ScenarioInfo {
+//!         Describe::new("hello", "one phase of steady load")
+//!             .param(spec::float("rate", 100.0, "records per second"))
+//!             .cluster("source")
+//!             .build()
+//!     }
+//!
+//!     fn run() -> Result<(), ScenarioError> {
+//!         phase("steady");
+//!         Load::to("source", "hello").rate(param::float("rate")?).duration(secs(5)).start()?.wait()?;
+//!         Ok(())
+//!     }
+//! }
+//!
+//! kscen_sdk::export_scenario!(Hello);
+//! ```
+
+// Lets the generated code name this crate as plugins see it.
+extern crate self as kscen_sdk;
+
+pub mod describe;
+mod error;
+pub mod load;
+pub mod param;
+
+/// Generated bindings of `kscen:scenario@0.1.0`, for what the wrappers do not cover.
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit/scenario@0.1.0",
+        world: "scenario",
+        pub_export_macro: true,
+        export_macro_name: "export_bindings",
+        default_bindings_module: "kscen_sdk::bindings",
+        runtime_path: "kscen_sdk::wit_bindgen::rt",
+    });
+}
+
+use std::time::Duration;
+
+pub use bindings::kscen::scenario::{clock, kafka, log, metrics, params, types};
+pub use describe::{spec, Describe};
+pub use error::ScenarioError;
+pub use load::Load;
+pub use types::ScenarioInfo;
+/// Re-exported so plugin crates need no wit-bindgen dependency of their own.
+pub use wit_bindgen;
+
+/// What a plugin implements.
+pub trait Scenario {
+    /// Name, summary, parameters and capabilities. Runs without host access.
+    fn describe() -> ScenarioInfo;
+    /// The scenario itself. Return an error to fail the run with its message.
+    fn run() -> Result<(), ScenarioError>;
+}
+
+/// Exports a [`Scenario`] implementation as the component's `describe` and `run`.
+#[macro_export]
+macro_rules! export_scenario {
+    ($scenario:ty) => {
+        struct __KscenExport;
+
+        impl $crate::bindings::Guest for __KscenExport {
+            fn describe() -> $crate::ScenarioInfo {
+                <$scenario as $crate::Scenario>::describe()
+            }
+
+            fn run() -> ::core::result::Result<(), ::std::string::String> {
+                <$scenario as $crate::Scenario>::run().map_err(|error| error.to_string())
+            }
+        }
+
+        $crate::bindings::export_bindings!(__KscenExport with_types_in $crate::bindings);
+    };
+}
+
+/// Everything a typical scenario uses.
+pub mod prelude {
+    pub use crate::describe::{spec, Describe};
+    pub use crate::load::Load;
+    pub use crate::{
+        create_topic, end_phase, event, gauge, info, monotonic_now, param, phase, secs, sleep, warn, Scenario,
+        ScenarioError, ScenarioInfo,
+    };
+    pub use std::time::Duration;
+}
+
+/// Sleeps on the host (does not use the plugin's CPU budget).
+pub fn sleep(duration: Duration) {
+    clock::sleep_ms(duration.as_millis() as u64);
+}
+
+/// Time since the run started, on the host's monotonic clock.
+pub fn monotonic_now() -> Duration {
+    Duration::from_nanos(clock::monotonic_now_ns())
+}
+
+pub fn secs(seconds: u64) -> Duration {
+    Duration::from_secs(seconds)
+}
+
+/// Opens a phase (closing the previous one); load is attributed to phases by intended send time.
+pub fn phase(name: &str) {
+    metrics::phase_begin(name);
+}
+
+pub fn end_phase() {
+    metrics::phase_end();
+}
+
+/// Records an entry in the run's event log.
+pub fn event(kind: &str, message: &str) {
+    metrics::event(kind, message);
+}
+
+pub fn gauge(name: &str, value: f64) {
+    metrics::gauge(name, value);
+}
+
+pub fn info(message: &str) {
+    log::log(log::Level::Info, message);
+}
+
+pub fn warn(message: &str) {
+    log::log(log::Level::Warn, message);
+}
+
+/// Creates a topic (an existing one is accepted as it is).
+pub fn create_topic(cluster: &str, topic: &str, partitions: u32, replication_factor: u16) -> Result<(), ScenarioError> {
+    Ok(kafka::create_topic(cluster, topic, partitions, replication_factor)?)
+}

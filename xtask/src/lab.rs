@@ -1,0 +1,126 @@
+//! Integration-test harness around the local lab: brings the lab up once (dedicated state folder),
+//! hands the profile path to the caller, and always tears the lab down afterwards — also when the
+//! caller fails or panics (drop guard).
+//!
+//! Without Java 17+ (or without Maven and without cached jars) the tests are skipped with a reason,
+//! unless `CI=true`, where a lab that cannot start fails the run.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+/// Runs `f` with the lab's profile path, or with `None` when the lab is unavailable locally.
+pub fn with_lab<T>(kscen_bin: &Path, f: impl FnOnce(Option<&Path>) -> Result<T>) -> Result<T> {
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    if let Err(why) = prerequisites() {
+        if ci {
+            bail!("CI=true and the lab cannot run: {why:#}");
+        }
+        eprintln!("skipping lab integration tests: {why:#}");
+        return f(None);
+    }
+    let state = test_state_dir()?;
+    // Armed before `up`, so a half-started lab is stopped too.
+    let guard = LabGuard {
+        bin: kscen_bin.to_path_buf(),
+        state: state.clone(),
+    };
+    // A previous run killed hard may have left processes or data behind: start clean.
+    guard.down(&["--purge"]);
+    eprintln!("starting the lab for integration tests (state {})", state.display());
+    let up = Command::new(kscen_bin)
+        .args(["lab", "up", "--state-dir"])
+        .arg(&state)
+        .status()
+        .with_context(|| format!("running `{} lab up`", kscen_bin.display()))?;
+    if !up.success() {
+        let why = format!(
+            "`kscen lab up` failed ({up}); logs under {}",
+            state.display()
+        );
+        if ci {
+            bail!("CI=true: {why}");
+        }
+        eprintln!("skipping lab integration tests: {why}");
+        drop(guard);
+        return f(None);
+    }
+    let profile = state.join("profile.toml");
+    let result = f(Some(&profile));
+    if result.is_err() {
+        eprintln!("lab logs kept under {}", state.display());
+    }
+    drop(guard);
+    result
+}
+
+struct LabGuard {
+    bin: PathBuf,
+    state: PathBuf,
+}
+
+impl LabGuard {
+    fn down(&self, extra: &[&str]) {
+        let res = Command::new(&self.bin)
+            .args(["lab", "down", "--state-dir"])
+            .arg(&self.state)
+            .args(extra)
+            .status();
+        match res {
+            Ok(s) if s.success() => {}
+            Ok(s) => eprintln!(
+                "warning: `kscen lab down` exited with {s}; check for java processes under {}",
+                self.state.display()
+            ),
+            Err(e) => eprintln!("warning: could not run `kscen lab down`: {e}"),
+        }
+    }
+}
+
+impl Drop for LabGuard {
+    fn drop(&mut self) {
+        self.down(&[]);
+    }
+}
+
+/// `~/.cache/kscen/lab/test-state`, apart from the developer's own lab.
+fn test_state_dir() -> Result<PathBuf> {
+    let home = std::env::var_os("HOME").context("HOME is not set")?;
+    Ok(PathBuf::from(home).join(".cache/kscen/lab/test-state"))
+}
+
+/// Java 17+ present; Maven present unless jars are already cached.
+fn prerequisites() -> Result<()> {
+    let out = Command::new("java")
+        .arg("-version")
+        .output()
+        .context("Java not found (the lab needs Java 17+, e.g. `apt-get install openjdk-17-jre-headless`)")?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    let major = text
+        .split('"')
+        .nth(1)
+        .and_then(|v| {
+            let mut it = v.split(['.', '-', '+', '_']);
+            let first: u32 = it.next()?.parse().ok()?;
+            if first == 1 {
+                it.next()?.parse().ok()
+            } else {
+                Some(first)
+            }
+        })
+        .with_context(|| format!("cannot read the Java version from: {}", text.trim()))?;
+    if major < 17 {
+        bail!("Java {major} found; the lab needs Java 17 or newer");
+    }
+    let jars_cached = std::env::var_os("HOME")
+        .map(|h| PathBuf::from(h).join(".cache/kscen/lab"))
+        .and_then(|d| std::fs::read_dir(d).ok())
+        .is_some_and(|mut entries| {
+            entries.any(|e| e.is_ok_and(|e| e.path().join(".resolved").is_file()))
+        });
+    if !jars_cached && Command::new("mvn").arg("-v").output().is_err() {
+        bail!("Maven not found and no Kafka jars cached (the lab resolves them from Maven Central; `apt-get install maven`)");
+    }
+    Ok(())
+}
