@@ -1,0 +1,88 @@
+//! Shared by the integration tests: running the built `kscen` binary on scenario files written
+//! for the test, against the bundled plugins.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// The bundled plugins, built by `cargo xtask build-plugins` (the test command builds them).
+pub fn plugin_dist() -> PathBuf {
+    let dist = workspace_root().join("plugins").join("dist");
+    assert!(
+        dist.join("steady.wasm").is_file(),
+        "plugins are not built: run `cargo xtask test` (or `cargo xtask build-plugins` before `cargo test`)"
+    );
+    dist
+}
+
+pub struct Run {
+    pub output: Output,
+    pub result: Option<Value>,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.output.status.code().unwrap_or(-1)
+    }
+
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    pub fn result(&self) -> &Value {
+        self.result.as_ref().unwrap_or_else(|| panic!("no JSON result written; stderr:\n{}", self.stderr()))
+    }
+
+    pub fn phases(&self) -> &Vec<Value> {
+        self.result()["phases"].as_array().expect("phases")
+    }
+
+    pub fn phase(&self, name: &str) -> &Value {
+        self.phases()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("no phase {name:?} in {:?}", self.phase_names()))
+    }
+
+    pub fn phase_names(&self) -> Vec<String> {
+        self.phases().iter().map(|p| p["name"].as_str().unwrap().to_string()).collect()
+    }
+}
+
+/// Writes `scenario` (TOML text) to a temporary file and runs `kscen run` on it with `args`.
+pub fn run_scenario(scenario: &str, args: &[&str]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("scenario.toml");
+    std::fs::write(&file, scenario).unwrap();
+    let json = dir.path().join("result.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_kscen"))
+        .arg("run")
+        .arg(&file)
+        .arg("--json")
+        .arg(&json)
+        .args(args)
+        .env("KSCEN_PLUGIN_PATH", plugin_dist())
+        .output()
+        .expect("kscen runs");
+    let result = std::fs::read_to_string(&json).ok().map(|text| serde_json::from_str(&text).expect("valid JSON result"));
+    Run { output, result }
+}
+
+pub fn f64_of(value: &Value) -> f64 {
+    value.as_f64().unwrap_or_else(|| panic!("not a number: {value}"))
+}
+
+pub fn u64_of(value: &Value) -> u64 {
+    value.as_u64().unwrap_or_else(|| panic!("not an integer: {value}"))
+}
