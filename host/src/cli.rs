@@ -98,7 +98,11 @@ async fn run(args: RunArgs) -> Result<u8> {
         Some(name) => Some((name.clone(), Profile::load(name)?)),
         None => None,
     };
-    let overrides = args.set.iter().map(|s| parse_set(s)).collect::<Result<Vec<_>>>()?;
+    let overrides = args
+        .set
+        .iter()
+        .map(|s| parse_set(s))
+        .collect::<Result<Vec<_>>>()?;
     let mut producer_properties = match &args.producer_config {
         Some(path) => read_properties_file(path)?,
         None => Vec::new(),
@@ -107,7 +111,13 @@ async fn run(args: RunArgs) -> Result<u8> {
         producer_properties.push(parse_property_arg(prop)?);
     }
     let host = Host::new()?;
-    let request = RunRequest { scenario, profile, overrides, producer_properties, json: args.json };
+    let request = RunRequest {
+        scenario,
+        profile,
+        overrides,
+        producer_properties,
+        json: args.json,
+    };
     let (end, _) = crate::run::run(&host, request).await?;
     Ok(match end {
         RunEnd::Completed => EXIT_OK,
@@ -135,7 +145,13 @@ async fn list(scenarios_dir: &Path) -> Result<()> {
                 "  {:<28} {:<12} {}",
                 scenario.name,
                 scenario.plugin,
-                scenario.description.as_deref().unwrap_or("").lines().next().unwrap_or("")
+                scenario
+                    .description
+                    .as_deref()
+                    .unwrap_or("")
+                    .lines()
+                    .next()
+                    .unwrap_or("")
             ),
             Err(error) => println!("  {:<28} invalid: {error:#}", file.display()),
         }
@@ -165,15 +181,23 @@ async fn describe(plugin: &str) -> Result<()> {
     }
     println!("Parameters:");
     for param in &info.params {
-        let default = param.default.as_deref().map_or("required".to_string(), |d| format!("default {d}"));
-        println!("  {:<20} {:<11} {:<22} {}", param.name, param.kind.label(), default, param.help);
+        let default = param
+            .default
+            .as_deref()
+            .map_or("required".to_string(), |d| format!("default {d}"));
+        println!(
+            "  {:<20} {:<11} {:<22} {}",
+            param.name,
+            param.kind.label(),
+            default,
+            param.help
+        );
     }
     println!(
-        "  {:<20} {:<11} {:<22} {}",
+        "  {:<20} {:<11} {:<22} multiplies every duration parameter (0.01 runs a one-hour plan in 36 s)",
         crate::config::params::TIME_SCALE,
         "float",
         "default 1.0",
-        "multiplies every duration parameter (0.01 runs a one-hour plan in 36 s)"
     );
     println!("\nCapabilities:");
     for request in &info.requests {
@@ -181,6 +205,10 @@ async fn describe(plugin: &str) -> Result<()> {
             crate::policy::Request::Cluster(name) => println!("  cluster {name}"),
         }
     }
-    println!("\nFile: {} (sha256 {})", path.display(), loaded.loaded.sha256);
+    println!(
+        "\nFile: {} (sha256 {})",
+        path.display(),
+        loaded.loaded.sha256
+    );
     Ok(())
 }

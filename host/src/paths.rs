@@ -9,6 +9,7 @@ pub fn cache_dir() -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os("KSCEN_CACHE_DIR") {
         return Ok(PathBuf::from(dir));
     }
-    let dirs = directories::BaseDirs::new().context("cannot find the home directory for the cache")?;
+    let dirs =
+        directories::BaseDirs::new().context("cannot find the home directory for the cache")?;
     Ok(dirs.cache_dir().join("kscen"))
 }

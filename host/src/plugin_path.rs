@@ -32,7 +32,11 @@ pub fn resolve(plugin: &str, scenario_dir: Option<&Path>) -> Result<PathBuf> {
         return Ok(path);
     }
     let dirs = search_path(scenario_dir);
-    if let Some(found) = dirs.iter().map(|dir| dir.join(format!("{plugin}.wasm"))).find(|p| p.is_file()) {
+    if let Some(found) = dirs
+        .iter()
+        .map(|dir| dir.join(format!("{plugin}.wasm")))
+        .find(|p| p.is_file())
+    {
         return Ok(found);
     }
     let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
@@ -47,12 +51,18 @@ pub fn resolve(plugin: &str, scenario_dir: Option<&Path>) -> Result<PathBuf> {
 pub fn available(scenario_dir: Option<&Path>) -> Vec<(String, PathBuf)> {
     let mut found: Vec<(String, PathBuf)> = Vec::new();
     for dir in search_path(scenario_dir) {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
         paths.sort();
         for path in paths {
             if path.extension().is_some_and(|e| e == "wasm") {
-                let name = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+                let name = path
+                    .file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
                 if !found.iter().any(|(n, _)| *n == name) {
                     found.push((name, path));
                 }

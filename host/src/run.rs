@@ -44,8 +44,14 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         .with_context(|| format!("scenario {}", scenario.path.display()))?;
     let plugin = host.load(&plugin_file)?;
     let info = plugin.describe(host).await?;
-    let params = params::resolve(&info.params, &scenario.params, &request.overrides)
-        .with_context(|| format!("scenario {} (plugin {})", scenario.path.display(), info.name))?;
+    let params =
+        params::resolve(&info.params, &scenario.params, &request.overrides).with_context(|| {
+            format!(
+                "scenario {} (plugin {})",
+                scenario.path.display(),
+                info.name
+            )
+        })?;
 
     let clusters = match &request.profile {
         Some((_, profile)) => Clusters::from_profile(profile),
@@ -74,7 +80,15 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         profile: request.profile.as_ref().map(|(name, _)| name.clone()),
         clusters: clusters
             .names()
-            .map(|n| (n.to_string(), clusters.bootstrap_servers(n).unwrap_or_default().to_string()))
+            .map(|n| {
+                (
+                    n.to_string(),
+                    clusters
+                        .bootstrap_servers(n)
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+            })
             .collect(),
     };
     let context = Arc::new(RunContext {
@@ -93,7 +107,11 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         scenario.name,
         info.name,
         plugin_file.display(),
-        if params.time_scale != 1.0 { format!(", time_scale {}", params.time_scale) } else { String::new() }
+        if params.time_scale != 1.0 {
+            format!(", time_scale {}", params.time_scale)
+        } else {
+            String::new()
+        }
     );
     let interrupt = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
@@ -124,7 +142,9 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
     let end = match outcome {
         Ok(()) => RunEnd::Completed,
         Err(failure) => {
-            metrics.events.push(metrics.clock.now_ns(), "plugin", &failure.to_string());
+            metrics
+                .events
+                .push(metrics.clock.now_ns(), "plugin", &failure.to_string());
             RunEnd::PluginFailed(failure)
         }
     };
@@ -136,7 +156,11 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         scenario: ScenarioMeta {
             name: scenario.name.clone(),
             file: scenario.path.display().to_string(),
-            plugin: PluginMeta { name: info.name.clone(), path: plugin_file.display().to_string(), loaded: plugin.loaded.clone() },
+            plugin: PluginMeta {
+                name: info.name.clone(),
+                path: plugin_file.display().to_string(),
+                loaded: plugin.loaded.clone(),
+            },
             params,
             limits: scenario.limits,
         },
@@ -146,7 +170,9 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         duration_s: (ended_at - started_at).as_seconds_f64(),
         outcome: match &end {
             RunEnd::Completed => Outcome::Completed,
-            RunEnd::PluginFailed(failure) => Outcome::Failed { failure: failure.clone() },
+            RunEnd::PluginFailed(failure) => Outcome::Failed {
+                failure: failure.clone(),
+            },
         },
         producer_properties: producer_config.notes.clone(),
         totals: result::totals(&phases),
@@ -189,7 +215,8 @@ fn spawn_timeline(
 pub fn write_json(path: &std::path::Path, result: &RunResult) -> Result<()> {
     let text = serde_json::to_string_pretty(result)?;
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     std::fs::write(path, text).with_context(|| format!("cannot write result {}", path.display()))
 }
@@ -201,4 +228,3 @@ pub fn parse_set(arg: &str) -> Result<(String, String)> {
         .with_context(|| format!("--set {arg:?}: write it as key=value"))?;
     Ok((key.trim().to_string(), value.trim().to_string()))
 }
-

@@ -28,7 +28,10 @@ pub fn with_lab<T>(kscen_bin: &Path, f: impl FnOnce(Option<&Path>) -> Result<T>)
     };
     // A previous run killed hard may have left processes or data behind: start clean.
     guard.down(&["--purge"]);
-    eprintln!("starting the lab for integration tests (state {})", state.display());
+    eprintln!(
+        "starting the lab for integration tests (state {})",
+        state.display()
+    );
     let up = Command::new(kscen_bin)
         .args(["lab", "up", "--state-dir"])
         .arg(&state)
@@ -92,10 +95,9 @@ fn test_state_dir() -> Result<PathBuf> {
 
 /// Java 17+ present; Maven present unless jars are already cached.
 fn prerequisites() -> Result<()> {
-    let out = Command::new("java")
-        .arg("-version")
-        .output()
-        .context("Java not found (the lab needs Java 17+, e.g. `apt-get install openjdk-17-jre-headless`)")?;
+    let out = Command::new("java").arg("-version").output().context(
+        "Java not found (the lab needs Java 17+, e.g. `apt-get install openjdk-17-jre-headless`)",
+    )?;
     let text = String::from_utf8_lossy(&out.stderr);
     let major = text
         .split('"')

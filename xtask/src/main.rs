@@ -34,7 +34,10 @@ fn main() -> Result<()> {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits in the workspace")
+        .to_path_buf()
 }
 
 fn target_dir(root: &Path) -> PathBuf {
@@ -46,7 +49,9 @@ fn cargo() -> Command {
 }
 
 fn run(command: &mut Command) -> Result<()> {
-    let status = command.status().with_context(|| format!("cannot run {command:?}"))?;
+    let status = command
+        .status()
+        .with_context(|| format!("cannot run {command:?}"))?;
     if !status.success() {
         bail!("{command:?} failed ({status})");
     }
@@ -54,9 +59,17 @@ fn run(command: &mut Command) -> Result<()> {
 }
 
 fn ensure_wasm_target() -> Result<()> {
-    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output();
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
     match installed {
-        Ok(out) if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == WASM_TARGET) => Ok(()),
+        Ok(out)
+            if String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .any(|l| l.trim() == WASM_TARGET) =>
+        {
+            Ok(())
+        }
         Ok(_) => run(Command::new("rustup").args(["target", "add", WASM_TARGET])),
         Err(_) => {
             eprintln!("rustup not found: assuming the {WASM_TARGET} target is installed");
@@ -68,7 +81,13 @@ fn ensure_wasm_target() -> Result<()> {
 fn build_plugins(root: &Path) -> Result<()> {
     ensure_wasm_target()?;
     run(cargo()
-        .args(["build", "--release", "--target", WASM_TARGET, "--manifest-path"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            WASM_TARGET,
+            "--manifest-path",
+        ])
         .arg(root.join("plugins").join("Cargo.toml")))?;
     let built = target_dir(root).join(WASM_TARGET).join("release");
     let dist = root.join("plugins").join("dist");
@@ -76,7 +95,8 @@ fn build_plugins(root: &Path) -> Result<()> {
     for plugin in PLUGINS {
         let from = built.join(format!("{}.wasm", plugin.replace('-', "_")));
         let to = dist.join(format!("{plugin}.wasm"));
-        std::fs::copy(&from, &to).with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+        std::fs::copy(&from, &to)
+            .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
     }
     eprintln!("plugins in {}", dist.display());
     Ok(())
@@ -90,7 +110,14 @@ fn demo(root: &Path) -> Result<()> {
     build_plugins(root)?;
     run(cargo().args(["build", "-p", "kscen"]))?;
     run(Command::new(kscen_binary(root))
-        .args(["run", "scenarios/perf-02-ramp-up.toml", "--set", "time_scale=0.005", "--set", "nominal_rate=2000"])
+        .args([
+            "run",
+            "scenarios/perf-02-ramp-up.toml",
+            "--set",
+            "time_scale=0.005",
+            "--set",
+            "nominal_rate=2000",
+        ])
         .args(["--json", "target-demo-result.json"]))
 }
 

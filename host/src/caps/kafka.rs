@@ -59,7 +59,11 @@ fn to_wit_status(status: LoadStatus) -> WitStatus {
 impl RunContext {
     /// Producer configuration for a cluster: the profile's, then the run's
     /// (`--producer.config`, `--producer-props`), then the plugin's overrides.
-    fn producer_config(&self, cluster: &str, overrides: &[(String, String)]) -> HostResult<rdkafka::ClientConfig> {
+    fn producer_config(
+        &self,
+        cluster: &str,
+        overrides: &[(String, String)],
+    ) -> HostResult<rdkafka::ClientConfig> {
         self.grants.check_cluster(cluster)?;
         let mut config = self.clusters.client_config(cluster)?;
         for (key, value) in &self.producer_config.librdkafka {
@@ -92,12 +96,24 @@ impl RunContext {
         plan.validate()?;
         let config = self.producer_config(&plan.cluster, &spec.producer_config)?;
         let id = self.next_job_id.fetch_add(1, Ordering::Relaxed);
-        let job = load::job::spawn(id, plan, config, self.metrics.clock, self.metrics.phases.clone())?;
+        let job = load::job::spawn(
+            id,
+            plan,
+            config,
+            self.metrics.clock,
+            self.metrics.phases.clone(),
+        )?;
         self.metrics.add_job(job.clone());
         Ok(job)
     }
 
-    async fn produce_one(&self, cluster: &str, topic: &str, key: Option<Vec<u8>>, value: Vec<u8>) -> HostResult<Delivery> {
+    async fn produce_one(
+        &self,
+        cluster: &str,
+        topic: &str,
+        key: Option<Vec<u8>>,
+        value: Vec<u8>,
+    ) -> HostResult<Delivery> {
         let producer = self.single_record_producer(cluster)?;
         let mut record = FutureRecord::to(topic).payload(&value);
         if let Some(key) = &key {
@@ -107,7 +123,9 @@ impl RunContext {
         let delivered = producer
             .send(record, PRODUCE_TIMEOUT)
             .await
-            .map_err(|(error, _)| HostError::Kafka(format!("producing to {topic} on {cluster}: {error}")))?;
+            .map_err(|(error, _)| {
+                HostError::Kafka(format!("producing to {topic} on {cluster}: {error}"))
+            })?;
         Ok(Delivery {
             partition: delivered.partition,
             offset: delivered.offset,
@@ -130,14 +148,21 @@ impl RunContext {
     fn subscribe(&self, cluster: &str, topic: &str, start: StartFrom) -> HostResult<BaseConsumer> {
         self.grants.check_cluster(cluster)?;
         let mut config = self.clusters.client_config(cluster)?;
-        let group = format!("kscen-{}-{}", std::process::id(), self.next_job_id.fetch_add(1, Ordering::Relaxed));
+        let group = format!(
+            "kscen-{}-{}",
+            std::process::id(),
+            self.next_job_id.fetch_add(1, Ordering::Relaxed)
+        );
         config
             .set("group.id", group)
             .set("enable.auto.commit", "false")
-            .set("auto.offset.reset", match start {
-                StartFrom::Earliest => "earliest",
-                StartFrom::Latest => "latest",
-            });
+            .set(
+                "auto.offset.reset",
+                match start {
+                    StartFrom::Earliest => "earliest",
+                    StartFrom::Latest => "latest",
+                },
+            );
         let consumer: BaseConsumer = config.create()?;
         consumer.subscribe(&[topic])?;
         Ok(consumer)
@@ -145,7 +170,10 @@ impl RunContext {
 }
 
 impl Host for PluginState {
-    async fn start_load(&mut self, spec: LoadSpec) -> wasmtime::Result<Result<Resource<LoadHandle>, WitError>> {
+    async fn start_load(
+        &mut self,
+        spec: LoadSpec,
+    ) -> wasmtime::Result<Result<Resource<LoadHandle>, WitError>> {
         let started = self.run()?.start_load(spec);
         Ok(match started {
             Ok(job) => Ok(self.table.push(LoadHandle { job })?),
@@ -161,7 +189,8 @@ impl Host for PluginState {
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<Delivery, WitError>> {
         let run = self.run()?.clone();
-        let delivered = unless_cancelled(&run, run.produce_one(&cluster, &topic, key, value)).await?;
+        let delivered =
+            unless_cancelled(&run, run.produce_one(&cluster, &topic, key, value)).await?;
         Ok(delivered.map_err(Into::into))
     }
 
@@ -173,7 +202,9 @@ impl Host for PluginState {
     ) -> wasmtime::Result<Result<Resource<ConsumerHandle>, WitError>> {
         let subscribed = self.run()?.subscribe(&cluster, &topic, start);
         Ok(match subscribed {
-            Ok(consumer) => Ok(self.table.push(ConsumerHandle { consumer: Arc::new(consumer) })?),
+            Ok(consumer) => Ok(self.table.push(ConsumerHandle {
+                consumer: Arc::new(consumer),
+            })?),
             Err(error) => Err(error.into()),
         })
     }
@@ -189,20 +220,35 @@ impl Host for PluginState {
         if let Err(denied) = run.grants.check_cluster(&cluster) {
             return Ok(Err(denied.into()));
         }
-        let created = run.clusters.create_topic(&cluster, &topic, partitions, replication_factor).await;
+        let created = run
+            .clusters
+            .create_topic(&cluster, &topic, partitions, replication_factor)
+            .await;
         if created.is_ok() {
             let now = run.metrics.clock.now_ns();
-            run.metrics.events.push(now, "topic", &format!("created {topic} on {cluster} ({partitions} partitions)"));
+            run.metrics.events.push(
+                now,
+                "topic",
+                &format!("created {topic} on {cluster} ({partitions} partitions)"),
+            );
         }
         Ok(created.map_err(Into::into))
     }
 
-    async fn delete_topic(&mut self, cluster: String, topic: String) -> wasmtime::Result<Result<(), WitError>> {
+    async fn delete_topic(
+        &mut self,
+        cluster: String,
+        topic: String,
+    ) -> wasmtime::Result<Result<(), WitError>> {
         let run = self.run()?.clone();
         if let Err(denied) = run.grants.check_cluster(&cluster) {
             return Ok(Err(denied.into()));
         }
-        Ok(run.clusters.delete_topic(&cluster, &topic).await.map_err(Into::into))
+        Ok(run
+            .clusters
+            .delete_topic(&cluster, &topic)
+            .await
+            .map_err(Into::into))
     }
 
     async fn end_offsets(
@@ -216,7 +262,11 @@ impl Host for PluginState {
         }
         let offsets = unless_cancelled(&run, run.clusters.end_offsets(&cluster, &topic)).await?;
         Ok(offsets
-            .map(|list| list.into_iter().map(|(partition, offset)| PartitionOffset { partition, offset }).collect())
+            .map(|list| {
+                list.into_iter()
+                    .map(|(partition, offset)| PartitionOffset { partition, offset })
+                    .collect()
+            })
             .map_err(Into::into))
     }
 }
@@ -226,18 +276,30 @@ impl HostLoad for PluginState {
         Ok(to_wit_status(self.table.get(&load)?.job.status()))
     }
 
-    async fn set_rate(&mut self, load: Resource<LoadHandle>, rate: WitRate) -> wasmtime::Result<Result<(), WitError>> {
+    async fn set_rate(
+        &mut self,
+        load: Resource<LoadHandle>,
+        rate: WitRate,
+    ) -> wasmtime::Result<Result<(), WitError>> {
         let rate = to_rate(rate);
         if let Rate::PerSecond(r) = rate {
             if !(r.is_finite() && r > 0.0) {
-                return Ok(Err(WitError::Invalid(format!("rate must be positive, got {r}"))));
+                return Ok(Err(WitError::Invalid(format!(
+                    "rate must be positive, got {r}"
+                ))));
             }
         }
         let job = &self.table.get(&load)?.job;
         job.request_rate(rate);
         let metrics = &self.run()?.metrics;
-        let label = rate.per_second().map_or("unthrottled".to_string(), |r| format!("{r} msg/s"));
-        metrics.events.push(metrics.clock.now_ns(), "rate", &format!("load {} on {}: {label}", job.id, job.topic));
+        let label = rate
+            .per_second()
+            .map_or("unthrottled".to_string(), |r| format!("{r} msg/s"));
+        metrics.events.push(
+            metrics.clock.now_ns(),
+            "rate",
+            &format!("load {} on {}: {label}", job.id, job.topic),
+        );
         Ok(Ok(()))
     }
 
@@ -260,14 +322,21 @@ impl HostLoad for PluginState {
                 unless_cancelled(&run, job.wait_done()).await?;
                 true
             }
-            Some(ms) => unless_cancelled(&run, tokio::time::timeout(Duration::from_millis(ms), job.wait_done()))
-                .await?
-                .is_ok(),
+            Some(ms) => unless_cancelled(
+                &run,
+                tokio::time::timeout(Duration::from_millis(ms), job.wait_done()),
+            )
+            .await?
+            .is_ok(),
         };
         Ok(if finished {
             Ok(to_wit_status(job.status()))
         } else {
-            Err(WitError::Timeout(format!("load {} still running after {}ms", job.id, timeout_ms.unwrap_or(0))))
+            Err(WitError::Timeout(format!(
+                "load {} still running after {}ms",
+                job.id,
+                timeout_ms.unwrap_or(0)
+            )))
         })
     }
 
@@ -291,7 +360,9 @@ impl HostConsumer for PluginState {
             let mut records = Vec::new();
             let mut timeout = Duration::from_millis(u64::from(timeout_ms));
             while records.len() < max as usize {
-                let Some(message) = consumer.poll(timeout) else { break };
+                let Some(message) = consumer.poll(timeout) else {
+                    break;
+                };
                 let message = message?;
                 records.push(ConsumedRecord {
                     partition: message.partition(),

@@ -30,7 +30,11 @@ impl Host for PluginState {
         Ok(())
     }
 
-    async fn record_value(&mut self, histogram: String, value: u64) -> wasmtime::Result<Result<(), WitError>> {
+    async fn record_value(
+        &mut self,
+        histogram: String,
+        value: u64,
+    ) -> wasmtime::Result<Result<(), WitError>> {
         if histogram.is_empty() {
             return Ok(Err(WitError::Invalid("histogram name is empty".into())));
         }

@@ -6,8 +6,8 @@ pub mod log;
 pub mod metrics;
 pub mod params;
 
-use std::sync::atomic::AtomicU64;
 use std::collections::BTreeMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -84,7 +84,10 @@ impl PluginState {
 
 impl WasiView for PluginState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -94,7 +97,10 @@ impl WasiView for PluginState {
 pub struct Interrupted;
 
 /// Runs `work` unless the run is cancelled first, in which case the plugin traps.
-pub async fn unless_cancelled<T>(run: &RunContext, work: impl std::future::Future<Output = T>) -> wasmtime::Result<T> {
+pub async fn unless_cancelled<T>(
+    run: &RunContext,
+    work: impl std::future::Future<Output = T>,
+) -> wasmtime::Result<T> {
     tokio::select! {
         value = work => Ok(value),
         () = run.cancellation() => Err(wasmtime::Error::new(Interrupted)),

@@ -10,7 +10,11 @@ use rdkafka::mocking::MockCluster;
 use crate::error::{HostError, HostResult};
 
 enum Request {
-    CreateTopic { topic: String, partitions: i32, reply: mpsc::Sender<HostResult<()>> },
+    CreateTopic {
+        topic: String,
+        partitions: i32,
+        reply: mpsc::Sender<HostResult<()>>,
+    },
     Shutdown,
 }
 
@@ -37,10 +41,16 @@ impl EmbeddedCluster {
                 let _ = ready.send(Ok(cluster.bootstrap_servers()));
                 for request in inbox {
                     match request {
-                        Request::CreateTopic { topic, partitions, reply } => {
-                            let result = cluster
-                                .create_topic(&topic, partitions, 1)
-                                .map_err(|e| HostError::Kafka(format!("creating {topic} on the embedded cluster: {e}")));
+                        Request::CreateTopic {
+                            topic,
+                            partitions,
+                            reply,
+                        } => {
+                            let result = cluster.create_topic(&topic, partitions, 1).map_err(|e| {
+                                HostError::Kafka(format!(
+                                    "creating {topic} on the embedded cluster: {e}"
+                                ))
+                            });
                             let _ = reply.send(result);
                         }
                         Request::Shutdown => break,
@@ -52,7 +62,11 @@ impl EmbeddedCluster {
             .recv()
             .context("the embedded mock cluster thread died")?
             .map_err(|e| anyhow::anyhow!("cannot start librdkafka's mock cluster: {e}"))?;
-        Ok(EmbeddedCluster { bootstrap_servers, requests, thread: Some(thread) })
+        Ok(EmbeddedCluster {
+            bootstrap_servers,
+            requests,
+            thread: Some(thread),
+        })
     }
 
     pub fn bootstrap_servers(&self) -> &str {
@@ -62,7 +76,11 @@ impl EmbeddedCluster {
     pub fn create_topic(&self, topic: &str, partitions: i32) -> HostResult<()> {
         let (reply, answer) = mpsc::channel();
         self.requests
-            .send(Request::CreateTopic { topic: topic.into(), partitions, reply })
+            .send(Request::CreateTopic {
+                topic: topic.into(),
+                partitions,
+                reply,
+            })
             .map_err(|_| HostError::Kafka("the embedded cluster has stopped".into()))?;
         answer
             .recv()

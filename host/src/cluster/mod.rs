@@ -44,7 +44,10 @@ impl Clusters {
                 (name.clone(), connection)
             })
             .collect();
-        Clusters { connections, embedded: None }
+        Clusters {
+            connections,
+            embedded: None,
+        }
     }
 
     /// Starts librdkafka's mock cluster and names it `source`.
@@ -69,7 +72,9 @@ impl Clusters {
     }
 
     pub fn bootstrap_servers(&self, name: &str) -> Option<&str> {
-        self.connections.get(name).map(|c| c.bootstrap_servers.as_str())
+        self.connections
+            .get(name)
+            .map(|c| c.bootstrap_servers.as_str())
     }
 
     /// Client configuration for `name`: its address and the profile's properties.
@@ -81,7 +86,10 @@ impl Clusters {
             } else {
                 ""
             };
-            HostError::NotFound(format!("cluster {name:?}; the profile has: {}{hint}", known.join(", ")))
+            HostError::NotFound(format!(
+                "cluster {name:?}; the profile has: {}{hint}",
+                known.join(", ")
+            ))
         })?;
         let mut config = ClientConfig::new();
         config.set("bootstrap.servers", &connection.bootstrap_servers);
@@ -92,7 +100,13 @@ impl Clusters {
     }
 
     /// Creates the topic; an existing topic is accepted as it is.
-    pub async fn create_topic(&self, name: &str, topic: &str, partitions: u32, replication: u16) -> HostResult<()> {
+    pub async fn create_topic(
+        &self,
+        name: &str,
+        topic: &str,
+        partitions: u32,
+        replication: u16,
+    ) -> HostResult<()> {
         let partitions = i32::try_from(partitions)
             .ok()
             .filter(|p| *p > 0)
@@ -102,12 +116,20 @@ impl Clusters {
             return embedded.create_topic(topic, partitions);
         }
         let admin: AdminClient<DefaultClientContext> = config.create()?;
-        let new_topic = NewTopic::new(topic, partitions, TopicReplication::Fixed(i32::from(replication)));
+        let new_topic = NewTopic::new(
+            topic,
+            partitions,
+            TopicReplication::Fixed(i32::from(replication)),
+        );
         let options = AdminOptions::new().operation_timeout(Some(METADATA_TIMEOUT));
         for result in admin.create_topics([&new_topic], &options).await? {
             match result {
                 Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-                Err((topic, code)) => return Err(HostError::Kafka(format!("creating topic {topic} on {name}: {code}"))),
+                Err((topic, code)) => {
+                    return Err(HostError::Kafka(format!(
+                        "creating topic {topic} on {name}: {code}"
+                    )))
+                }
             }
         }
         Ok(())
@@ -116,7 +138,9 @@ impl Clusters {
     pub async fn delete_topic(&self, name: &str, topic: &str) -> HostResult<()> {
         let config = self.client_config(name)?;
         if self.is_embedded() {
-            return Err(HostError::Unsupported("the embedded mock cluster cannot delete topics".into()));
+            return Err(HostError::Unsupported(
+                "the embedded mock cluster cannot delete topics".into(),
+            ));
         }
         let admin: AdminClient<DefaultClientContext> = config.create()?;
         let options = AdminOptions::new().operation_timeout(Some(METADATA_TIMEOUT));
@@ -152,7 +176,8 @@ impl Clusters {
             partitions
                 .into_iter()
                 .map(|partition| {
-                    let (_, high) = consumer.fetch_watermarks(&topic, partition, METADATA_TIMEOUT)?;
+                    let (_, high) =
+                        consumer.fetch_watermarks(&topic, partition, METADATA_TIMEOUT)?;
                     Ok((partition, high))
                 })
                 .collect()

@@ -135,7 +135,9 @@ pub fn resolve(
 fn parse_override(text: &str) -> toml::Value {
     let wrapped = format!("value = {text}");
     match wrapped.parse::<toml::Table>() {
-        Ok(mut table) => table.remove("value").unwrap_or_else(|| toml::Value::String(text.into())),
+        Ok(mut table) => table
+            .remove("value")
+            .unwrap_or_else(|| toml::Value::String(text.into())),
         Err(_) => toml::Value::String(text.to_string()),
     }
 }
@@ -164,18 +166,12 @@ fn convert(kind: ParamKind, value: &toml::Value, time_scale: f64) -> Result<Para
             ParamValue::DurationMs(duration.as_millis() as u64)
         }
         ParamKind::Size => ParamValue::SizeBytes(as_size(value)?),
-        ParamKind::FloatList => ParamValue::FloatList(
-            as_list(value)?
-                .iter()
-                .map(as_f64)
-                .collect::<Result<_>>()?,
-        ),
-        ParamKind::SizeList => ParamValue::SizeList(
-            as_list(value)?
-                .iter()
-                .map(as_size)
-                .collect::<Result<_>>()?,
-        ),
+        ParamKind::FloatList => {
+            ParamValue::FloatList(as_list(value)?.iter().map(as_f64).collect::<Result<_>>()?)
+        }
+        ParamKind::SizeList => {
+            ParamValue::SizeList(as_list(value)?.iter().map(as_size).collect::<Result<_>>()?)
+        }
     })
 }
 
@@ -206,7 +202,10 @@ fn as_size(value: &toml::Value) -> Result<u64> {
     match value {
         toml::Value::Integer(bytes) if *bytes >= 0 => Ok(*bytes as u64),
         toml::Value::String(text) => parse_size(text),
-        other => bail!("expected a size such as 1024 or \"1MiB\", got {}", describe(other)),
+        other => bail!(
+            "expected a size such as 1024 or \"1MiB\", got {}",
+            describe(other)
+        ),
     }
 }
 
@@ -248,9 +247,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(resolved.get("rate"), Some(&ParamValue::Float(2000.0)));
-        assert_eq!(resolved.get("topic"), Some(&ParamValue::Text("my-topic".into())));
+        assert_eq!(
+            resolved.get("topic"),
+            Some(&ParamValue::Text("my-topic".into()))
+        );
         assert_eq!(resolved.get("step"), Some(&ParamValue::DurationMs(600_000)));
-        assert_eq!(resolved.get("sizes"), Some(&ParamValue::SizeList(vec![100, 1024])));
+        assert_eq!(
+            resolved.get("sizes"),
+            Some(&ParamValue::SizeList(vec![100, 1024]))
+        );
     }
 
     #[test]

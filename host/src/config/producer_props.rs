@@ -41,8 +41,12 @@ impl std::fmt::Display for PropertyNote {
 pub fn read_properties_file(path: &Path) -> Result<Vec<Property>> {
     let file = std::fs::File::open(path)
         .with_context(|| format!("cannot open producer config {}", path.display()))?;
-    let map = java_properties::read(std::io::BufReader::new(file))
-        .with_context(|| format!("cannot parse producer config {} as Java properties", path.display()))?;
+    let map = java_properties::read(std::io::BufReader::new(file)).with_context(|| {
+        format!(
+            "cannot parse producer config {} as Java properties",
+            path.display()
+        )
+    })?;
     let mut properties: Vec<Property> = map.into_iter().collect();
     // The file's own order is lost by the parser; sort so runs are reproducible.
     properties.sort();
@@ -55,7 +59,10 @@ pub fn parse_property_arg(arg: &str) -> Result<Property> {
         .split_once('=')
         .with_context(|| format!("producer property {arg:?} must be written key=value"))?;
     let key = key.trim();
-    anyhow::ensure!(!key.is_empty(), "producer property {arg:?} has an empty key");
+    anyhow::ensure!(
+        !key.is_empty(),
+        "producer property {arg:?} has an empty key"
+    );
     Ok((key.to_string(), value.trim().to_string()))
 }
 
@@ -70,19 +77,49 @@ const RENAMED: &[(&str, &str)] = &[
 
 /// Java client keys with no librdkafka meaning, and what the user should know.
 const NOT_APPLIED: &[(&str, &str)] = &[
-    ("bootstrap.servers", "cluster addresses come from the profile (--profile)"),
+    (
+        "bootstrap.servers",
+        "cluster addresses come from the profile (--profile)",
+    ),
     ("key.serializer", "kscen sends raw bytes"),
     ("value.serializer", "kscen sends raw bytes"),
-    ("max.block.ms", "librdkafka never blocks send(); kscen counts queue-full waits instead"),
-    ("partitioner.class", "use librdkafka's `partitioner` property"),
+    (
+        "max.block.ms",
+        "librdkafka never blocks send(); kscen counts queue-full waits instead",
+    ),
+    (
+        "partitioner.class",
+        "use librdkafka's `partitioner` property",
+    ),
     ("interceptor.classes", "Java-only"),
-    ("metric.reporters", "Java-only; kscen records its own metrics"),
-    ("ssl.truststore.location", "librdkafka reads PEM: convert the JKS trust store and set ssl.ca.location"),
-    ("ssl.truststore.password", "librdkafka reads PEM: convert the JKS trust store and set ssl.ca.location"),
-    ("ssl.truststore.type", "librdkafka reads PEM: set ssl.ca.location"),
-    ("ssl.keystore.location", "librdkafka reads PEM: set ssl.certificate.location and ssl.key.location"),
-    ("ssl.keystore.password", "librdkafka reads PEM: set ssl.key.password"),
-    ("ssl.keystore.type", "librdkafka reads PEM: set ssl.certificate.location"),
+    (
+        "metric.reporters",
+        "Java-only; kscen records its own metrics",
+    ),
+    (
+        "ssl.truststore.location",
+        "librdkafka reads PEM: convert the JKS trust store and set ssl.ca.location",
+    ),
+    (
+        "ssl.truststore.password",
+        "librdkafka reads PEM: convert the JKS trust store and set ssl.ca.location",
+    ),
+    (
+        "ssl.truststore.type",
+        "librdkafka reads PEM: set ssl.ca.location",
+    ),
+    (
+        "ssl.keystore.location",
+        "librdkafka reads PEM: set ssl.certificate.location and ssl.key.location",
+    ),
+    (
+        "ssl.keystore.password",
+        "librdkafka reads PEM: set ssl.key.password",
+    ),
+    (
+        "ssl.keystore.type",
+        "librdkafka reads PEM: set ssl.certificate.location",
+    ),
 ];
 
 /// Maps Java producer properties to librdkafka, then asks librdkafka itself whether it knows
@@ -91,14 +128,20 @@ pub fn map_producer_properties(properties: &[Property]) -> MappedConfig {
     let mut mapped = MappedConfig::default();
     for (key, value) in properties {
         if let Some((_, reason)) = NOT_APPLIED.iter().find(|(k, _)| k == key) {
-            mapped.note(PropertyNote::NotApplied { key: key.clone(), reason: (*reason).into() });
+            mapped.note(PropertyNote::NotApplied {
+                key: key.clone(),
+                reason: (*reason).into(),
+            });
             continue;
         }
         if key == "buffer.memory" {
             match value.parse::<u64>() {
                 Ok(bytes) => {
                     mapped.rename(key, "queue.buffering.max.kbytes");
-                    mapped.set("queue.buffering.max.kbytes", bytes.div_ceil(1024).to_string());
+                    mapped.set(
+                        "queue.buffering.max.kbytes",
+                        bytes.div_ceil(1024).to_string(),
+                    );
                 }
                 Err(_) => mapped.note(PropertyNote::NotApplied {
                     key: key.clone(),
@@ -132,7 +175,10 @@ pub fn map_producer_properties(properties: &[Property]) -> MappedConfig {
                 mapped.set(to, value.clone());
             }
             None => match librdkafka_rejects(key, value) {
-                Some(reason) => mapped.note(PropertyNote::NotApplied { key: key.clone(), reason }),
+                Some(reason) => mapped.note(PropertyNote::NotApplied {
+                    key: key.clone(),
+                    reason,
+                }),
                 None => mapped.set(key, value.clone()),
             },
         }
@@ -147,7 +193,10 @@ impl MappedConfig {
     }
 
     fn rename(&mut self, from: &str, to: &str) {
-        self.note(PropertyNote::Renamed { from: from.into(), to: to.into() });
+        self.note(PropertyNote::Renamed {
+            from: from.into(),
+            to: to.into(),
+        });
     }
 
     fn note(&mut self, note: PropertyNote) {
@@ -192,11 +241,18 @@ mod tests {
     use super::*;
 
     fn props(items: &[(&str, &str)]) -> Vec<Property> {
-        items.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        items
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn value<'a>(mapped: &'a MappedConfig, key: &str) -> Option<&'a str> {
-        mapped.librdkafka.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        mapped
+            .librdkafka
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     #[test]
@@ -236,7 +292,14 @@ mod tests {
                 _ => unreachable!(),
             })
             .collect();
-        assert_eq!(reported, ["bootstrap.servers", "ssl.truststore.location", "no.such.property"]);
+        assert_eq!(
+            reported,
+            [
+                "bootstrap.servers",
+                "ssl.truststore.location",
+                "no.such.property"
+            ]
+        );
         assert_eq!(value(&mapped, "linger.ms"), Some("50"));
         assert!(value(&mapped, "no.such.property").is_none());
     }
@@ -265,9 +328,16 @@ mod tests {
         let read = read_properties_file(&path).unwrap();
         assert!(read.contains(&("acks".into(), "all".into())));
         assert!(read.contains(&("compression.type".into(), "lz4".into())));
-        let jaas = &read.iter().find(|(k, _)| k == "sasl.jaas.config").unwrap().1;
+        let jaas = &read
+            .iter()
+            .find(|(k, _)| k == "sasl.jaas.config")
+            .unwrap()
+            .1;
         assert_eq!(jaas_credentials(jaas), Some(("u".into(), "p".into())));
         assert!(parse_property_arg("linger.ms").is_err());
-        assert_eq!(parse_property_arg("acks=1").unwrap(), ("acks".into(), "1".into()));
+        assert_eq!(
+            parse_property_arg("acks=1").unwrap(),
+            ("acks".into(), "1".into())
+        );
     }
 }

@@ -76,8 +76,8 @@ impl Profile {
         let path = resolve_path(name_or_path)?;
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read profile {}", path.display()))?;
-        let profile: Profile = toml::from_str(&text)
-            .with_context(|| format!("invalid profile {}", path.display()))?;
+        let profile: Profile =
+            toml::from_str(&text).with_context(|| format!("invalid profile {}", path.display()))?;
         profile
             .check()
             .with_context(|| format!("invalid profile {}", path.display()))?;
@@ -147,15 +147,24 @@ mod tests {
             "#,
         )
         .unwrap();
-        assert_eq!(profile.cluster("source").unwrap().bootstrap_servers, "127.0.0.1:39092");
+        assert_eq!(
+            profile.cluster("source").unwrap().bootstrap_servers,
+            "127.0.0.1:39092"
+        );
         let actions = &profile.workers["worker-1"].actions;
         assert!(matches!(&actions["kill"], FaultAction::Signal { signal } if signal == "SIGKILL"));
-        assert!(matches!(&actions["start"], FaultAction::Command { command } if command.len() == 2));
+        assert!(
+            matches!(&actions["start"], FaultAction::Command { command } if command.len() == 2)
+        );
     }
 
     #[test]
     fn unknown_keys_are_refused() {
-        let error = toml::from_str::<Profile>("[clusters.source]\nbootstrap = \"x\"\n").unwrap_err();
-        assert!(error.to_string().contains("unknown field `bootstrap`"), "{error}");
+        let error =
+            toml::from_str::<Profile>("[clusters.source]\nbootstrap = \"x\"\n").unwrap_err();
+        assert!(
+            error.to_string().contains("unknown field `bootstrap`"),
+            "{error}"
+        );
     }
 }

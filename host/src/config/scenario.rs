@@ -43,18 +43,24 @@ pub struct Limits {
     /// Linear memory plus tables, bytes.
     pub memory_bytes: u64,
     /// Total time the plugin's own code may execute (time in host calls does not count).
-    #[serde(with = "duration_ms")]
+    #[serde(rename = "cpu_ms", with = "duration_ms")]
     pub cpu: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { memory_bytes: 64 * 1024 * 1024, cpu: Duration::from_secs(10) }
+        Limits {
+            memory_bytes: 64 * 1024 * 1024,
+            cpu: Duration::from_secs(10),
+        }
     }
 }
 
 mod duration_ms {
-    pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: serde::Serializer>(
+        d: &std::time::Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.serialize_u64(d.as_millis() as u64)
     }
 }
@@ -74,7 +80,9 @@ impl ScenarioFile {
             .resolve()
             .with_context(|| format!("invalid [limits] in {}", path.display()))?;
         let name = raw.name.unwrap_or_else(|| {
-            path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
         });
         Ok(ScenarioFile {
             path: path.to_path_buf(),
@@ -124,8 +132,12 @@ mod tests {
 
     #[test]
     fn errors_name_the_file_and_key() {
-        let error = ScenarioFile::parse(Path::new("bad.toml"), "plugin = \"x\"\nparam = 1\n").unwrap_err();
+        let error =
+            ScenarioFile::parse(Path::new("bad.toml"), "plugin = \"x\"\nparam = 1\n").unwrap_err();
         let text = format!("{error:#}");
-        assert!(text.contains("bad.toml") && text.contains("unknown field `param`"), "{text}");
+        assert!(
+            text.contains("bad.toml") && text.contains("unknown field `param`"),
+            "{text}"
+        );
     }
 }

@@ -13,7 +13,9 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
     // humantime does not take fractions ("1.5s"); handle the common single-unit case ourselves.
     if let Some((number, unit)) = split_number_unit(text) {
         if number.contains('.') {
-            let value: f64 = number.parse().with_context(|| format!("invalid duration {text:?}"))?;
+            let value: f64 = number
+                .parse()
+                .with_context(|| format!("invalid duration {text:?}"))?;
             let unit_seconds = match unit {
                 "ms" => 1e-3,
                 "s" => 1.0,
@@ -24,8 +26,9 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
             return seconds_to_duration(value * unit_seconds);
         }
     }
-    humantime::parse_duration(text)
-        .with_context(|| format!("invalid duration {text:?}: write e.g. \"250ms\", \"30s\", \"10m\", \"1h\""))
+    humantime::parse_duration(text).with_context(|| {
+        format!("invalid duration {text:?}: write e.g. \"250ms\", \"30s\", \"10m\", \"1h\"")
+    })
 }
 
 fn seconds_to_duration(seconds: f64) -> Result<Duration> {

@@ -26,28 +26,48 @@ impl CompileCache {
         CompileCache { dir }
     }
 
-    pub fn load(&self, engine: &Engine, bytes: &[u8], origin: &Path) -> Result<(Component, LoadedFrom)> {
+    pub fn load(
+        &self,
+        engine: &Engine,
+        bytes: &[u8],
+        origin: &Path,
+    ) -> Result<(Component, LoadedFrom)> {
         let started = std::time::Instant::now();
         let sha256 = hex::encode(Sha256::digest(bytes));
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
-        let artifact = self.dir.join(format!("{sha256}-{:016x}.cwasm", hasher.finish()));
+        let artifact = self
+            .dir
+            .join(format!("{sha256}-{:016x}.cwasm", hasher.finish()));
 
         if artifact.is_file() {
             // SAFETY: the file is in kscen's own cache, written by `store` below from a
             // component this engine compiled, and named by that component's content hash.
             if let Ok(component) = unsafe { Component::deserialize_file(engine, &artifact) } {
-                let loaded = LoadedFrom { sha256, from_cache: true, load_ms: elapsed_ms(started) };
+                let loaded = LoadedFrom {
+                    sha256,
+                    from_cache: true,
+                    load_ms: elapsed_ms(started),
+                };
                 return Ok((component, loaded));
             }
         }
         let component = Component::new(engine, bytes)
             .map_err(anyhow::Error::from)
-            .with_context(|| format!("{} is not a valid WebAssembly component", origin.display()))?;
+            .with_context(|| {
+                format!("{} is not a valid WebAssembly component", origin.display())
+            })?;
         if let Err(error) = self.store(&component, &artifact) {
-            tracing::warn!("compile cache not written ({}): {error:#}", artifact.display());
+            tracing::warn!(
+                "compile cache not written ({}): {error:#}",
+                artifact.display()
+            );
         }
-        let loaded = LoadedFrom { sha256, from_cache: false, load_ms: elapsed_ms(started) };
+        let loaded = LoadedFrom {
+            sha256,
+            from_cache: false,
+            load_ms: elapsed_ms(started),
+        };
         Ok((component, loaded))
     }
 

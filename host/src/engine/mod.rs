@@ -36,11 +36,17 @@ impl Host {
         // WASI is linked so that components built for wasm32-wasip2 instantiate; the context
         // each store gets grants nothing (no files, env, sockets, clocks beyond WASI's own).
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
-        Scenario::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state).map_err(anyhow::Error::from)?;
+        Scenario::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
+            .map_err(anyhow::Error::from)?;
         let cache = cache::CompileCache::new(crate::paths::cache_dir()?.join("components"));
         let ticker_stop = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(engine.clone(), ticker_stop.clone())?;
-        Ok(Host { engine, linker, cache, ticker_stop })
+        Ok(Host {
+            engine,
+            linker,
+            cache,
+            ticker_stop,
+        })
     }
 
     pub fn engine(&self) -> &Engine {

@@ -21,7 +21,10 @@ use crate::policy::Request;
 /// What the plugin's stderr may hold (panic messages); writes beyond it trap the plugin.
 const STDERR_CAPACITY: usize = 1024 * 1024;
 /// Memory and CPU for `describe`, which only builds a small record.
-const DESCRIBE_LIMITS: Limits = Limits { memory_bytes: 64 * 1024 * 1024, cpu: Duration::from_secs(2) };
+const DESCRIBE_LIMITS: Limits = Limits {
+    memory_bytes: 64 * 1024 * 1024,
+    cpu: Duration::from_secs(2),
+};
 
 pub struct Plugin {
     pub path: PathBuf,
@@ -87,14 +90,27 @@ pub struct MemoryCap {
 }
 
 impl ResourceLimiter for MemoryCap {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired as u64 > self.limit {
-            return Err(wasmtime::Error::new(MemoryLimitReached { limit: self.limit, desired }));
+            return Err(wasmtime::Error::new(MemoryLimitReached {
+                limit: self.limit,
+                desired,
+            }));
         }
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 1_000_000)
     }
 }
@@ -103,7 +119,8 @@ impl Host {
     /// Loads a component file (from the compile cache when possible) and checks that it is a
     /// scenario for this host's world.
     pub fn load(&self, path: &Path) -> Result<Plugin> {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read plugin {}", path.display()))?;
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("cannot read plugin {}", path.display()))?;
         let (component, loaded) = self.cache.load(&self.engine, &bytes, path)?;
         let instance_pre = self
             .linker
@@ -117,17 +134,33 @@ impl Host {
             })?;
         let pre = ScenarioPre::new(instance_pre)
             .map_err(anyhow::Error::from)
-            .with_context(|| format!("{} does not export describe and run as kscen:scenario@0.1.0 requires", path.display()))?;
-        Ok(Plugin { path: path.to_path_buf(), loaded, pre })
+            .with_context(|| {
+                format!(
+                    "{} does not export describe and run as kscen:scenario@0.1.0 requires",
+                    path.display()
+                )
+            })?;
+        Ok(Plugin {
+            path: path.to_path_buf(),
+            loaded,
+            pre,
+        })
     }
 
-    fn new_store(&self, run: Option<Arc<RunContext>>, limits: Limits, stderr: MemoryOutputPipe) -> Store<PluginState> {
+    fn new_store(
+        &self,
+        run: Option<Arc<RunContext>>,
+        limits: Limits,
+        stderr: MemoryOutputPipe,
+    ) -> Store<PluginState> {
         // Deny by default: no preopened directories, no environment, no arguments, no sockets.
         let wasi = WasiCtxBuilder::new().stderr(stderr).build();
         let state = PluginState {
             wasi,
             table: ResourceTable::new(),
-            memory_cap: MemoryCap { limit: limits.memory_bytes },
+            memory_cap: MemoryCap {
+                limit: limits.memory_bytes,
+            },
             guest_time: GuestTime::default(),
             run,
         };
@@ -165,13 +198,24 @@ impl Plugin {
         }
         .await;
         let info = outcome.map_err(|error| {
-            anyhow::anyhow!("{}", classify(error, &stderr)).context(format!("describe() of {} failed", self.path.display()))
+            anyhow::anyhow!("{}", classify(error, &stderr))
+                .context(format!("describe() of {} failed", self.path.display()))
         })?;
-        convert_info(info).with_context(|| format!("describe() of {} returned an invalid description", self.path.display()))
+        convert_info(info).with_context(|| {
+            format!(
+                "describe() of {} returned an invalid description",
+                self.path.display()
+            )
+        })
     }
 
     /// Runs the scenario in a fresh store. Load jobs are the run's; the caller stops them.
-    pub async fn run(&self, host: &Host, run: Arc<RunContext>, limits: Limits) -> Result<(), PluginFailure> {
+    pub async fn run(
+        &self,
+        host: &Host,
+        run: Arc<RunContext>,
+        limits: Limits,
+    ) -> Result<(), PluginFailure> {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         let mut store = host.new_store(Some(run), limits, stderr.clone());
         let outcome = async {
@@ -198,8 +242,17 @@ fn classify(error: wasmtime::Error, stderr: &MemoryOutputPipe) -> PluginFailure 
     if let Some(interrupted) = error.downcast_ref::<Interrupted>() {
         return PluginFailure::Interrupted(interrupted.to_string());
     }
-    let output = String::from_utf8_lossy(&stderr.contents()).trim().to_string();
-    let tail: String = output.chars().rev().take(2000).collect::<Vec<_>>().into_iter().rev().collect();
+    let output = String::from_utf8_lossy(&stderr.contents())
+        .trim()
+        .to_string();
+    let tail: String = output
+        .chars()
+        .rev()
+        .take(2000)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     let mut message = format!("{error:?}");
     if !tail.is_empty() {
         message = format!("{tail}\n{message}");
@@ -216,7 +269,11 @@ fn convert_info(info: ScenarioInfo) -> Result<PluginInfo> {
             "parameter {:?} is reserved by the host",
             spec.name
         );
-        anyhow::ensure!(!params.iter().any(|p: &ParamSpec| p.name == spec.name), "parameter {:?} is declared twice", spec.name);
+        anyhow::ensure!(
+            !params.iter().any(|p: &ParamSpec| p.name == spec.name),
+            "parameter {:?} is declared twice",
+            spec.name
+        );
         params.push(ParamSpec {
             name: spec.name,
             kind: match spec.kind {
@@ -240,5 +297,11 @@ fn convert_info(info: ScenarioInfo) -> Result<PluginInfo> {
             Capability::Cluster(name) => Request::Cluster(name),
         })
         .collect();
-    Ok(PluginInfo { name: info.name, summary: info.summary, description: info.description, params, requests })
+    Ok(PluginInfo {
+        name: info.name,
+        summary: info.summary,
+        description: info.description,
+        params,
+        requests,
+    })
 }

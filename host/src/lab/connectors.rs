@@ -133,7 +133,11 @@ pub async fn deploy_all(topo: &Topology, source_tasks: u32, deadline: Instant) -
                 Ok(r) if r.status().is_success() => {
                     println!(
                         "connector {name} {} via {url}",
-                        if r.status().as_u16() == 201 { "created" } else { "configured" }
+                        if r.status().as_u16() == 201 {
+                            "created"
+                        } else {
+                            "configured"
+                        }
                     );
                     break;
                 }
@@ -150,7 +154,7 @@ pub async fn deploy_all(topo: &Topology, source_tasks: u32, deadline: Instant) -
             if Instant::now() > deadline {
                 bail!("could not deploy connector {name} before the deadline; last answer {why}");
             }
-            if attempt % 5 == 0 {
+            if attempt.is_multiple_of(5) {
                 println!("  still deploying {name}: {why}");
             }
             tokio::time::sleep(Duration::from_millis(1000)).await;

@@ -33,7 +33,8 @@ pub fn check_java() -> Result<PathBuf> {
         .output()
         .with_context(|| format!("running `{} -version`", java.display()))?;
     // `java -version` prints to stderr: `openjdk version "17.0.15" 2025-04-15`.
-    let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    let text =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
     let major = parse_java_major(&text).with_context(|| {
         format!(
             "cannot read the Java version from `{} -version`: {}",
@@ -138,7 +139,8 @@ pub async fn ensure_jars(version: &str) -> Result<Libs> {
         .await
         .with_context(|| format!("running {}", mvn.display()))?;
     if !out.status.success() {
-        let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
         let tail: Vec<&str> = text.lines().rev().take(25).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
         bail!(
@@ -176,7 +178,10 @@ mod tests {
             Some(17)
         );
         assert_eq!(parse_java_major("java version \"1.8.0_402\""), Some(8));
-        assert_eq!(parse_java_major("openjdk version \"21\" 2023-09-19"), Some(21));
+        assert_eq!(
+            parse_java_major("openjdk version \"21\" 2023-09-19"),
+            Some(21)
+        );
         assert_eq!(parse_java_major("garbage"), None);
     }
 }

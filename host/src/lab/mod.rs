@@ -158,12 +158,20 @@ pub async fn run(cmd: LabCommand) -> Result<()> {
         LabCommand::Stop(args) => {
             let topo = Topology::new(&topology::state_dir(args.state.state_dir)?);
             let p = topo.process(&args.process)?;
-            let signal = if args.kill { libc::SIGKILL } else { libc::SIGTERM };
+            let signal = if args.kill {
+                libc::SIGKILL
+            } else {
+                libc::SIGTERM
+            };
             match process::running_pid(p) {
                 None => println!("{} is not running", p.name),
                 Some(pid) => {
                     process::signal(pid, signal)?;
-                    println!("sent {} to {} (pid {pid})", process::signal_name(signal), p.name);
+                    println!(
+                        "sent {} to {} (pid {pid})",
+                        process::signal_name(signal),
+                        p.name
+                    );
                 }
             }
             Ok(())
@@ -229,17 +237,22 @@ async fn up(args: UpArgs) -> Result<()> {
     config::format_storage(&topo, &brokers, &settings).await?;
     for p in &brokers {
         let pid = process::launch(p).await?;
-        println!("{:<9} launched (pid {pid}), log {}", p.name, p.log_file().display());
+        println!(
+            "{:<9} launched (pid {pid}), log {}",
+            p.name,
+            p.log_file().display()
+        );
     }
     readiness::wait_brokers(&topo, deadline).await?;
     connectors::create_seed_topic(&topo).await?;
 
-    for p in to_start
-        .iter()
-        .filter(|p| matches!(p.kind, Kind::Worker { .. }))
-    {
+    for p in to_start.iter().filter(|p| matches!(p.kind, Kind::Worker)) {
         let pid = process::launch(p).await?;
-        println!("{:<9} launched (pid {pid}), log {}", p.name, p.log_file().display());
+        println!(
+            "{:<9} launched (pid {pid}), log {}",
+            p.name,
+            p.log_file().display()
+        );
     }
     readiness::wait_workers(&topo, deadline).await?;
     connectors::deploy_all(&topo, args.source_tasks, deadline).await?;
@@ -266,7 +279,7 @@ async fn down(args: DownArgs) -> Result<()> {
     let workers: Vec<_> = topo
         .processes
         .iter()
-        .filter(|p| matches!(p.kind, Kind::Worker { .. }))
+        .filter(|p| matches!(p.kind, Kind::Worker))
         .collect();
     let brokers: Vec<_> = topo
         .processes

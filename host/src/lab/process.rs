@@ -141,8 +141,7 @@ pub fn lab_java_pids(state: &Path) -> Vec<u32> {
         .filter(|&pid| pid != me && is_alive(pid))
         .filter(|&pid| {
             cmdline(pid).is_some_and(|c| {
-                c.split(' ').next().is_some_and(|exe| exe.ends_with("java"))
-                    && c.contains(&needle)
+                c.split(' ').next().is_some_and(|exe| exe.ends_with("java")) && c.contains(&needle)
             })
         })
         .collect()
@@ -192,7 +191,10 @@ fn port_holder(port: u16) -> Option<String> {
             let f: Vec<&str> = line.split_whitespace().collect();
             // local_address is HEXIP:HEXPORT; state 0A is LISTEN; inode is field 9
             if f.len() > 9 && f[3] == "0A" {
-                let lport = f[1].rsplit(':').next().and_then(|h| u16::from_str_radix(h, 16).ok());
+                let lport = f[1]
+                    .rsplit(':')
+                    .next()
+                    .and_then(|h| u16::from_str_radix(h, 16).ok());
                 if lport == Some(port) {
                     inodes.push(format!("socket:[{}]", f[9]));
                 }
@@ -203,7 +205,11 @@ fn port_holder(port: u16) -> Option<String> {
         return None;
     }
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {

@@ -31,7 +31,12 @@ fn ensure_alive<'a>(procs: impl IntoIterator<Item = &'a Process>) -> Result<()> 
 }
 
 /// Generic wait loop: `probe` returns the list of things still pending (empty = ready).
-async fn wait_until<F, Fut>(what: &str, procs: &[&Process], deadline: Instant, mut probe: F) -> Result<()>
+async fn wait_until<F, Fut>(
+    what: &str,
+    procs: &[&Process],
+    deadline: Instant,
+    mut probe: F,
+) -> Result<()>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Vec<String>>,
@@ -42,7 +47,10 @@ where
         ensure_alive(procs.iter().copied())?;
         let pending = probe().await;
         if pending.is_empty() {
-            println!("{what}: ready after {:.1}s", started.elapsed().as_secs_f64());
+            println!(
+                "{what}: ready after {:.1}s",
+                started.elapsed().as_secs_f64()
+            );
             return Ok(());
         }
         let now = Instant::now();
@@ -162,7 +170,10 @@ pub fn connector_problems(map: &BTreeMap<String, ConnectorStatus>, live: &[Strin
             if t.state != "RUNNING" {
                 problems.push(format!("{name} task {} {}", t.id, t.state));
             } else if !live.contains(&t.worker_id) {
-                problems.push(format!("{name} task {} on dead worker {}", t.id, t.worker_id));
+                problems.push(format!(
+                    "{name} task {} on dead worker {}",
+                    t.id, t.worker_id
+                ));
             }
         }
     }

@@ -44,7 +44,9 @@ pub async fn collect(topo: &Topology) -> Report {
         let died = pid.is_none() && p.pid_file().is_file();
         let ready = match (pid, &p.kind) {
             (None, _) => false,
-            (Some(_), Kind::Broker { .. }) => readiness::broker_metadata(p.bootstrap()).await.is_ok(),
+            (Some(_), Kind::Broker { .. }) => {
+                readiness::broker_metadata(p.bootstrap()).await.is_ok()
+            }
             (Some(_), Kind::Worker) => client
                 .get(format!("{}/", p.url()))
                 .send()
@@ -122,7 +124,10 @@ pub fn print(r: &Report) {
     match &r.connectors {
         None => println!("\nconnectors: no worker answers the REST API"),
         Some((via, map)) => {
-            println!("\n{:<22} {:<12} WORKER   (REST via {via})", "CONNECTOR/TASK", "STATE");
+            println!(
+                "\n{:<22} {:<12} WORKER   (REST via {via})",
+                "CONNECTOR/TASK", "STATE"
+            );
             for (name, s) in map {
                 println!(
                     "{:<22} {:<12} {}",

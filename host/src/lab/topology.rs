@@ -51,7 +51,10 @@ impl Process {
         let mut v = match self.kind {
             Kind::Broker {
                 controller_port, ..
-            } => vec![(self.port, "Kafka listener"), (controller_port, "KRaft controller")],
+            } => vec![
+                (self.port, "Kafka listener"),
+                (controller_port, "KRaft controller"),
+            ],
             Kind::Worker => vec![(self.port, "Connect REST")],
         };
         v.push((self.jmx_port, "JMX exporter"));
@@ -164,7 +167,7 @@ pub fn state_dir(arg: Option<PathBuf>) -> Result<PathBuf> {
 
 /// `~/.cache/kscen/lab` (or the platform's cache folder).
 pub fn cache_root() -> Result<PathBuf> {
-    let base = directories::BaseDirs::new()
-        .context("cannot find the home directory (is $HOME set?)")?;
+    let base =
+        directories::BaseDirs::new().context("cannot find the home directory (is $HOME set?)")?;
     Ok(base.cache_dir().join("kscen").join("lab"))
 }

@@ -9,7 +9,9 @@ use std::time::Duration;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig};
+use rdkafka::producer::{
+    BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig,
+};
 use rdkafka::ClientContext;
 
 use super::recorder::{Enqueue, JobRecorder, NO_PHASE};
@@ -76,7 +78,13 @@ impl LoadJob {
         let now = self.clock.now_ns();
         let finished = self.finished_ns.load(Ordering::Acquire);
         let end = if finished == 0 { now } else { finished };
-        let current_phase = self.board.snapshot().into_iter().rev().find(|s| s.end_ns.is_none()).map(|s| s.index);
+        let current_phase = self
+            .board
+            .snapshot()
+            .into_iter()
+            .rev()
+            .find(|s| s.end_ns.is_none())
+            .map(|s| s.index);
         let recorder = self.recorder.lock().unwrap();
         LoadStatus {
             running: !self.is_done(),
@@ -106,7 +114,11 @@ impl ProducerContext for JobContext {
     fn delivery(&self, result: &DeliveryResult<'_>, slot: usize) {
         let now = self.job.clock.now_ns();
         let error = result.as_ref().err().map(|(error, _)| error.to_string());
-        self.job.recorder.lock().unwrap().complete(slot as u32, now, error);
+        self.job
+            .recorder
+            .lock()
+            .unwrap()
+            .complete(slot as u32, now, error);
     }
 }
 
@@ -140,7 +152,8 @@ pub fn spawn(
         board,
     });
     job.set_target_rate(plan.rate);
-    let producer: BaseProducer<JobContext> = config.create_with_context(JobContext { job: job.clone() })?;
+    let producer: BaseProducer<JobContext> =
+        config.create_with_context(JobContext { job: job.clone() })?;
     let thread_job = job.clone();
     thread::Builder::new()
         .name(format!("kscen-load-{id}"))
@@ -161,7 +174,8 @@ fn finish(job: &LoadJob, producer: &BaseProducer<JobContext>) {
         let _ = producer.flush(Duration::from_secs(5));
     }
     job.due_unsent.store(0, Ordering::Relaxed);
-    job.finished_ns.store(job.clock.now_ns().max(1), Ordering::Release);
+    job.finished_ns
+        .store(job.clock.now_ns().max(1), Ordering::Release);
     job.done.send_replace(true);
 }
 
@@ -182,7 +196,9 @@ impl<'a> Sender<'a> {
         let mut rng = SmallRng::from_os_rng();
         let largest = plan.record_sizes.iter().copied().max().unwrap_or(0) as usize;
         // Like kafka-producer-perf-test: random upper-case letters.
-        let payload = (0..largest).map(|_| rng.random_range(b'A'..=b'Z')).collect();
+        let payload = (0..largest)
+            .map(|_| rng.random_range(b'A'..=b'Z'))
+            .collect();
         Sender {
             job,
             producer,
@@ -197,17 +213,25 @@ impl<'a> Sender<'a> {
     }
 
     fn run(&mut self) {
-        let deadline_ns = self.plan.duration.map(|d| self.job.started_ns + d.as_nanos() as u64);
+        let deadline_ns = self
+            .plan
+            .duration
+            .map(|d| self.job.started_ns + d.as_nanos() as u64);
         loop {
             if let Some(rate) = self.job.pending_rate.lock().unwrap().take() {
-                self.schedule.set_rate(self.job.clock.now_ns(), self.next, rate);
+                self.schedule
+                    .set_rate(self.job.clock.now_ns(), self.next, rate);
                 self.job.set_target_rate(rate);
             }
-            if self.job.stop.load(Ordering::Acquire) || self.plan.count.is_some_and(|c| self.next >= c) {
+            if self.job.stop.load(Ordering::Acquire)
+                || self.plan.count.is_some_and(|c| self.next >= c)
+            {
                 return;
             }
             let now = self.job.clock.now_ns();
-            if deadline_ns.is_some_and(|d| now >= d && self.schedule.intended_ns(self.next).is_none_or(|t| t >= d)) {
+            if deadline_ns.is_some_and(|d| {
+                now >= d && self.schedule.intended_ns(self.next).is_none_or(|t| t >= d)
+            }) {
                 return;
             }
             match self.schedule.intended_ns(self.next) {
@@ -219,7 +243,12 @@ impl<'a> Sender<'a> {
                 intended => {
                     // Unthrottled, nothing is "due" beyond what the producer accepts.
                     let due_unsent = match intended {
-                        Some(_) => self.schedule.due_count(now).min(self.plan.count.unwrap_or(u64::MAX)) - self.next,
+                        Some(_) => {
+                            self.schedule
+                                .due_count(now)
+                                .min(self.plan.count.unwrap_or(u64::MAX))
+                                - self.next
+                        }
                         None => 0,
                     };
                     self.job.due_unsent.store(due_unsent, Ordering::Relaxed);
@@ -227,7 +256,7 @@ impl<'a> Sender<'a> {
                         return;
                     }
                     self.send(intended.unwrap_or(now));
-                    if self.next % 64 == 0 {
+                    if self.next.is_multiple_of(64) {
                         self.producer.poll(Duration::ZERO);
                     }
                 }
@@ -240,7 +269,8 @@ impl<'a> Sender<'a> {
     fn nap(&self, wait_ns: u64) {
         let wait = Duration::from_nanos(wait_ns);
         if wait > Duration::from_millis(2) {
-            self.producer.poll((wait - Duration::from_millis(1)).min(MAX_NAP));
+            self.producer
+                .poll((wait - Duration::from_millis(1)).min(MAX_NAP));
         } else if wait > Duration::from_micros(120) {
             thread::sleep(wait - Duration::from_micros(80));
         } else {
@@ -251,7 +281,10 @@ impl<'a> Sender<'a> {
     fn send(&mut self, intended_ns: u64) {
         let index = self.next;
         let size = self.plan.record_sizes[(index % self.plan.record_sizes.len() as u64) as usize];
-        let phase = self.cursor.phase_at(&self.job.board, intended_ns).map_or(NO_PHASE, |p| p as u32);
+        let phase = self
+            .cursor
+            .phase_at(&self.job.board, intended_ns)
+            .map_or(NO_PHASE, |p| p as u32);
         let target_rate = self.schedule.rate_at(index).per_second();
         let period_ns = self.schedule.period_ns(index);
         let key_number = match self.plan.key_mode {
@@ -263,13 +296,21 @@ impl<'a> Sender<'a> {
         let value = &self.payload[..size as usize];
         loop {
             let enqueued_ns = self.job.clock.now_ns();
-            let message = Enqueue { intended_ns, enqueued_ns, phase, bytes: size, period_ns, target_rate };
+            let message = Enqueue {
+                intended_ns,
+                enqueued_ns,
+                phase,
+                bytes: size,
+                period_ns,
+                target_rate,
+            };
             let slot = self.job.recorder.lock().unwrap().begin(message);
             let Some(slot) = slot else {
                 wait_for_room(self.job, self.producer, phase, target_rate, intended_ns);
                 continue;
             };
-            let mut record = BaseRecord::with_opaque_to(&self.plan.topic, slot as usize).payload(value);
+            let mut record =
+                BaseRecord::with_opaque_to(&self.plan.topic, slot as usize).payload(value);
             if let Some(key) = key {
                 record = record.key(key);
             }
@@ -280,7 +321,11 @@ impl<'a> Sender<'a> {
                     wait_for_room(self.job, self.producer, phase, target_rate, intended_ns);
                 }
                 Err((error, _)) => {
-                    self.job.recorder.lock().unwrap().abandon(slot, error.to_string());
+                    self.job
+                        .recorder
+                        .lock()
+                        .unwrap()
+                        .abandon(slot, error.to_string());
                     break;
                 }
             }
@@ -290,11 +335,19 @@ impl<'a> Sender<'a> {
         }
         self.next += 1;
     }
-
 }
 
 /// The producer queue is full: count it and serve delivery reports until there is room.
-fn wait_for_room(job: &LoadJob, producer: &BaseProducer<JobContext>, phase: u32, target_rate: Option<f64>, intended_ns: u64) {
-    job.recorder.lock().unwrap().queue_full(phase, target_rate, intended_ns);
+fn wait_for_room(
+    job: &LoadJob,
+    producer: &BaseProducer<JobContext>,
+    phase: u32,
+    target_rate: Option<f64>,
+    intended_ns: u64,
+) {
+    job.recorder
+        .lock()
+        .unwrap()
+        .queue_full(phase, target_rate, intended_ns);
     producer.poll(Duration::from_millis(1));
 }

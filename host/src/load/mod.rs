@@ -42,14 +42,22 @@ impl LoadPlan {
         }
         if let Rate::PerSecond(rate) = self.rate {
             if !(rate.is_finite() && rate > 0.0) {
-                return invalid(format!("rate must be a positive number of records per second, got {rate}"));
+                return invalid(format!(
+                    "rate must be a positive number of records per second, got {rate}"
+                ));
             }
         }
         if self.record_sizes.is_empty() {
             return invalid("record-sizes is empty: give at least one size".into());
         }
-        if let Some(size) = self.record_sizes.iter().find(|s| **s == 0 || **s > MAX_RECORD_BYTES) {
-            return invalid(format!("record size {size} is outside 1..={MAX_RECORD_BYTES} bytes"));
+        if let Some(size) = self
+            .record_sizes
+            .iter()
+            .find(|s| **s == 0 || **s > MAX_RECORD_BYTES)
+        {
+            return invalid(format!(
+                "record size {size} is outside 1..={MAX_RECORD_BYTES} bytes"
+            ));
         }
         Ok(())
     }

@@ -109,7 +109,13 @@ pub struct Interval {
 
 impl Default for Interval {
     fn default() -> Self {
-        Interval { acked: 0, bytes: 0, service_sum_us: 0, service_max_us: 0, corrected: new_latency_histogram() }
+        Interval {
+            acked: 0,
+            bytes: 0,
+            service_sum_us: 0,
+            service_max_us: 0,
+            corrected: new_latency_histogram(),
+        }
     }
 }
 
@@ -156,7 +162,12 @@ impl JobRecorder {
         }
     }
 
-    fn phase_mut(&mut self, phase: u32, target_rate: Option<f64>, intended_ns: u64) -> &mut PhaseRecord {
+    fn phase_mut(
+        &mut self,
+        phase: u32,
+        target_rate: Option<f64>,
+        intended_ns: u64,
+    ) -> &mut PhaseRecord {
         let entry = if phase == NO_PHASE {
             &mut self.unphased
         } else {
@@ -179,7 +190,10 @@ impl JobRecorder {
             bytes: message.bytes,
         })?;
         let phase = self.phase_mut(message.phase, message.target_rate, message.intended_ns);
-        record(&mut phase.schedule_lag, (message.enqueued_ns - message.intended_ns.min(message.enqueued_ns)) / 1000);
+        record(
+            &mut phase.schedule_lag,
+            (message.enqueued_ns - message.intended_ns.min(message.enqueued_ns)) / 1000,
+        );
         phase.sent += 1;
         phase.last_intended_ns = message.intended_ns;
         phase.last_enqueued_ns = message.enqueued_ns;
@@ -205,7 +219,8 @@ impl JobRecorder {
     /// The producer queue was full: give the slot back; the message is sent again later.
     pub fn abandon_for_retry(&mut self, slot: u32) {
         let message = self.in_flight.release(slot);
-        self.phase_mut(message.phase, None, message.intended_ns).sent -= 1;
+        self.phase_mut(message.phase, None, message.intended_ns)
+            .sent -= 1;
         self.totals.sent -= 1;
     }
 
@@ -275,7 +290,14 @@ mod tests {
     use super::*;
 
     fn enqueue(intended_ns: u64, enqueued_ns: u64, phase: u32) -> Enqueue {
-        Enqueue { intended_ns, enqueued_ns, phase, bytes: 100, period_ns: 1_000_000, target_rate: Some(1000.0) }
+        Enqueue {
+            intended_ns,
+            enqueued_ns,
+            phase,
+            bytes: 100,
+            period_ns: 1_000_000,
+            target_rate: Some(1000.0),
+        }
     }
 
     #[test]
@@ -286,7 +308,9 @@ mod tests {
         recorder.complete(slot, 8_000_000, None);
         let (_, phase) = recorder.phase_records().next().unwrap();
         // Histograms keep 3 significant figures: compare at that precision.
-        assert!(phase.schedule_lag.equivalent(phase.schedule_lag.max(), 2000));
+        assert!(phase
+            .schedule_lag
+            .equivalent(phase.schedule_lag.max(), 2000));
         assert!(phase.service.equivalent(phase.service.max(), 5000));
         assert!(phase.corrected.equivalent(phase.corrected.max(), 7000));
         assert_eq!((phase.sent, phase.acked, phase.bytes), (1, 1, 100));
@@ -310,7 +334,9 @@ mod tests {
         let mut recorder = JobRecorder::new(16);
         for i in 0..4u64 {
             let phase = if i < 2 { 0 } else { 1 };
-            let slot = recorder.begin(enqueue(i * 1_000_000, i * 1_000_000, phase)).unwrap();
+            let slot = recorder
+                .begin(enqueue(i * 1_000_000, i * 1_000_000, phase))
+                .unwrap();
             recorder.complete(slot, i * 1_000_000 + 500, None);
         }
         let records: Vec<_> = recorder.phase_records().collect();

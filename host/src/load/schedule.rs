@@ -58,7 +58,11 @@ pub struct Schedule {
 impl Schedule {
     pub fn new(start_ns: u64, rate: Rate) -> Schedule {
         Schedule {
-            segments: VecDeque::from([Segment { first_index: 0, origin_ns: start_ns, rate }]),
+            segments: VecDeque::from([Segment {
+                first_index: 0,
+                origin_ns: start_ns,
+                rate,
+            }]),
         }
     }
 
@@ -103,13 +107,26 @@ impl Schedule {
     pub fn set_rate(&mut self, now_ns: u64, next_index: u64, rate: Rate) {
         let last = *self.segments.back().expect("never empty");
         let first_index = last.first_index_at_or_after(now_ns).max(next_index);
-        while self.segments.back().is_some_and(|s| s.first_index >= first_index) && self.segments.len() > 1 {
+        while self
+            .segments
+            .back()
+            .is_some_and(|s| s.first_index >= first_index)
+            && self.segments.len() > 1
+        {
             self.segments.pop_back();
         }
         if self.segments.len() == 1 && self.segments[0].first_index >= first_index {
-            self.segments[0] = Segment { first_index, origin_ns: now_ns, rate };
+            self.segments[0] = Segment {
+                first_index,
+                origin_ns: now_ns,
+                rate,
+            };
         } else {
-            self.segments.push_back(Segment { first_index, origin_ns: now_ns, rate });
+            self.segments.push_back(Segment {
+                first_index,
+                origin_ns: now_ns,
+                rate,
+            });
         }
         // Once sending reaches a segment, the ones before it are no longer needed.
         while self.segments.len() > 1 && self.segments[1].first_index <= next_index {

@@ -10,7 +10,9 @@ pub struct RunClock {
 
 impl RunClock {
     pub fn start() -> RunClock {
-        RunClock { origin: Instant::now() }
+        RunClock {
+            origin: Instant::now(),
+        }
     }
 
     pub fn now_ns(&self) -> u64 {

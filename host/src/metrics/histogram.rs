@@ -59,7 +59,9 @@ pub fn encode(histogram: &Histogram<u64>) -> String {
 
 #[cfg(test)]
 pub fn decode(text: &str) -> Histogram<u64> {
-    let bytes = base64::engine::general_purpose::STANDARD.decode(text).unwrap();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap();
     hdrhistogram::serialization::Deserializer::new()
         .deserialize(&mut bytes.as_slice())
         .unwrap()
@@ -80,7 +82,12 @@ mod tests {
         assert_eq!(summary.min, 1);
         assert!((summary.mean - 5000.5).abs() < 5.0, "{}", summary.mean);
         // 3 significant figures: within 0.1 % of the exact quantile.
-        for (got, exact) in [(summary.p50, 5000), (summary.p95, 9500), (summary.p99, 9900), (summary.p999, 9990)] {
+        for (got, exact) in [
+            (summary.p50, 5000),
+            (summary.p95, 9500),
+            (summary.p99, 9900),
+            (summary.p999, 9990),
+        ] {
             assert!(got.abs_diff(exact) * 1000 <= exact, "{got} vs {exact}");
         }
         assert!(summary.max.abs_diff(10_000) <= 10);
@@ -109,6 +116,9 @@ mod tests {
 
     #[test]
     fn empty_histogram_summarises_to_zero() {
-        assert_eq!(summarize(&new_latency_histogram()), LatencySummary::default());
+        assert_eq!(
+            summarize(&new_latency_histogram()),
+            LatencySummary::default()
+        );
     }
 }

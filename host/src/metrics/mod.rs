@@ -93,7 +93,10 @@ impl RunMetrics {
                     total.bytes += interval.bytes;
                     total.service_sum_us += interval.service_sum_us;
                     total.service_max_us = total.service_max_us.max(interval.service_max_us);
-                    total.corrected.add(&interval.corrected).expect("same histogram bounds");
+                    total
+                        .corrected
+                        .add(&interval.corrected)
+                        .expect("same histogram bounds");
                 }
             }
         }
@@ -113,7 +116,11 @@ impl RunMetrics {
             failed: sample.failed,
             acked_per_s: interval.acked as f64 / seconds,
             mb_per_s: interval.bytes as f64 / seconds / (1024.0 * 1024.0),
-            service_avg_ms: if interval.acked == 0 { 0.0 } else { ms(interval.service_sum_us as f64 / interval.acked as f64) },
+            service_avg_ms: if interval.acked == 0 {
+                0.0
+            } else {
+                ms(interval.service_sum_us as f64 / interval.acked as f64)
+            },
             service_max_ms: ms(interval.service_max_us as f64),
             corrected_p99_ms: ms(interval.corrected.value_at_quantile(0.99) as f64),
             backlog: sample.backlog,

@@ -34,7 +34,12 @@ impl PhaseBoard {
         let mut spans = self.spans.lock().unwrap();
         close_open(&mut spans, now_ns);
         let index = spans.len();
-        spans.push(PhaseSpan { index, name: name.to_string(), start_ns: now_ns, end_ns: None });
+        spans.push(PhaseSpan {
+            index,
+            name: name.to_string(),
+            start_ns: now_ns,
+            end_ns: None,
+        });
         self.generation.fetch_add(1, Ordering::Release);
         index
     }
@@ -55,7 +60,10 @@ impl PhaseBoard {
     /// The name of the phase open now, if any.
     pub fn current_name(&self) -> Option<String> {
         let spans = self.spans.lock().unwrap();
-        spans.last().filter(|s| s.end_ns.is_none()).map(|s| s.name.clone())
+        spans
+            .last()
+            .filter(|s| s.end_ns.is_none())
+            .map(|s| s.name.clone())
     }
 }
 
@@ -81,7 +89,11 @@ impl PhaseCursor {
             self.generation = generation;
         }
         // Messages are scheduled in time order, so the answer is nearly always the last span.
-        self.spans.iter().rev().find(|s| s.contains(t_ns)).map(|s| s.index)
+        self.spans
+            .iter()
+            .rev()
+            .find(|s| s.contains(t_ns))
+            .map(|s| s.index)
     }
 }
 

@@ -22,7 +22,10 @@ pub struct Grants {
 impl Grants {
     /// Grants each requested cluster that the environment has; a request for a cluster the
     /// environment lacks fails the run before it starts.
-    pub fn compute<'a>(requests: &[Request], available_clusters: impl IntoIterator<Item = &'a str>) -> Result<Grants> {
+    pub fn compute<'a>(
+        requests: &[Request],
+        available_clusters: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Grants> {
         let available: BTreeSet<&str> = available_clusters.into_iter().collect();
         let mut grants = Grants::default();
         for request in requests {
@@ -57,9 +60,13 @@ mod tests {
 
     #[test]
     fn a_plugin_gets_only_the_clusters_it_asked_for() {
-        let grants = Grants::compute(&[Request::Cluster("source".into())], ["source", "target"]).unwrap();
+        let grants =
+            Grants::compute(&[Request::Cluster("source".into())], ["source", "target"]).unwrap();
         assert!(grants.check_cluster("source").is_ok());
-        assert!(matches!(grants.check_cluster("target"), Err(HostError::Denied(_))));
+        assert!(matches!(
+            grants.check_cluster("target"),
+            Err(HostError::Denied(_))
+        ));
     }
 
     #[test]

@@ -19,7 +19,10 @@ pub fn perf_test_line(records: u64, seconds: f64, bytes: u64, avg_ms: f64, max_m
 /// The final line of kafka-producer-perf-test (service latency, as it measures it).
 pub fn perf_test_final_line(phases: &[PhaseResult]) -> Option<String> {
     let with_data: Vec<&PhaseResult> = phases.iter().filter(|p| p.acked > 0).collect();
-    let first = with_data.iter().map(|p| p.start_s).fold(f64::INFINITY, f64::min);
+    let first = with_data
+        .iter()
+        .map(|p| p.start_s)
+        .fold(f64::INFINITY, f64::min);
     let last = with_data.iter().map(|p| p.end_s).fold(0.0, f64::max);
     let seconds = last - first;
     if with_data.is_empty() || seconds <= 0.0 {
@@ -50,8 +53,12 @@ pub fn perf_test_final_line(phases: &[PhaseResult]) -> Option<String> {
 
 fn decode(text: &str) -> Option<hdrhistogram::Histogram<u64>> {
     use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::STANDARD.decode(text).ok()?;
-    hdrhistogram::serialization::Deserializer::new().deserialize(&mut bytes.as_slice()).ok()
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .ok()?;
+    hdrhistogram::serialization::Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .ok()
 }
 
 /// The table printed at the end of a run: offered vs achieved load, corrected latency (the
@@ -61,10 +68,19 @@ pub fn summary_table(phases: &[PhaseResult]) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "{:<22} {:>10} {:>10} {:>8} {:>10} {:>7}  {:>44}  {:>10}\n",
-        "phase", "target/s", "achieved/s", "MB/s", "acked", "failed", "corrected latency ms: p50 / p95 / p99 / p99.9 / max", "service p99"
+        "phase",
+        "target/s",
+        "achieved/s",
+        "MB/s",
+        "acked",
+        "failed",
+        "corrected latency ms: p50 / p95 / p99 / p99.9 / max",
+        "service p99"
     ));
     for phase in phases {
-        let target = phase.target_rate.map_or("max".to_string(), |r| format!("{r:.1}"));
+        let target = phase
+            .target_rate
+            .map_or("max".to_string(), |r| format!("{r:.1}"));
         let c = &phase.corrected_us.summary;
         out.push_str(&format!(
             "{:<22} {:>10} {:>10.1} {:>8.2} {:>10} {:>7}  {:>44}  {:>10.1}\n",
@@ -74,7 +90,14 @@ pub fn summary_table(phases: &[PhaseResult]) -> String {
             phase.mb_per_s,
             phase.acked,
             phase.failed,
-            format!("{:.1} / {:.1} / {:.1} / {:.1} / {:.1}", ms(c.p50), ms(c.p95), ms(c.p99), ms(c.p999), ms(c.max)),
+            format!(
+                "{:.1} / {:.1} / {:.1} / {:.1} / {:.1}",
+                ms(c.p50),
+                ms(c.p95),
+                ms(c.p99),
+                ms(c.p999),
+                ms(c.max)
+            ),
             ms(phase.service_us.summary.p99),
         ));
     }
@@ -102,10 +125,16 @@ impl LiveOutput {
     pub fn new(label: &str) -> LiveOutput {
         // indicatif draws nothing when stderr is not a terminal: the perf-test lines remain.
         let progress = ProgressBar::new_spinner();
-        progress.set_style(ProgressStyle::with_template("{spinner} {prefix} {elapsed_precise} {wide_msg}").expect("valid template"));
+        progress.set_style(
+            ProgressStyle::with_template("{spinner} {prefix} {elapsed_precise} {wide_msg}")
+                .expect("valid template"),
+        );
         progress.set_prefix(label.to_string());
         progress.enable_steady_tick(Duration::from_millis(250));
-        LiveOutput { progress, window: Vec::new() }
+        LiveOutput {
+            progress,
+            window: Vec::new(),
+        }
     }
 
     pub fn tick(&mut self, point: TimelinePoint) {
@@ -124,12 +153,32 @@ impl LiveOutput {
     }
 
     fn flush_window(&mut self) {
-        let records: u64 = self.window.iter().map(|p| p.acked_per_s.round() as u64).sum();
-        let bytes: f64 = self.window.iter().map(|p| p.mb_per_s * 1024.0 * 1024.0).sum();
+        let records: u64 = self
+            .window
+            .iter()
+            .map(|p| p.acked_per_s.round() as u64)
+            .sum();
+        let bytes: f64 = self
+            .window
+            .iter()
+            .map(|p| p.mb_per_s * 1024.0 * 1024.0)
+            .sum();
         let seconds = self.window.len() as f64;
-        let latency_sum: f64 = self.window.iter().map(|p| p.service_avg_ms * p.acked_per_s).sum();
-        let avg = if records == 0 { 0.0 } else { latency_sum / records as f64 };
-        let max = self.window.iter().map(|p| p.service_max_ms).fold(0.0, f64::max);
+        let latency_sum: f64 = self
+            .window
+            .iter()
+            .map(|p| p.service_avg_ms * p.acked_per_s)
+            .sum();
+        let avg = if records == 0 {
+            0.0
+        } else {
+            latency_sum / records as f64
+        };
+        let max = self
+            .window
+            .iter()
+            .map(|p| p.service_max_ms)
+            .fold(0.0, f64::max);
         self.window.clear();
         if records > 0 {
             let line = perf_test_line(records, seconds, bytes as u64, avg, max);

@@ -77,7 +77,10 @@ pub struct HistogramResult {
 
 impl HistogramResult {
     fn of(histogram: &hdrhistogram::Histogram<u64>) -> HistogramResult {
-        HistogramResult { summary: histogram::summarize(histogram), hdr: histogram::encode(histogram) }
+        HistogramResult {
+            summary: histogram::summarize(histogram),
+            hdr: histogram::encode(histogram),
+        }
     }
 }
 
@@ -174,7 +177,9 @@ pub fn collect_phases(metrics: &RunMetrics) -> Vec<PhaseResult> {
         for (phase, record) in recorder.phase_records() {
             by_phase
                 .entry(phase)
-                .or_insert_with(|| PhaseAccumulator { records: Vec::new() })
+                .or_insert_with(|| PhaseAccumulator {
+                    records: Vec::new(),
+                })
                 .records
                 .push(record.clone());
         }
@@ -183,7 +188,11 @@ pub fn collect_phases(metrics: &RunMetrics) -> Vec<PhaseResult> {
     let mut phases: Vec<PhaseResult> = spans
         .iter()
         .map(|span| {
-            let accumulator = by_phase.remove(&Some(span.index)).unwrap_or(PhaseAccumulator { records: Vec::new() });
+            let accumulator = by_phase
+                .remove(&Some(span.index))
+                .unwrap_or(PhaseAccumulator {
+                    records: Vec::new(),
+                });
             let end = span.end_ns.unwrap_or(end_of_run);
             accumulator.finish(span.name.clone(), seconds(span.start_ns), seconds(end))
         })

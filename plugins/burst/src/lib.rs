@@ -6,21 +6,44 @@ struct Burst;
 
 impl Scenario for Burst {
     fn describe() -> ScenarioInfo {
-        Describe::new("burst", "Bursts at burst_rate alternating with nominal pauses, N cycles (PERF-03)")
-            .description(
-                "One load job alternates `burst_duration` at `burst_rate` with `pause_duration` at \
+        Describe::new(
+            "burst",
+            "Bursts at burst_rate alternating with nominal pauses, N cycles (PERF-03)",
+        )
+        .description(
+            "One load job alternates `burst_duration` at `burst_rate` with `pause_duration` at \
                  `nominal_rate`, `cycles` times. Phases: burst-1, pause-1, burst-2, ...",
-            )
-            .param(spec::text("topic", "test-mm2-perf", "topic to produce to"))
-            .param(spec::float("nominal_rate", 1000.0, "records per second between bursts"))
-            .param(spec::float("burst_rate", 3000.0, "records per second during a burst"))
-            .param(spec::duration("burst_duration", "5m", "length of each burst"))
-            .param(spec::duration("pause_duration", "5m", "length of each nominal pause"))
-            .param(spec::int("cycles", 3, "number of burst + pause cycles"))
-            .param(spec::size("record_size", "1024", "record value size"))
-            .param(spec::int("partitions", 6, "partitions when the topic is created"))
-            .cluster("source")
-            .build()
+        )
+        .param(spec::text("topic", "test-mm2-perf", "topic to produce to"))
+        .param(spec::float(
+            "nominal_rate",
+            1000.0,
+            "records per second between bursts",
+        ))
+        .param(spec::float(
+            "burst_rate",
+            3000.0,
+            "records per second during a burst",
+        ))
+        .param(spec::duration(
+            "burst_duration",
+            "5m",
+            "length of each burst",
+        ))
+        .param(spec::duration(
+            "pause_duration",
+            "5m",
+            "length of each nominal pause",
+        ))
+        .param(spec::int("cycles", 3, "number of burst + pause cycles"))
+        .param(spec::size("record_size", "1024", "record value size"))
+        .param(spec::int(
+            "partitions",
+            6,
+            "partitions when the topic is created",
+        ))
+        .cluster("source")
+        .build()
     }
 
     fn run() -> Result<(), ScenarioError> {

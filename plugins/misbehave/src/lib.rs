@@ -7,18 +7,28 @@ struct Misbehave;
 
 impl Scenario for Misbehave {
     fn describe() -> ScenarioInfo {
-        Describe::new("misbehave", "Test fixture: spins, hoards memory or panics under load")
-            .param(spec::text("mode", "spin", "spin | hoard | panic | fail"))
-            .param(spec::duration("after", "500ms", "how long the load runs before misbehaving"))
-            .cluster("source")
-            .build()
+        Describe::new(
+            "misbehave",
+            "Test fixture: spins, hoards memory or panics under load",
+        )
+        .param(spec::text("mode", "spin", "spin | hoard | panic | fail"))
+        .param(spec::duration(
+            "after",
+            "500ms",
+            "how long the load runs before misbehaving",
+        ))
+        .cluster("source")
+        .build()
     }
 
     fn run() -> Result<(), ScenarioError> {
         let mode = param::text("mode")?;
         create_topic("source", "misbehave", 1, 1)?;
         phase("before");
-        let _load = Load::to("source", "misbehave").rate(1000.0).record_size(100).start()?;
+        let _load = Load::to("source", "misbehave")
+            .rate(1000.0)
+            .record_size(100)
+            .start()?;
         sleep(param::duration("after")?);
         match mode.as_str() {
             "spin" => spin(),

@@ -39,7 +39,10 @@ impl Scenario for RampUp {
         let max_backlog = param::int("max_backlog")? as u64;
         create_topic("source", &topic, param::int("partitions")? as u32, 1)?;
 
-        let mut steps: Vec<Option<f64>> = param::float_list("multipliers")?.into_iter().map(Some).collect();
+        let mut steps: Vec<Option<f64>> = param::float_list("multipliers")?
+            .into_iter()
+            .map(Some)
+            .collect();
         if param::flag("unthrottled_step")? {
             steps.push(None);
         }
@@ -88,10 +91,17 @@ fn hold_step(load: &Load, duration: Duration, max_p99_us: u64, max_backlog: u64)
         sleep((end - now).min(CHECK_EVERY));
         let status = load.status();
         if status.corrected_p99_us > max_p99_us {
-            return Some(format!("corrected p99 {} ms > {} ms", status.corrected_p99_us / 1000, max_p99_us / 1000));
+            return Some(format!(
+                "corrected p99 {} ms > {} ms",
+                status.corrected_p99_us / 1000,
+                max_p99_us / 1000
+            ));
         }
         if status.backlog > max_backlog {
-            return Some(format!("backlog {} records > {max_backlog}", status.backlog));
+            return Some(format!(
+                "backlog {} records > {max_backlog}",
+                status.backlog
+            ));
         }
     }
 }
