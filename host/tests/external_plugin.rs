@@ -71,8 +71,10 @@ fn build_outside_plugin(dir: &Path) -> std::path::PathBuf {
     .unwrap();
     std::fs::write(dir.join("src").join("lib.rs"), PLUGIN).unwrap();
     // A target folder of its own, kept between runs (inside the shared cache when there is one).
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| dir.join("target"), |t| Path::new(&t).join("external-plugin-test"));
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || dir.join("target"),
+        |t| Path::new(&t).join("external-plugin-test"),
+    );
     let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .args(["build", "--release", "--target", "wasm32-wasip2"])
         .current_dir(dir)
@@ -80,19 +82,38 @@ fn build_outside_plugin(dir: &Path) -> std::path::PathBuf {
         .status()
         .expect("cargo runs");
     assert!(status.success(), "the outside plugin did not build");
-    target.join("wasm32-wasip2").join("release").join("outside.wasm")
+    target
+        .join("wasm32-wasip2")
+        .join("release")
+        .join("outside.wasm")
 }
 
 #[test]
 fn a_plugin_built_outside_the_workspace_runs_in_the_built_host() {
     let dir = tempfile::tempdir().unwrap();
     let wasm = build_outside_plugin(dir.path());
-    let run = run_scenario(&format!("plugin = {:?}\n[params]\nrecords = 200\n", wasm.display().to_string()), &[]);
+    let run = run_scenario(
+        &format!(
+            "plugin = {:?}\n[params]\nrecords = 200\n",
+            wasm.display().to_string()
+        ),
+        &[],
+    );
     assert_eq!(run.code(), 0, "stderr:\n{}", run.stderr());
     assert_eq!(run.phase_names(), ["single", "load"]);
     assert_eq!(u64_of(&run.phase("load")["acked"]), 200);
     let result = run.result();
-    assert_eq!(u64_of(&result["custom_histograms"]["single-produce-us"]["count"]), 5);
-    assert!(result["events"].as_array().unwrap().iter().any(|e| e["kind"] == "verified"));
-    assert_eq!(result["timeline"].as_array().unwrap().last().unwrap()["gauges"]["acked"], 200.0);
+    assert_eq!(
+        u64_of(&result["custom_histograms"]["single-produce-us"]["count"]),
+        5
+    );
+    assert!(result["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["kind"] == "verified"));
+    assert_eq!(
+        result["timeline"].as_array().unwrap().last().unwrap()["gauges"]["acked"],
+        200.0
+    );
 }

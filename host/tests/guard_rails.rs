@@ -21,7 +21,11 @@ fn assert_partial_result_kept(run: &support::Run, kind: &str) {
     assert_eq!(outcome["failure"]["kind"], kind, "{outcome}");
     let before = run.phase("before");
     assert!(u64_of(&before["acked"]) >= 500, "{before}");
-    assert_eq!(u64_of(&before["acked"]) + u64_of(&before["failed"]), u64_of(&before["sent"]), "every record accounted for");
+    assert_eq!(
+        u64_of(&before["acked"]) + u64_of(&before["failed"]),
+        u64_of(&before["sent"]),
+        "every record accounted for"
+    );
 }
 
 #[test]
@@ -29,44 +33,82 @@ fn an_infinite_loop_is_interrupted_within_its_cpu_budget() {
     let started = Instant::now();
     let run = misbehave("spin", "cpu = \"1s\"");
     assert_partial_result_kept(&run, "cpu_budget");
-    assert!(run.stderr().contains("CPU budget of 1s used up"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("CPU budget of 1s used up"),
+        "{}",
+        run.stderr()
+    );
     // 0.8 s of load, 1 s of spinning, flush: well under what an unbounded loop would take.
-    assert!(started.elapsed().as_secs_f64() < 8.0, "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed().as_secs_f64() < 8.0,
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
 fn a_memory_hog_hits_its_cap() {
     let run = misbehave("hoard", "memory = \"32MiB\"");
     assert_partial_result_kept(&run, "memory_limit");
-    assert!(run.stderr().contains("memory limit of 33554432 bytes"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("memory limit of 33554432 bytes"),
+        "{}",
+        run.stderr()
+    );
 }
 
 #[test]
 fn a_panicking_plugin_yields_a_clear_error() {
     let run = misbehave("panic", "");
     assert_partial_result_kept(&run, "trapped");
-    assert!(run.stderr().contains("misbehave fixture panicked on purpose"), "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("misbehave fixture panicked on purpose"),
+        "{}",
+        run.stderr()
+    );
 }
 
 #[test]
 fn a_scenario_error_is_reported_as_such() {
     let run = misbehave("fail", "");
     assert_partial_result_kept(&run, "returned");
-    assert!(run.stderr().contains("misbehave fixture failed on purpose"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("misbehave fixture failed on purpose"),
+        "{}",
+        run.stderr()
+    );
 }
 
 #[test]
 fn bad_input_is_an_error_before_anything_runs() {
     let unknown = run_scenario("plugin = \"steady\"\n[params]\nrat = 10\n", &[]);
     assert_eq!(unknown.code(), 1);
-    assert!(unknown.stderr().contains("unknown parameter \"rat\""), "{}", unknown.stderr());
+    assert!(
+        unknown.stderr().contains("unknown parameter \"rat\""),
+        "{}",
+        unknown.stderr()
+    );
     assert!(unknown.result.is_none());
 
     let missing = run_scenario("plugin = \"no-such-plugin\"\n", &[]);
     assert_eq!(missing.code(), 1);
-    assert!(missing.stderr().contains("cargo xtask build-plugins"), "{}", missing.stderr());
+    assert!(
+        missing.stderr().contains("cargo xtask build-plugins"),
+        "{}",
+        missing.stderr()
+    );
 
-    let no_cluster = run_scenario("plugin = \"steady\"\n", &["--profile", "/nonexistent/profile.toml"]);
+    let no_cluster = run_scenario(
+        "plugin = \"steady\"\n",
+        &["--profile", "/nonexistent/profile.toml"],
+    );
     assert_eq!(no_cluster.code(), 1);
-    assert!(no_cluster.stderr().contains("cannot read profile /nonexistent/profile.toml"), "{}", no_cluster.stderr());
+    assert!(
+        no_cluster
+            .stderr()
+            .contains("cannot read profile /nonexistent/profile.toml"),
+        "{}",
+        no_cluster.stderr()
+    );
 }

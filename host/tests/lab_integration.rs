@@ -105,7 +105,11 @@ async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) {
         .expect("admin client");
     let res = admin
         .create_topics(
-            [&NewTopic::new(topic, partitions, TopicReplication::Fixed(1))],
+            [&NewTopic::new(
+                topic,
+                partitions,
+                TopicReplication::Fixed(1),
+            )],
             &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))),
         )
         .await
@@ -166,7 +170,12 @@ async fn wait_topic(bootstrap: &str, topic: &str, timeout: Duration) -> usize {
 
 /// Reads every partition of `topic` from the beginning until `expected` records arrived, then a
 /// few more seconds to catch duplicates. Returns the values read.
-async fn consume_all(bootstrap: &str, topic: &str, expected: usize, timeout: Duration) -> Vec<String> {
+async fn consume_all(
+    bootstrap: &str,
+    topic: &str,
+    expected: usize,
+    timeout: Duration,
+) -> Vec<String> {
     let partitions = wait_topic(bootstrap, topic, timeout).await;
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
@@ -192,7 +201,9 @@ async fn consume_all(bootstrap: &str, topic: &str, expected: usize, timeout: Dur
             return values;
         }
         match tokio::time::timeout(Duration::from_millis(500), consumer.recv()).await {
-            Ok(Ok(m)) => values.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned()),
+            Ok(Ok(m)) => {
+                values.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned())
+            }
             Ok(Err(e)) => eprintln!("consumer error (retrying): {e}"),
             Err(_) => {}
         }
@@ -232,12 +243,19 @@ async fn tasks(client: &reqwest::Client, worker_url: &str) -> Result<Vec<TaskAt>
 }
 
 fn pid_of(w: &Worker) -> Option<i32> {
-    let pid: i32 = std::fs::read_to_string(&w.pid_file).ok()?.trim().parse().ok()?;
+    let pid: i32 = std::fs::read_to_string(&w.pid_file)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     // SAFETY: signal 0 only probes the PID.
     let alive = unsafe { libc::kill(pid, 0) } == 0
         && std::fs::read_to_string(format!("/proc/{pid}/stat"))
             .ok()
-            .and_then(|s| s.rsplit_once(')').map(|(_, r)| r.trim_start().chars().next()))
+            .and_then(|s| {
+                s.rsplit_once(')')
+                    .map(|(_, r)| r.trim_start().chars().next())
+            })
             .flatten()
             .is_some_and(|c| c != 'Z');
     alive.then_some(pid)
@@ -299,7 +317,11 @@ async fn mm2_replicates_exactly_n_records() {
         values.len(),
         started.elapsed().as_secs_f64()
     );
-    assert_eq!(values.len(), N, "exactly N records must arrive on the target");
+    assert_eq!(
+        values.len(),
+        N,
+        "exactly N records must arrive on the target"
+    );
     assert_eq!(distinct.len(), N, "every record exactly once");
 }
 
@@ -337,7 +359,10 @@ async fn stopping_a_worker_moves_its_tasks_to_live_workers() {
     let pid = pid_of(&victim).expect("the victim runs");
     eprintln!(
         "stopping {victim_name} (pid {pid}) which runs {:?}; watching through {}",
-        moved.iter().map(|t| format!("{}-{}", t.connector, t.id)).collect::<Vec<_>>(),
+        moved
+            .iter()
+            .map(|t| format!("{}-{}", t.connector, t.id))
+            .collect::<Vec<_>>(),
         watcher.url
     );
     let stopped_at = Instant::now();
@@ -382,7 +407,10 @@ async fn stopping_a_worker_moves_its_tasks_to_live_workers() {
         assert_ne!(now.worker_id, victim.worker_id);
         eprintln!("  {}-{} moved to {}", t.connector, t.id, now.worker_id);
     }
-    assert!(pid_of(&victim).is_none(), "{victim_name} should have exited");
+    assert!(
+        pid_of(&victim).is_none(),
+        "{victim_name} should have exited"
+    );
 
     // Bring it back with the profile's start action; leave the lab healthy for other tests.
     let status = std::process::Command::new(&victim.start[0])

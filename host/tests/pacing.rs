@@ -14,7 +14,9 @@ fn measure(rate: f64, seconds: u64) -> (f64, u64, u64, Duration) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let clusters = Clusters::embedded().unwrap();
     let topic = format!("pacing-{rate}");
-    runtime.block_on(clusters.create_topic(EMBEDDED_NAME, &topic, 3, 1)).unwrap();
+    runtime
+        .block_on(clusters.create_topic(EMBEDDED_NAME, &topic, 3, 1))
+        .unwrap();
     let clock = RunClock::start();
     let board = Arc::new(PhaseBoard::default());
     board.begin("paced", 0);
@@ -28,13 +30,25 @@ fn measure(rate: f64, seconds: u64) -> (f64, u64, u64, Duration) {
         key_mode: KeyMode::None,
     };
     let started = Instant::now();
-    let load = job::spawn(1, plan, clusters.client_config(EMBEDDED_NAME).unwrap(), clock, board).unwrap();
+    let load = job::spawn(
+        1,
+        plan,
+        clusters.client_config(EMBEDDED_NAME).unwrap(),
+        clock,
+        board,
+    )
+    .unwrap();
     runtime.block_on(load.wait_done());
     let elapsed = started.elapsed();
     let recorder = load.recorder.lock().unwrap();
     let (_, phase) = recorder.phase_records().next().unwrap();
     let achieved = phase.sent as f64 / (phase.window_ns() as f64 / 1e9);
-    (achieved, phase.acked, phase.schedule_lag.value_at_quantile(0.99), elapsed)
+    (
+        achieved,
+        phase.acked,
+        phase.schedule_lag.value_at_quantile(0.99),
+        elapsed,
+    )
 }
 
 #[test]
@@ -44,7 +58,11 @@ fn achieved_rate_is_within_a_tenth_of_a_percent_of_the_target() {
         let error = (achieved - rate).abs() / rate;
         println!("{rate} msg/s: achieved {achieved:.2} ({:.4} %), acked {acked}, schedule lag p99 {lag_p99_us} µs, {elapsed:?}", error * 100.0);
         assert!(error <= 0.001, "{rate} msg/s: achieved {achieved}");
-        assert_eq!(acked, (rate as u64) * seconds, "every scheduled record acknowledged");
+        assert_eq!(
+            acked,
+            (rate as u64) * seconds,
+            "every scheduled record acknowledged"
+        );
         // Not a timing assertion on the machine: the run lasts its schedule plus the flush.
         assert!(elapsed < Duration::from_secs(seconds + 5));
     }

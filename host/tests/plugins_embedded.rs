@@ -12,7 +12,12 @@ fn assert_rate_close(phase: &serde_json::Value, target: f64, tolerance: f64) {
         "phase {} achieved {achieved} for a target of {target}",
         phase["name"]
     );
-    assert_eq!(f64_of(&phase["target_rate"]), target, "phase {}", phase["name"]);
+    assert_eq!(
+        f64_of(&phase["target_rate"]),
+        target,
+        "phase {}",
+        phase["name"]
+    );
 }
 
 #[test]
@@ -22,13 +27,27 @@ fn ramp_up_has_six_phases_each_at_its_rate() {
         &[],
     );
     assert_eq!(run.code(), 0, "{}", run.stderr());
-    assert_eq!(run.phase_names(), ["step-1 1x", "step-2 1.5x", "step-3 2x", "step-4 2.5x", "step-5 3x", "step-6 max"]);
+    assert_eq!(
+        run.phase_names(),
+        [
+            "step-1 1x",
+            "step-2 1.5x",
+            "step-3 2x",
+            "step-4 2.5x",
+            "step-5 3x",
+            "step-6 max"
+        ]
+    );
     for (name, multiplier) in [("step-1 1x", 1.0), ("step-3 2x", 2.0), ("step-5 3x", 3.0)] {
         assert_rate_close(run.phase(name), 500.0 * multiplier, 0.05);
     }
     let max = run.phase("step-6 max");
     assert!(max["target_rate"].is_null());
-    assert!(f64_of(&max["achieved_rate"]) > 1500.0, "unthrottled step only reached {}", max["achieved_rate"]);
+    assert!(
+        f64_of(&max["achieved_rate"]) > 1500.0,
+        "unthrottled step only reached {}",
+        max["achieved_rate"]
+    );
     for phase in run.phases() {
         assert_eq!(u64_of(&phase["failed"]), 0);
         assert!(u64_of(&phase["corrected_us"]["count"]) > 0);
@@ -36,7 +55,10 @@ fn ramp_up_has_six_phases_each_at_its_rate() {
     }
     // kafka-producer-perf-test's final line closes stdout, for scripts that `tail -1`.
     let last = run.stdout().lines().last().unwrap_or_default().to_string();
-    assert!(last.contains("records sent,") && last.ends_with("ms 99.9th."), "{last}");
+    assert!(
+        last.contains("records sent,") && last.ends_with("ms 99.9th."),
+        "{last}"
+    );
 }
 
 #[test]
@@ -48,7 +70,10 @@ fn ramp_up_stops_on_its_stop_condition() {
     assert_eq!(run.code(), 0, "{}", run.stderr());
     assert_eq!(run.phase_names(), ["step-1 1x"]);
     let events = run.result()["events"].as_array().unwrap();
-    assert!(events.iter().any(|e| e["kind"] == "stop-condition"), "{events:?}");
+    assert!(
+        events.iter().any(|e| e["kind"] == "stop-condition"),
+        "{events:?}"
+    );
 }
 
 #[test]
@@ -58,7 +83,10 @@ fn burst_alternates_burst_and_nominal_phases() {
         &[],
     );
     assert_eq!(run.code(), 0, "{}", run.stderr());
-    assert_eq!(run.phase_names(), ["burst-1", "pause-1", "burst-2", "pause-2"]);
+    assert_eq!(
+        run.phase_names(),
+        ["burst-1", "pause-1", "burst-2", "pause-2"]
+    );
     assert_rate_close(run.phase("burst-2"), 800.0, 0.05);
     assert_rate_close(run.phase("pause-2"), 200.0, 0.05);
 }
@@ -75,7 +103,11 @@ fn size_sweep_keeps_the_byte_rate_constant() {
     assert_rate_close(run.phase("size-102400B"), 10.0, 0.1);
     for phase in run.phases() {
         let mb = f64_of(&phase["mb_per_s"]);
-        assert!((mb - 1.0).abs() < 0.1, "phase {} at {mb} MiB/s", phase["name"]);
+        assert!(
+            (mb - 1.0).abs() < 0.1,
+            "phase {} at {mb} MiB/s",
+            phase["name"]
+        );
     }
 }
 
@@ -95,7 +127,10 @@ fn steady_sends_exactly_the_requested_count() {
 
 #[test]
 fn time_scale_shrinks_a_one_hour_plan() {
-    let run = run_scenario("plugin = \"steady\"\n[params]\nrate = 100\nduration = \"1h\"\n", &["--set", "time_scale=0.0005"]);
+    let run = run_scenario(
+        "plugin = \"steady\"\n[params]\nrate = 100\nduration = \"1h\"\n",
+        &["--set", "time_scale=0.0005"],
+    );
     assert_eq!(run.code(), 0, "{}", run.stderr());
     // 1 h × 0.0005 = 1.8 s at 100/s.
     let acked = u64_of(&run.phase("nominal")["acked"]);

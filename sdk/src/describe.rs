@@ -31,7 +31,9 @@ impl Describe {
 
     /// Asks for access to a cluster by its logical name in the operator's profile.
     pub fn cluster(mut self, name: &str) -> Describe {
-        self.info.capabilities.push(Capability::Cluster(name.into()));
+        self.info
+            .capabilities
+            .push(Capability::Cluster(name.into()));
         self
     }
 
@@ -45,7 +47,12 @@ pub mod spec {
     use super::*;
 
     fn declare(name: &str, kind: ParamKind, default: Option<String>, help: &str) -> ParamSpec {
-        ParamSpec { name: name.into(), kind, default, help: help.into() }
+        ParamSpec {
+            name: name.into(),
+            kind,
+            default,
+            help: help.into(),
+        }
     }
 
     fn quoted(text: &str) -> String {
@@ -80,12 +87,22 @@ pub mod spec {
 
     pub fn float_list(name: &str, default: &[f64], help: &str) -> ParamSpec {
         let items: Vec<String> = default.iter().map(|v| format!("{v:?}")).collect();
-        declare(name, ParamKind::FloatList, Some(format!("[{}]", items.join(", "))), help)
+        declare(
+            name,
+            ParamKind::FloatList,
+            Some(format!("[{}]", items.join(", "))),
+            help,
+        )
     }
 
     pub fn size_list(name: &str, default: &[u64], help: &str) -> ParamSpec {
         let items: Vec<String> = default.iter().map(u64::to_string).collect();
-        declare(name, ParamKind::SizeList, Some(format!("[{}]", items.join(", "))), help)
+        declare(
+            name,
+            ParamKind::SizeList,
+            Some(format!("[{}]", items.join(", "))),
+            help,
+        )
     }
 
     /// A parameter the scenario file must set.

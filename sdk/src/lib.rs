@@ -90,8 +90,8 @@ pub mod prelude {
     pub use crate::describe::{spec, Describe};
     pub use crate::load::Load;
     pub use crate::{
-        create_topic, end_phase, event, gauge, info, monotonic_now, param, phase, secs, sleep, warn, Scenario,
-        ScenarioError, ScenarioInfo,
+        create_topic, end_phase, event, gauge, info, monotonic_now, param, phase, secs, sleep,
+        warn, Scenario, ScenarioError, ScenarioInfo,
     };
     pub use std::time::Duration;
 }
@@ -137,6 +137,16 @@ pub fn warn(message: &str) {
 }
 
 /// Creates a topic (an existing one is accepted as it is).
-pub fn create_topic(cluster: &str, topic: &str, partitions: u32, replication_factor: u16) -> Result<(), ScenarioError> {
-    Ok(kafka::create_topic(cluster, topic, partitions, replication_factor)?)
+pub fn create_topic(
+    cluster: &str,
+    topic: &str,
+    partitions: u32,
+    replication_factor: u16,
+) -> Result<(), ScenarioError> {
+    Ok(kafka::create_topic(
+        cluster,
+        topic,
+        partitions,
+        replication_factor,
+    )?)
 }

@@ -104,6 +104,8 @@ impl LoadBuilder {
     }
 
     pub fn start(self) -> Result<Load, ScenarioError> {
-        Ok(Load { handle: kafka::start_load(&self.spec)? })
+        Ok(Load {
+            handle: kafka::start_load(&self.spec)?,
+        })
     }
 }

@@ -9,7 +9,10 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The bundled plugins, built by `cargo xtask build-plugins` (the test command builds them).
@@ -41,7 +44,9 @@ impl Run {
     }
 
     pub fn result(&self) -> &Value {
-        self.result.as_ref().unwrap_or_else(|| panic!("no JSON result written; stderr:\n{}", self.stderr()))
+        self.result
+            .as_ref()
+            .unwrap_or_else(|| panic!("no JSON result written; stderr:\n{}", self.stderr()))
     }
 
     pub fn phases(&self) -> &Vec<Value> {
@@ -56,7 +61,10 @@ impl Run {
     }
 
     pub fn phase_names(&self) -> Vec<String> {
-        self.phases().iter().map(|p| p["name"].as_str().unwrap().to_string()).collect()
+        self.phases()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect()
     }
 }
 
@@ -75,14 +83,20 @@ pub fn run_scenario(scenario: &str, args: &[&str]) -> Run {
         .env("KSCEN_PLUGIN_PATH", plugin_dist())
         .output()
         .expect("kscen runs");
-    let result = std::fs::read_to_string(&json).ok().map(|text| serde_json::from_str(&text).expect("valid JSON result"));
+    let result = std::fs::read_to_string(&json)
+        .ok()
+        .map(|text| serde_json::from_str(&text).expect("valid JSON result"));
     Run { output, result }
 }
 
 pub fn f64_of(value: &Value) -> f64 {
-    value.as_f64().unwrap_or_else(|| panic!("not a number: {value}"))
+    value
+        .as_f64()
+        .unwrap_or_else(|| panic!("not a number: {value}"))
 }
 
 pub fn u64_of(value: &Value) -> u64 {
-    value.as_u64().unwrap_or_else(|| panic!("not an integer: {value}"))
+    value
+        .as_u64()
+        .unwrap_or_else(|| panic!("not an integer: {value}"))
 }
