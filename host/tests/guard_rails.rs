@@ -10,7 +10,14 @@ use support::{run_scenario, u64_of};
 const PLUGIN_FAILED: i32 = 3;
 
 fn misbehave(mode: &str, limits: &str) -> support::Run {
-    run_scenario(&format!("plugin = \"misbehave\"\n[params]\nmode = \"{mode}\"\nafter = \"800ms\"\n[limits]\n{limits}\n"), &[])
+    misbehave_with(mode, limits, "")
+}
+
+fn misbehave_with(mode: &str, limits: &str, params: &str) -> support::Run {
+    run_scenario(
+        &format!("plugin = \"misbehave\"\n[params]\nmode = \"{mode}\"\nafter = \"800ms\"\n{params}\n[limits]\n{limits}\n"),
+        &[],
+    )
 }
 
 /// The load ran before the plugin misbehaved, and its figures survived.
@@ -110,5 +117,57 @@ fn bad_input_is_an_error_before_anything_runs() {
             .contains("cannot read profile /nonexistent/profile.toml"),
         "{}",
         no_cluster.stderr()
+    );
+}
+
+#[test]
+fn a_plugin_sees_no_environment_files_or_sockets() {
+    // A port that accepts connections, so only the sandbox can stop the plugin reaching it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let run = misbehave_with("escape", "", &format!("port = {port}"));
+    assert_eq!(run.code(), 0, "stderr:\n{}", run.stderr());
+    let events = run.result()["events"].as_array().unwrap();
+    assert!(events.iter().any(|e| e["kind"] == "sandbox"), "{events:?}");
+}
+
+#[test]
+fn sigint_stops_the_run_and_leaves_a_valid_partial_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("long.toml");
+    std::fs::write(
+        &scenario,
+        "plugin = \"steady\"\n[params]\nrate = 500\nduration = \"1h\"\n",
+    )
+    .unwrap();
+    let json = dir.path().join("partial.json");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_kscen"))
+        .arg("run")
+        .arg(&scenario)
+        .arg("--json")
+        .arg(&json)
+        .env("KSCEN_PLUGIN_PATH", support::plugin_dist())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    // SAFETY: plain kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(result["outcome"]["failure"]["kind"], "interrupted");
+    let nominal = &result["phases"][0];
+    assert!(u64_of(&nominal["acked"]) > 500, "{nominal}");
+    assert_eq!(
+        nominal["sent"], nominal["acked"],
+        "in-flight records were flushed"
     );
 }

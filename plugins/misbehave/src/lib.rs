@@ -35,6 +35,7 @@ impl Scenario for Misbehave {
             "hoard" => hoard(),
             "panic" => panic!("misbehave fixture panicked on purpose"),
             "fail" => Err("misbehave fixture failed on purpose".into()),
+            "escape" => escape(),
             other => Err(format!("unknown mode {other:?}").into()),
         }
     }
@@ -44,6 +45,27 @@ fn spin() -> Result<(), ScenarioError> {
     let mut counter: u64 = 0;
     loop {
         counter = std::hint::black_box(counter.wrapping_add(1));
+    }
+}
+
+/// Tries to reach outside the sandbox; the run fails if anything gets through.
+fn escape() -> Result<(), ScenarioError> {
+    let mut escaped = Vec::new();
+    if std::env::vars().next().is_some() {
+        escaped.push("read the environment");
+    }
+    if std::fs::read_dir("/").is_ok() || std::fs::read("/etc/hostname").is_ok() {
+        escaped.push("read the file system");
+    }
+    let port = param::int("port")?;
+    if std::net::TcpStream::connect(("127.0.0.1", port as u16)).is_ok() {
+        escaped.push("opened a socket");
+    }
+    if escaped.is_empty() {
+        event("sandbox", "no environment, no files, no sockets");
+        Ok(())
+    } else {
+        Err(format!("the plugin {}", escaped.join(", ")).into())
     }
 }
 
