@@ -11,11 +11,20 @@ impl Scenario for Misbehave {
             "misbehave",
             "Test fixture: spins, hoards memory or panics under load",
         )
-        .param(spec::text("mode", "spin", "spin | hoard | panic | fail"))
+        .param(spec::text(
+            "mode",
+            "spin",
+            "spin | hoard | panic | fail | escape",
+        ))
         .param(spec::duration(
             "after",
             "500ms",
             "how long the load runs before misbehaving",
+        ))
+        .param(spec::int(
+            "port",
+            0,
+            "escape: a loopback port the host listens on",
         ))
         .cluster("source")
         .build()
