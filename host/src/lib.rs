@@ -16,3 +16,4 @@ pub mod plugin_path;
 pub mod policy;
 pub mod report;
 pub mod run;
+pub mod verify;

@@ -19,7 +19,7 @@ use crate::metrics::clock::RunClock;
 use crate::metrics::RunMetrics;
 use crate::plugin_path;
 use crate::policy::Grants;
-use crate::report::console::{perf_test_final_line, summary_table, LiveOutput};
+use crate::report::console::{perf_test_final_line, replication_lines, summary_table, LiveOutput};
 use crate::report::result::{self, Environment, Outcome, PluginMeta, RunResult, ScenarioMeta};
 
 pub struct RunRequest {
@@ -98,6 +98,12 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         grants,
         producer_config: producer_config.clone(),
         next_job_id: AtomicU64::new(1),
+        run_id: rand::random(),
+        source_alias: request
+            .profile
+            .as_ref()
+            .and_then(|(_, p)| p.connect.as_ref())
+            .and_then(|c| c.source_alias.clone()),
         single_record_producers: Default::default(),
         cancelled,
     });
@@ -180,9 +186,11 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         timeline: metrics.timeline(),
         events: metrics.events.snapshot(),
         custom_histograms: result::custom_histograms(&metrics),
+        replication: result::replication(&metrics),
     };
 
     print!("\n{}", summary_table(&run_result.phases));
+    print!("{}", replication_lines(&run_result.replication));
     if let Some(line) = perf_test_final_line(&run_result.phases) {
         println!("{line}");
     }

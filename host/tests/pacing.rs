@@ -28,10 +28,12 @@ fn measure(rate: f64, seconds: u64) -> (f64, u64, u64, Duration) {
         duration: Some(Duration::from_secs(seconds)),
         record_sizes: vec![100],
         key_mode: KeyMode::None,
+        replication: None,
     };
     let started = Instant::now();
     let load = job::spawn(
         1,
+        0,
         plan,
         clusters.client_config(EMBEDDED_NAME).unwrap(),
         clock,

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::kafka::{self, KeyMode, LoadSpec, LoadStatus, Rate};
+use crate::kafka::{self, KeyMode, LoadSpec, LoadStatus, Rate, Replication};
 use crate::ScenarioError;
 
 /// A load job running in the host. Dropping it stops the job.
@@ -29,6 +29,7 @@ impl Load {
                 record_sizes: vec![1024],
                 key_mode: KeyMode::None,
                 producer_config: Vec::new(),
+                replication: None,
             },
         }
     }
@@ -100,6 +101,34 @@ impl LoadBuilder {
     /// A producer property (Java or librdkafka name) for this job only.
     pub fn producer(mut self, key: &str, value: &str) -> Self {
         self.spec.producer_config.push((key.into(), value.into()));
+        self
+    }
+
+    /// Follows every record to `cluster` (the remote topic defaults to `<source alias>.<topic>`)
+    /// and verifies it there: replicated latency, lag, lost / duplicated / out-of-order records.
+    /// Records must be at least 32 bytes. A record not seen within the grace period (default
+    /// 60 s after its acknowledgement) counts as lost.
+    pub fn replicate_to(mut self, cluster: &str) -> Self {
+        self.spec.replication = Some(Replication {
+            cluster: cluster.into(),
+            topic: None,
+            grace_ms: 60_000,
+        });
+        self
+    }
+
+    /// The remote topic, when the mirror does not use `<source alias>.<topic>`.
+    pub fn remote_topic(mut self, topic: &str) -> Self {
+        if let Some(replication) = &mut self.spec.replication {
+            replication.topic = Some(topic.into());
+        }
+        self
+    }
+
+    pub fn grace(mut self, grace: Duration) -> Self {
+        if let Some(replication) = &mut self.spec.replication {
+            replication.grace_ms = grace.as_millis() as u64;
+        }
         self
     }
 

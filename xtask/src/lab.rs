@@ -10,6 +10,9 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
+/// The test lab's ports are shifted by this much, so it runs beside a developer's own lab.
+const TEST_PORT_OFFSET: &str = "1000";
+
 /// Runs `f` with the lab's profile path, or with `None` when the lab is unavailable locally.
 pub fn with_lab<T>(kscen_bin: &Path, f: impl FnOnce(Option<&Path>) -> Result<T>) -> Result<T> {
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
@@ -33,7 +36,13 @@ pub fn with_lab<T>(kscen_bin: &Path, f: impl FnOnce(Option<&Path>) -> Result<T>)
         state.display()
     );
     let up = Command::new(kscen_bin)
-        .args(["lab", "up", "--state-dir"])
+        .args([
+            "lab",
+            "up",
+            "--port-offset",
+            TEST_PORT_OFFSET,
+            "--state-dir",
+        ])
         .arg(&state)
         .status()
         .with_context(|| format!("running `{} lab up`", kscen_bin.display()))?;

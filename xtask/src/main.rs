@@ -15,7 +15,14 @@ tasks:
   test            build everything, bring the lab up, run every test, tear the lab down";
 
 /// The plugins the host bundles (test fixtures included: the host tests load them).
-const PLUGINS: &[&str] = &["steady", "ramp-up", "burst", "size-sweep", "misbehave"];
+const PLUGINS: &[&str] = &[
+    "steady",
+    "ramp-up",
+    "burst",
+    "size-sweep",
+    "e2e-latency",
+    "misbehave",
+];
 const WASM_TARGET: &str = "wasm32-wasip2";
 
 fn main() -> Result<()> {

@@ -12,13 +12,14 @@ use wasmtime::component::Resource;
 
 use crate::bindings::kscen::scenario::kafka::{
     ConsumedRecord, Delivery, Host, HostConsumer, HostLoad, KeyMode as WitKeyMode, LoadSpec,
-    LoadStatus as WitStatus, PartitionOffset, Rate as WitRate, StartFrom,
+    LoadStatus as WitStatus, PartitionOffset, Rate as WitRate, Replication,
+    ReplicationStatus as WitReplicationStatus, StartFrom,
 };
 use crate::bindings::WitError;
 use crate::caps::{unless_cancelled, PluginState, RunContext};
 use crate::config::producer_props::map_producer_properties;
 use crate::error::{HostError, HostResult};
-use crate::load::{self, KeyMode, LoadJob, LoadPlan, LoadStatus, Rate};
+use crate::load::{self, KeyMode, LoadJob, LoadPlan, LoadStatus, Rate, ReplicationPlan};
 
 /// The host side of a `load` resource.
 pub struct LoadHandle {
@@ -53,6 +54,15 @@ fn to_wit_status(status: LoadStatus) -> WitStatus {
         elapsed_ms: status.elapsed_ms,
         corrected_p99_us: status.corrected_p99_us,
         last_error: status.last_error,
+        replication: status.replication.map(|r| WitReplicationStatus {
+            replicated: r.status.replicated,
+            duplicates: r.status.duplicates,
+            out_of_order: r.status.out_of_order,
+            lost: r.status.lost,
+            lag_records: r.status.lag_records,
+            lag_ms: r.status.lag_ms,
+            replicated_p99_us: r.replicated_p99_us,
+        }),
     }
 }
 
@@ -79,7 +89,34 @@ impl RunContext {
         Ok(config)
     }
 
+    /// Where a tracked load's records should reappear: the target cluster (which must be
+    /// granted too) and the remote topic, `<source alias>.<topic>` unless the plugin names it.
+    fn replication_plan(
+        &self,
+        source: &str,
+        topic: &str,
+        replication: Replication,
+    ) -> HostResult<ReplicationPlan> {
+        self.grants.check_cluster(&replication.cluster)?;
+        let target = self.clusters.client_config(&replication.cluster)?;
+        let alias = self.source_alias.as_deref().unwrap_or(source);
+        Ok(ReplicationPlan {
+            target,
+            target_cluster: replication.cluster,
+            remote_topic: replication
+                .topic
+                .unwrap_or_else(|| format!("{alias}.{topic}")),
+            grace: Duration::from_millis(replication.grace_ms),
+        })
+    }
+
     fn start_load(&self, spec: LoadSpec) -> HostResult<Arc<LoadJob>> {
+        let replication = match spec.replication {
+            Some(replication) => {
+                Some(self.replication_plan(&spec.cluster, &spec.topic, replication)?)
+            }
+            None => None,
+        };
         let plan = LoadPlan {
             cluster: spec.cluster,
             topic: spec.topic,
@@ -92,12 +129,22 @@ impl RunContext {
                 WitKeyMode::Sequential => KeyMode::Sequential,
                 WitKeyMode::Random(space) => KeyMode::Random(space),
             },
+            replication,
         };
         plan.validate()?;
         let config = self.producer_config(&plan.cluster, &spec.producer_config)?;
         let id = self.next_job_id.fetch_add(1, Ordering::Relaxed);
+        if let Some(replication) = &plan.replication {
+            let now = self.metrics.clock.now_ns();
+            let message = format!(
+                "load {id}: {} on {} tracked to {} on {}",
+                plan.topic, plan.cluster, replication.remote_topic, replication.target_cluster
+            );
+            self.metrics.events.push(now, "replication", &message);
+        }
         let job = load::job::spawn(
             id,
+            self.run_id,
             plan,
             config,
             self.metrics.clock,

@@ -29,6 +29,10 @@ pub struct RunContext {
     /// `--producer.config` / `--producer-props`, already mapped to librdkafka.
     pub producer_config: MappedConfig,
     pub next_job_id: AtomicU64,
+    /// Identifies this run's records on shared topics.
+    pub run_id: u64,
+    /// The mirror's name for the source cluster (remote topics are `<alias>.<topic>`).
+    pub source_alias: Option<String>,
     pub single_record_producers: Mutex<BTreeMap<String, rdkafka::producer::FutureProducer>>,
     /// Flips to true when the operator interrupts the run: waits end and the plugin is stopped.
     pub cancelled: tokio::sync::watch::Receiver<bool>,

@@ -121,7 +121,9 @@ impl Clusters {
             partitions,
             TopicReplication::Fixed(i32::from(replication)),
         );
-        let options = AdminOptions::new().operation_timeout(Some(METADATA_TIMEOUT));
+        let options = AdminOptions::new()
+            .operation_timeout(Some(METADATA_TIMEOUT))
+            .request_timeout(Some(METADATA_TIMEOUT));
         for result in admin.create_topics([&new_topic], &options).await? {
             match result {
                 Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
@@ -143,7 +145,9 @@ impl Clusters {
             ));
         }
         let admin: AdminClient<DefaultClientContext> = config.create()?;
-        let options = AdminOptions::new().operation_timeout(Some(METADATA_TIMEOUT));
+        let options = AdminOptions::new()
+            .operation_timeout(Some(METADATA_TIMEOUT))
+            .request_timeout(Some(METADATA_TIMEOUT));
         for result in admin.delete_topics(&[topic], &options).await? {
             if let Err((topic, code)) = result {
                 let error = format!("deleting topic {topic} on {name}: {code}");

@@ -126,6 +126,60 @@ fn worker_properties(topo: &Topology, p: &Process, s: &Settings) -> String {
     )
 }
 
+/// Differences between what `up` was asked for and what the running workers were started with
+/// (an `up` on a running lab starts nothing, so new settings would silently not apply).
+pub fn settings_drift(topo: &Topology, args: &super::UpArgs) -> Vec<String> {
+    let wanted = [
+        ("session.timeout.ms", args.session_timeout_ms.to_string()),
+        (
+            "heartbeat.interval.ms",
+            args.heartbeat_interval_ms.to_string(),
+        ),
+        (
+            "scheduled.rebalance.max.delay.ms",
+            args.scheduled_rebalance_max_delay_ms.to_string(),
+        ),
+    ];
+    // (key, running value, wanted value) -> workers
+    let mut drift: std::collections::BTreeMap<(&str, String, &str), Vec<&str>> = Default::default();
+    for w in topo.workers() {
+        let Ok(text) = std::fs::read_to_string(w.dir.join("worker.properties")) else {
+            continue;
+        };
+        for (key, value) in &wanted {
+            let current = text
+                .lines()
+                .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+                .map(str::trim);
+            if let Some(current) = current.filter(|c| c != value) {
+                drift
+                    .entry((key, current.to_string(), value.as_str()))
+                    .or_default()
+                    .push(&w.name);
+            }
+        }
+    }
+    let mut notes: Vec<String> = drift
+        .into_iter()
+        .map(|((key, current, value), names)| {
+            format!(
+                "{} run(s) with {key}={current}, not {value}",
+                names.join(", ")
+            )
+        })
+        .collect();
+    if let Ok(script) = std::fs::read_to_string(topo.processes[0].start_script()) {
+        let marker = format!("(Kafka {})", args.kafka_version);
+        if !script.contains(&marker) {
+            notes.push(format!(
+                "the lab runs another Kafka version than {}",
+                args.kafka_version
+            ));
+        }
+    }
+    notes
+}
+
 /// Single-quotes a word for /bin/sh.
 fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -181,6 +235,12 @@ fn start_script(p: &Process, s: &Settings, config_name: &str) -> String {
          PID_FILE={pid}\n\
          LOG_FILE={log}\n\
          cd {dir} || exit 1\n\
+         # Already running (our JVM under that PID)? Then a second JVM would only fail on its\n\
+         # ports and take the PID file away from the running one.\n\
+         OLD=$(cat \"$PID_FILE\" 2>/dev/null)\n\
+         if [ -n \"$OLD\" ] && grep -q 'kscen.lab.process={name}' \"/proc/$OLD/cmdline\" 2>/dev/null; then\n\
+         \x20   echo \"{name} is already running (pid $OLD)\" >&2; echo \"$OLD\"; exit 0\n\
+         fi\n\
          rm -f \"$PID_FILE\"\n\
          echo \"=== kscen lab: starting {name} at $(date -u +%Y-%m-%dT%H:%M:%SZ) ===\" >> \"$LOG_FILE\"\n\
          # setsid: own session, so the JVM outlives this shell and its terminal; the inner sh\n\
@@ -201,7 +261,7 @@ fn start_script(p: &Process, s: &Settings, config_name: &str) -> String {
 
 /// Formats the KRaft storage of brokers not yet formatted, each with its own cluster id (kept in
 /// `<dir>/cluster.id`). Formats run in parallel: each is a JVM start of a few seconds.
-pub async fn format_storage(_topo: &Topology, brokers: &[&Process], s: &Settings) -> Result<()> {
+pub async fn format_storage(brokers: &[&Process], s: &Settings) -> Result<()> {
     let mut jobs = Vec::new();
     for p in brokers {
         if p.dir.join("data/meta.properties").is_file() {

@@ -139,9 +139,24 @@ pub async fn ensure_jars(version: &str) -> Result<Libs> {
         .await
         .with_context(|| format!("running {}", mvn.display()))?;
     if !out.status.success() {
-        let text = String::from_utf8_lossy(&out.stdout).to_string()
-            + &String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = text.lines().rev().take(25).collect();
+        let text = strip_ansi(
+            &(String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr)),
+        );
+        // Maven's generic "re-run with -e / see the wiki" footer says nothing about the cause.
+        let tail: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                let l = l.trim_start_matches("[ERROR]").trim();
+                !(l.is_empty()
+                    || l.starts_with("To see the full stack")
+                    || l.starts_with("Re-run Maven")
+                    || l.starts_with("For more information")
+                    || l.starts_with("[Help"))
+            })
+            .rev()
+            .take(25)
+            .collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
         bail!(
             "Maven could not resolve Apache Kafka {version} (pom {}):\n{}\n\
@@ -167,9 +182,33 @@ pub async fn ensure_jars(version: &str) -> Result<Libs> {
     Ok(libs)
 }
 
+/// Removes ANSI colour sequences (Maven's jansi emits resets even in batch mode).
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // ESC [ params letter
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_java_major;
+    use super::{parse_java_major, strip_ansi};
+
+    #[test]
+    fn ansi_is_stripped() {
+        assert_eq!(strip_ansi("\u{1b}[0m[ERROR] x\u{1b}[0m"), "[ERROR] x");
+    }
 
     #[test]
     fn java_versions() {

@@ -76,6 +76,10 @@ pub struct UpArgs {
     /// `tasks.max` of the mirror-source connector.
     #[arg(long, default_value_t = 4)]
     pub source_tasks: u32,
+    /// Added to every lab port, to run a second lab beside the default one (the test suite
+    /// uses 1000). Recorded in the state folder; default: the recorded one, else 0.
+    #[arg(long)]
+    pub port_offset: Option<u16>,
     /// Seconds to wait for the whole lab to be ready.
     #[arg(long, default_value_t = 240)]
     pub timeout_secs: u64,
@@ -128,7 +132,7 @@ pub async fn run(cmd: LabCommand) -> Result<()> {
         LabCommand::Up(args) => up(args).await,
         LabCommand::Down(args) => down(args).await,
         LabCommand::Status(args) => {
-            let topo = Topology::new(&topology::state_dir(args.state_dir)?);
+            let topo = Topology::load(&topology::state_dir(args.state_dir)?)?;
             let report = status::collect(&topo).await;
             status::print(&report);
             if !report.fully_up() {
@@ -137,7 +141,7 @@ pub async fn run(cmd: LabCommand) -> Result<()> {
             Ok(())
         }
         LabCommand::Logs(args) => {
-            let topo = Topology::new(&topology::state_dir(args.state.state_dir)?);
+            let topo = Topology::load(&topology::state_dir(args.state.state_dir)?)?;
             let p = topo.process(&args.process)?;
             let text = process::tail(&p.log_file(), args.lines)
                 .with_context(|| format!("reading the log of {}", p.name))?;
@@ -145,7 +149,7 @@ pub async fn run(cmd: LabCommand) -> Result<()> {
             Ok(())
         }
         LabCommand::Start(args) => {
-            let topo = Topology::new(&topology::state_dir(args.state.state_dir)?);
+            let topo = Topology::load(&topology::state_dir(args.state.state_dir)?)?;
             let p = topo.process(&args.process)?;
             if let Some(pid) = process::running_pid(p) {
                 println!("{} is already running (pid {pid})", p.name);
@@ -156,7 +160,7 @@ pub async fn run(cmd: LabCommand) -> Result<()> {
             Ok(())
         }
         LabCommand::Stop(args) => {
-            let topo = Topology::new(&topology::state_dir(args.state.state_dir)?);
+            let topo = Topology::load(&topology::state_dir(args.state.state_dir)?)?;
             let p = topo.process(&args.process)?;
             let signal = if args.kill {
                 libc::SIGKILL
@@ -181,8 +185,16 @@ pub async fn run(cmd: LabCommand) -> Result<()> {
 
 async fn up(args: UpArgs) -> Result<()> {
     let started = Instant::now();
+    // Kafka's own rule for group members; checked before anything starts.
+    if args.heartbeat_interval_ms * 3 > args.session_timeout_ms {
+        bail!(
+            "--heartbeat-interval-ms {} must be at most a third of --session-timeout-ms {}",
+            args.heartbeat_interval_ms,
+            args.session_timeout_ms
+        );
+    }
     let state = topology::state_dir(args.state.state_dir.clone())?;
-    let topo = Topology::new(&state);
+    let topo = Topology::new(&state, port_offset(&state, args.port_offset)?);
     let deadline = started + Duration::from_secs(args.timeout_secs);
 
     // Idempotence: a fully healthy lab is reported, not started twice.
@@ -190,6 +202,9 @@ async fn up(args: UpArgs) -> Result<()> {
     if before.fully_up() {
         profile::write(&topo)?;
         println!("the lab is already up ({})", state.display());
+        for note in config::settings_drift(&topo, &args) {
+            println!("note: {note}; `kscen lab down` then `kscen lab up` to apply");
+        }
         status::print(&before);
         println!("profile: {}", topo.profile_path().display());
         return Ok(());
@@ -205,13 +220,6 @@ async fn up(args: UpArgs) -> Result<()> {
         heartbeat_interval_ms: args.heartbeat_interval_ms,
         scheduled_rebalance_max_delay_ms: args.scheduled_rebalance_max_delay_ms,
     };
-    if settings.heartbeat_interval_ms * 3 > settings.session_timeout_ms {
-        bail!(
-            "--heartbeat-interval-ms {} must be at most a third of --session-timeout-ms {}",
-            settings.heartbeat_interval_ms,
-            settings.session_timeout_ms
-        );
-    }
 
     // Processes that already run are kept; the others get fresh configs and are launched.
     let mut to_start = Vec::new();
@@ -234,7 +242,7 @@ async fn up(args: UpArgs) -> Result<()> {
         .copied()
         .filter(|p| matches!(p.kind, Kind::Broker { .. }))
         .collect();
-    config::format_storage(&topo, &brokers, &settings).await?;
+    config::format_storage(&brokers, &settings).await?;
     for p in &brokers {
         let pid = process::launch(p).await?;
         println!(
@@ -271,9 +279,31 @@ async fn up(args: UpArgs) -> Result<()> {
     Ok(())
 }
 
+/// The port offset for `up`: the one asked for, else the one the state folder recorded, else 0.
+/// Changing it while processes of the old layout run would orphan them, so that is refused.
+fn port_offset(state: &std::path::Path, asked: Option<u16>) -> Result<u16> {
+    let stored = topology::stored_port_offset(state)?;
+    let offset = asked.or(stored).unwrap_or(0);
+    if let Some(old) = stored.filter(|&o| o != offset) {
+        let old_topo = Topology::new(state, old);
+        if old_topo
+            .processes
+            .iter()
+            .any(|p| process::running_pid(p).is_some())
+        {
+            bail!(
+                "the lab in {} runs with --port-offset {old}; `kscen lab down` before changing it",
+                state.display()
+            );
+        }
+    }
+    topology::store_port_offset(state, offset)?;
+    Ok(offset)
+}
+
 async fn down(args: DownArgs) -> Result<()> {
     let state = topology::state_dir(args.state.state_dir)?;
-    let topo = Topology::new(&state);
+    let topo = Topology::load(&state)?;
     let grace = Duration::from_secs(args.grace_secs);
     // Workers first so they leave the group cleanly while their Kafka cluster is still there.
     let workers: Vec<_> = topo

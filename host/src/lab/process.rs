@@ -131,7 +131,8 @@ async fn terminate(pids: &[(String, u32)], grace: Duration) {
 
 /// PIDs of java processes whose command line names the state folder.
 pub fn lab_java_pids(state: &Path) -> Vec<u32> {
-    let needle = state.display().to_string();
+    // The trailing slash keeps `/x/state` from matching `/x/state2`.
+    let needle = format!("{}/", state.display());
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -219,8 +220,9 @@ fn port_holder(port: u16) -> Option<String> {
             if let Ok(target) = std::fs::read_link(fd.path()) {
                 if inodes.iter().any(|i| target.to_str() == Some(i)) {
                     let cmd = cmdline(pid).unwrap_or_default();
+                    let cmd = cmd.split_whitespace().collect::<Vec<_>>().join(" ");
                     let cmd: String = cmd.chars().take(160).collect();
-                    return Some(format!("pid {pid} ({})", cmd.trim()));
+                    return Some(format!("pid {pid} ({cmd})"));
                 }
             }
         }
@@ -228,13 +230,26 @@ fn port_holder(port: u16) -> Option<String> {
     None
 }
 
-/// The last `n` lines of a file.
+/// The last `n` lines of a file. Reads only the end of it: logs are appended forever.
 pub fn tail(path: &Path, n: usize) -> Result<String> {
-    let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let text = String::from_utf8_lossy(&text);
-    let lines: Vec<&str> = text.lines().collect();
-    let start = lines.len().saturating_sub(n);
-    let mut out = lines[start..].join("\n");
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    // Generous per-line budget (Connect's lines run long); fall back to the whole file.
+    let budget = (n as u64 + 1).saturating_mul(1024).max(64 * 1024);
+    let start = len.saturating_sub(budget);
+    f.seek(SeekFrom::Start(start))
+        .with_context(|| format!("reading {}", path.display()))?;
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mut lines: Vec<&str> = text.lines().collect();
+    if start > 0 && !lines.is_empty() {
+        lines.remove(0); // probably a partial line
+    }
+    let first = lines.len().saturating_sub(n);
+    let mut out = lines[first..].join("\n");
     out.push('\n');
     Ok(out)
 }

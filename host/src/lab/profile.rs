@@ -94,7 +94,7 @@ mod tests {
 
     #[test]
     fn profile_is_valid_toml_with_the_documented_keys() {
-        let topo = Topology::new(std::path::Path::new("/tmp/st\"ate"));
+        let topo = Topology::new(std::path::Path::new("/tmp/st\"ate"), 0);
         let text = render(&topo);
         let v: toml::Value = toml::from_str(&text).expect("valid TOML");
         assert_eq!(v["name"].as_str(), Some("lab"));
@@ -121,5 +121,23 @@ mod tests {
             Some("http://127.0.0.1:39404/metrics")
         );
         assert_eq!(v["probes"].as_table().map(|t| t.len()), Some(5));
+    }
+
+    #[test]
+    fn port_offset_shifts_every_port() {
+        let topo = Topology::new(std::path::Path::new("/tmp/s"), 1000);
+        let v: toml::Value = toml::from_str(&render(&topo)).unwrap();
+        assert_eq!(
+            v["clusters"]["target"]["bootstrap_servers"].as_str(),
+            Some("127.0.0.1:40192")
+        );
+        assert_eq!(
+            v["workers"]["worker-3"]["worker_id"].as_str(),
+            Some("127.0.0.1:39085")
+        );
+        assert_eq!(
+            v["probes"]["source-1"]["url"].as_str(),
+            Some("http://127.0.0.1:40401/metrics")
+        );
     }
 }

@@ -82,7 +82,14 @@ pub struct Topology {
 }
 
 impl Topology {
-    pub fn new(state: &Path) -> Self {
+    /// The lab of `state`, with the port offset `up` recorded there (0 if none).
+    pub fn load(state: &Path) -> Result<Self> {
+        Ok(Self::new(state, stored_port_offset(state)?.unwrap_or(0)))
+    }
+
+    /// `port_offset` shifts every port, so a second lab (e.g. the test suite's) can run beside
+    /// the default one.
+    pub fn new(state: &Path, port_offset: u16) -> Self {
         let broker = |cluster: &'static str, port: u16, jmx_port: u16| Process {
             name: format!("{cluster}-1"),
             kind: Kind::Broker {
@@ -100,15 +107,26 @@ impl Topology {
             jmx_port: 39403 + i,
             dir: state.join(format!("worker-{i}")),
         };
+        let mut processes = vec![
+            broker(SOURCE_ALIAS, 39092, 39401),
+            broker(TARGET_ALIAS, 39192, 39402),
+            worker(1),
+            worker(2),
+            worker(3),
+        ];
+        for p in &mut processes {
+            p.port += port_offset;
+            p.jmx_port += port_offset;
+            if let Kind::Broker {
+                controller_port, ..
+            } = &mut p.kind
+            {
+                *controller_port += port_offset;
+            }
+        }
         Topology {
             state: state.to_path_buf(),
-            processes: vec![
-                broker(SOURCE_ALIAS, 39092, 39401),
-                broker(TARGET_ALIAS, 39192, 39402),
-                worker(1),
-                worker(2),
-                worker(3),
-            ],
+            processes,
         }
     }
 
@@ -147,6 +165,33 @@ impl Topology {
     pub fn profile_path(&self) -> PathBuf {
         self.state.join("profile.toml")
     }
+}
+
+fn port_offset_file(state: &Path) -> PathBuf {
+    state.join("port-offset")
+}
+
+/// The port offset recorded by `up` in the state folder.
+pub fn stored_port_offset(state: &Path) -> Result<Option<u16>> {
+    let file = port_offset_file(state);
+    match std::fs::read_to_string(&file) {
+        Ok(text) => text.trim().parse().map(Some).with_context(|| {
+            format!(
+                "{} should hold a port offset; delete it or `kscen lab down --purge`",
+                file.display()
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", file.display())),
+    }
+}
+
+pub fn store_port_offset(state: &Path, offset: u16) -> Result<()> {
+    std::fs::create_dir_all(state)
+        .with_context(|| format!("creating the state folder {}", state.display()))?;
+    let file = port_offset_file(state);
+    std::fs::write(&file, format!("{offset}\n"))
+        .with_context(|| format!("writing {}", file.display()))
 }
 
 /// `--state-dir`, else `$KSCEN_LAB_STATE` (clap fills it), else `~/.cache/kscen/lab/state`.

@@ -16,9 +16,11 @@ use rdkafka::ClientContext;
 
 use super::recorder::{Enqueue, JobRecorder, NO_PHASE};
 use super::schedule::{Rate, Schedule};
-use super::{KeyMode, LoadPlan, LoadStatus};
+use super::{KeyMode, LoadPlan, LoadStatus, ReplicationProgress};
 use crate::metrics::clock::RunClock;
 use crate::metrics::phases::{PhaseBoard, PhaseCursor};
+use crate::verify::consumer::TargetReader;
+use crate::verify::stamp::Stamp;
 
 /// How long a stopping job waits for outstanding acknowledgements before purging them.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
@@ -28,8 +30,12 @@ const MAX_NAP: Duration = Duration::from_millis(20);
 /// State shared between the job thread, its delivery callback and the host.
 pub struct LoadJob {
     pub id: u64,
+    /// Identifies this run's records among everything else on a topic.
+    pub run_id: u64,
     pub cluster: String,
     pub topic: String,
+    /// (target cluster, remote topic) when the job tracks replication
+    pub replication_target: Option<(String, String)>,
     pub recorder: Mutex<JobRecorder>,
     pending_rate: Mutex<Option<Rate>>,
     target_rate_bits: AtomicU64,
@@ -38,8 +44,8 @@ pub struct LoadJob {
     started_ns: u64,
     finished_ns: AtomicU64,
     done: tokio::sync::watch::Sender<bool>,
-    clock: RunClock,
-    board: Arc<PhaseBoard>,
+    pub clock: RunClock,
+    pub board: Arc<PhaseBoard>,
 }
 
 const NO_RATE: u64 = u64::MAX;
@@ -85,7 +91,13 @@ impl LoadJob {
             .rev()
             .find(|s| s.end_ns.is_none())
             .map(|s| s.index);
-        let recorder = self.recorder.lock().unwrap();
+        let mut recorder = self.recorder.lock().unwrap();
+        let replication = recorder
+            .replication_status(now)
+            .map(|status| ReplicationProgress {
+                status,
+                replicated_p99_us: recorder.replicated_p99_us(current_phase),
+            });
         LoadStatus {
             running: !self.is_done(),
             sent: recorder.totals.sent,
@@ -98,6 +110,7 @@ impl LoadJob {
             elapsed_ms: end.saturating_sub(self.started_ns) / 1_000_000,
             corrected_p99_us: recorder.corrected_p99_us(current_phase),
             last_error: recorder.last_error.clone(),
+            replication,
         }
     }
 }
@@ -125,6 +138,7 @@ impl ProducerContext for JobContext {
 /// Creates the producer and starts the job's thread.
 pub fn spawn(
     id: u64,
+    run_id: u64,
     plan: LoadPlan,
     config: rdkafka::ClientConfig,
     clock: RunClock,
@@ -138,9 +152,17 @@ pub fn spawn(
     let (done, _) = tokio::sync::watch::channel(false);
     let job = Arc::new(LoadJob {
         id,
+        run_id,
         cluster: plan.cluster.clone(),
         topic: plan.topic.clone(),
-        recorder: Mutex::new(JobRecorder::new(in_flight_capacity)),
+        replication_target: plan
+            .replication
+            .as_ref()
+            .map(|r| (r.target_cluster.clone(), r.remote_topic.clone())),
+        recorder: Mutex::new(JobRecorder::new(
+            in_flight_capacity,
+            plan.replication.is_some(),
+        )),
         pending_rate: Mutex::new(None),
         target_rate_bits: AtomicU64::new(NO_RATE),
         stop: AtomicBool::new(false),
@@ -154,26 +176,60 @@ pub fn spawn(
     job.set_target_rate(plan.rate);
     let producer: BaseProducer<JobContext> =
         config.create_with_context(JobContext { job: job.clone() })?;
+    // The target side reads before the first record is sent, so none can be missed.
+    let target_reader = match &plan.replication {
+        Some(replication) => Some(TargetReader::start(
+            job.clone(),
+            replication.target.clone(),
+            &replication.remote_topic,
+        )?),
+        None => None,
+    };
+    let grace = plan.replication.as_ref().map(|r| r.grace);
     let thread_job = job.clone();
     thread::Builder::new()
         .name(format!("kscen-load-{id}"))
         .spawn(move || {
             let job = thread_job;
             Sender::new(&job, &producer, plan).run();
-            finish(&job, &producer);
+            flush(&job, &producer);
+            if let (Some(reader), Some(grace)) = (target_reader, grace) {
+                await_replication(&job, grace);
+                reader.stop();
+            }
+            mark_done(&job);
         })
         .map_err(|e| KafkaError::ClientCreation(format!("cannot start load thread: {e}")))?;
     Ok(job)
 }
 
-/// Flushes what is in flight, purges what does not arrive in time (counted as failed), and
-/// marks the job done.
-fn finish(job: &LoadJob, producer: &BaseProducer<JobContext>) {
+/// Flushes what is in flight; purges what does not arrive in time (counted as failed).
+fn flush(job: &LoadJob, producer: &BaseProducer<JobContext>) {
     if producer.flush(FLUSH_TIMEOUT).is_err() {
         producer.purge(PurgeConfig::default().queue().inflight());
         let _ = producer.flush(Duration::from_secs(5));
     }
     job.due_unsent.store(0, Ordering::Relaxed);
+}
+
+/// Waits until every acknowledged record has been seen on the target, or until the grace period
+/// has passed since the last acknowledgement; what is still missing then is lost.
+fn await_replication(job: &LoadJob, grace: Duration) {
+    loop {
+        let mut recorder = job.recorder.lock().unwrap();
+        let sent = recorder.totals.sent;
+        let replication = recorder.replication.as_mut().expect("tracked job");
+        let waited = job.clock.now_ns().saturating_sub(replication.last_ack_ns());
+        if replication.lag_records() == 0 || waited >= grace.as_nanos() as u64 {
+            replication.conclude(sent);
+            return;
+        }
+        drop(recorder);
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn mark_done(job: &LoadJob) {
     job.finished_ns
         .store(job.clock.now_ns().max(1), Ordering::Release);
     job.done.send_replace(true);
@@ -293,10 +349,21 @@ impl<'a> Sender<'a> {
             KeyMode::Random(space) => Some(self.rng.random_range(0..space.max(1))),
         };
         let key: Option<&[u8]> = key_number.map(|n| self.key.format(n).as_bytes());
+        if self.plan.replication.is_some() {
+            // librdkafka copies the value on send, so one buffer serves every record.
+            let stamp = Stamp {
+                run: self.job.run_id,
+                job: self.job.id as u32,
+                seq: index,
+                intended_ns,
+            };
+            stamp.write(&mut self.payload);
+        }
         let value = &self.payload[..size as usize];
         loop {
             let enqueued_ns = self.job.clock.now_ns();
             let message = Enqueue {
+                seq: index,
                 intended_ns,
                 enqueued_ns,
                 phase,

@@ -32,6 +32,18 @@ pub struct LoadPlan {
     pub duration: Option<Duration>,
     pub record_sizes: Vec<u32>,
     pub key_mode: KeyMode,
+    pub replication: Option<ReplicationPlan>,
+}
+
+/// Where a tracked load's records are expected to reappear.
+#[derive(Debug, Clone)]
+pub struct ReplicationPlan {
+    /// client configuration of the target cluster
+    pub target: rdkafka::ClientConfig,
+    pub target_cluster: String,
+    pub remote_topic: String,
+    /// how long after its acknowledgement a record may take to appear before it counts as lost
+    pub grace: Duration,
 }
 
 impl LoadPlan {
@@ -76,4 +88,12 @@ pub struct LoadStatus {
     pub elapsed_ms: u64,
     pub corrected_p99_us: u64,
     pub last_error: Option<String>,
+    pub replication: Option<ReplicationProgress>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct ReplicationProgress {
+    #[serde(flatten)]
+    pub status: crate::verify::ReplicationStatus,
+    pub replicated_p99_us: u64,
 }

@@ -5,12 +5,14 @@
 use hdrhistogram::Histogram;
 
 use crate::metrics::histogram::{new_latency_histogram, record};
+use crate::verify::{ReplicationState, ReplicationStatus};
 
 /// Phase index for messages scheduled while no phase was open.
 pub const NO_PHASE: u32 = u32::MAX;
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Slot {
+    seq: u64,
     intended_ns: u64,
     enqueued_ns: u64,
     phase: u32,
@@ -57,6 +59,8 @@ pub struct PhaseRecord {
     pub service: Histogram<u64>,
     /// acknowledged − intended (the headline figure)
     pub corrected: Histogram<u64>,
+    /// seen on the target − intended, when the load tracks replication
+    pub replicated: Histogram<u64>,
     pub sent: u64,
     pub acked: u64,
     pub failed: u64,
@@ -76,6 +80,7 @@ impl PhaseRecord {
             schedule_lag: new_latency_histogram(),
             service: new_latency_histogram(),
             corrected: new_latency_histogram(),
+            replicated: new_latency_histogram(),
             sent: 0,
             acked: 0,
             failed: 0,
@@ -137,11 +142,14 @@ pub struct JobRecorder {
     interval: Interval,
     pub totals: Totals,
     pub last_error: Option<String>,
+    /// Present when the job tracks replication.
+    pub replication: Option<ReplicationState>,
 }
 
 /// What the job knows when it hands a message to the producer.
 #[derive(Debug, Clone, Copy)]
 pub struct Enqueue {
+    pub seq: u64,
     pub intended_ns: u64,
     pub enqueued_ns: u64,
     pub phase: u32,
@@ -151,7 +159,7 @@ pub struct Enqueue {
 }
 
 impl JobRecorder {
-    pub fn new(in_flight_capacity: u32) -> JobRecorder {
+    pub fn new(in_flight_capacity: u32, tracks_replication: bool) -> JobRecorder {
         JobRecorder {
             in_flight: InFlight::with_capacity(in_flight_capacity),
             phases: Vec::new(),
@@ -159,6 +167,7 @@ impl JobRecorder {
             interval: Interval::default(),
             totals: Totals::default(),
             last_error: None,
+            replication: tracks_replication.then(ReplicationState::default),
         }
     }
 
@@ -184,6 +193,7 @@ impl JobRecorder {
     /// (the producer queue is, too: the caller waits).
     pub fn begin(&mut self, message: Enqueue) -> Option<u32> {
         let slot = self.in_flight.take(Slot {
+            seq: message.seq,
             intended_ns: message.intended_ns,
             enqueued_ns: message.enqueued_ns,
             phase: message.phase,
@@ -202,6 +212,9 @@ impl JobRecorder {
         // at the new rate.
         phase.target_rate = message.target_rate;
         self.totals.sent += 1;
+        if let Some(replication) = &mut self.replication {
+            replication.sent(message.seq, message.intended_ns);
+        }
         Some(slot)
     }
 
@@ -214,6 +227,9 @@ impl JobRecorder {
         self.totals.sent -= 1;
         self.totals.failed += 1;
         self.last_error = Some(error);
+        if let Some(replication) = &mut self.replication {
+            replication.failed(message.seq);
+        }
     }
 
     /// The producer queue was full: give the slot back; the message is sent again later.
@@ -249,13 +265,52 @@ impl JobRecorder {
                 interval.service_sum_us += service_us;
                 interval.service_max_us = interval.service_max_us.max(service_us);
                 record(&mut interval.corrected, corrected_us);
+                if let Some(replication) = &mut self.replication {
+                    replication.acked(now_ns);
+                }
             }
             Some(error) => {
                 phase.failed += 1;
                 self.totals.failed += 1;
                 self.last_error = Some(error);
+                if let Some(replication) = &mut self.replication {
+                    replication.failed(message.seq);
+                }
             }
         }
+    }
+
+    /// Record `seq` of this job was seen on the target at `received_ns`.
+    pub fn replicated(
+        &mut self,
+        seq: u64,
+        partition: i32,
+        intended_ns: u64,
+        received_ns: u64,
+        phase: Option<usize>,
+    ) {
+        let Some(replication) = &mut self.replication else {
+            return;
+        };
+        if replication.replicated(seq, partition) {
+            let phase = phase.map_or(NO_PHASE, |p| p as u32);
+            let latency_us = received_ns.saturating_sub(intended_ns) / 1000;
+            record(
+                &mut self.phase_mut(phase, None, intended_ns).replicated,
+                latency_us,
+            );
+        }
+    }
+
+    pub fn replication_status(&mut self, now_ns: u64) -> Option<ReplicationStatus> {
+        let sent = self.totals.sent;
+        self.replication.as_mut().map(|r| r.status(now_ns, sent))
+    }
+
+    /// p99 of replicated latency in `phase`, µs.
+    pub fn replicated_p99_us(&self, phase: Option<usize>) -> u64 {
+        self.phase_record(phase)
+            .map_or(0, |r| r.replicated.value_at_quantile(0.99))
     }
 
     pub fn in_flight(&self) -> u64 {
@@ -266,13 +321,17 @@ impl JobRecorder {
         std::mem::take(&mut self.interval)
     }
 
-    /// p99 of corrected latency in `phase`, µs.
-    pub fn corrected_p99_us(&self, phase: Option<usize>) -> u64 {
-        let record = match phase {
+    fn phase_record(&self, phase: Option<usize>) -> Option<&PhaseRecord> {
+        match phase {
             Some(index) => self.phases.get(index).and_then(Option::as_ref),
             None => self.unphased.as_ref(),
-        };
-        record.map_or(0, |r| r.corrected.value_at_quantile(0.99))
+        }
+    }
+
+    /// p99 of corrected latency in `phase`, µs.
+    pub fn corrected_p99_us(&self, phase: Option<usize>) -> u64 {
+        self.phase_record(phase)
+            .map_or(0, |r| r.corrected.value_at_quantile(0.99))
     }
 
     /// Every phase this job recorded into, by phase index (`None` = outside any phase).
@@ -291,6 +350,7 @@ mod tests {
 
     fn enqueue(intended_ns: u64, enqueued_ns: u64, phase: u32) -> Enqueue {
         Enqueue {
+            seq: 0,
             intended_ns,
             enqueued_ns,
             phase,
@@ -302,7 +362,7 @@ mod tests {
 
     #[test]
     fn three_latencies_from_intended_enqueued_and_acknowledged_times() {
-        let mut recorder = JobRecorder::new(4);
+        let mut recorder = JobRecorder::new(4, false);
         // Intended at 1 ms, sent 2 ms late, acknowledged 5 ms after sending.
         let slot = recorder.begin(enqueue(1_000_000, 3_000_000, 0)).unwrap();
         recorder.complete(slot, 8_000_000, None);
@@ -319,7 +379,7 @@ mod tests {
 
     #[test]
     fn the_in_flight_table_is_bounded_and_reused() {
-        let mut recorder = JobRecorder::new(2);
+        let mut recorder = JobRecorder::new(2, false);
         let a = recorder.begin(enqueue(0, 0, 0)).unwrap();
         let _b = recorder.begin(enqueue(1, 1, 0)).unwrap();
         assert!(recorder.begin(enqueue(2, 2, 0)).is_none());
@@ -331,7 +391,7 @@ mod tests {
 
     #[test]
     fn messages_land_in_their_phase_and_windows_cover_the_schedule() {
-        let mut recorder = JobRecorder::new(16);
+        let mut recorder = JobRecorder::new(16, false);
         for i in 0..4u64 {
             let phase = if i < 2 { 0 } else { 1 };
             let slot = recorder

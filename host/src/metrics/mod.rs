@@ -36,6 +36,10 @@ pub struct Sample {
     pub acked: u64,
     pub failed: u64,
     pub backlog: u64,
+    /// summed over tracked jobs; none when no job tracks replication
+    pub replication_lag_records: Option<u64>,
+    /// the largest over tracked jobs
+    pub replication_lag_ms: Option<u64>,
     pub interval: Option<Interval>,
 }
 
@@ -85,6 +89,12 @@ impl RunMetrics {
             sample.acked += status.acked;
             sample.failed += status.failed;
             sample.backlog += status.backlog;
+            if let Some(replication) = status.replication {
+                let records = sample.replication_lag_records.get_or_insert(0);
+                *records += replication.status.lag_records;
+                let ms = sample.replication_lag_ms.get_or_insert(0);
+                *ms = (*ms).max(replication.status.lag_ms);
+            }
             let interval = job.recorder.lock().unwrap().take_interval();
             match &mut sample.interval {
                 None => sample.interval = Some(interval),
@@ -124,6 +134,8 @@ impl RunMetrics {
             service_max_ms: ms(interval.service_max_us as f64),
             corrected_p99_ms: ms(interval.corrected.value_at_quantile(0.99) as f64),
             backlog: sample.backlog,
+            replication_lag_records: sample.replication_lag_records,
+            replication_lag_ms: sample.replication_lag_ms,
             gauges: self.gauges.lock().unwrap().clone(),
         };
         self.timeline.lock().unwrap().push(point.clone());

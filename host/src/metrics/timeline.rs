@@ -21,5 +21,9 @@ pub struct TimelinePoint {
     /// corrected latency p99 over the second (ms)
     pub corrected_p99_ms: f64,
     pub backlog: u64,
+    /// with replication tracking: records acknowledged on the source and not yet seen on the
+    /// target, and the age of the oldest of them (ms)
+    pub replication_lag_records: Option<u64>,
+    pub replication_lag_ms: Option<u64>,
     pub gauges: BTreeMap<String, f64>,
 }

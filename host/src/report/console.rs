@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::result::PhaseResult;
+use super::result::{JobReplication, PhaseResult};
 use crate::metrics::histogram::new_latency_histogram;
 use crate::metrics::timeline::TimelinePoint;
 
@@ -101,7 +101,50 @@ pub fn summary_table(phases: &[PhaseResult]) -> String {
             ms(phase.service_us.summary.p99),
         ));
     }
+    if phases.iter().any(|p| p.replicated_us.is_some()) {
+        out.push_str(&format!(
+            "\n{:<22} {:>10}  {:>44}\n",
+            "phase", "replicated", "replicated latency ms: p50 / p95 / p99 / p99.9 / max"
+        ));
+        for phase in phases {
+            if let Some(replicated) = &phase.replicated_us {
+                let r = &replicated.summary;
+                out.push_str(&format!(
+                    "{:<22} {:>10}  {:>44}\n",
+                    truncate(&phase.name, 22),
+                    r.count,
+                    format!(
+                        "{:.1} / {:.1} / {:.1} / {:.1} / {:.1}",
+                        ms(r.p50),
+                        ms(r.p95),
+                        ms(r.p99),
+                        ms(r.p999),
+                        ms(r.max)
+                    ),
+                ));
+            }
+        }
+    }
     out
+}
+
+/// One line per tracked load: the per-record verdict across the mirror.
+pub fn replication_lines(jobs: &[JobReplication]) -> String {
+    jobs.iter()
+        .map(|j| {
+            format!(
+                "replication {} → {} ({}): acked {}, replicated {}, lost {}, duplicates {}, out of order {}\n",
+                j.topic,
+                j.remote_topic,
+                j.target_cluster,
+                j.acked,
+                j.verdict.replicated,
+                j.verdict.lost,
+                j.verdict.duplicates,
+                j.verdict.out_of_order
+            )
+        })
+        .collect()
 }
 
 fn truncate(text: &str, width: usize) -> String {
@@ -138,8 +181,12 @@ impl LiveOutput {
     }
 
     pub fn tick(&mut self, point: TimelinePoint) {
+        let mirror = match (point.replication_lag_records, point.replication_lag_ms) {
+            (Some(records), Some(ms)) => format!(" | mirror lag {records} rec / {ms} ms"),
+            _ => String::new(),
+        };
         self.progress.set_message(format!(
-            "phase {} | {:.0} msg/s | {:.2} MB/s | p99 {:.1} ms | backlog {}",
+            "phase {} | {:.0} msg/s | {:.2} MB/s | p99 {:.1} ms | backlog {}{mirror}",
             point.phase.as_deref().unwrap_or("-"),
             point.acked_per_s,
             point.mb_per_s,

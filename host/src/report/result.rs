@@ -32,6 +32,47 @@ pub struct RunResult {
     pub timeline: Vec<TimelinePoint>,
     pub events: Vec<Event>,
     pub custom_histograms: BTreeMap<String, HistogramResult>,
+    /// per-record verdicts of the loads that tracked replication
+    pub replication: Vec<JobReplication>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct JobReplication {
+    pub job: u64,
+    pub cluster: String,
+    pub topic: String,
+    pub target_cluster: String,
+    pub remote_topic: String,
+    pub sent: u64,
+    pub acked: u64,
+    pub failed: u64,
+    #[serde(flatten)]
+    pub verdict: crate::verify::ReplicationStatus,
+}
+
+/// The final verdict of every load that tracked replication.
+pub fn replication(metrics: &RunMetrics) -> Vec<JobReplication> {
+    let now = metrics.clock.now_ns();
+    metrics
+        .jobs()
+        .iter()
+        .filter_map(|job| {
+            let target = job.replication_target.clone()?;
+            let mut recorder = job.recorder.lock().unwrap();
+            let verdict = recorder.replication_status(now)?;
+            Some(JobReplication {
+                job: job.id,
+                cluster: job.cluster.clone(),
+                topic: job.topic.clone(),
+                target_cluster: target.0,
+                remote_topic: target.1,
+                sent: recorder.totals.sent,
+                acked: recorder.totals.acked,
+                failed: recorder.totals.failed,
+                verdict,
+            })
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -103,6 +144,8 @@ pub struct PhaseResult {
     pub schedule_lag_us: HistogramResult,
     pub service_us: HistogramResult,
     pub corrected_us: HistogramResult,
+    /// seen on the target − intended send time; null when no load in the phase tracked replication
+    pub replicated_us: Option<HistogramResult>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -115,8 +158,11 @@ pub struct Totals {
 }
 
 /// Figures of one phase, merged over every job that recorded into it.
+#[derive(Default)]
 struct PhaseAccumulator {
     records: Vec<PhaseRecord>,
+    /// a job in the phase tracked replication
+    tracked: bool,
 }
 
 impl PhaseAccumulator {
@@ -124,6 +170,7 @@ impl PhaseAccumulator {
         let mut schedule_lag = new_latency_histogram();
         let mut service = new_latency_histogram();
         let mut corrected = new_latency_histogram();
+        let mut replicated = new_latency_histogram();
         let mut totals = Totals::default();
         let mut achieved_rate = 0.0;
         let mut target_rate = Some(0.0);
@@ -132,6 +179,7 @@ impl PhaseAccumulator {
             schedule_lag.add(&record.schedule_lag).expect("same bounds");
             service.add(&record.service).expect("same bounds");
             corrected.add(&record.corrected).expect("same bounds");
+            replicated.add(&record.replicated).expect("same bounds");
             totals.sent += record.sent;
             totals.acked += record.acked;
             totals.failed += record.failed;
@@ -162,6 +210,7 @@ impl PhaseAccumulator {
             schedule_lag_us: HistogramResult::of(&schedule_lag),
             service_us: HistogramResult::of(&service),
             corrected_us: HistogramResult::of(&corrected),
+            replicated_us: self.tracked.then(|| HistogramResult::of(&replicated)),
         }
     }
 }
@@ -175,24 +224,16 @@ pub fn collect_phases(metrics: &RunMetrics) -> Vec<PhaseResult> {
     for job in metrics.jobs() {
         let recorder = job.recorder.lock().unwrap();
         for (phase, record) in recorder.phase_records() {
-            by_phase
-                .entry(phase)
-                .or_insert_with(|| PhaseAccumulator {
-                    records: Vec::new(),
-                })
-                .records
-                .push(record.clone());
+            let accumulator = by_phase.entry(phase).or_default();
+            accumulator.records.push(record.clone());
+            accumulator.tracked |= recorder.replication.is_some();
         }
     }
     let seconds = |ns: u64| ns as f64 / 1e9;
     let mut phases: Vec<PhaseResult> = spans
         .iter()
         .map(|span| {
-            let accumulator = by_phase
-                .remove(&Some(span.index))
-                .unwrap_or(PhaseAccumulator {
-                    records: Vec::new(),
-                });
+            let accumulator = by_phase.remove(&Some(span.index)).unwrap_or_default();
             let end = span.end_ns.unwrap_or(end_of_run);
             accumulator.finish(span.name.clone(), seconds(span.start_ns), seconds(end))
         })
