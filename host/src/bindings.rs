@@ -26,6 +26,11 @@ impl From<crate::error::HostError> for WitError {
             E::Kafka(m) => WitError::Kafka(m),
             E::Timeout(m) => WitError::Timeout(m),
             E::Unsupported(m) => WitError::Unsupported(m),
+            E::Connect { status, message } => {
+                WitError::Connect(kscen::scenario::types::ConnectError { status, message })
+            }
+            E::Fault(m) => WitError::Fault(m),
+            E::Probe(m) => WitError::Probe(m),
         }
     }
 }

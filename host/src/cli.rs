@@ -10,6 +10,7 @@ use crate::config::profile::Profile;
 use crate::config::scenario::ScenarioFile;
 use crate::engine::{Host, PluginFailure};
 use crate::plugin_path;
+use crate::policy::Request;
 use crate::run::{parse_set, RunEnd, RunRequest};
 
 /// The run completed (and, once thresholds exist, passed them).
@@ -81,6 +82,10 @@ pub struct RunArgs {
     /// Producer properties key=value (Java or librdkafka names), after --producer.config.
     #[arg(long = "producer-props", value_name = "KEY=VALUE", num_args = 1..)]
     pub producer_props: Vec<String>,
+    /// Allow the plugin to act on this fault target of the profile (a worker, broker or link).
+    /// Faults are never granted implicitly; `[grants] faults` in the scenario file grants too.
+    #[arg(long = "grant-fault", value_name = "TARGET")]
+    pub grant_fault: Vec<String>,
 }
 
 pub async fn execute(cli: Cli) -> Result<u8> {
@@ -116,6 +121,7 @@ async fn run(args: RunArgs) -> Result<u8> {
         profile,
         overrides,
         producer_properties,
+        granted_faults: args.grant_fault,
         json: args.json,
     };
     let (end, _) = crate::run::run(&host, request).await?;
@@ -202,7 +208,10 @@ async fn describe(plugin: &str) -> Result<()> {
     println!("\nCapabilities:");
     for request in &info.requests {
         match request {
-            crate::policy::Request::Cluster(name) => println!("  cluster {name}"),
+            Request::Cluster(name) => println!("  cluster {name}"),
+            Request::Connect => println!("  connect (the Kafka Connect REST API)"),
+            Request::Fault(name) => println!("  fault {name} (needs --grant-fault {name})"),
+            Request::Probe(name) => println!("  probe {name}"),
         }
     }
     println!(

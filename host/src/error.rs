@@ -14,6 +14,13 @@ pub enum HostError {
     Timeout(String),
     #[error("unsupported: {0}")]
     Unsupported(String),
+    /// Connect's REST API answered an error; status 0 when no worker answered.
+    #[error("connect: HTTP {status}: {message}")]
+    Connect { status: u16, message: String },
+    #[error("fault: {0}")]
+    Fault(String),
+    #[error("probe: {0}")]
+    Probe(String),
 }
 
 impl From<rdkafka::error::KafkaError> for HostError {

@@ -14,11 +14,14 @@ use crate::config::params;
 use crate::config::producer_props::{map_producer_properties, Property};
 use crate::config::profile::Profile;
 use crate::config::scenario::ScenarioFile;
+use crate::connect::ConnectClient;
 use crate::engine::{Host, PluginFailure};
+use crate::faults::FaultTargets;
 use crate::metrics::clock::RunClock;
 use crate::metrics::RunMetrics;
 use crate::plugin_path;
-use crate::policy::Grants;
+use crate::policy::{Grants, Offer};
+use crate::probe::Probes;
 use crate::report::console::{perf_test_final_line, replication_lines, summary_table, LiveOutput};
 use crate::report::result::{self, Environment, Outcome, PluginMeta, RunResult, ScenarioMeta};
 
@@ -27,6 +30,8 @@ pub struct RunRequest {
     pub profile: Option<(String, Profile)>,
     pub overrides: Vec<(String, String)>,
     pub producer_properties: Vec<Property>,
+    /// fault targets granted on the command line (`--grant-fault`)
+    pub granted_faults: Vec<String>,
     pub json: Option<PathBuf>,
 }
 
@@ -64,8 +69,34 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
             clusters
         }
     };
-    let grants = Grants::compute(&info.requests, clusters.names())
+    let profile = request.profile.as_ref().map(|(_, profile)| profile);
+    let connect = match profile {
+        Some(profile) => ConnectClient::from_profile(profile)?,
+        None => None,
+    };
+    let faults = profile.map(FaultTargets::from_profile).unwrap_or_default();
+    let probes = profile.map(Probes::from_profile).unwrap_or_default();
+    let fault_targets = faults.targets();
+    let offer = Offer {
+        clusters: clusters.names().collect(),
+        connect: connect.is_some(),
+        fault_targets: fault_targets.iter().map(|t| t.name.as_str()).collect(),
+        probes: probes.names(),
+    };
+    let operator_faults: Vec<String> = scenario
+        .granted_faults
+        .iter()
+        .chain(&request.granted_faults)
+        .cloned()
+        .collect();
+    let grants = Grants::compute(&info.requests, &offer, &operator_faults)
         .with_context(|| format!("plugin {} cannot run here", info.name))?;
+    for withheld in grants.withheld_faults() {
+        eprintln!(
+            "warning: the plugin asks for fault target {withheld:?}, which is not granted: its faults will be \
+             denied (grant with --grant-fault {withheld})"
+        );
+    }
     let producer_config = map_producer_properties(&request.producer_properties);
     for note in producer_config.not_applied() {
         eprintln!("warning: producer property {note}");
@@ -93,6 +124,9 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
     };
     let context = Arc::new(RunContext {
         clusters,
+        connect,
+        faults,
+        probes,
         metrics: metrics.clone(),
         params: params.clone(),
         grants,
@@ -187,6 +221,7 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         events: metrics.events.snapshot(),
         custom_histograms: result::custom_histograms(&metrics),
         replication: result::replication(&metrics),
+        figures: metrics.figures(),
     };
 
     print!("\n{}", summary_table(&run_result.phases));

@@ -37,6 +37,27 @@ impl Describe {
         self
     }
 
+    /// Asks for the Kafka Connect REST API of the profile.
+    pub fn connect(mut self) -> Describe {
+        self.info.capabilities.push(Capability::Connect);
+        self
+    }
+
+    /// Asks for a fault target of the profile (`worker-1`, `workers-to-source`, ...). The
+    /// operator must also grant it (`--grant-fault`), or every action on it is denied.
+    pub fn fault(mut self, target: &str) -> Describe {
+        self.info
+            .capabilities
+            .push(Capability::Fault(target.into()));
+        self
+    }
+
+    /// Asks for a metrics endpoint of the profile, by name.
+    pub fn probe(mut self, name: &str) -> Describe {
+        self.info.capabilities.push(Capability::Probe(name.into()));
+        self
+    }
+
     pub fn build(self) -> ScenarioInfo {
         self.info
     }

@@ -49,7 +49,9 @@ pub mod bindings {
 
 use std::time::Duration;
 
-pub use bindings::kscen::scenario::{clock, kafka, log, metrics, params, types};
+pub use bindings::kscen::scenario::{
+    clock, connect, faults, kafka, log, metrics, params, probe, types,
+};
 pub use describe::{spec, Describe};
 pub use error::ScenarioError;
 pub use load::Load;
@@ -90,8 +92,8 @@ pub mod prelude {
     pub use crate::describe::{spec, Describe};
     pub use crate::load::Load;
     pub use crate::{
-        create_topic, end_phase, event, gauge, info, monotonic_now, param, phase, secs, sleep,
-        warn, Scenario, ScenarioError, ScenarioInfo,
+        create_topic, end_phase, event, figure, gauge, info, monotonic_now, param, phase, secs,
+        sleep, warn, Scenario, ScenarioError, ScenarioInfo,
     };
     pub use std::time::Duration;
 }
@@ -122,6 +124,11 @@ pub fn end_phase() {
 /// Records an entry in the run's event log.
 pub fn event(kind: &str, message: &str) {
     metrics::event(kind, message);
+}
+
+/// A named result of the scenario, with its unit (`ms`, `s`, `records`, ...).
+pub fn figure(name: &str, value: f64, unit: &str) {
+    metrics::figure(name, value, unit);
 }
 
 pub fn gauge(name: &str, value: f64) {

@@ -25,6 +25,11 @@ impl Host for PluginState {
         Ok(())
     }
 
+    async fn figure(&mut self, name: String, value: f64, unit: String) -> wasmtime::Result<()> {
+        self.run()?.metrics.set_figure(&name, value, &unit);
+        Ok(())
+    }
+
     async fn gauge(&mut self, name: String, value: f64) -> wasmtime::Result<()> {
         self.run()?.metrics.set_gauge(&name, value);
         Ok(())

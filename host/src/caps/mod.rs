@@ -1,10 +1,13 @@
 //! Host capabilities, one module per WIT interface, implemented on the plugin's store state.
 
 pub mod clock;
+pub mod connect;
+pub mod faults;
 pub mod kafka;
 pub mod log;
 pub mod metrics;
 pub mod params;
+pub mod probe;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
@@ -23,6 +26,10 @@ use crate::policy::Grants;
 /// Everything a running plugin's host calls act on. Shared with the run for reporting.
 pub struct RunContext {
     pub clusters: Clusters,
+    /// present when the profile has a `[connect]` section
+    pub connect: Option<crate::connect::ConnectClient>,
+    pub faults: crate::faults::FaultTargets,
+    pub probes: crate::probe::Probes,
     pub metrics: Arc<RunMetrics>,
     pub params: ResolvedParams,
     pub grants: Grants,

@@ -18,6 +18,9 @@ pub struct Profile {
     pub workers: BTreeMap<String, ProcessProfile>,
     #[serde(default)]
     pub brokers: BTreeMap<String, ProcessProfile>,
+    /// Network links that can be cut, e.g. `workers-to-source` (a fault-injecting proxy).
+    #[serde(default)]
+    pub links: BTreeMap<String, ProcessProfile>,
     #[serde(default)]
     pub probes: BTreeMap<String, ProbeProfile>,
 }

@@ -16,6 +16,15 @@ pub struct ScenarioFile {
     pub description: Option<String>,
     pub params: toml::Table,
     pub limits: Limits,
+    /// Fault targets the operator grants this scenario (`[grants] faults = [...]`).
+    pub granted_faults: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGrants {
+    #[serde(default)]
+    faults: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -28,6 +37,8 @@ struct RawScenario {
     params: toml::Table,
     #[serde(default)]
     limits: RawLimits,
+    #[serde(default)]
+    grants: RawGrants,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -91,6 +102,7 @@ impl ScenarioFile {
             description: raw.description,
             params: raw.params,
             limits,
+            granted_faults: raw.grants.faults,
         })
     }
 }

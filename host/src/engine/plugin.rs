@@ -295,6 +295,9 @@ fn convert_info(info: ScenarioInfo) -> Result<PluginInfo> {
         .into_iter()
         .map(|capability| match capability {
             Capability::Cluster(name) => Request::Cluster(name),
+            Capability::Connect => Request::Connect,
+            Capability::Fault(name) => Request::Fault(name),
+            Capability::Probe(name) => Request::Probe(name),
         })
         .collect();
     Ok(PluginInfo {

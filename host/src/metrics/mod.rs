@@ -25,8 +25,16 @@ pub struct RunMetrics {
     pub events: EventLog,
     jobs: Mutex<Vec<Arc<LoadJob>>>,
     gauges: Mutex<BTreeMap<String, f64>>,
+    figures: Mutex<BTreeMap<String, Figure>>,
     custom: Mutex<BTreeMap<String, Histogram<u64>>>,
     timeline: Mutex<Vec<TimelinePoint>>,
+}
+
+/// A named result the plugin reports (a recovery time, a lag peak, a count).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Figure {
+    pub value: f64,
+    pub unit: String,
 }
 
 /// Totals over every job at one instant, for the timeline and live output.
@@ -51,6 +59,7 @@ impl RunMetrics {
             events: EventLog::default(),
             jobs: Mutex::default(),
             gauges: Mutex::default(),
+            figures: Mutex::default(),
             custom: Mutex::default(),
             timeline: Mutex::default(),
         }
@@ -66,6 +75,21 @@ impl RunMetrics {
 
     pub fn set_gauge(&self, name: &str, value: f64) {
         self.gauges.lock().unwrap().insert(name.to_string(), value);
+    }
+
+    pub fn set_figure(&self, name: &str, value: f64, unit: &str) {
+        let figure = Figure {
+            value,
+            unit: unit.to_string(),
+        };
+        self.figures
+            .lock()
+            .unwrap()
+            .insert(name.to_string(), figure);
+    }
+
+    pub fn figures(&self) -> BTreeMap<String, Figure> {
+        self.figures.lock().unwrap().clone()
     }
 
     pub fn record_custom(&self, name: &str, value: u64) {

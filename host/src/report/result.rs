@@ -32,6 +32,8 @@ pub struct RunResult {
     pub timeline: Vec<TimelinePoint>,
     pub events: Vec<Event>,
     pub custom_histograms: BTreeMap<String, HistogramResult>,
+    /// named results the plugin reported (`metrics.figure`)
+    pub figures: BTreeMap<String, crate::metrics::Figure>,
     /// per-record verdicts of the loads that tracked replication
     pub replication: Vec<JobReplication>,
 }
