@@ -20,6 +20,9 @@ impl fmt::Display for ScenarioError {
                 HostError::Kafka(m) => write!(f, "kafka: {m}"),
                 HostError::Timeout(m) => write!(f, "timeout: {m}"),
                 HostError::Unsupported(m) => write!(f, "unsupported: {m}"),
+                HostError::Connect(e) => write!(f, "connect: HTTP {}: {}", e.status, e.message),
+                HostError::Fault(m) => write!(f, "fault: {m}"),
+                HostError::Probe(m) => write!(f, "probe: {m}"),
             },
         }
     }
