@@ -17,6 +17,8 @@ use crate::run::{parse_set, RunEnd, RunRequest};
 pub const EXIT_OK: u8 = 0;
 /// Bad input or an environment problem; nothing or little ran.
 pub const EXIT_ERROR: u8 = 1;
+/// The run completed but a threshold failed or could not be measured.
+pub const EXIT_THRESHOLD_FAILED: u8 = 2;
 /// The plugin failed: returned an error, trapped, or hit a limit. The partial result is written.
 pub const EXIT_PLUGIN_FAILED: u8 = 3;
 /// The operator interrupted the run (Ctrl-C). The partial result is written.
@@ -31,8 +33,8 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 WebAssembly component (a plugin) that orchestrates phases; the host runs the load natively with an \
 open-loop schedule and measures schedule lag, service latency and corrected (coordinated-omission-free) \
 latency.\n\nWithout --profile, scenarios run against librdkafka's embedded mock cluster: nothing to set up.",
-    after_help = "Exit codes: 0 completed, 1 error, 3 plugin failed or hit a limit (partial result written), \
-130 interrupted (partial result written).\n\nExamples:\n  kscen run scenarios/perf-02-ramp-up.toml --set time_scale=0.01\n  \
+    after_help = "Exit codes: 0 completed (every threshold passed), 1 error, 2 a threshold failed or was not \
+measured, 3 plugin failed or hit a limit (partial result written), 130 interrupted (partial result written).\n\nExamples:\n  kscen run scenarios/perf-02-ramp-up.toml --set time_scale=0.01\n  \
 kscen run scenarios/perf-01-nominal.toml --profile lab --json result.json\n  kscen describe ramp-up"
 )]
 pub struct Cli {
@@ -86,6 +88,10 @@ pub struct RunArgs {
     /// Faults are never granted implicitly; `[grants] faults` in the scenario file grants too.
     #[arg(long = "grant-fault", value_name = "TARGET")]
     pub grant_fault: Vec<String>,
+    /// A pass/fail criterion on top of the scenario file's, e.g. --threshold "corrected.p99 < 100ms",
+    /// --threshold "replication.lost == 0", --threshold "rebalance_ms < 60s".
+    #[arg(long = "threshold", value_name = "EXPR")]
+    pub threshold: Vec<String>,
 }
 
 pub async fn execute(cli: Cli) -> Result<u8> {
@@ -122,11 +128,20 @@ async fn run(args: RunArgs) -> Result<u8> {
         overrides,
         producer_properties,
         granted_faults: args.grant_fault,
+        thresholds: args
+            .threshold
+            .iter()
+            .map(|t| crate::thresholds::parse(t))
+            .collect::<Result<_>>()?,
         json: args.json,
     };
-    let (end, _) = crate::run::run(&host, request).await?;
+    let (end, result) = crate::run::run(&host, request).await?;
     Ok(match end {
-        RunEnd::Completed => EXIT_OK,
+        RunEnd::Completed if result.thresholds.iter().all(|t| t.passed()) => EXIT_OK,
+        RunEnd::Completed => {
+            eprintln!("error: thresholds failed (see above)");
+            EXIT_THRESHOLD_FAILED
+        }
         RunEnd::PluginFailed(PluginFailure::Interrupted(_)) => EXIT_INTERRUPTED,
         RunEnd::PluginFailed(failure) => {
             eprintln!("error: {failure}");

@@ -19,4 +19,5 @@ pub mod policy;
 pub mod probe;
 pub mod report;
 pub mod run;
+pub mod thresholds;
 pub mod verify;

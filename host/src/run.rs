@@ -22,7 +22,10 @@ use crate::metrics::RunMetrics;
 use crate::plugin_path;
 use crate::policy::{Grants, Offer};
 use crate::probe::Probes;
-use crate::report::console::{perf_test_final_line, replication_lines, summary_table, LiveOutput};
+use crate::report::console::{
+    figure_lines, perf_test_final_line, replication_lines, summary_table, threshold_lines,
+    LiveOutput,
+};
 use crate::report::result::{self, Environment, Outcome, PluginMeta, RunResult, ScenarioMeta};
 
 pub struct RunRequest {
@@ -32,6 +35,8 @@ pub struct RunRequest {
     pub producer_properties: Vec<Property>,
     /// fault targets granted on the command line (`--grant-fault`)
     pub granted_faults: Vec<String>,
+    /// thresholds from the command line (`--threshold`), on top of the scenario file's
+    pub thresholds: Vec<crate::thresholds::Threshold>,
     pub json: Option<PathBuf>,
 }
 
@@ -190,7 +195,7 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
     };
     let phases = result::collect_phases(&metrics);
     let ended_at = chrono::Utc::now();
-    let run_result = RunResult {
+    let mut run_result = RunResult {
         schema: result::SCHEMA,
         kscen_version: env!("CARGO_PKG_VERSION"),
         scenario: ScenarioMeta {
@@ -222,10 +227,20 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         custom_histograms: result::custom_histograms(&metrics),
         replication: result::replication(&metrics),
         figures: metrics.figures(),
+        thresholds: Vec::new(),
     };
 
+    let thresholds: Vec<_> = scenario
+        .thresholds
+        .iter()
+        .chain(&request.thresholds)
+        .cloned()
+        .collect();
+    run_result.thresholds = crate::thresholds::evaluate(&thresholds, &run_result);
     print!("\n{}", summary_table(&run_result.phases));
     print!("{}", replication_lines(&run_result.replication));
+    print!("{}", figure_lines(&run_result.figures));
+    print!("{}", threshold_lines(&run_result.thresholds));
     if let Some(line) = perf_test_final_line(&run_result.phases) {
         println!("{line}");
     }

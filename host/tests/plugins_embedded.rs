@@ -137,3 +137,47 @@ fn time_scale_shrinks_a_one_hour_plan() {
     assert!((179..=181).contains(&acked), "{acked} records");
     assert!(f64_of(&run.result()["duration_s"]) < 10.0);
 }
+
+#[test]
+fn an_impossible_threshold_fails_the_run_and_says_by_how_much() {
+    let scenario = "plugin = \"steady\"\nthresholds = [\"achieved_rate >= 0.99 * target_rate\"]\n[params]\nrate = 500\ncount = 500\n";
+    let passing = run_scenario(scenario, &[]);
+    assert_eq!(passing.code(), 0, "{}", passing.stderr());
+    assert_eq!(passing.result()["thresholds"][0]["verdict"], "passed");
+
+    let failing = run_scenario(
+        scenario,
+        &[
+            "--threshold",
+            "corrected.p99 < 1us",
+            "--threshold",
+            "no_such_figure < 1",
+        ],
+    );
+    assert_eq!(failing.code(), 2, "{}", failing.stderr());
+    let thresholds = failing.result()["thresholds"].as_array().unwrap();
+    let impossible = thresholds
+        .iter()
+        .find(|t| t["threshold"] == "corrected.p99 < 1us")
+        .unwrap();
+    assert_eq!(impossible["verdict"], "failed");
+    assert_eq!(impossible["phase"], "nominal");
+    assert!(support::f64_of(&impossible["margin"]) > 0.0);
+    let missing = thresholds
+        .iter()
+        .find(|t| t["threshold"] == "no_such_figure < 1")
+        .unwrap();
+    assert_eq!(missing["verdict"], "not_measured");
+    assert!(
+        failing
+            .stdout()
+            .contains("✗ corrected.p99 < 1us [nominal]:"),
+        "{}",
+        failing.stdout()
+    );
+    assert!(
+        failing.stdout().contains("(off by "),
+        "{}",
+        failing.stdout()
+    );
+}

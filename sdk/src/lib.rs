@@ -33,6 +33,7 @@ extern crate self as kscen_sdk;
 pub mod describe;
 mod error;
 pub mod load;
+pub mod mm2;
 pub mod param;
 
 /// Generated bindings of `kscen:scenario@0.1.0`, for what the wrappers do not cover.

@@ -21,6 +21,13 @@ const PLUGINS: &[&str] = &[
     "burst",
     "size-sweep",
     "e2e-latency",
+    "catch-up",
+    "endurance",
+    "consistency",
+    "worker-kill",
+    "connector-restart",
+    "connectivity-loss",
+    "config-change",
     "misbehave",
 ];
 const WASM_TARGET: &str = "wasm32-wasip2";

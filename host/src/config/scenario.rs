@@ -18,6 +18,8 @@ pub struct ScenarioFile {
     pub limits: Limits,
     /// Fault targets the operator grants this scenario (`[grants] faults = [...]`).
     pub granted_faults: Vec<String>,
+    /// Pass/fail criteria (`thresholds = ["corrected.p99 < 100ms", ...]`).
+    pub thresholds: Vec<crate::thresholds::Threshold>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -39,6 +41,8 @@ struct RawScenario {
     limits: RawLimits,
     #[serde(default)]
     grants: RawGrants,
+    #[serde(default)]
+    thresholds: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -103,6 +107,12 @@ impl ScenarioFile {
             params: raw.params,
             limits,
             granted_faults: raw.grants.faults,
+            thresholds: raw
+                .thresholds
+                .iter()
+                .map(|t| crate::thresholds::parse(t))
+                .collect::<Result<_>>()
+                .with_context(|| format!("invalid thresholds in {}", path.display()))?,
         })
     }
 }

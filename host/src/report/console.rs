@@ -128,6 +128,58 @@ pub fn summary_table(phases: &[PhaseResult]) -> String {
     out
 }
 
+/// The figures the plugin reported, one per line.
+pub fn figure_lines(
+    figures: &std::collections::BTreeMap<String, crate::metrics::Figure>,
+) -> String {
+    if figures.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\nfigures:\n");
+    for (name, figure) in figures {
+        out.push_str(&format!(
+            "  {name:<36} {:>14.1} {}\n",
+            figure.value, figure.unit
+        ));
+    }
+    out
+}
+
+/// Each threshold with its verdict and, when it failed, by how much.
+pub fn threshold_lines(results: &[crate::thresholds::ThresholdResult]) -> String {
+    use crate::thresholds::Verdict;
+    if results.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\nthresholds:\n");
+    for result in results {
+        let scope = result
+            .phase
+            .as_ref()
+            .map(|p| format!(" [{p}]"))
+            .unwrap_or_default();
+        let line = match (result.verdict, result.measured, result.limit, result.margin) {
+            (Verdict::Passed, Some(measured), _, _) => {
+                format!("  ✓ {}{scope}: {measured:.3} {}", result.threshold, result.unit)
+            }
+            (Verdict::Failed, Some(measured), Some(limit), Some(margin)) => format!(
+                "  ✗ {}{scope}: {measured:.3} {unit} against {limit:.3} {unit} (off by {:.3} {unit})",
+                result.threshold,
+                margin.abs(),
+                unit = result.unit
+            ),
+            _ => format!(
+                "  ✗ {}{scope}: not measured ({})",
+                result.threshold,
+                result.note.as_deref().unwrap_or("no value")
+            ),
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
 /// One line per tracked load: the per-record verdict across the mirror.
 pub fn replication_lines(jobs: &[JobReplication]) -> String {
     jobs.iter()

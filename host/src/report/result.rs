@@ -34,6 +34,8 @@ pub struct RunResult {
     pub custom_histograms: BTreeMap<String, HistogramResult>,
     /// named results the plugin reported (`metrics.figure`)
     pub figures: BTreeMap<String, crate::metrics::Figure>,
+    /// the pass/fail criteria, each with the measured value
+    pub thresholds: Vec<crate::thresholds::ThresholdResult>,
     /// per-record verdicts of the loads that tracked replication
     pub replication: Vec<JobReplication>,
 }

@@ -1,0 +1,132 @@
+//! Resilience test 5.3: restart each MirrorMaker 2 connector — alone, then with its tasks — and
+//! pause/resume it, under tracked load: time to be RUNNING again, induced lag, time to catch up.
+
+use kscen_sdk::connect;
+use kscen_sdk::mm2::{self, MM2_CONNECTORS};
+use kscen_sdk::prelude::*;
+
+struct ConnectorRestart;
+
+/// A reaction that has not shown in Connect's status this long after the call will not show.
+const QUIET: mm2::Expect = mm2::Expect::ChangeWithin(Duration::from_secs(5));
+
+impl Scenario for ConnectorRestart {
+    fn describe() -> ScenarioInfo {
+        Describe::new("connector-restart", "Restart and pause/resume each MM2 connector under load (5.3)")
+            .description(
+                "For each connector of `connectors`: a restart of the connector alone, a restart with \
+                 its tasks (includeTasks=true), and a pause held for `pause` then a resume. Each \
+                 action's reaction is measured: Connect's status change, the time until every task \
+                 is RUNNING on a live worker again (`<connector>_<action>_ms`), the lag it induced, \
+                 and (after a resume) the time until the lag is back under `caught_up_lag`.",
+            )
+            .param(spec::text("topic", "test-mm2-perf", "source topic (a fresh suffix is added per run)"))
+            .param(spec::float("rate", 1000.0, "records per second"))
+            .param(spec::size("record_size", "1024", "record value size"))
+            .param(spec::int("partitions", 8, "partitions of the source topic"))
+            .param(spec::text("connectors", "mirror-source,mirror-checkpoint,mirror-heartbeat", "comma-separated"))
+            .param(spec::duration("pause", "30s", "how long each connector stays paused"))
+            .param(spec::duration("settle", "10s", "steady load between actions"))
+            .param(spec::duration("timeout", "2m", "longest wait for each reaction"))
+            .param(spec::int("caught_up_lag", 1000, "lag (records) under which the target has caught up"))
+            .param(spec::duration("grace", "60s", "a record not on target this long after its ack is lost"))
+            .cluster("source")
+            .cluster("target")
+            .connect()
+            .build()
+    }
+
+    fn run() -> Result<(), ScenarioError> {
+        let topic = format!(
+            "{}-{}",
+            param::text("topic")?,
+            kscen_sdk::clock::wall_now_ms()
+        );
+        let connectors: Vec<String> = param::text("connectors")?
+            .split(',')
+            .map(|c| c.trim().to_string())
+            .collect();
+        let timeout = param::duration("timeout")?;
+        let settle = param::duration("settle")?;
+        let poll = Duration::from_millis(100);
+        create_topic("source", &topic, param::int("partitions")? as u32, 1)?;
+
+        phase("before");
+        let load = Load::to("source", &topic)
+            .rate(param::float("rate")?)
+            .record_size(param::size("record_size")? as u32)
+            .replicate_to("target")
+            .grace(param::duration("grace")?)
+            .start()?;
+        mm2::wait_first_replicated(&load, Duration::from_secs(120))?;
+        mm2::wait_healthy(&MM2_CONNECTORS, Duration::from_secs(120), poll)?
+            .ok_or("MM2 is not healthy")?;
+        sleep(settle);
+
+        for connector in &connectors {
+            for (action, include_tasks) in [("restart", false), ("restart_with_tasks", true)] {
+                phase(&format!("{connector} {action}"));
+                let baseline = mm2::statuses(&MM2_CONNECTORS)?;
+                let at = monotonic_now();
+                connect::restart(connector, include_tasks, false)?;
+                // A connector-only restart may leave every task as it was: nothing to detect.
+                let reaction = mm2::watch_reaction(
+                    &MM2_CONNECTORS,
+                    &baseline,
+                    at,
+                    Some(&load),
+                    QUIET,
+                    timeout,
+                    poll,
+                    |s| s.iter().all(mm2::healthy),
+                )?;
+                mm2::record_reaction(&format!("{connector}_{action}"), &reaction);
+                sleep(settle);
+            }
+
+            phase(&format!("{connector} pause"));
+            connect::pause(connector)?;
+            sleep(param::duration("pause")?);
+            phase(&format!("{connector} resume"));
+            let baseline = mm2::statuses(&MM2_CONNECTORS)?;
+            let at = monotonic_now();
+            connect::resume(connector)?;
+            let reaction = mm2::watch_reaction(
+                &MM2_CONNECTORS,
+                &baseline,
+                at,
+                Some(&load),
+                QUIET,
+                timeout,
+                poll,
+                |s| s.iter().all(mm2::healthy),
+            )?;
+            mm2::record_reaction(&format!("{connector}_resume"), &reaction);
+            let caught_up_lag = param::int("caught_up_lag")? as u64;
+            let caught_up = mm2::wait_until(timeout, poll, || {
+                Ok(load
+                    .status()
+                    .replication
+                    .is_some_and(|r| r.lag_records <= caught_up_lag))
+            })?;
+            if caught_up.is_some() {
+                figure(
+                    &format!("{connector}_catch_up_ms"),
+                    (monotonic_now() - at).as_secs_f64() * 1000.0,
+                    "ms",
+                );
+            }
+            sleep(settle);
+        }
+
+        let status = load.stop();
+        end_phase();
+        if let Some(verdict) = status.replication {
+            figure("lost", verdict.lost as f64, "records");
+            figure("duplicates", verdict.duplicates as f64, "records");
+        }
+        Ok(())
+    }
+}
+
+kscen_sdk::export_scenario!(ConnectorRestart);

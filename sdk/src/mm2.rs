@@ -1,0 +1,224 @@
+//! Helpers for scenarios that watch Kafka Connect and MirrorMaker 2: what "healthy" means, and
+//! polling for it on the host's clock.
+
+use std::time::Duration;
+
+use crate::connect::{self, ConnectorStatus, State};
+use crate::{monotonic_now, sleep, ScenarioError};
+
+/// The MirrorMaker 2 connectors a standard deployment runs.
+pub const MM2_CONNECTORS: [&str; 3] = ["mirror-source", "mirror-checkpoint", "mirror-heartbeat"];
+
+/// Every task RUNNING on a worker that answers (a task shown RUNNING on a dead worker is not).
+/// A connector with no tasks (the checkpoint connector with no consumer group) counts when the
+/// connector itself runs on a live worker.
+pub fn healthy(status: &ConnectorStatus) -> bool {
+    status.state == State::Running
+        && status.worker_alive
+        && status
+            .tasks
+            .iter()
+            .all(|t| t.state == State::Running && t.worker_alive)
+}
+
+/// Tasks (connector/task id) that are FAILED right now.
+pub fn failed_tasks(statuses: &[ConnectorStatus]) -> Vec<String> {
+    statuses
+        .iter()
+        .flat_map(|s| {
+            s.tasks
+                .iter()
+                .filter(|t| t.state == State::Failed)
+                .map(move |t| format!("{}/{}", s.name, t.id))
+        })
+        .collect()
+}
+
+/// The statuses of `connectors`, in that order.
+pub fn statuses(connectors: &[&str]) -> Result<Vec<ConnectorStatus>, ScenarioError> {
+    connectors.iter().map(|c| Ok(connect::status(c)?)).collect()
+}
+
+/// Polls `check` every `every` until it returns true; the time it took, or None after `timeout`.
+pub fn wait_until(
+    timeout: Duration,
+    every: Duration,
+    mut check: impl FnMut() -> Result<bool, ScenarioError>,
+) -> Result<Option<Duration>, ScenarioError> {
+    let start = monotonic_now();
+    loop {
+        if check()? {
+            return Ok(Some(monotonic_now() - start));
+        }
+        if monotonic_now() - start >= timeout {
+            return Ok(None);
+        }
+        sleep(every);
+    }
+}
+
+/// Waits until every connector named is healthy; the time it took, or None after `timeout`.
+pub fn wait_healthy(
+    connectors: &[&str],
+    timeout: Duration,
+    every: Duration,
+) -> Result<Option<Duration>, ScenarioError> {
+    wait_until(timeout, every, || {
+        Ok(statuses(connectors)?.iter().all(healthy))
+    })
+}
+
+/// Worker ids (`host:port`) running at least one task of `connectors`, with their task counts.
+pub fn task_placement(statuses: &[ConnectorStatus]) -> Vec<(String, usize)> {
+    let mut placement: Vec<(String, usize)> = Vec::new();
+    for task in statuses.iter().flat_map(|s| &s.tasks) {
+        match placement.iter_mut().find(|(w, _)| *w == task.worker_id) {
+            Some((_, count)) => *count += 1,
+            None => placement.push((task.worker_id.clone(), 1)),
+        }
+    }
+    placement
+}
+
+/// What a scenario saw while Connect reacted to a fault or a change.
+#[derive(Debug, Clone, Default)]
+pub struct Reaction {
+    /// first time Connect's reported status differed from the baseline
+    pub detected: Option<Duration>,
+    /// first time the `recovered` condition held after the change
+    pub recovered: Option<Duration>,
+    /// largest replication lag seen meanwhile (records, ms)
+    pub lag_peak_records: u64,
+    pub lag_peak_ms: u64,
+    /// tasks seen FAILED at any poll
+    pub failed_tasks: Vec<String>,
+}
+
+/// A comparable view of where every task runs and in which state.
+fn shape(statuses: &[ConnectorStatus]) -> Vec<(String, u32, String, State)> {
+    // The connector itself counts as task u32::MAX: a restart shows in its state.
+    let mut shape: Vec<_> = statuses
+        .iter()
+        .flat_map(|s| {
+            let connector = (s.name.clone(), u32::MAX, s.worker_id.clone(), s.state);
+            let tasks = s
+                .tasks
+                .iter()
+                .map(move |t| (s.name.clone(), t.id, t.worker_id.clone(), t.state));
+            std::iter::once(connector).chain(tasks)
+        })
+        .collect();
+    shape.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    shape
+}
+
+/// How long to wait for Connect to show a change before accepting that none will show.
+#[derive(Debug, Clone, Copy)]
+pub enum Expect {
+    /// the change must show in the status (a killed worker's tasks move)
+    Change,
+    /// a change may not show (a restart that keeps the placement): after this long without one,
+    /// the `recovered` condition alone decides
+    ChangeWithin(Duration),
+}
+
+/// Whether two status snapshots show the same connectors and tasks on the same workers, in the
+/// same states.
+pub fn same_shape(a: &[ConnectorStatus], b: &[ConnectorStatus]) -> bool {
+    shape(a) == shape(b)
+}
+
+/// Polls Connect (and the load's replication lag) every `every` from the moment of a change at
+/// `since`, until `recovered(statuses)` holds or `timeout` passes. Detection is the first poll
+/// whose task placement or states differ from `baseline`.
+#[allow(clippy::too_many_arguments)]
+pub fn watch_reaction(
+    connectors: &[&str],
+    baseline: &[ConnectorStatus],
+    since: Duration,
+    load: Option<&crate::Load>,
+    expect: Expect,
+    timeout: Duration,
+    every: Duration,
+    mut recovered: impl FnMut(&[ConnectorStatus]) -> bool,
+) -> Result<Reaction, ScenarioError> {
+    let before = shape(baseline);
+    let mut reaction = Reaction::default();
+    loop {
+        let now = monotonic_now();
+        let elapsed = now.saturating_sub(since);
+        let current = statuses(connectors)?;
+        if reaction.detected.is_none() && shape(&current) != before {
+            reaction.detected = Some(elapsed);
+        }
+        for failed in failed_tasks(&current) {
+            if !reaction.failed_tasks.contains(&failed) {
+                reaction.failed_tasks.push(failed);
+            }
+        }
+        if let Some(replication) = load.and_then(|l| l.status().replication) {
+            reaction.lag_peak_records = reaction.lag_peak_records.max(replication.lag_records);
+            reaction.lag_peak_ms = reaction.lag_peak_ms.max(replication.lag_ms);
+        }
+        if reaction.detected.is_some() && recovered(&current) {
+            reaction.recovered = Some(elapsed);
+            return Ok(reaction);
+        }
+        if let Expect::ChangeWithin(quiet) = expect {
+            // Nothing showed: the time to apply cannot be told from the status (not recorded).
+            if reaction.detected.is_none() && elapsed >= quiet && recovered(&current) {
+                return Ok(reaction);
+            }
+        }
+        if elapsed >= timeout {
+            return Ok(reaction);
+        }
+        sleep(every);
+    }
+}
+
+/// Records a reaction's figures under `prefix` (e.g. `rebalance`): `<prefix>_detected_ms`,
+/// `<prefix>_ms`, lag peaks and FAILED tasks; a time that was not observed is not recorded
+/// (reports show it as not measured).
+pub fn record_reaction(prefix: &str, reaction: &Reaction) {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    if let Some(detected) = reaction.detected {
+        crate::figure(&format!("{prefix}_detected_ms"), ms(detected), "ms");
+    }
+    if let Some(recovered) = reaction.recovered {
+        crate::figure(&format!("{prefix}_ms"), ms(recovered), "ms");
+    }
+    crate::figure(
+        &format!("{prefix}_lag_peak_records"),
+        reaction.lag_peak_records as f64,
+        "records",
+    );
+    crate::figure(
+        &format!("{prefix}_lag_peak_ms"),
+        reaction.lag_peak_ms as f64,
+        "ms",
+    );
+    crate::figure(
+        &format!("{prefix}_failed_tasks"),
+        reaction.failed_tasks.len() as f64,
+        "tasks",
+    );
+    for failed in &reaction.failed_tasks {
+        crate::event("task-failed", failed);
+    }
+}
+
+/// Waits until the load's records reach the target (the mirror has discovered the topic).
+pub fn wait_first_replicated(
+    load: &crate::Load,
+    timeout: Duration,
+) -> Result<Duration, ScenarioError> {
+    wait_until(timeout, Duration::from_millis(200), || {
+        Ok(load.status().replication.is_some_and(|r| r.replicated > 0))
+    })?
+    .ok_or_else(|| {
+        ScenarioError::Failed(format!(
+            "no record reached the target within {timeout:?}: is MirrorMaker 2 replicating this topic?"
+        ))
+    })
+}
