@@ -156,5 +156,6 @@ pub fn create_topic(
         topic,
         partitions,
         replication_factor,
+        &[],
     )?)
 }

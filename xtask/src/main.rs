@@ -28,6 +28,7 @@ const PLUGINS: &[&str] = &[
     "connector-restart",
     "connectivity-loss",
     "config-change",
+    "task-failure",
     "misbehave",
 ];
 const WASM_TARGET: &str = "wasm32-wasip2";

@@ -262,6 +262,7 @@ impl Host for PluginState {
         topic: String,
         partitions: u32,
         replication_factor: u16,
+        config: Vec<(String, String)>,
     ) -> wasmtime::Result<Result<(), WitError>> {
         let run = self.run()?.clone();
         if let Err(denied) = run.grants.check_cluster(&cluster) {
@@ -269,7 +270,7 @@ impl Host for PluginState {
         }
         let created = run
             .clusters
-            .create_topic(&cluster, &topic, partitions, replication_factor)
+            .create_topic(&cluster, &topic, partitions, replication_factor, &config)
             .await;
         if created.is_ok() {
             let now = run.metrics.clock.now_ns();

@@ -106,6 +106,7 @@ impl Clusters {
         topic: &str,
         partitions: u32,
         replication: u16,
+        topic_config: &[(String, String)],
     ) -> HostResult<()> {
         let partitions = i32::try_from(partitions)
             .ok()
@@ -113,14 +114,22 @@ impl Clusters {
             .ok_or_else(|| HostError::Invalid(format!("partitions must be 1..{}", i32::MAX)))?;
         let config = self.client_config(name)?;
         if let Some(embedded) = &self.embedded {
+            if !topic_config.is_empty() {
+                return Err(HostError::Unsupported(
+                    "the embedded mock cluster takes no topic configs".into(),
+                ));
+            }
             return embedded.create_topic(topic, partitions);
         }
         let admin: AdminClient<DefaultClientContext> = config.create()?;
-        let new_topic = NewTopic::new(
+        let mut new_topic = NewTopic::new(
             topic,
             partitions,
             TopicReplication::Fixed(i32::from(replication)),
         );
+        for (key, value) in topic_config {
+            new_topic = new_topic.set(key, value);
+        }
         let options = AdminOptions::new()
             .operation_timeout(Some(METADATA_TIMEOUT))
             .request_timeout(Some(METADATA_TIMEOUT));

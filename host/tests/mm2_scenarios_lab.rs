@@ -1,0 +1,266 @@
+//! Every MirrorMaker 2 scenario runs against the real lab (two KRaft clusters, three Connect
+//! workers, MM2) with short parameters, through the `kscen` binary and the bundled scenario
+//! files, and its JSON result holds measured figures — and its seed criteria as thresholds.
+//! The scenarios kill workers and cut links, so they run one at a time.
+
+mod support;
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use serde_json::Value;
+use support::{f64_of, u64_of, workspace_root, Run};
+
+static LAB: Mutex<()> = Mutex::new(());
+
+fn lab_profile() -> Option<PathBuf> {
+    match std::env::var_os("KSCEN_LAB_PROFILE") {
+        Some(path) => Some(PathBuf::from(path)),
+        None if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true but KSCEN_LAB_PROFILE is unset: the lab must run for these tests")
+        }
+        None => {
+            eprintln!("skipped: no lab (KSCEN_LAB_PROFILE unset)");
+            None
+        }
+    }
+}
+
+/// Runs a bundled scenario file on the lab with `args` (overrides, grants).
+fn run_bundled(scenario: &str, args: &[&str]) -> Option<Run> {
+    let profile = lab_profile()?;
+    let _one_at_a_time = LAB.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("result.json");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_kscen"))
+        .arg("run")
+        .arg(workspace_root().join("scenarios").join(scenario))
+        .arg("--profile")
+        .arg(&profile)
+        .arg("--json")
+        .arg(&json)
+        .args(args)
+        .env("KSCEN_PLUGIN_PATH", support::plugin_dist())
+        .output()
+        .expect("kscen runs");
+    let result = std::fs::read_to_string(&json).ok().map(|t| serde_json::from_str(&t).unwrap());
+    let run = Run { output, result };
+    eprintln!("{scenario}: exit {}\n{}\n{}", run.code(), run.stdout(), run.stderr());
+    Some(run)
+}
+
+fn figure(run: &Run, name: &str) -> f64 {
+    let figures = &run.result()["figures"];
+    f64_of(&figures.get(name).unwrap_or_else(|| panic!("no figure {name} in {figures}"))["value"])
+}
+
+/// The verdict of the run's main tracked load (the last one started).
+fn verdict(run: &Run) -> &Value {
+    run.result()["replication"].as_array().unwrap().last().expect("a tracked load")
+}
+
+fn assert_nothing_lost(run: &Run) {
+    for verdict in run.result()["replication"].as_array().unwrap() {
+        assert_eq!(u64_of(&verdict["lost"]), 0, "{verdict}");
+        assert!(u64_of(&verdict["replicated"]) > 0, "{verdict}");
+    }
+}
+
+/// All thresholds of the scenario file passed (exit code 0).
+fn assert_criteria_met(run: &Run) {
+    assert_eq!(run.code(), 0, "thresholds: {}", run.result()["thresholds"]);
+}
+
+#[test]
+fn e2e_latency_measures_replicated_latency_on_one_clock() {
+    let Some(run) = run_bundled(
+        "perf-06-e2e-latency.toml",
+        &["--set", "low_rate=20", "--set", "low_duration=\"6s\"", "--set", "load_rate=500", "--set", "load_duration=\"6s\""],
+    ) else {
+        return;
+    };
+    assert_criteria_met(&run);
+    for phase in ["low-rate", "under-load"] {
+        let replicated = &run.phase(phase)["replicated_us"];
+        assert!(u64_of(&replicated["count"]) > 0, "{phase}: {replicated}");
+        // Replication through MM2 takes longer than the producer's own acknowledgement.
+        assert!(u64_of(&replicated["p50"]) > u64_of(&run.phase(phase)["service_us"]["p50"]), "{phase}");
+    }
+    assert_nothing_lost(&run);
+}
+
+#[test]
+fn catch_up_times_the_drain_of_a_backlog() {
+    let Some(run) = run_bundled("perf-07-catch-up.toml", &["--set", "backlog=20000", "--set", "timeout=\"3m\""]) else {
+        return;
+    };
+    assert_criteria_met(&run);
+    assert!(figure(&run, "catch_up_ms") > 0.0);
+    assert!(figure(&run, "drain_rate") > 100.0);
+    assert_eq!(u64_of(&verdict(&run)["replicated"]), 20_000, "every backlog record, counted once");
+    assert_nothing_lost(&run);
+}
+
+#[test]
+fn consistency_compares_partitions_and_records() {
+    let Some(run) = run_bundled("consistency-9-1.toml", &["--set", "count=20000", "--set", "rate=4000"]) else {
+        return;
+    };
+    assert_criteria_met(&run);
+    assert_eq!(figure(&run, "source_records"), 20_000.0);
+    assert_eq!(figure(&run, "target_records"), 20_000.0);
+    assert_eq!(figure(&run, "partition_differences"), 0.0);
+}
+
+#[test]
+fn worker_kill_measures_the_rebalance_and_loses_nothing() {
+    let Some(run) = run_bundled(
+        "resilience-5-1-worker-kill.toml",
+        &["--set", "warmup=\"10s\"", "--set", "after=\"5s\"", "--set", "recovery_timeout=\"90s\""],
+    ) else {
+        return;
+    };
+    assert_criteria_met(&run);
+    // The lab: session.timeout.ms 10 s, scheduled.rebalance.max.delay.ms 10 s. A killed follower's
+    // tasks move after the session timeout plus the delay; a killed leader's after the timeout.
+    let rebalance = figure(&run, "rebalance_ms");
+    let leader = figure(&run, "victim_was_leader") == 1.0;
+    let expected = if leader { 8_000.0..25_000.0 } else { 15_000.0..40_000.0 };
+    assert!(expected.contains(&rebalance), "rebalance {rebalance} ms (leader: {leader})");
+    assert!(figure(&run, "rebalance_detected_ms") <= rebalance);
+    assert_eq!(figure(&run, "rebalance_failed_tasks"), 0.0);
+    assert!(run.result()["figures"].get("rejoin_lag_peak_records").is_some());
+    assert_eq!(run.phase_names(), ["before", "fault", "after", "rejoin"]);
+    assert_nothing_lost(&run);
+}
+
+#[test]
+fn two_workers_killed_leave_every_task_on_the_survivor() {
+    let Some(run) = run_bundled(
+        "resilience-5-2-two-workers-kill.toml",
+        &["--set", "warmup=\"10s\"", "--set", "after=\"5s\"", "--set", "recovery_timeout=\"90s\""],
+    ) else {
+        return;
+    };
+    assert_criteria_met(&run);
+    assert_eq!(figure(&run, "workers_with_tasks"), 1.0);
+    // Replication went on with one worker: records reached the target during the "after" phase.
+    assert!(u64_of(&run.phase("after")["replicated_us"]["count"]) > 0);
+    assert_nothing_lost(&run);
+}
+
+#[test]
+fn connector_restart_and_pause_resume_are_timed() {
+    let Some(run) = run_bundled(
+        "resilience-5-3-connector-restart.toml",
+        &["--set", "connectors=\"mirror-source\"", "--set", "pause=\"5s\"", "--set", "settle=\"3s\""],
+    ) else {
+        return;
+    };
+    assert_criteria_met(&run);
+    assert!(figure(&run, "mirror-source_resume_lag_peak_records") > 0.0, "a 5 s pause builds a lag");
+    assert_nothing_lost(&run);
+}
+
+#[test]
+fn a_poison_record_fails_a_task_for_real_and_the_fix_recovers_it() {
+    let Some(run) = run_bundled("resilience-5-4-task-failure.toml", &["--set", "warmup=\"5s\""]) else {
+        return;
+    };
+    assert_criteria_met(&run);
+    assert!(figure(&run, "failed_ms") > 0.0);
+    assert!(figure(&run, "recovery_ms") > 0.0);
+    let events = run.result()["events"].as_array().unwrap();
+    assert!(events.iter().any(|e| e["kind"] == "task-failed"), "{events:?}");
+    assert_nothing_lost(&run);
+}
+
+#[test]
+fn losing_the_source_link_stalls_replication_and_loses_nothing() {
+    let Some(run) = run_bundled(
+        "resilience-5-5-source-connectivity.toml",
+        &["--set", "warmup=\"5s\"", "--set", "outage=\"15s\"", "--set", "timeout=\"2m\""],
+    ) else {
+        return;
+    };
+    assert_criteria_met(&run);
+    assert!(figure(&run, "stall_detected_ms") < 15_000.0);
+    assert!(figure(&run, "lag_peak_records") > 0.0);
+    assert_nothing_lost(&run);
+}
+
+#[test]
+fn losing_the_target_link_and_recovering() {
+    let Some(run) = run_bundled(
+        "resilience-5-6-target-connectivity.toml",
+        &["--set", "warmup=\"5s\"", "--set", "outage=\"15s\"", "--set", "timeout=\"3m\""],
+    ) else {
+        return;
+    };
+    assert_criteria_met(&run);
+    assert!(figure(&run, "reconnect_ms") > 0.0);
+    assert_nothing_lost(&run);
+}
+
+#[test]
+fn config_changes_apply_under_load() {
+    let Some(run) = run_bundled("resilience-5-7-config-change.toml", &["--set", "settle=\"3s\""]) else {
+        return;
+    };
+    assert_criteria_met(&run);
+    assert_eq!(figure(&run, "tasks_max_rebalanced"), 1.0, "fewer tasks means a rebalance");
+    assert_nothing_lost(&run);
+}
+
+#[test]
+fn endurance_checkpoints_lag_failed_tasks_heap_and_cpu() {
+    let Some(run) = run_bundled(
+        "perf-04-endurance.toml",
+        &["--set", "duration=\"16s\"", "--set", "checkpoint=\"5s\"", "--set", "rate=500"],
+    ) else {
+        return;
+    };
+    assert_criteria_met(&run);
+    let events = run.result()["events"].as_array().unwrap();
+    let checkpoints: Vec<&Value> = events.iter().filter(|e| e["kind"] == "checkpoint").collect();
+    assert!(checkpoints.len() >= 3, "{checkpoints:?}");
+    assert!(checkpoints.iter().all(|c| c["message"].as_str().unwrap().contains("heap")), "{checkpoints:?}");
+    let gauges = &run.result()["timeline"].as_array().unwrap().last().unwrap()["gauges"];
+    assert!(f64_of(&gauges["worker_heap_bytes"]) > 1e6, "{gauges}");
+}
+
+#[test]
+fn a_fault_that_was_not_granted_is_denied_and_nothing_happens() {
+    let Some(profile) = lab_profile() else { return };
+    let _one_at_a_time = LAB.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    // The 5.1 scenario without its [grants]: the plugin asks, the operator has not granted.
+    let bundled = std::fs::read_to_string(workspace_root().join("scenarios/resilience-5-1-worker-kill.toml")).unwrap();
+    let ungranted = bundled.replace("[grants]\nfaults = [\"worker-1\", \"worker-2\", \"worker-3\"]\n", "");
+    assert_ne!(ungranted, bundled);
+    let scenario = dir.path().join("ungranted.toml");
+    std::fs::write(&scenario, ungranted).unwrap();
+    let json = dir.path().join("result.json");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_kscen"))
+        .arg("run")
+        .arg(&scenario)
+        .args(["--profile", profile.to_str().unwrap(), "--set", "warmup=\"2s\"", "--json"])
+        .arg(&json)
+        .env("KSCEN_PLUGIN_PATH", support::plugin_dist())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("not granted by the operator"), "{stderr}");
+    let result: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let events = result["events"].as_array().unwrap();
+    assert!(events.iter().any(|e| e["kind"] == "fault-denied"), "{events:?}");
+    assert!(!events.iter().any(|e| e["kind"] == "fault"), "no fault was carried out: {events:?}");
+    // Every worker still answers.
+    let profile: kscen::config::profile::Profile = toml::from_str(&std::fs::read_to_string(&profile).unwrap()).unwrap();
+    for (name, worker) in &profile.workers {
+        let pid: i32 = std::fs::read_to_string(worker.pid_file.as_ref().unwrap()).unwrap().trim().parse().unwrap();
+        // SAFETY: signal 0 only checks that the process exists.
+        assert_eq!(unsafe { libc::kill(pid, 0) }, 0, "{name} is still running");
+    }
+}

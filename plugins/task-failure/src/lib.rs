@@ -1,0 +1,171 @@
+//! Resilience test 5.4: make a MirrorMaker 2 source task fail for real under load — a record larger
+//! than the workers' producers may send (a "poison" record: the source topic accepts it, the
+//! mirror cannot write it) — then observe FAILED, try a plain restart, fix the configuration
+//! through the REST API and measure the recovery.
+
+use kscen_sdk::connect::{self, ConnectorStatus, State};
+use kscen_sdk::mm2::{self, MM2_CONNECTORS};
+use kscen_sdk::prelude::*;
+
+struct TaskFailure;
+
+const CONNECTOR: &str = "mirror-source";
+/// Larger than the Java producer's default max.request.size (1 MiB).
+const POISON_BYTES: u32 = 2 * 1024 * 1024;
+
+impl Scenario for TaskFailure {
+    fn describe() -> ScenarioInfo {
+        Describe::new("task-failure", "Fail a MM2 source task with a poison record, then recover it (5.4)")
+            .description(
+                "Tracked load on a source topic that accepts records up to 4 MiB. One 2 MiB record is \
+                 produced: the mirror's producer refuses it (max.request.size 1 MiB) and the task that \
+                 reads it fails for real. Measured: time until a task is FAILED (`failed_ms`), whether \
+                 a plain restart helps (`restart_refailed`), and after the fix — \
+                 `producer.override.max.request.size` set through PUT config — the time until every \
+                 task runs again (`recovery_ms`) and the target has caught up (`catch_up_ms`).",
+            )
+            .param(spec::text("topic", "test-mm2-perf", "source topic (a fresh suffix is added per run)"))
+            .param(spec::float("rate", 500.0, "records per second"))
+            .param(spec::size("record_size", "1024", "record value size"))
+            .param(spec::int("partitions", 4, "partitions of the source topic"))
+            .param(spec::duration("warmup", "20s", "steady load before the poison record"))
+            .param(spec::duration("timeout", "3m", "longest wait for each stage"))
+            .param(spec::int("caught_up_lag", 1000, "lag (records) under which the target has caught up"))
+            .param(spec::duration("grace", "60s", "a record not on target this long after its ack is lost"))
+            .cluster("source")
+            .cluster("target")
+            .connect()
+            .build()
+    }
+
+    fn run() -> Result<(), ScenarioError> {
+        let topic = format!(
+            "{}-{}",
+            param::text("topic")?,
+            kscen_sdk::clock::wall_now_ms()
+        );
+        let timeout = param::duration("timeout")?;
+        let poll = Duration::from_millis(100);
+        let max_bytes = [(
+            "max.message.bytes".to_string(),
+            (4 * 1024 * 1024).to_string(),
+        )];
+        kscen_sdk::kafka::create_topic(
+            "source",
+            &topic,
+            param::int("partitions")? as u32,
+            1,
+            &max_bytes,
+        )?;
+        let original = connect::get_config(CONNECTOR)?;
+
+        phase("before");
+        let load = Load::to("source", &topic)
+            .rate(param::float("rate")?)
+            .record_size(param::size("record_size")? as u32)
+            .replicate_to("target")
+            .grace(param::duration("grace")?)
+            .start()?;
+        mm2::wait_first_replicated(&load, Duration::from_secs(120))?;
+        sleep(param::duration("warmup")?);
+
+        phase("poison");
+        let poisoned_at = monotonic_now();
+        Load::to("source", &topic)
+            .count(1)
+            .record_size(POISON_BYTES)
+            .producer("message.max.bytes", &(POISON_BYTES * 2).to_string())
+            .start()?
+            .wait()?;
+        event(
+            "poison",
+            &format!("one {POISON_BYTES}-byte record produced to {topic}"),
+        );
+        let any_failed = |s: &[ConnectorStatus]| !mm2::failed_tasks(s).is_empty();
+        let failed = mm2::wait_until(timeout, poll, || {
+            Ok(any_failed(&mm2::statuses(&[CONNECTOR])?))
+        })?;
+        let Some(failed) = failed else {
+            return Err("no task failed: did the mirror replicate the 2 MiB record?".into());
+        };
+        figure("failed_ms", failed.as_secs_f64() * 1000.0, "ms");
+        for status in mm2::statuses(&[CONNECTOR])? {
+            for task in status.tasks.iter().filter(|t| t.state == State::Failed) {
+                let first_line = task
+                    .trace
+                    .as_deref()
+                    .unwrap_or("")
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                event(
+                    "task-failed",
+                    &format!("{}/{}: {first_line}", status.name, task.id),
+                );
+            }
+        }
+
+        phase("plain-restart");
+        connect::restart(CONNECTOR, true, true)?;
+        let refailed = mm2::wait_until(Duration::from_secs(30), poll, || {
+            let statuses = mm2::statuses(&[CONNECTOR])?;
+            Ok(any_failed(&statuses)
+                && !statuses
+                    .iter()
+                    .any(|s| s.tasks.iter().any(|t| t.state == State::Restarting)))
+        })?;
+        figure(
+            "restart_refailed",
+            if refailed.is_some() { 1.0 } else { 0.0 },
+            "",
+        );
+
+        phase("fix");
+        let fixed_at = monotonic_now();
+        let mut fixed = original.clone();
+        fixed.retain(|(k, _)| k != "producer.override.max.request.size");
+        fixed.push((
+            "producer.override.max.request.size".into(),
+            (POISON_BYTES * 2).to_string(),
+        ));
+        connect::put_config(CONNECTOR, &fixed)?;
+        connect::restart(CONNECTOR, true, true)?;
+        let recovered = mm2::wait_healthy(&MM2_CONNECTORS, timeout, poll)?;
+        if recovered.is_some() {
+            figure(
+                "recovery_ms",
+                (monotonic_now() - fixed_at).as_secs_f64() * 1000.0,
+                "ms",
+            );
+        }
+        let caught_up_lag = param::int("caught_up_lag")? as u64;
+        if mm2::wait_until(timeout, poll, || {
+            Ok(load
+                .status()
+                .replication
+                .is_some_and(|r| r.lag_records <= caught_up_lag))
+        })?
+        .is_some()
+        {
+            figure(
+                "catch_up_ms",
+                (monotonic_now() - poisoned_at).as_secs_f64() * 1000.0,
+                "ms",
+            );
+        }
+
+        phase("restore");
+        connect::put_config(CONNECTOR, &original)?;
+        mm2::wait_healthy(&MM2_CONNECTORS, timeout, poll)?;
+        let status = load.stop();
+        end_phase();
+        if let Some(verdict) = status.replication {
+            figure("lost", verdict.lost as f64, "records");
+            figure("duplicates", verdict.duplicates as f64, "records");
+        }
+        Ok(())
+    }
+}
+
+kscen_sdk::export_scenario!(TaskFailure);
