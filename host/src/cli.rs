@@ -163,7 +163,7 @@ async fn list(scenarios_dir: &Path) -> Result<()> {
     for file in &files {
         match ScenarioFile::load(file) {
             Ok(scenario) => println!(
-                "  {:<28} {:<12} {}",
+                "  {:<36} {:<18} {}",
                 scenario.name,
                 scenario.plugin,
                 scenario
@@ -184,8 +184,8 @@ async fn list(scenarios_dir: &Path) -> Result<()> {
             Err(error) => Err(error),
         };
         match summary {
-            Ok(summary) => println!("  {name:<28} {summary}"),
-            Err(error) => println!("  {name:<28} unusable: {error:#}"),
+            Ok(summary) => println!("  {name:<18} {summary}"),
+            Err(error) => println!("  {name:<18} unusable: {error:#}"),
         }
     }
     Ok(())
