@@ -58,6 +58,12 @@ impl Describe {
         self
     }
 
+    /// Applies a group of declarations shared between scenarios (e.g.
+    /// `kscen_sdk::mm2::tracked_load_params`).
+    pub fn apply(self, declare: impl FnOnce(Describe) -> Describe) -> Describe {
+        declare(self)
+    }
+
     pub fn build(self) -> ScenarioInfo {
         self.info
     }

@@ -222,3 +222,98 @@ pub fn wait_first_replicated(
         ))
     })
 }
+
+/// Defaults of the parameters every replication-tracked scenario declares.
+pub struct TrackedLoadDefaults {
+    pub topic: &'static str,
+    pub rate: f64,
+    pub partitions: i64,
+    pub grace: &'static str,
+}
+
+impl Default for TrackedLoadDefaults {
+    fn default() -> Self {
+        TrackedLoadDefaults {
+            topic: "test-mm2-perf",
+            rate: 1000.0,
+            partitions: 8,
+            grace: "60s",
+        }
+    }
+}
+
+/// Declares `topic`, `rate`, `record_size`, `partitions` and `grace`, the parameters read by
+/// [`start_tracked_load`].
+pub fn tracked_load_params(
+    describe: crate::Describe,
+    defaults: TrackedLoadDefaults,
+) -> crate::Describe {
+    use crate::spec;
+    describe
+        .param(spec::text(
+            "topic",
+            defaults.topic,
+            "source topic (a fresh suffix is added per run)",
+        ))
+        .param(spec::float("rate", defaults.rate, "records per second"))
+        .param(spec::size(
+            "record_size",
+            "1024",
+            "record value size (at least 32 bytes)",
+        ))
+        .param(spec::int(
+            "partitions",
+            defaults.partitions,
+            "partitions of the source topic",
+        ))
+        .param(spec::duration(
+            "grace",
+            defaults.grace,
+            "a record not on target this long after its ack is lost",
+        ))
+}
+
+/// A fresh source topic named after the `topic` parameter and the wall clock, so runs never
+/// read each other's records.
+pub fn fresh_topic() -> Result<String, ScenarioError> {
+    Ok(format!(
+        "{}-{}",
+        crate::param::text("topic")?,
+        crate::clock::wall_now_ms()
+    ))
+}
+
+/// Creates a fresh topic on `source` (with `topic_config`, e.g. `max.message.bytes`), starts a
+/// steady load to it that is followed to `target`, and waits until the mirror delivers its first
+/// record. Returns the load and the topic.
+pub fn start_tracked_load(
+    topic_config: &[(String, String)],
+) -> Result<(crate::Load, String), ScenarioError> {
+    use crate::param;
+    let topic = fresh_topic()?;
+    let partitions = param::int("partitions")? as u32;
+    crate::kafka::create_topic("source", &topic, partitions, 1, topic_config)?;
+    let load = crate::Load::to("source", &topic)
+        .rate(param::float("rate")?)
+        .record_size(param::size("record_size")? as u32)
+        .replicate_to("target")
+        .grace(param::duration("grace")?)
+        .start()?;
+    let discovered = wait_first_replicated(&load, Duration::from_secs(120))?;
+    crate::event(
+        "mirror",
+        &format!("first record of {topic} replicated after {discovered:?}"),
+    );
+    Ok((load, topic))
+}
+
+/// Stops the load (waiting for its last records on the target, up to the grace period) and
+/// records the per-record verdict as figures `lost` and `duplicates`.
+pub fn finish_tracked_load(load: crate::Load) {
+    let status = load.stop();
+    crate::end_phase();
+    if let Some(verdict) = status.replication {
+        crate::figure("lost", verdict.lost as f64, "records");
+        crate::figure("duplicates", verdict.duplicates as f64, "records");
+    }
+}

@@ -3,51 +3,36 @@
 use crate::bindings::kscen::scenario::probe::{Host, Sample as WitSample};
 use crate::bindings::WitError;
 use crate::caps::PluginState;
+use crate::error::HostResult;
 use crate::probe::Sample;
 
-fn to_wit(samples: Vec<Sample>) -> Vec<WitSample> {
-    samples
+type WitSamples = Result<Vec<WitSample>, WitError>;
+
+fn to_wit(samples: HostResult<Vec<Sample>>) -> WitSamples {
+    Ok(samples?
         .into_iter()
         .map(|s| WitSample {
             name: s.name,
             labels: s.labels,
             value: s.value,
         })
-        .collect()
+        .collect())
 }
 
 impl Host for PluginState {
-    async fn scrape(
-        &mut self,
-        probe: String,
-        prefix: String,
-    ) -> wasmtime::Result<Result<Vec<WitSample>, WitError>> {
+    async fn scrape(&mut self, probe: String, prefix: String) -> wasmtime::Result<WitSamples> {
         let run = self.run()?.clone();
-        if let Err(denied) = run.grants.check_probe(&probe) {
-            return Ok(Err(denied.into()));
-        }
-        Ok(run
-            .probes
-            .scrape(&probe, &prefix)
-            .await
-            .map(to_wit)
-            .map_err(Into::into))
+        Ok(match run.grants.check_probe(&probe) {
+            Ok(()) => to_wit(run.probes.scrape(&probe, &prefix).await),
+            Err(denied) => Err(denied.into()),
+        })
     }
 
-    async fn query(
-        &mut self,
-        probe: String,
-        promql: String,
-    ) -> wasmtime::Result<Result<Vec<WitSample>, WitError>> {
+    async fn query(&mut self, probe: String, promql: String) -> wasmtime::Result<WitSamples> {
         let run = self.run()?.clone();
-        if let Err(denied) = run.grants.check_probe(&probe) {
-            return Ok(Err(denied.into()));
-        }
-        Ok(run
-            .probes
-            .query(&probe, &promql)
-            .await
-            .map(to_wit)
-            .map_err(Into::into))
+        Ok(match run.grants.check_probe(&probe) {
+            Ok(()) => to_wit(run.probes.query(&probe, &promql).await),
+            Err(denied) => Err(denied.into()),
+        })
     }
 }

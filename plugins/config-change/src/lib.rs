@@ -8,6 +8,14 @@ use kscen_sdk::prelude::*;
 
 struct ConfigChange;
 
+/// Defaults of the tracked load every MM2 scenario shares.
+const TRACKED: mm2::TrackedLoadDefaults = mm2::TrackedLoadDefaults {
+    topic: "test-mm2-perf",
+    rate: 1000.0,
+    partitions: 8,
+    grace: "60s",
+};
+
 impl Scenario for ConfigChange {
     fn describe() -> ScenarioInfo {
         Describe::new("config-change", "Change tasks.max, topics, sync.group.offsets.enabled under load (5.7)")
@@ -18,39 +26,23 @@ impl Scenario for ConfigChange {
                  mirror-checkpoint, then restores the original configurations. Figures per change: \
                  `<change>_ms`, `<change>_detected_ms` (a task set change = a rebalance), lag peaks.",
             )
-            .param(spec::text("topic", "test-mm2-perf", "source topic (a fresh suffix is added per run)"))
-            .param(spec::float("rate", 1000.0, "records per second"))
-            .param(spec::size("record_size", "1024", "record value size"))
-            .param(spec::int("partitions", 8, "partitions of the source topic"))
             .param(spec::int("tasks_max", 2, "new tasks.max for mirror-source"))
             .param(spec::text("extra_topics", "kscen-config-change-.*", "pattern added to `topics`"))
             .param(spec::duration("settle", "10s", "steady load between changes"))
             .param(spec::duration("timeout", "2m", "longest wait for each change"))
-            .param(spec::duration("grace", "60s", "a record not on target this long after its ack is lost"))
-            .cluster("source")
+            .apply(|d| mm2::tracked_load_params(d, TRACKED))
+        .cluster("source")
             .cluster("target")
             .connect()
             .build()
     }
 
     fn run() -> Result<(), ScenarioError> {
-        let topic = format!(
-            "{}-{}",
-            param::text("topic")?,
-            kscen_sdk::clock::wall_now_ms()
-        );
         let settle = param::duration("settle")?;
         let timeout = param::duration("timeout")?;
-        create_topic("source", &topic, param::int("partitions")? as u32, 1)?;
 
         phase("before");
-        let load = Load::to("source", &topic)
-            .rate(param::float("rate")?)
-            .record_size(param::size("record_size")? as u32)
-            .replicate_to("target")
-            .grace(param::duration("grace")?)
-            .start()?;
-        mm2::wait_first_replicated(&load, Duration::from_secs(120))?;
+        let (load, _topic) = mm2::start_tracked_load(&[])?;
         mm2::wait_healthy(
             &MM2_CONNECTORS,
             Duration::from_secs(120),
@@ -126,12 +118,7 @@ impl Scenario for ConfigChange {
         )?;
         sleep(settle);
 
-        let status = load.stop();
-        end_phase();
-        if let Some(verdict) = status.replication {
-            figure("lost", verdict.lost as f64, "records");
-            figure("duplicates", verdict.duplicates as f64, "records");
-        }
+        mm2::finish_tracked_load(load);
         Ok(())
     }
 }

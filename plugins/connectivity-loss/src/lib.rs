@@ -11,6 +11,14 @@ struct ConnectivityLoss;
 
 const LINKS: [&str; 2] = ["workers-to-source", "workers-to-target"];
 
+/// Defaults of the tracked load every MM2 scenario shares.
+const TRACKED: mm2::TrackedLoadDefaults = mm2::TrackedLoadDefaults {
+    topic: "test-mm2-perf",
+    rate: 1000.0,
+    partitions: 8,
+    grace: "2m",
+};
+
 impl Scenario for ConnectivityLoss {
     fn describe() -> ScenarioInfo {
         let mut describe = Describe::new(
@@ -26,18 +34,10 @@ impl Scenario for ConnectivityLoss {
              and at the end the per-record verdict (lost must be 0).",
         )
         .param(spec::text(
-            "topic",
-            "test-mm2-perf",
-            "source topic (a fresh suffix is added per run)",
-        ))
-        .param(spec::text(
             "link",
             "workers-to-source",
             "workers-to-source (5.5) | workers-to-target (5.6)",
         ))
-        .param(spec::float("rate", 1000.0, "records per second"))
-        .param(spec::size("record_size", "1024", "record value size"))
-        .param(spec::int("partitions", 8, "partitions of the source topic"))
         .param(spec::duration(
             "warmup",
             "30s",
@@ -63,11 +63,7 @@ impl Scenario for ConnectivityLoss {
             1000,
             "lag (records) under which the target has caught up",
         ))
-        .param(spec::duration(
-            "grace",
-            "2m",
-            "a record not on target this long after its ack is lost",
-        ))
+        .apply(|d| mm2::tracked_load_params(d, TRACKED))
         .cluster("source")
         .cluster("target")
         .connect();
@@ -78,27 +74,15 @@ impl Scenario for ConnectivityLoss {
     }
 
     fn run() -> Result<(), ScenarioError> {
-        let topic = format!(
-            "{}-{}",
-            param::text("topic")?,
-            kscen_sdk::clock::wall_now_ms()
-        );
         let link = param::text("link")?;
         if !LINKS.contains(&link.as_str()) {
             return Err(format!("link must be one of {LINKS:?}, got {link:?}").into());
         }
         let poll = Duration::from_millis(100);
         let timeout = param::duration("timeout")?;
-        create_topic("source", &topic, param::int("partitions")? as u32, 1)?;
 
         phase("before");
-        let load = Load::to("source", &topic)
-            .rate(param::float("rate")?)
-            .record_size(param::size("record_size")? as u32)
-            .replicate_to("target")
-            .grace(param::duration("grace")?)
-            .start()?;
-        mm2::wait_first_replicated(&load, Duration::from_secs(120))?;
+        let (load, _topic) = mm2::start_tracked_load(&[])?;
         sleep(param::duration("warmup")?);
 
         phase("outage");
@@ -172,12 +156,7 @@ impl Scenario for ConnectivityLoss {
         let failed = mm2::failed_tasks(&mm2::statuses(&MM2_CONNECTORS)?);
         figure("failed_tasks_after", failed.len() as f64, "tasks");
 
-        let status = load.stop();
-        end_phase();
-        if let Some(verdict) = status.replication {
-            figure("lost", verdict.lost as f64, "records");
-            figure("duplicates", verdict.duplicates as f64, "records");
-        }
+        mm2::finish_tracked_load(load);
         Ok(())
     }
 }

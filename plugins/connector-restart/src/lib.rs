@@ -10,6 +10,14 @@ struct ConnectorRestart;
 /// A reaction that has not shown in Connect's status this long after the call will not show.
 const QUIET: mm2::Expect = mm2::Expect::ChangeWithin(Duration::from_secs(5));
 
+/// Defaults of the tracked load every MM2 scenario shares.
+const TRACKED: mm2::TrackedLoadDefaults = mm2::TrackedLoadDefaults {
+    topic: "test-mm2-perf",
+    rate: 1000.0,
+    partitions: 8,
+    grace: "60s",
+};
+
 impl Scenario for ConnectorRestart {
     fn describe() -> ScenarioInfo {
         Describe::new("connector-restart", "Restart and pause/resume each MM2 connector under load (5.3)")
@@ -20,28 +28,19 @@ impl Scenario for ConnectorRestart {
                  is RUNNING on a live worker again (`<connector>_<action>_ms`), the lag it induced, \
                  and (after a resume) the time until the lag is back under `caught_up_lag`.",
             )
-            .param(spec::text("topic", "test-mm2-perf", "source topic (a fresh suffix is added per run)"))
-            .param(spec::float("rate", 1000.0, "records per second"))
-            .param(spec::size("record_size", "1024", "record value size"))
-            .param(spec::int("partitions", 8, "partitions of the source topic"))
             .param(spec::text("connectors", "mirror-source,mirror-checkpoint,mirror-heartbeat", "comma-separated"))
             .param(spec::duration("pause", "30s", "how long each connector stays paused"))
             .param(spec::duration("settle", "10s", "steady load between actions"))
             .param(spec::duration("timeout", "2m", "longest wait for each reaction"))
             .param(spec::int("caught_up_lag", 1000, "lag (records) under which the target has caught up"))
-            .param(spec::duration("grace", "60s", "a record not on target this long after its ack is lost"))
-            .cluster("source")
+            .apply(|d| mm2::tracked_load_params(d, TRACKED))
+        .cluster("source")
             .cluster("target")
             .connect()
             .build()
     }
 
     fn run() -> Result<(), ScenarioError> {
-        let topic = format!(
-            "{}-{}",
-            param::text("topic")?,
-            kscen_sdk::clock::wall_now_ms()
-        );
         let connectors: Vec<String> = param::text("connectors")?
             .split(',')
             .map(|c| c.trim().to_string())
@@ -49,16 +48,9 @@ impl Scenario for ConnectorRestart {
         let timeout = param::duration("timeout")?;
         let settle = param::duration("settle")?;
         let poll = Duration::from_millis(100);
-        create_topic("source", &topic, param::int("partitions")? as u32, 1)?;
 
         phase("before");
-        let load = Load::to("source", &topic)
-            .rate(param::float("rate")?)
-            .record_size(param::size("record_size")? as u32)
-            .replicate_to("target")
-            .grace(param::duration("grace")?)
-            .start()?;
-        mm2::wait_first_replicated(&load, Duration::from_secs(120))?;
+        let (load, _topic) = mm2::start_tracked_load(&[])?;
         mm2::wait_healthy(&MM2_CONNECTORS, Duration::from_secs(120), poll)?
             .ok_or("MM2 is not healthy")?;
         sleep(settle);
@@ -119,12 +111,7 @@ impl Scenario for ConnectorRestart {
             sleep(settle);
         }
 
-        let status = load.stop();
-        end_phase();
-        if let Some(verdict) = status.replication {
-            figure("lost", verdict.lost as f64, "records");
-            figure("duplicates", verdict.duplicates as f64, "records");
-        }
+        mm2::finish_tracked_load(load);
         Ok(())
     }
 }

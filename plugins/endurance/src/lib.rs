@@ -10,6 +10,14 @@ struct Endurance;
 
 const PROBE: &str = "worker-1";
 
+/// Defaults of the tracked load every MM2 scenario shares.
+const TRACKED: mm2::TrackedLoadDefaults = mm2::TrackedLoadDefaults {
+    topic: "test-mm2-perf",
+    rate: 1000.0,
+    partitions: 8,
+    grace: "60s",
+};
+
 impl Scenario for Endurance {
     fn describe() -> ScenarioInfo {
         Describe::new("endurance", "Hours at nominal rate with checkpoints of lag, FAILED tasks, heap, CPU (PERF-04)")
@@ -19,15 +27,11 @@ impl Scenario for Endurance {
                  lag (records, ms), FAILED MM2 tasks, and the heap and CPU time of the worker behind \
                  the `worker-1` probe when `use_probe` is set.",
             )
-            .param(spec::text("topic", "test-mm2-perf", "source topic (a fresh suffix is added per run)"))
-            .param(spec::float("rate", 1000.0, "records per second"))
-            .param(spec::size("record_size", "1024", "record value size"))
-            .param(spec::int("partitions", 8, "partitions of the source topic"))
             .param(spec::duration("duration", "8h", "total length"))
             .param(spec::duration("checkpoint", "1h", "interval between checkpoints"))
             .param(spec::flag("use_probe", true, "read heap and CPU from the worker-1 probe"))
-            .param(spec::duration("grace", "60s", "a record not on target this long after its ack is lost"))
-            .cluster("source")
+            .apply(|d| mm2::tracked_load_params(d, TRACKED))
+        .cluster("source")
             .cluster("target")
             .connect()
             .probe(PROBE)
@@ -35,23 +39,12 @@ impl Scenario for Endurance {
     }
 
     fn run() -> Result<(), ScenarioError> {
-        let topic = format!(
-            "{}-{}",
-            param::text("topic")?,
-            kscen_sdk::clock::wall_now_ms()
-        );
         let duration = param::duration("duration")?;
         let checkpoint = param::duration("checkpoint")?.max(Duration::from_secs(1));
         let use_probe = param::flag("use_probe")?;
-        create_topic("source", &topic, param::int("partitions")? as u32, 1)?;
 
         phase("hour-1");
-        let load = Load::to("source", &topic)
-            .rate(param::float("rate")?)
-            .record_size(param::size("record_size")? as u32)
-            .replicate_to("target")
-            .grace(param::duration("grace")?)
-            .start()?;
+        let (load, _topic) = mm2::start_tracked_load(&[])?;
         let end = monotonic_now() + duration;
         let mut index = 1;
         let mut lag_peak = 0;

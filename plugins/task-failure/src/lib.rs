@@ -13,6 +13,14 @@ const CONNECTOR: &str = "mirror-source";
 /// Larger than the Java producer's default max.request.size (1 MiB).
 const POISON_BYTES: u32 = 2 * 1024 * 1024;
 
+/// Defaults of the tracked load every MM2 scenario shares.
+const TRACKED: mm2::TrackedLoadDefaults = mm2::TrackedLoadDefaults {
+    topic: "test-mm2-perf",
+    rate: 500.0,
+    partitions: 4,
+    grace: "60s",
+};
+
 impl Scenario for TaskFailure {
     fn describe() -> ScenarioInfo {
         Describe::new("task-failure", "Fail a MM2 source task with a poison record, then recover it (5.4)")
@@ -24,49 +32,27 @@ impl Scenario for TaskFailure {
                  `producer.override.max.request.size` set through PUT config — the time until every \
                  task runs again (`recovery_ms`) and the target has caught up (`catch_up_ms`).",
             )
-            .param(spec::text("topic", "test-mm2-perf", "source topic (a fresh suffix is added per run)"))
-            .param(spec::float("rate", 500.0, "records per second"))
-            .param(spec::size("record_size", "1024", "record value size"))
-            .param(spec::int("partitions", 4, "partitions of the source topic"))
             .param(spec::duration("warmup", "20s", "steady load before the poison record"))
             .param(spec::duration("timeout", "3m", "longest wait for each stage"))
             .param(spec::int("caught_up_lag", 1000, "lag (records) under which the target has caught up"))
-            .param(spec::duration("grace", "60s", "a record not on target this long after its ack is lost"))
-            .cluster("source")
+            .apply(|d| mm2::tracked_load_params(d, TRACKED))
+        .cluster("source")
             .cluster("target")
             .connect()
             .build()
     }
 
     fn run() -> Result<(), ScenarioError> {
-        let topic = format!(
-            "{}-{}",
-            param::text("topic")?,
-            kscen_sdk::clock::wall_now_ms()
-        );
         let timeout = param::duration("timeout")?;
         let poll = Duration::from_millis(100);
+        let original = connect::get_config(CONNECTOR)?;
+
+        phase("before");
         let max_bytes = [(
             "max.message.bytes".to_string(),
             (4 * 1024 * 1024).to_string(),
         )];
-        kscen_sdk::kafka::create_topic(
-            "source",
-            &topic,
-            param::int("partitions")? as u32,
-            1,
-            &max_bytes,
-        )?;
-        let original = connect::get_config(CONNECTOR)?;
-
-        phase("before");
-        let load = Load::to("source", &topic)
-            .rate(param::float("rate")?)
-            .record_size(param::size("record_size")? as u32)
-            .replicate_to("target")
-            .grace(param::duration("grace")?)
-            .start()?;
-        mm2::wait_first_replicated(&load, Duration::from_secs(120))?;
+        let (load, topic) = mm2::start_tracked_load(&max_bytes)?;
         sleep(param::duration("warmup")?);
 
         phase("poison");
@@ -158,12 +144,7 @@ impl Scenario for TaskFailure {
         phase("restore");
         connect::put_config(CONNECTOR, &original)?;
         mm2::wait_healthy(&MM2_CONNECTORS, timeout, poll)?;
-        let status = load.stop();
-        end_phase();
-        if let Some(verdict) = status.replication {
-            figure("lost", verdict.lost as f64, "records");
-            figure("duplicates", verdict.duplicates as f64, "records");
-        }
+        mm2::finish_tracked_load(load);
         Ok(())
     }
 }

@@ -12,6 +12,14 @@ struct WorkerKill;
 
 const WORKERS: [&str; 3] = ["worker-1", "worker-2", "worker-3"];
 
+/// Defaults of the tracked load every MM2 scenario shares.
+const TRACKED: mm2::TrackedLoadDefaults = mm2::TrackedLoadDefaults {
+    topic: "test-mm2-perf",
+    rate: 1000.0,
+    partitions: 8,
+    grace: "60s",
+};
+
 impl Scenario for WorkerKill {
     fn describe() -> ScenarioInfo {
         let mut describe = Describe::new(
@@ -27,10 +35,6 @@ impl Scenario for WorkerKill {
              changes), rebalance (every task RUNNING on a live worker), lag peak, FAILED tasks. \
              With `restart`, the victims start again and the second rebalance is measured.",
         )
-        .param(spec::text("topic", "test-mm2-perf", "source topic (a fresh suffix is added per run)"))
-        .param(spec::float("rate", 1000.0, "records per second"))
-        .param(spec::size("record_size", "1024", "record value size"))
-        .param(spec::int("partitions", 8, "partitions of the source topic"))
         .param(spec::text("victim", "follower", "follower | leader | worker-N"))
         .param(spec::int("victims", 1, "how many workers to stop (1 or 2)"))
         .param(spec::text("signal", "kill", "kill (SIGKILL, unclean) | stop (SIGTERM, clean)"))
@@ -39,7 +43,7 @@ impl Scenario for WorkerKill {
         .param(spec::duration("after", "30s", "steady load after recovery"))
         .param(spec::flag("restart", true, "start the victims again and measure the second rebalance"))
         .param(spec::duration("poll", "100ms", "Connect status polling interval (not scaled below 50 ms)"))
-        .param(spec::duration("grace", "60s", "a record not on target this long after its ack is lost"))
+        .apply(|d| mm2::tracked_load_params(d, TRACKED))
         .cluster("source")
         .cluster("target")
         .connect();
@@ -50,11 +54,6 @@ impl Scenario for WorkerKill {
     }
 
     fn run() -> Result<(), ScenarioError> {
-        let topic = format!(
-            "{}-{}",
-            param::text("topic")?,
-            kscen_sdk::clock::wall_now_ms()
-        );
         let poll = param::duration("poll")?.max(Duration::from_millis(50));
         let victims_wanted = param::int("victims")?.clamp(1, 2) as usize;
         let action = match param::text("signal")?.as_str() {
@@ -62,20 +61,9 @@ impl Scenario for WorkerKill {
             "stop" => Action::Stop,
             other => return Err(format!("signal must be kill or stop, got {other:?}").into()),
         };
-        create_topic("source", &topic, param::int("partitions")? as u32, 1)?;
 
         phase("before");
-        let load = Load::to("source", &topic)
-            .rate(param::float("rate")?)
-            .record_size(param::size("record_size")? as u32)
-            .replicate_to("target")
-            .grace(param::duration("grace")?)
-            .start()?;
-        let discovered = mm2::wait_first_replicated(&load, Duration::from_secs(120))?;
-        event(
-            "mirror",
-            &format!("first record replicated after {discovered:?}"),
-        );
+        let (load, _topic) = mm2::start_tracked_load(&[])?;
         mm2::wait_healthy(&MM2_CONNECTORS, Duration::from_secs(120), poll)?
             .ok_or("MirrorMaker 2 connectors are not all RUNNING before the fault")?;
         sleep(param::duration("warmup")?);
@@ -178,12 +166,7 @@ impl Scenario for WorkerKill {
             sleep(param::duration("after")?);
         }
 
-        let status = load.stop();
-        end_phase();
-        if let Some(verdict) = status.replication {
-            figure("lost", verdict.lost as f64, "records");
-            figure("duplicates", verdict.duplicates as f64, "records");
-        }
+        mm2::finish_tracked_load(load);
         Ok(())
     }
 }
