@@ -38,6 +38,8 @@ pub struct RunRequest {
     /// thresholds from the command line (`--threshold`), on top of the scenario file's
     pub thresholds: Vec<crate::thresholds::Threshold>,
     pub json: Option<PathBuf>,
+    /// `--metrics-addr`: serve live Prometheus metrics here during the run
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// How the run ended, for the exit code.
@@ -80,7 +82,10 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         None => None,
     };
     let faults = profile.map(FaultTargets::from_profile).unwrap_or_default();
-    let probes = profile.map(Probes::from_profile).unwrap_or_default();
+    let probes = match profile {
+        Some(profile) => Probes::load(profile)?,
+        None => Probes::default(),
+    };
     let fault_targets = faults.targets();
     let offer = Offer {
         clusters: clusters.names().collect(),
@@ -164,6 +169,16 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
             let _ = cancel.send(true);
         }
     });
+    let _metrics_server = match request.metrics_addr {
+        Some(addr) => {
+            let server =
+                crate::report::live_metrics::serve(addr, metrics.clone(), scenario.name.clone())
+                    .await?;
+            eprintln!("Live metrics: http://{}/metrics", server.addr);
+            Some(server)
+        }
+        None => None,
+    };
     let (stop_ticker, ticker_stopped) = tokio::sync::oneshot::channel();
     let ticker = spawn_timeline(metrics.clone(), scenario.name.clone(), ticker_stopped);
 

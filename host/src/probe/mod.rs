@@ -25,7 +25,10 @@ pub struct Sample {
 
 impl Sample {
     pub fn label(&self, name: &str) -> Option<&str> {
-        self.labels.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.labels
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -67,8 +70,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 #[derive(Debug, Default)]
 pub struct Probes {
     probes: BTreeMap<String, Probe>,
-    /// Entries `from_profile` could not use, with why; a call on one reports the reason.
-    broken: BTreeMap<String, String>,
     http: reqwest::Client,
 }
 
@@ -79,35 +80,22 @@ impl Probes {
         for (name, entry) in &profile.probes {
             probes.insert(name.clone(), parse_entry(name, &entry.kind, &entry.url)?);
         }
-        Ok(Probes { probes, broken: BTreeMap::new(), http: http_client()? })
-    }
-
-    /// Like [`Probes::load`] but never fails: a bad entry is kept aside and each call on it
-    /// returns the reason. Prefer `load`, which refuses a bad profile before the run starts.
-    pub fn from_profile(profile: &Profile) -> Probes {
-        let mut probes = Probes { http: http_client().unwrap_or_default(), ..Probes::default() };
-        for (name, entry) in &profile.probes {
-            match parse_entry(name, &entry.kind, &entry.url) {
-                Ok(probe) => {
-                    probes.probes.insert(name.clone(), probe);
-                }
-                Err(error) => {
-                    probes.broken.insert(name.clone(), format!("{error:#}"));
-                }
-            }
-        }
-        probes
+        Ok(Probes {
+            probes,
+            http: http_client()?,
+        })
     }
 
     pub fn names(&self) -> Vec<&str> {
-        self.probes.keys().chain(self.broken.keys()).map(String::as_str).collect()
+        self.probes.keys().map(String::as_str).collect()
     }
 
     /// Reads a `scrape` probe and keeps the samples whose name starts with `prefix`.
     pub async fn scrape(&self, probe: &str, prefix: &str) -> HostResult<Vec<Sample>> {
         let url = self.probe_url(probe, ProbeKind::Scrape)?;
         let body = self.get(probe, url.clone()).await?;
-        text::parse(&body, prefix).map_err(|why| HostError::Probe(format!("probe {probe:?} ({url}): {why}")))
+        text::parse(&body, prefix)
+            .map_err(|why| HostError::Probe(format!("probe {probe:?} ({url}): {why}")))
     }
 
     /// Runs a PromQL instant query on a `prometheus` probe.
@@ -125,25 +113,37 @@ impl Probes {
         // The API answers errors (400 bad_data, 422 execution) with a JSON body worth showing.
         let answer = self.send(probe, &url).await?;
         let status = answer.status();
-        let body = answer.text().await.map_err(|e| unreachable(probe, &url, &e))?;
+        let body = answer
+            .text()
+            .await
+            .map_err(|e| unreachable(probe, &url, &e))?;
         match promql::parse(&body, promql) {
             Ok(samples) if status.is_success() => Ok(samples),
-            Ok(_) => Err(HostError::Probe(format!("probe {probe:?} ({base}): HTTP {status}"))),
-            Err(why) if status.is_success() => Err(HostError::Probe(format!("probe {probe:?} ({base}): {why}"))),
-            Err(why) => Err(HostError::Probe(format!("probe {probe:?} ({base}): HTTP {status}: {why}"))),
+            Ok(_) => Err(HostError::Probe(format!(
+                "probe {probe:?} ({base}): HTTP {status}"
+            ))),
+            Err(why) if status.is_success() => {
+                Err(HostError::Probe(format!("probe {probe:?} ({base}): {why}")))
+            }
+            Err(why) => Err(HostError::Probe(format!(
+                "probe {probe:?} ({base}): HTTP {status}: {why}"
+            ))),
         }
     }
 
     fn probe_url(&self, name: &str, wanted: ProbeKind) -> HostResult<&Url> {
-        if let Some(why) = self.broken.get(name) {
-            return Err(HostError::Probe(why.clone()));
-        }
-        let probe = self
-            .probes
-            .get(name)
-            .ok_or_else(|| HostError::NotFound(format!("no probe {name:?} in the profile (known: {:?})", self.names())))?;
+        let probe = self.probes.get(name).ok_or_else(|| {
+            HostError::NotFound(format!(
+                "no probe {name:?} in the profile (known: {:?})",
+                self.names()
+            ))
+        })?;
         if probe.kind != wanted {
-            let call = if wanted == ProbeKind::Scrape { "scrape" } else { "query" };
+            let call = if wanted == ProbeKind::Scrape {
+                "scrape"
+            } else {
+                "query"
+            };
             return Err(HostError::Invalid(format!(
                 "probe {name:?} is of kind {:?}; `{call}` needs a {:?} probe",
                 probe.kind.as_str(),
@@ -154,27 +154,41 @@ impl Probes {
     }
 
     async fn send(&self, probe: &str, url: &Url) -> HostResult<reqwest::Response> {
-        self.http.get(url.clone()).send().await.map_err(|e| unreachable(probe, url, &e))
+        self.http
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|e| unreachable(probe, url, &e))
     }
 
     async fn get(&self, probe: &str, url: Url) -> HostResult<String> {
         let answer = self.send(probe, &url).await?;
         let status = answer.status();
         if !status.is_success() {
-            return Err(HostError::Probe(format!("probe {probe:?} ({url}): HTTP {status}")));
+            return Err(HostError::Probe(format!(
+                "probe {probe:?} ({url}): HTTP {status}"
+            )));
         }
-        answer.text().await.map_err(|e| unreachable(probe, &url, &e))
+        answer
+            .text()
+            .await
+            .map_err(|e| unreachable(probe, &url, &e))
     }
 }
 
 fn unreachable(probe: &str, url: &Url, error: &reqwest::Error) -> HostError {
-    let why = if error.is_timeout() { "timed out".to_string() } else { crate::connect::error_chain(error) };
+    let why = if error.is_timeout() {
+        "timed out".to_string()
+    } else {
+        crate::connect::error_chain(error)
+    };
     HostError::Probe(format!("probe {probe:?}: {url} unreachable: {why}"))
 }
 
 fn parse_entry(name: &str, kind: &str, url: &str) -> anyhow::Result<Probe> {
-    let kind = ProbeKind::parse(kind)
-        .with_context(|| format!("probes.{name}.kind: unknown kind {kind:?} (expected \"scrape\" or \"prometheus\")"))?;
+    let kind = ProbeKind::parse(kind).with_context(|| {
+        format!("probes.{name}.kind: unknown kind {kind:?} (expected \"scrape\" or \"prometheus\")")
+    })?;
     let url = Url::parse(url).with_context(|| format!("probes.{name}.url: invalid URL {url:?}"))?;
     if !matches!(url.scheme(), "http" | "https") {
         anyhow::bail!("probes.{name}.url: {url} is not an http(s) URL");
@@ -202,22 +216,27 @@ mod tests {
     fn unknown_kinds_and_bad_urls_name_the_key() {
         let bad_kind = profile("[probes.w1]\nkind = \"jmx\"\nurl = \"http://h:1/metrics\"\n");
         let error = format!("{:#}", Probes::load(&bad_kind).unwrap_err());
-        assert!(error.contains("probes.w1.kind: unknown kind \"jmx\""), "{error}");
+        assert!(
+            error.contains("probes.w1.kind: unknown kind \"jmx\""),
+            "{error}"
+        );
         let bad_url = profile("[probes.p]\nkind = \"prometheus\"\nurl = \"localhost:9090\"\n");
         let error = format!("{:#}", Probes::load(&bad_url).unwrap_err());
         assert!(error.contains("probes.p.url"), "{error}");
     }
 
     #[tokio::test]
-    async fn a_bad_entry_from_profile_reports_at_use_and_kinds_are_checked() {
-        let probes = Probes::from_profile(&profile(
-            "[probes.w1]\nkind = \"jmx\"\nurl = \"http://h:1/\"\n[probes.prom]\nkind = \"prometheus\"\nurl = \"http://127.0.0.1:1/\"\n",
-        ));
-        assert_eq!(probes.names(), vec!["prom", "w1"]);
-        let error = probes.scrape("w1", "").await.unwrap_err();
-        assert!(matches!(&error, HostError::Probe(m) if m.contains("unknown kind")), "{error}");
+    async fn kinds_are_checked_and_errors_name_the_probe() {
+        let probes = Probes::load(&profile(
+            "[probes.prom]\nkind = \"prometheus\"\nurl = \"http://127.0.0.1:1/\"\n",
+        ))
+        .unwrap();
+        assert_eq!(probes.names(), vec!["prom"]);
         let error = probes.scrape("prom", "").await.unwrap_err();
-        assert!(matches!(&error, HostError::Invalid(m) if m.contains("needs a \"scrape\" probe")), "{error}");
+        assert!(
+            matches!(&error, HostError::Invalid(m) if m.contains("needs a \"scrape\" probe")),
+            "{error}"
+        );
         let error = probes.query("nope", "up").await.unwrap_err();
         assert!(matches!(error, HostError::NotFound(_)));
         // Port 1 refuses: the error names the probe and its URL.

@@ -19,7 +19,8 @@ pub fn parse(body: &str, prefix: &str) -> Result<Vec<Sample>, String> {
         if !line.starts_with(prefix) {
             continue;
         }
-        let sample = parse_line(line).map_err(|why| format!("line {}: {why}: {line:?}", index + 1))?;
+        let sample =
+            parse_line(line).map_err(|why| format!("line {}: {why}: {line:?}", index + 1))?;
         if sample.name.starts_with(prefix) {
             samples.push(sample);
         }
@@ -28,9 +29,15 @@ pub fn parse(body: &str, prefix: &str) -> Result<Vec<Sample>, String> {
 }
 
 fn parse_line(line: &str) -> Result<Sample, String> {
-    let name_end = line.find(|c: char| c == '{' || c.is_whitespace()).unwrap_or(line.len());
+    let name_end = line
+        .find(|c: char| c == '{' || c.is_whitespace())
+        .unwrap_or(line.len());
     let name = &line[..name_end];
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+    {
         return Err(format!("invalid metric name {name:?}"));
     }
     let mut rest = &line[name_end..];
@@ -45,16 +52,24 @@ fn parse_line(line: &str) -> Result<Sample, String> {
     let value = fields.next().ok_or("no value")?;
     let value = parse_value(value)?;
     if let Some(timestamp) = fields.next() {
-        timestamp.parse::<i64>().map_err(|_| format!("invalid timestamp {timestamp:?}"))?;
+        timestamp
+            .parse::<i64>()
+            .map_err(|_| format!("invalid timestamp {timestamp:?}"))?;
     }
     if fields.next().is_some() {
         return Err("trailing text after the timestamp".into());
     }
-    Ok(Sample { name: name.to_string(), labels, value })
+    Ok(Sample {
+        name: name.to_string(),
+        labels,
+        value,
+    })
 }
 
 /// Parses `a="x",b="y"}` (after the opening brace); returns the labels and the text after `}`.
-fn parse_labels(mut text: &str) -> Result<(Vec<(String, String)>, &str), String> {
+type Labels = Vec<(String, String)>;
+
+fn parse_labels(mut text: &str) -> Result<(Labels, &str), String> {
     let mut labels = Vec::new();
     loop {
         text = text.trim_start();
@@ -109,7 +124,9 @@ pub(crate) fn parse_value(text: &str) -> Result<f64, String> {
         "NaN" => Ok(f64::NAN),
         "+Inf" | "Inf" => Ok(f64::INFINITY),
         "-Inf" => Ok(f64::NEG_INFINITY),
-        _ => text.parse::<f64>().map_err(|_| format!("invalid value {text:?}")),
+        _ => text
+            .parse::<f64>()
+            .map_err(|_| format!("invalid value {text:?}")),
     }
 }
 
@@ -121,19 +138,36 @@ mod tests {
     const LAB: &str = include_str!("testdata/lab-worker.prom");
 
     fn label<'a>(sample: &'a Sample, name: &str) -> &'a str {
-        sample.labels.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap()
+        sample
+            .labels
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap()
     }
 
     #[test]
     fn a_real_worker_scrape_parses() {
         let all = parse(LAB, "").unwrap();
         assert_eq!(all.len(), 9);
-        let heap = all.iter().find(|s| s.name == "jvm_memory_used_bytes").unwrap();
+        let heap = all
+            .iter()
+            .find(|s| s.name == "jvm_memory_used_bytes")
+            .unwrap();
         assert_eq!(label(heap, "area"), "heap");
         assert_eq!(heap.value, 7.9325e7);
-        let consumer = all.iter().find(|s| s.name.starts_with("kafka_consumer")).unwrap();
-        assert_eq!(label(consumer, "client_id"), "source->target|mirror-source-3|replication-consumer");
-        let leader = all.iter().find(|s| s.name == "kafka_connect_worker_rebalance_leader").unwrap();
+        let consumer = all
+            .iter()
+            .find(|s| s.name.starts_with("kafka_consumer"))
+            .unwrap();
+        assert_eq!(
+            label(consumer, "client_id"),
+            "source->target|mirror-source-3|replication-consumer"
+        );
+        let leader = all
+            .iter()
+            .find(|s| s.name == "kafka_connect_worker_rebalance_leader")
+            .unwrap();
         assert_eq!(label(leader, "leader"), "http://127.0.0.1:38083/");
     }
 
@@ -165,9 +199,14 @@ mod tests {
     #[test]
     fn malformed_lines_name_their_line() {
         let error = parse("ok 1\nbad{a=\"x} 1\n", "").unwrap_err();
-        assert!(error.starts_with("line 2: unterminated label value"), "{error}");
+        assert!(
+            error.starts_with("line 2: unterminated label value"),
+            "{error}"
+        );
         assert!(parse("m{a=x} 1", "").unwrap_err().contains("not quoted"));
         assert!(parse("m one", "").unwrap_err().contains("invalid value"));
-        assert!(parse("m 1 soon", "").unwrap_err().contains("invalid timestamp"));
+        assert!(parse("m 1 soon", "")
+            .unwrap_err()
+            .contains("invalid timestamp"));
     }
 }
