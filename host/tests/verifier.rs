@@ -89,8 +89,8 @@ fn lost_and_duplicated_records_are_counted_exactly() {
 
     let verdict = &run.result()["replication"][0];
     let acked = u64_of(&verdict["acked"]);
-    // 2 s at 200/s then 2 s at 1000/s; the plugin's sleeps decide the last few records.
-    assert!((2300..=2500).contains(&acked), "{verdict}");
+    // Discovery, then 2 s at 200/s and 2 s at 1000/s: the plugin's sleeps decide the exact count.
+    assert!((2300..=3500).contains(&acked), "{verdict}");
     assert_eq!(u64_of(&verdict["lost"]), DROPPED.len() as u64, "{verdict}");
     assert_eq!(
         u64_of(&verdict["duplicates"]),

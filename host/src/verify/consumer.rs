@@ -6,10 +6,12 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientConfig;
+use rdkafka::ClientContext;
 
 use super::stamp::Stamp;
 use crate::load::LoadJob;
@@ -38,7 +40,7 @@ impl TargetReader {
             .set("enable.auto.commit", "false")
             // The remote topic may only appear once the mirror has discovered the source topic.
             .set("topic.metadata.refresh.interval.ms", "1000");
-        let consumer: BaseConsumer = config.create()?;
+        let consumer: BaseConsumer<TargetContext> = config.create_with_context(TargetContext)?;
         consumer.subscribe(&[topic])?;
         let stop = Arc::new(AtomicBool::new(false));
         let thread_stop = stop.clone();
@@ -62,6 +64,20 @@ impl TargetReader {
     }
 }
 
+/// Until the mirror has created the remote topic, librdkafka reports it as unknown: expected,
+/// so not worth an error line. Every other client error is still logged.
+struct TargetContext;
+
+impl ClientContext for TargetContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if error.rdkafka_error_code() != Some(RDKafkaErrorCode::UnknownTopicOrPartition) {
+            tracing::error!("verifier consumer: {error}: {reason}");
+        }
+    }
+}
+
+impl ConsumerContext for TargetContext {}
+
 struct Arrival {
     seq: u64,
     partition: i32,
@@ -69,7 +85,7 @@ struct Arrival {
     received_ns: u64,
 }
 
-fn read(job: &LoadJob, consumer: &BaseConsumer, stop: &AtomicBool) {
+fn read(job: &LoadJob, consumer: &BaseConsumer<TargetContext>, stop: &AtomicBool) {
     let mut batch: Vec<Arrival> = Vec::with_capacity(BATCH);
     let mut cursor = PhaseCursor::default();
     while !stop.load(Ordering::Acquire) {

@@ -1,6 +1,7 @@
 //! PERF-06: end-to-end replication latency across the mirror, on one clock — first at a low
 //! fixed rate (the seed sends one record a second), then under the nominal load.
 
+use kscen_sdk::mm2;
 use kscen_sdk::prelude::*;
 
 struct E2eLatency;
@@ -52,7 +53,7 @@ impl Scenario for E2eLatency {
         .param(spec::int(
             "partitions",
             6,
-            "partitions when the source topic is created; 0 = use the topic as it is",
+            "partitions of a fresh source topic named after `topic`; 0 = use `topic` as it is",
         ))
         .param(spec::duration(
             "grace",
@@ -65,15 +66,20 @@ impl Scenario for E2eLatency {
     }
 
     fn run() -> Result<(), ScenarioError> {
-        let topic = param::text("topic")?;
         let remote_topic = param::text("remote_topic")?;
         let load_rate = param::float("load_rate")?;
         let partitions = param::int("partitions")?;
-        if partitions > 0 {
+        // A topic of our own (fresh, so no earlier run's records mix in) unless told to reuse one.
+        let topic = if partitions > 0 {
+            let topic = mm2::fresh_topic()?;
             create_topic("source", &topic, partitions as u32, 1)?;
-        }
+            topic
+        } else {
+            param::text("topic")?
+        };
 
-        phase("low-rate");
+        // Until the mirror has discovered the topic, latency says nothing about replication.
+        phase("discovery");
         let mut load = Load::to("source", &topic)
             .rate(param::float("low_rate")?)
             .record_size(param::size("record_size")? as u32)
@@ -83,6 +89,8 @@ impl Scenario for E2eLatency {
             load = load.remote_topic(&remote_topic);
         }
         let load = load.start()?;
+        mm2::wait_first_replicated(&load, Duration::from_secs(120))?;
+        phase("low-rate");
         sleep(param::duration("low_duration")?);
         if load_rate > 0.0 {
             phase("under-load");
