@@ -43,20 +43,35 @@ fn run_bundled(scenario: &str, args: &[&str]) -> Option<Run> {
         .env("KSCEN_PLUGIN_PATH", support::plugin_dist())
         .output()
         .expect("kscen runs");
-    let result = std::fs::read_to_string(&json).ok().map(|t| serde_json::from_str(&t).unwrap());
+    let result = std::fs::read_to_string(&json)
+        .ok()
+        .map(|t| serde_json::from_str(&t).unwrap());
     let run = Run { output, result };
-    eprintln!("{scenario}: exit {}\n{}\n{}", run.code(), run.stdout(), run.stderr());
+    eprintln!(
+        "{scenario}: exit {}\n{}\n{}",
+        run.code(),
+        run.stdout(),
+        run.stderr()
+    );
     Some(run)
 }
 
 fn figure(run: &Run, name: &str) -> f64 {
     let figures = &run.result()["figures"];
-    f64_of(&figures.get(name).unwrap_or_else(|| panic!("no figure {name} in {figures}"))["value"])
+    f64_of(
+        &figures
+            .get(name)
+            .unwrap_or_else(|| panic!("no figure {name} in {figures}"))["value"],
+    )
 }
 
 /// The verdict of the run's main tracked load (the last one started).
 fn verdict(run: &Run) -> &Value {
-    run.result()["replication"].as_array().unwrap().last().expect("a tracked load")
+    run.result()["replication"]
+        .as_array()
+        .unwrap()
+        .last()
+        .expect("a tracked load")
 }
 
 fn assert_nothing_lost(run: &Run) {
@@ -75,7 +90,16 @@ fn assert_criteria_met(run: &Run) {
 fn e2e_latency_measures_replicated_latency_on_one_clock() {
     let Some(run) = run_bundled(
         "perf-06-e2e-latency.toml",
-        &["--set", "low_rate=20", "--set", "low_duration=\"6s\"", "--set", "load_rate=500", "--set", "load_duration=\"6s\""],
+        &[
+            "--set",
+            "low_rate=20",
+            "--set",
+            "low_duration=\"6s\"",
+            "--set",
+            "load_rate=500",
+            "--set",
+            "load_duration=\"6s\"",
+        ],
     ) else {
         return;
     };
@@ -84,26 +108,39 @@ fn e2e_latency_measures_replicated_latency_on_one_clock() {
         let replicated = &run.phase(phase)["replicated_us"];
         assert!(u64_of(&replicated["count"]) > 0, "{phase}: {replicated}");
         // Replication through MM2 takes longer than the producer's own acknowledgement.
-        assert!(u64_of(&replicated["p50"]) > u64_of(&run.phase(phase)["service_us"]["p50"]), "{phase}");
+        assert!(
+            u64_of(&replicated["p50"]) > u64_of(&run.phase(phase)["service_us"]["p50"]),
+            "{phase}"
+        );
     }
     assert_nothing_lost(&run);
 }
 
 #[test]
 fn catch_up_times_the_drain_of_a_backlog() {
-    let Some(run) = run_bundled("perf-07-catch-up.toml", &["--set", "backlog=20000", "--set", "timeout=\"3m\""]) else {
+    let Some(run) = run_bundled(
+        "perf-07-catch-up.toml",
+        &["--set", "backlog=20000", "--set", "timeout=\"3m\""],
+    ) else {
         return;
     };
     assert_criteria_met(&run);
     assert!(figure(&run, "catch_up_ms") > 0.0);
     assert!(figure(&run, "drain_rate") > 100.0);
-    assert_eq!(u64_of(&verdict(&run)["replicated"]), 20_000, "every backlog record, counted once");
+    assert_eq!(
+        u64_of(&verdict(&run)["replicated"]),
+        20_000,
+        "every backlog record, counted once"
+    );
     assert_nothing_lost(&run);
 }
 
 #[test]
 fn consistency_compares_partitions_and_records() {
-    let Some(run) = run_bundled("consistency-9-1.toml", &["--set", "count=20000", "--set", "rate=4000"]) else {
+    let Some(run) = run_bundled(
+        "consistency-9-1.toml",
+        &["--set", "count=20000", "--set", "rate=4000"],
+    ) else {
         return;
     };
     assert_criteria_met(&run);
@@ -116,7 +153,14 @@ fn consistency_compares_partitions_and_records() {
 fn worker_kill_measures_the_rebalance_and_loses_nothing() {
     let Some(run) = run_bundled(
         "resilience-5-1-worker-kill.toml",
-        &["--set", "warmup=\"10s\"", "--set", "after=\"5s\"", "--set", "recovery_timeout=\"90s\""],
+        &[
+            "--set",
+            "warmup=\"10s\"",
+            "--set",
+            "after=\"5s\"",
+            "--set",
+            "recovery_timeout=\"90s\"",
+        ],
     ) else {
         return;
     };
@@ -125,11 +169,20 @@ fn worker_kill_measures_the_rebalance_and_loses_nothing() {
     // tasks move after the session timeout plus the delay; a killed leader's after the timeout.
     let rebalance = figure(&run, "rebalance_ms");
     let leader = figure(&run, "victim_was_leader") == 1.0;
-    let expected = if leader { 8_000.0..25_000.0 } else { 15_000.0..40_000.0 };
-    assert!(expected.contains(&rebalance), "rebalance {rebalance} ms (leader: {leader})");
+    let expected = if leader {
+        8_000.0..25_000.0
+    } else {
+        15_000.0..40_000.0
+    };
+    assert!(
+        expected.contains(&rebalance),
+        "rebalance {rebalance} ms (leader: {leader})"
+    );
     assert!(figure(&run, "rebalance_detected_ms") <= rebalance);
     assert_eq!(figure(&run, "rebalance_failed_tasks"), 0.0);
-    assert!(run.result()["figures"].get("rejoin_lag_peak_records").is_some());
+    assert!(run.result()["figures"]
+        .get("rejoin_lag_peak_records")
+        .is_some());
     assert_eq!(run.phase_names(), ["before", "fault", "after", "rejoin"]);
     assert_nothing_lost(&run);
 }
@@ -138,7 +191,14 @@ fn worker_kill_measures_the_rebalance_and_loses_nothing() {
 fn two_workers_killed_leave_every_task_on_the_survivor() {
     let Some(run) = run_bundled(
         "resilience-5-2-two-workers-kill.toml",
-        &["--set", "warmup=\"10s\"", "--set", "after=\"5s\"", "--set", "recovery_timeout=\"90s\""],
+        &[
+            "--set",
+            "warmup=\"10s\"",
+            "--set",
+            "after=\"5s\"",
+            "--set",
+            "recovery_timeout=\"90s\"",
+        ],
     ) else {
         return;
     };
@@ -153,25 +213,41 @@ fn two_workers_killed_leave_every_task_on_the_survivor() {
 fn connector_restart_and_pause_resume_are_timed() {
     let Some(run) = run_bundled(
         "resilience-5-3-connector-restart.toml",
-        &["--set", "connectors=\"mirror-source\"", "--set", "pause=\"5s\"", "--set", "settle=\"3s\""],
+        &[
+            "--set",
+            "connectors=\"mirror-source\"",
+            "--set",
+            "pause=\"5s\"",
+            "--set",
+            "settle=\"3s\"",
+        ],
     ) else {
         return;
     };
     assert_criteria_met(&run);
-    assert!(figure(&run, "mirror-source_resume_lag_peak_records") > 0.0, "a 5 s pause builds a lag");
+    assert!(
+        figure(&run, "mirror-source_resume_lag_peak_records") > 0.0,
+        "a 5 s pause builds a lag"
+    );
     assert_nothing_lost(&run);
 }
 
 #[test]
 fn a_poison_record_fails_a_task_for_real_and_the_fix_recovers_it() {
-    let Some(run) = run_bundled("resilience-5-4-task-failure.toml", &["--set", "warmup=\"5s\""]) else {
+    let Some(run) = run_bundled(
+        "resilience-5-4-task-failure.toml",
+        &["--set", "warmup=\"5s\"", "--set", "offset_flush=\"10s\""],
+    ) else {
         return;
     };
     assert_criteria_met(&run);
     assert!(figure(&run, "failed_ms") > 0.0);
     assert!(figure(&run, "recovery_ms") > 0.0);
     let events = run.result()["events"].as_array().unwrap();
-    assert!(events.iter().any(|e| e["kind"] == "task-failed"), "{events:?}");
+    assert!(
+        events.iter().any(|e| e["kind"] == "task-failed"),
+        "{events:?}"
+    );
     assert_nothing_lost(&run);
 }
 
@@ -179,7 +255,14 @@ fn a_poison_record_fails_a_task_for_real_and_the_fix_recovers_it() {
 fn losing_the_source_link_stalls_replication_and_loses_nothing() {
     let Some(run) = run_bundled(
         "resilience-5-5-source-connectivity.toml",
-        &["--set", "warmup=\"5s\"", "--set", "outage=\"15s\"", "--set", "timeout=\"2m\""],
+        &[
+            "--set",
+            "warmup=\"5s\"",
+            "--set",
+            "outage=\"15s\"",
+            "--set",
+            "timeout=\"2m\"",
+        ],
     ) else {
         return;
     };
@@ -193,7 +276,14 @@ fn losing_the_source_link_stalls_replication_and_loses_nothing() {
 fn losing_the_target_link_and_recovering() {
     let Some(run) = run_bundled(
         "resilience-5-6-target-connectivity.toml",
-        &["--set", "warmup=\"5s\"", "--set", "outage=\"15s\"", "--set", "timeout=\"3m\""],
+        &[
+            "--set",
+            "warmup=\"5s\"",
+            "--set",
+            "outage=\"15s\"",
+            "--set",
+            "timeout=\"3m\"",
+        ],
     ) else {
         return;
     };
@@ -204,11 +294,18 @@ fn losing_the_target_link_and_recovering() {
 
 #[test]
 fn config_changes_apply_under_load() {
-    let Some(run) = run_bundled("resilience-5-7-config-change.toml", &["--set", "settle=\"3s\""]) else {
+    let Some(run) = run_bundled(
+        "resilience-5-7-config-change.toml",
+        &["--set", "settle=\"3s\""],
+    ) else {
         return;
     };
     assert_criteria_met(&run);
-    assert_eq!(figure(&run, "tasks_max_rebalanced"), 1.0, "fewer tasks means a rebalance");
+    assert_eq!(
+        figure(&run, "tasks_max_rebalanced"),
+        1.0,
+        "fewer tasks means a rebalance"
+    );
     assert_nothing_lost(&run);
 }
 
@@ -216,15 +313,30 @@ fn config_changes_apply_under_load() {
 fn endurance_checkpoints_lag_failed_tasks_heap_and_cpu() {
     let Some(run) = run_bundled(
         "perf-04-endurance.toml",
-        &["--set", "duration=\"16s\"", "--set", "checkpoint=\"5s\"", "--set", "rate=500"],
+        &[
+            "--set",
+            "duration=\"16s\"",
+            "--set",
+            "checkpoint=\"5s\"",
+            "--set",
+            "rate=500",
+        ],
     ) else {
         return;
     };
     assert_criteria_met(&run);
     let events = run.result()["events"].as_array().unwrap();
-    let checkpoints: Vec<&Value> = events.iter().filter(|e| e["kind"] == "checkpoint").collect();
+    let checkpoints: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "checkpoint")
+        .collect();
     assert!(checkpoints.len() >= 3, "{checkpoints:?}");
-    assert!(checkpoints.iter().all(|c| c["message"].as_str().unwrap().contains("heap")), "{checkpoints:?}");
+    assert!(
+        checkpoints
+            .iter()
+            .all(|c| c["message"].as_str().unwrap().contains("heap")),
+        "{checkpoints:?}"
+    );
     let gauges = &run.result()["timeline"].as_array().unwrap().last().unwrap()["gauges"];
     assert!(f64_of(&gauges["worker_heap_bytes"]) > 1e6, "{gauges}");
 }
@@ -235,8 +347,13 @@ fn a_fault_that_was_not_granted_is_denied_and_nothing_happens() {
     let _one_at_a_time = LAB.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     // The 5.1 scenario without its [grants]: the plugin asks, the operator has not granted.
-    let bundled = std::fs::read_to_string(workspace_root().join("scenarios/resilience-5-1-worker-kill.toml")).unwrap();
-    let ungranted = bundled.replace("[grants]\nfaults = [\"worker-1\", \"worker-2\", \"worker-3\"]\n", "");
+    let bundled =
+        std::fs::read_to_string(workspace_root().join("scenarios/resilience-5-1-worker-kill.toml"))
+            .unwrap();
+    let ungranted = bundled.replace(
+        "[grants]\nfaults = [\"worker-1\", \"worker-2\", \"worker-3\"]\n",
+        "",
+    );
     assert_ne!(ungranted, bundled);
     let scenario = dir.path().join("ungranted.toml");
     std::fs::write(&scenario, ungranted).unwrap();
@@ -244,7 +361,13 @@ fn a_fault_that_was_not_granted_is_denied_and_nothing_happens() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_kscen"))
         .arg("run")
         .arg(&scenario)
-        .args(["--profile", profile.to_str().unwrap(), "--set", "warmup=\"2s\"", "--json"])
+        .args([
+            "--profile",
+            profile.to_str().unwrap(),
+            "--set",
+            "warmup=\"2s\"",
+            "--json",
+        ])
         .arg(&json)
         .env("KSCEN_PLUGIN_PATH", support::plugin_dist())
         .output()
@@ -254,12 +377,23 @@ fn a_fault_that_was_not_granted_is_denied_and_nothing_happens() {
     assert!(stderr.contains("not granted by the operator"), "{stderr}");
     let result: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let events = result["events"].as_array().unwrap();
-    assert!(events.iter().any(|e| e["kind"] == "fault-denied"), "{events:?}");
-    assert!(!events.iter().any(|e| e["kind"] == "fault"), "no fault was carried out: {events:?}");
+    assert!(
+        events.iter().any(|e| e["kind"] == "fault-denied"),
+        "{events:?}"
+    );
+    assert!(
+        !events.iter().any(|e| e["kind"] == "fault"),
+        "no fault was carried out: {events:?}"
+    );
     // Every worker still answers.
-    let profile: kscen::config::profile::Profile = toml::from_str(&std::fs::read_to_string(&profile).unwrap()).unwrap();
+    let profile: kscen::config::profile::Profile =
+        toml::from_str(&std::fs::read_to_string(&profile).unwrap()).unwrap();
     for (name, worker) in &profile.workers {
-        let pid: i32 = std::fs::read_to_string(worker.pid_file.as_ref().unwrap()).unwrap().trim().parse().unwrap();
+        let pid: i32 = std::fs::read_to_string(worker.pid_file.as_ref().unwrap())
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
         // SAFETY: signal 0 only checks that the process exists.
         assert_eq!(unsafe { libc::kill(pid, 0) }, 0, "{name} is still running");
     }

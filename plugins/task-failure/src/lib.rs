@@ -34,6 +34,11 @@ impl Scenario for TaskFailure {
             )
             .param(spec::duration("warmup", "20s", "steady load before the poison record"))
             .param(spec::duration("timeout", "3m", "longest wait for each stage"))
+            .param(spec::duration(
+                "offset_flush",
+                "70s",
+                "wait before restoring the config: more than the workers' offset.flush.interval.ms",
+            ))
             .param(spec::int("caught_up_lag", 1000, "lag (records) under which the target has caught up"))
             .apply(|d| mm2::tracked_load_params(d, TRACKED))
         .cluster("source")
@@ -141,7 +146,10 @@ impl Scenario for TaskFailure {
             );
         }
 
+        // The original config cannot copy the poison record again: wait until the tasks have
+        // committed past it before restoring, or they would fail on it once more.
         phase("restore");
+        sleep(param::duration("offset_flush")?);
         connect::put_config(CONNECTOR, &original)?;
         mm2::wait_healthy(&MM2_CONNECTORS, timeout, poll)?;
         mm2::finish_tracked_load(load);
