@@ -27,8 +27,9 @@ impl Scenario for ConnectivityLoss {
         )
         .description(
             "Tracked load on `topic`; after `warmup` the `link` is cut for `outage`. Detection is \
-             the first moment replication visibly stalls (no new record on the target for \
-             `stall`) and, separately, the first change in Connect's status. States seen during \
+             the moment replication visibly stalls (`stall_detected_ms`: no new record on the \
+             target for `stall`; `replication_stopped_ms`: when the last one came) and, \
+             separately, the first change in Connect's status (`status_changed_ms`, absent if none). States seen during \
              the outage go to the event log. After the restore: time until records flow again \
              (`reconnect_ms`), time until the lag is back under `caught_up_lag` (`catch_up_ms`), \
              and at the end the per-record verdict (lost must be 0).",
@@ -103,7 +104,8 @@ impl Scenario for ConnectivityLoss {
                 last_count = count;
                 last_progress = now;
             } else if stalled_at.is_none() && now - last_progress >= stall {
-                stalled_at = Some(last_progress.saturating_sub(cut_at));
+                // (when records stopped arriving, when a watcher with this window notices)
+                stalled_at = Some((last_progress.saturating_sub(cut_at), now - cut_at));
             }
             if let Some(r) = load.status().replication {
                 lag_peak = (lag_peak.0.max(r.lag_records), lag_peak.1.max(r.lag_ms));
@@ -125,7 +127,10 @@ impl Scenario for ConnectivityLoss {
         }
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         match stalled_at {
-            Some(at) => figure("stall_detected_ms", ms(at), "ms"),
+            Some((stopped, detected)) => {
+                figure("replication_stopped_ms", ms(stopped), "ms");
+                figure("stall_detected_ms", ms(detected), "ms");
+            }
             None => {
                 warn("replication never stalled during the outage: is the link really in the path?")
             }
