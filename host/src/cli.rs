@@ -62,6 +62,10 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::lab::LabCommand,
     },
+    /// Render result files as a Markdown report, a self-contained HTML page and CSV files.
+    Report(crate::report::command::ReportArgs),
+    /// Read kafka-producer-perf-test output into a result file.
+    Import(crate::import::ImportArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -92,6 +96,9 @@ pub struct RunArgs {
     /// --threshold "replication.lost == 0", --threshold "rebalance_ms < 60s".
     #[arg(long = "threshold", value_name = "EXPR")]
     pub threshold: Vec<String>,
+    /// Serve live Prometheus metrics on this loopback address during the run (GET /metrics).
+    #[arg(long = "metrics-addr", value_name = "HOST:PORT")]
+    pub metrics_addr: Option<String>,
 }
 
 pub async fn execute(cli: Cli) -> Result<u8> {
@@ -100,6 +107,8 @@ pub async fn execute(cli: Cli) -> Result<u8> {
         Command::List { scenarios } => list(&scenarios).await.map(|()| EXIT_OK),
         Command::Describe { plugin } => describe(&plugin).await.map(|()| EXIT_OK),
         Command::Lab { command } => crate::lab::run(command).await.map(|()| EXIT_OK),
+        Command::Report(args) => crate::report::command::run(args).map(|()| EXIT_OK),
+        Command::Import(args) => crate::import::run(args).map(|()| EXIT_OK),
     }
 }
 
@@ -134,6 +143,10 @@ async fn run(args: RunArgs) -> Result<u8> {
             .map(|t| crate::thresholds::parse(t))
             .collect::<Result<_>>()?,
         json: args.json,
+        metrics_addr: match &args.metrics_addr {
+            Some(addr) => Some(crate::report::live_metrics::resolve(addr).await?),
+            None => None,
+        },
     };
     let (end, result) = crate::run::run(&host, request).await?;
     Ok(match end {

@@ -10,6 +10,7 @@ pub mod connect;
 pub mod engine;
 pub mod error;
 pub mod faults;
+pub mod import;
 pub mod lab;
 pub mod load;
 pub mod metrics;

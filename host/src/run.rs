@@ -81,7 +81,10 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         Some(profile) => ConnectClient::from_profile(profile)?,
         None => None,
     };
-    let faults = profile.map(FaultTargets::from_profile).unwrap_or_default();
+    let faults = match profile {
+        Some(profile) => FaultTargets::try_from_profile(profile)?,
+        None => FaultTargets::default(),
+    };
     let probes = match profile {
         Some(profile) => Probes::load(profile)?,
         None => Probes::default(),

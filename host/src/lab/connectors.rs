@@ -29,8 +29,9 @@ fn common(topo: &Topology, class: &str, tasks_max: u32) -> serde_json::Map<Strin
         "tasks.max": tasks_max.to_string(),
         "source.cluster.alias": SOURCE_ALIAS,
         "target.cluster.alias": TARGET_ALIAS,
-        "source.cluster.bootstrap.servers": topo.bootstrap(SOURCE_ALIAS),
-        "target.cluster.bootstrap.servers": topo.bootstrap(TARGET_ALIAS),
+        // through the link proxies, so cutting a link cuts MM2 off that cluster
+        "source.cluster.bootstrap.servers": topo.workers_bootstrap(SOURCE_ALIAS),
+        "target.cluster.bootstrap.servers": topo.workers_bootstrap(TARGET_ALIAS),
         "key.converter": "org.apache.kafka.connect.converters.ByteArrayConverter",
         "value.converter": "org.apache.kafka.connect.converters.ByteArrayConverter",
     });

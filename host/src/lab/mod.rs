@@ -1,13 +1,16 @@
 //! `kscen lab`: a local lab of real Apache Kafka processes launched from Maven Central jars — two
 //! single-node KRaft clusters (`source`, `target`), a distributed Kafka Connect cluster of three
-//! workers running the three MirrorMaker 2 connectors, and the Prometheus JMX exporter on every JVM.
+//! workers running the three MirrorMaker 2 connectors, the Prometheus JMX exporter on every JVM,
+//! and two link proxies (`workers-to-source`, `workers-to-target`) through which the workers reach
+//! the clusters, so a network cut between the workers and one cluster is a real one.
 //!
 //! Module map (one job each):
 //! - `jars`: find Java / Maven / `lab/pom.xml`, resolve the jars into the cache folder;
 //! - `topology`: process names and ports, state-dir layout;
 //! - `config`: generated server/worker properties, log4j, JMX exporter rules, `start.sh`;
 //! - `process`: launch, PID files, liveness, stop, sweep, port holders;
-//! - `readiness`: wait for brokers, workers and connectors, with progress lines;
+//! - `proxy`: `kscen lab proxy`, the link proxy that can be cut (SIGUSR1) and restored (SIGUSR2);
+//! - `readiness`: wait for brokers, link proxies, workers and connectors, with progress lines;
 //! - `connectors`: MM2 connector configs and the Connect REST calls;
 //! - `profile`: the `profile.toml` that `kscen run --profile` reads;
 //! - `status`: the status table.
@@ -17,6 +20,7 @@ mod connectors;
 mod jars;
 mod process;
 mod profile;
+mod proxy;
 mod readiness;
 mod status;
 mod topology;
@@ -26,7 +30,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use self::topology::{Kind, Topology};
+use self::topology::{Kind, Process, Topology};
+use crate::faults::link_state::LinkState;
 
 /// Default Kafka version: Confluent Platform 7.7.3 (the seeds' platform) ships Apache Kafka 3.7.
 pub const DEFAULT_KAFKA_VERSION: &str = "3.7.2";
@@ -45,6 +50,10 @@ pub enum LabCommand {
     Start(ProcessArgs),
     /// Stop one process (SIGTERM, or SIGKILL with --kill).
     Stop(StopArgs),
+    /// Internal: a link proxy (started by `up` through its start.sh; SIGUSR1 cuts, SIGUSR2
+    /// restores).
+    #[command(hide = true)]
+    Proxy(proxy::ProxyArgs),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -101,7 +110,7 @@ pub struct DownArgs {
 pub struct LogsArgs {
     #[command(flatten)]
     pub state: StateArgs,
-    /// Process name: source-1, target-1, worker-1, worker-2, worker-3.
+    /// Process name: source-1, target-1, worker-1..3, workers-to-source, workers-to-target.
     pub process: String,
     /// Number of lines from the end.
     #[arg(short = 'n', long, default_value_t = 100)]
@@ -112,7 +121,7 @@ pub struct LogsArgs {
 pub struct ProcessArgs {
     #[command(flatten)]
     pub state: StateArgs,
-    /// Process name: source-1, target-1, worker-1, worker-2, worker-3.
+    /// Process name: source-1, target-1, worker-1..3, workers-to-source, workers-to-target.
     pub process: String,
 }
 
@@ -120,7 +129,7 @@ pub struct ProcessArgs {
 pub struct StopArgs {
     #[command(flatten)]
     pub state: StateArgs,
-    /// Process name: source-1, target-1, worker-1, worker-2, worker-3.
+    /// Process name: source-1, target-1, worker-1..3, workers-to-source, workers-to-target.
     pub process: String,
     /// SIGKILL instead of SIGTERM (an unclean failure).
     #[arg(long)]
@@ -159,6 +168,7 @@ pub async fn run(cmd: LabCommand) -> Result<()> {
             println!("{} started (pid {pid})", p.name);
             Ok(())
         }
+        LabCommand::Proxy(args) => proxy::run(args).await,
         LabCommand::Stop(args) => {
             let topo = Topology::load(&topology::state_dir(args.state.state_dir)?)?;
             let p = topo.process(&args.process)?;
@@ -196,6 +206,7 @@ async fn up(args: UpArgs) -> Result<()> {
     let state = topology::state_dir(args.state.state_dir.clone())?;
     let topo = Topology::new(&state, port_offset(&state, args.port_offset)?);
     let deadline = started + Duration::from_secs(args.timeout_secs);
+    restore_cut_links(&topo).await?;
 
     // Idempotence: a fully healthy lab is reported, not started twice.
     let before = status::collect(&topo).await;
@@ -210,12 +221,27 @@ async fn up(args: UpArgs) -> Result<()> {
         return Ok(());
     }
 
+    let running: Vec<&Process> = topo
+        .processes
+        .iter()
+        .filter(|p| process::running_pid(p).is_some())
+        .collect();
+    let outdated = config::outdated_layout(&topo, &running);
+    if !outdated.is_empty() {
+        bail!(
+            "{} run(s) with the configs of an older lab (without the link proxies); \
+             `kscen lab down` then `kscen lab up` to recreate them",
+            outdated.join(", ")
+        );
+    }
+
     let java = jars::check_java()?;
     let libs = jars::ensure_jars(&args.kafka_version).await?;
     let settings = config::Settings {
         kafka_version: args.kafka_version.clone(),
         java,
         libs,
+        kscen: std::env::current_exe().context("finding the kscen binary for the link proxies")?,
         session_timeout_ms: args.session_timeout_ms,
         heartbeat_interval_ms: args.heartbeat_interval_ms,
         scheduled_rebalance_max_delay_ms: args.scheduled_rebalance_max_delay_ms,
@@ -225,7 +251,7 @@ async fn up(args: UpArgs) -> Result<()> {
     let mut to_start = Vec::new();
     for p in &topo.processes {
         match process::running_pid(p) {
-            Some(pid) => println!("{:<9} already running (pid {pid})", p.name),
+            Some(pid) => println!("{:<17} already running (pid {pid})", p.name),
             None => to_start.push(p),
         }
     }
@@ -243,25 +269,24 @@ async fn up(args: UpArgs) -> Result<()> {
         .filter(|p| matches!(p.kind, Kind::Broker { .. }))
         .collect();
     config::format_storage(&brokers, &settings).await?;
-    for p in &brokers {
-        let pid = process::launch(p).await?;
-        println!(
-            "{:<9} launched (pid {pid}), log {}",
-            p.name,
-            p.log_file().display()
-        );
-    }
+    launch_all(&brokers).await?;
     readiness::wait_brokers(&topo, deadline).await?;
+    // The links next: the workers reach both clusters only through them.
+    let proxies: Vec<_> = to_start
+        .iter()
+        .copied()
+        .filter(|p| matches!(p.kind, Kind::Proxy { .. }))
+        .collect();
+    launch_all(&proxies).await?;
+    readiness::wait_proxies(&topo, deadline).await?;
     connectors::create_seed_topic(&topo).await?;
 
-    for p in to_start.iter().filter(|p| matches!(p.kind, Kind::Worker)) {
-        let pid = process::launch(p).await?;
-        println!(
-            "{:<9} launched (pid {pid}), log {}",
-            p.name,
-            p.log_file().display()
-        );
-    }
+    let workers: Vec<_> = to_start
+        .iter()
+        .copied()
+        .filter(|p| matches!(p.kind, Kind::Worker))
+        .collect();
+    launch_all(&workers).await?;
     readiness::wait_workers(&topo, deadline).await?;
     connectors::deploy_all(&topo, args.source_tasks, deadline).await?;
     readiness::wait_connectors(&topo, deadline).await?;
@@ -276,6 +301,35 @@ async fn up(args: UpArgs) -> Result<()> {
         settings.kafka_version,
         state.display()
     );
+    Ok(())
+}
+
+async fn launch_all(procs: &[&Process]) -> Result<()> {
+    for p in procs {
+        let pid = process::launch(p).await?;
+        println!(
+            "{:<17} launched (pid {pid}), log {}",
+            p.name,
+            p.log_file().display()
+        );
+    }
+    Ok(())
+}
+
+/// A link left cut (by a scenario that failed before restoring it) is part of what `up` repairs.
+async fn restore_cut_links(topo: &Topology) -> Result<()> {
+    for p in topo.proxies() {
+        if readiness::link_state(p) != Some(LinkState::Cut) {
+            continue;
+        }
+        if let Some(pid) = process::running_pid(p) {
+            process::signal(pid, libc::SIGUSR2)
+                .with_context(|| format!("restoring the cut link {}", p.name))?;
+            println!("{:<17} was cut: restored (SIGUSR2, pid {pid})", p.name);
+        }
+    }
+    // The proxy applies it within milliseconds; readiness checks the outcome.
+    tokio::time::sleep(Duration::from_millis(100)).await;
     Ok(())
 }
 
@@ -305,22 +359,18 @@ async fn down(args: DownArgs) -> Result<()> {
     let state = topology::state_dir(args.state.state_dir)?;
     let topo = Topology::load(&state)?;
     let grace = Duration::from_secs(args.grace_secs);
-    // Workers first so they leave the group cleanly while their Kafka cluster is still there.
-    let workers: Vec<_> = topo
-        .processes
-        .iter()
-        .filter(|p| matches!(p.kind, Kind::Worker))
-        .collect();
-    let brokers: Vec<_> = topo
-        .processes
-        .iter()
-        .filter(|p| matches!(p.kind, Kind::Broker { .. }))
-        .collect();
+    // Workers first so they leave the group cleanly while their Kafka cluster is still there,
+    // which needs the links open; then the links, then the brokers.
+    restore_cut_links(&topo).await?;
+    let workers: Vec<_> = topo.workers().collect();
+    let proxies: Vec<_> = topo.proxies().collect();
+    let brokers: Vec<_> = topo.brokers().collect();
     let mut stopped = process::stop_all(&workers, grace).await?;
+    stopped += process::stop_all(&proxies, grace).await?;
     stopped += process::stop_all(&brokers, grace).await?;
     // Anything else whose command line names this state folder (e.g. launched by hand).
     let swept = process::sweep(&state, grace).await?;
-    let left = process::lab_java_pids(&state);
+    let left = process::lab_pids(&state);
     if !left.is_empty() {
         bail!(
             "lab processes still alive after SIGKILL: {left:?}; check `ps -fp {}`",
@@ -340,7 +390,7 @@ async fn down(args: DownArgs) -> Result<()> {
             .with_context(|| format!("removing the state folder {}", state.display()))?;
     }
     println!(
-        "lab down: {} process(es) stopped{}, no lab java process left{}",
+        "lab down: {} process(es) stopped{}, no lab process left{}",
         stopped + swept,
         if swept > 0 {
             format!(" ({swept} found by command line)")

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use super::topology::Process;
+use crate::faults::procfs;
 
 /// Runs the process's start.sh (which detaches the JVM and returns) and returns the JVM's PID.
 pub async fn launch(p: &Process) -> Result<u32> {
@@ -33,37 +34,21 @@ pub async fn launch(p: &Process) -> Result<u32> {
             String::from_utf8_lossy(&out.stdout).trim()
         );
     }
-    read_pid(p).with_context(|| format!("{} wrote no PID file", p.name))
+    procfs::read_pid(&p.pid_file()).with_context(|| format!("{} wrote no PID file", p.name))
 }
 
-fn read_pid(p: &Process) -> Option<u32> {
-    std::fs::read_to_string(p.pid_file())
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-}
-
-/// The PID of the process if it is alive and is still our JVM (not a recycled PID).
+/// The PID of the process if it is alive and is still ours (not a recycled PID).
 pub fn running_pid(p: &Process) -> Option<u32> {
-    let pid = read_pid(p)?;
+    let pid = procfs::read_pid(&p.pid_file())?;
     let cmdline = cmdline(pid)?;
-    let ours = cmdline.contains(&format!("-Dkscen.lab.process={}", p.name))
+    let ours = cmdline.split(' ').any(|word| word == p.marker())
         && cmdline.contains(&p.dir.display().to_string());
     (ours && is_alive(pid)).then_some(pid)
 }
 
 /// Alive and not a zombie (an unreaped zombie still answers `kill(pid, 0)`).
 pub fn is_alive(pid: u32) -> bool {
-    // SAFETY: kill with signal 0 only checks that the PID exists and may be signalled.
-    let exists = unsafe { libc::kill(pid as libc::pid_t, 0) } == 0;
-    exists && proc_state(pid).is_some_and(|s| s != 'Z' && s != 'X')
-}
-
-fn proc_state(pid: u32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The state follows the parenthesised command name, which may itself contain spaces.
-    stat.rsplit_once(')')?.1.trim_start().chars().next()
+    procfs::is_alive(pid)
 }
 
 fn cmdline(pid: u32) -> Option<String> {
@@ -86,6 +71,8 @@ pub fn signal_name(sig: libc::c_int) -> &'static str {
         libc::SIGKILL => "SIGKILL",
         libc::SIGSTOP => "SIGSTOP",
         libc::SIGCONT => "SIGCONT",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGUSR2 => "SIGUSR2",
         _ => "signal",
     }
 }
@@ -100,7 +87,7 @@ pub async fn stop_all(procs: &[&Process], grace: Duration) -> Result<usize> {
             let _ = signal(pid, libc::SIGCONT);
             signal(pid, libc::SIGTERM)
                 .with_context(|| format!("stopping {} (pid {pid})", p.name))?;
-            println!("{:<9} SIGTERM (pid {pid})", p.name);
+            println!("{:<17} SIGTERM (pid {pid})", p.name);
             pids.push((p.name.clone(), pid));
         }
     }
@@ -129,8 +116,8 @@ async fn terminate(pids: &[(String, u32)], grace: Duration) {
     }
 }
 
-/// PIDs of java processes whose command line names the state folder.
-pub fn lab_java_pids(state: &Path) -> Vec<u32> {
+/// PIDs of lab processes (JVMs and link proxies) whose command line names the state folder.
+pub fn lab_pids(state: &Path) -> Vec<u32> {
     // The trailing slash keeps `/x/state` from matching `/x/state2`.
     let needle = format!("{}/", state.display());
     let Ok(entries) = std::fs::read_dir("/proc") else {
@@ -142,20 +129,23 @@ pub fn lab_java_pids(state: &Path) -> Vec<u32> {
         .filter(|&pid| pid != me && is_alive(pid))
         .filter(|&pid| {
             cmdline(pid).is_some_and(|c| {
-                c.split(' ').next().is_some_and(|exe| exe.ends_with("java")) && c.contains(&needle)
+                let words: Vec<&str> = c.split(' ').collect();
+                let java = words.first().is_some_and(|exe| exe.ends_with("java"));
+                let proxy = words.get(1..3) == Some(&["lab", "proxy"][..]);
+                (java || proxy) && c.contains(&needle)
             })
         })
         .collect()
 }
 
-/// Stops java processes of this lab that no PID file knows about.
+/// Stops lab processes that no PID file knows about.
 pub async fn sweep(state: &Path, grace: Duration) -> Result<usize> {
-    let strays: Vec<(String, u32)> = lab_java_pids(state)
+    let strays: Vec<(String, u32)> = lab_pids(state)
         .into_iter()
         .map(|pid| (format!("pid {pid}"), pid))
         .collect();
     for (_, pid) in &strays {
-        println!("stray lab java process {pid}: SIGTERM");
+        println!("stray lab process {pid}: SIGTERM");
         let _ = signal(*pid, libc::SIGCONT);
         let _ = signal(*pid, libc::SIGTERM);
     }

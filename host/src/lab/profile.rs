@@ -1,5 +1,6 @@
 //! `<state>/profile.toml`: what `kscen run --profile lab` needs to reach and fault the lab —
-//! clusters, Connect URLs, workers and brokers with their fault actions, and metric probes.
+//! clusters (direct listeners), Connect URLs, workers and brokers with their fault actions, the
+//! links `workers-to-<cluster>` that can be cut and restored, and metric probes.
 //! Written by hand (not serialised) to keep the documented shape: inline action tables, comments.
 
 use std::fmt::Write as _;
@@ -74,10 +75,30 @@ pub fn render(topo: &Topology) -> String {
         let _ = writeln!(out, "log_file = {}", q(&b.log_file().display().to_string()));
         actions(&mut out, "brokers", b);
     }
+    for l in topo.proxies() {
+        let Kind::Proxy { cluster, .. } = l.kind else {
+            continue;
+        };
+        let _ = writeln!(
+            out,
+            "\n# cuts every connection of the Connect workers (and MM2) to `{cluster}`; kscen's own\n\
+             # clients use the direct listener above and keep working"
+        );
+        let _ = writeln!(out, "[links.{}]", l.name);
+        let _ = writeln!(out, "cluster = {}", q(cluster));
+        let _ = writeln!(out, "pid_file = {}", q(&l.pid_file().display().to_string()));
+        let _ = writeln!(out, "log_file = {}", q(&l.log_file().display().to_string()));
+        let _ = writeln!(out, "[links.{}.actions]", l.name);
+        out.push_str("cut = { signal = \"SIGUSR1\" }\n");
+        out.push_str("restore = { signal = \"SIGUSR2\" }\n");
+    }
     for p in &topo.processes {
+        let Some(url) = p.metrics_url() else {
+            continue;
+        };
         let _ = writeln!(out, "\n[probes.{}]", p.name);
         out.push_str("kind = \"scrape\"\n");
-        let _ = writeln!(out, "url = {}", q(&p.metrics_url()));
+        let _ = writeln!(out, "url = {}", q(&url));
     }
     out
 }
@@ -121,6 +142,37 @@ mod tests {
             Some("http://127.0.0.1:39404/metrics")
         );
         assert_eq!(v["probes"].as_table().map(|t| t.len()), Some(5));
+        let link = &v["links"]["workers-to-source"];
+        assert_eq!(link["cluster"].as_str(), Some("source"));
+        assert_eq!(link["actions"]["cut"]["signal"].as_str(), Some("SIGUSR1"));
+        assert_eq!(
+            link["actions"]["restore"]["signal"].as_str(),
+            Some("SIGUSR2")
+        );
+        assert_eq!(
+            link["pid_file"].as_str(),
+            Some("/tmp/st\"ate/workers-to-source/pid")
+        );
+    }
+
+    #[test]
+    fn the_profile_loads_and_offers_every_fault_target() {
+        let topo = Topology::new(std::path::Path::new("/tmp/s"), 0);
+        let profile: crate::config::profile::Profile = toml::from_str(&render(&topo)).unwrap();
+        let faults = crate::faults::FaultTargets::try_from_profile(&profile).unwrap();
+        let names: Vec<String> = faults.targets().into_iter().map(|t| t.name).collect();
+        assert_eq!(
+            names,
+            [
+                "worker-1",
+                "worker-2",
+                "worker-3",
+                "source-1",
+                "target-1",
+                "workers-to-source",
+                "workers-to-target"
+            ]
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Waiting for the lab to be usable: brokers answer metadata, workers answer `GET /`, connectors
-//! and tasks are RUNNING on live workers. Prints what it waits for every few seconds and fails
+//! Waiting for the lab to be usable: brokers answer metadata, link proxies forward to them,
+//! workers answer `GET /`, connectors and tasks are RUNNING on live workers. Prints what it waits for every few seconds and fails
 //! fast, with the log tail, when a process dies meanwhile.
 
 use std::collections::BTreeMap;
@@ -10,6 +10,8 @@ use anyhow::{bail, Result};
 use super::connectors::{self, ConnectorStatus, CONNECTORS, MIRROR_CHECKPOINT};
 use super::process;
 use super::topology::{Process, Topology};
+use crate::faults::link_state::{self, LinkState};
+use rdkafka::consumer::Consumer as _;
 
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
@@ -88,17 +90,78 @@ pub async fn wait_brokers(topo: &Topology, deadline: Instant) -> Result<()> {
     .await
 }
 
+/// Every link proxy is open and forwards: a metadata request through it is answered by the
+/// broker's `PROXIED` listener, which advertises the proxy's own address (so the workers' clients
+/// stay behind the proxy for every broker connection).
+pub async fn wait_proxies(topo: &Topology, deadline: Instant) -> Result<()> {
+    let procs: Vec<&Process> = topo.brokers().chain(topo.proxies()).collect();
+    wait_until("link proxies", &procs, deadline, move || async move {
+        let mut pending = Vec::new();
+        for p in topo.proxies() {
+            if let Err(why) = proxy_forwards(p).await {
+                pending.push(why);
+            }
+        }
+        pending
+    })
+    .await
+}
+
+/// `Ok` when the link is open and a metadata request through it comes back advertising the proxy.
+pub async fn proxy_forwards(p: &Process) -> Result<(), String> {
+    if link_state(p) != Some(LinkState::Open) {
+        return Err(format!("{} is not open (cut, or still starting)", p.name));
+    }
+    let advertised = advertised_brokers(p.bootstrap())
+        .await
+        .map_err(|e| format!("{} metadata through {} ({e})", p.name, p.bootstrap()))?;
+    if advertised.iter().any(|a| *a != p.bootstrap()) {
+        return Err(format!(
+            "{}: the broker behind it advertises {advertised:?}, not the proxy {}",
+            p.name,
+            p.bootstrap()
+        ));
+    }
+    Ok(())
+}
+
+/// The state the link proxy reported, if the running proxy wrote it.
+pub fn link_state(p: &Process) -> Option<LinkState> {
+    let pid = process::running_pid(p)?;
+    match link_state::read(&link_state::state_file(&p.pid_file())) {
+        Some((state, reporter)) if reporter == pid => Some(state),
+        _ => None,
+    }
+}
+
+/// The `host:port` of every broker in a metadata answer.
+async fn advertised_brokers(bootstrap: String) -> Result<Vec<String>, String> {
+    tokio::task::spawn_blocking(move || {
+        let md = metadata_consumer(&bootstrap)?
+            .fetch_metadata(None, Duration::from_secs(2))
+            .map_err(|e| e.to_string())?;
+        Ok(md
+            .brokers()
+            .iter()
+            .map(|b| format!("{}:{}", b.host(), b.port()))
+            .collect())
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+fn metadata_consumer(bootstrap: &str) -> Result<rdkafka::consumer::BaseConsumer, String> {
+    rdkafka::config::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("log_level", "0")
+        .create()
+        .map_err(|e| e.to_string())
+}
+
 /// One metadata round trip through librdkafka (blocking, so off the async threads).
 pub async fn broker_metadata(bootstrap: String) -> Result<usize, String> {
     tokio::task::spawn_blocking(move || {
-        use rdkafka::config::ClientConfig;
-        use rdkafka::consumer::{BaseConsumer, Consumer};
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &bootstrap)
-            .set("log_level", "0")
-            .create()
-            .map_err(|e| e.to_string())?;
-        let md = consumer
+        let md = metadata_consumer(&bootstrap)?
             .fetch_metadata(None, Duration::from_secs(2))
             .map_err(|e| e.to_string())?;
         if md.brokers().is_empty() {

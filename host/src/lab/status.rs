@@ -1,5 +1,6 @@
-//! `kscen lab status`: processes (PID, liveness, readiness, ports, RSS) and the connectors and
-//! tasks as the Connect REST API reports them, with the log tail of any process that died.
+//! `kscen lab status`: processes (PID, liveness, readiness, ports, RSS), the state of the links
+//! (open or cut), and the connectors and tasks as the Connect REST API reports them, with the log
+//! tail of any process that died.
 
 use std::collections::BTreeMap;
 
@@ -7,6 +8,7 @@ use super::connectors::{self, ConnectorStatus};
 use super::process;
 use super::readiness;
 use super::topology::{Kind, Topology};
+use crate::faults::link_state::LinkState;
 
 pub struct ProcessRow {
     pub name: String,
@@ -16,6 +18,8 @@ pub struct ProcessRow {
     pub ready: bool,
     pub ports: String,
     pub rss: Option<u64>,
+    /// Links only: `open`, `CUT`, or why the proxy does not forward.
+    pub link: Option<String>,
     pub log_tail: Option<String>,
 }
 
@@ -42,8 +46,18 @@ pub async fn collect(topo: &Topology) -> Report {
     for p in &topo.processes {
         let pid = process::running_pid(p);
         let died = pid.is_none() && p.pid_file().is_file();
+        let mut link = None;
         let ready = match (pid, &p.kind) {
             (None, _) => false,
+            (Some(_), Kind::Proxy { .. }) => {
+                let forwards = readiness::proxy_forwards(p).await;
+                link = Some(match (readiness::link_state(p), &forwards) {
+                    (Some(LinkState::Cut), _) => "CUT (`kscen lab up` restores it)".to_string(),
+                    (_, Ok(())) => "open".to_string(),
+                    (_, Err(why)) => why.clone(),
+                });
+                forwards.is_ok()
+            }
             (Some(_), Kind::Broker { .. }) => {
                 readiness::broker_metadata(p.bootstrap()).await.is_ok()
             }
@@ -58,13 +72,17 @@ pub async fn collect(topo: &Topology) -> Report {
             pid,
             died,
             ready,
-            ports: p
-                .ports()
-                .iter()
-                .map(|(port, _)| port.to_string())
-                .collect::<Vec<_>>()
-                .join(","),
+            ports: match p.kind {
+                Kind::Proxy { upstream_port, .. } => format!("{}->{upstream_port}", p.port),
+                _ => p
+                    .ports()
+                    .iter()
+                    .map(|(port, _)| port.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            },
             rss: pid.and_then(process::rss_bytes),
+            link,
             log_tail: died.then(|| process::tail(&p.log_file(), 15).unwrap_or_default()),
         });
     }
@@ -94,12 +112,12 @@ fn mib(b: u64) -> String {
 
 pub fn print(r: &Report) {
     println!(
-        "{:<10} {:>8}  {:<6} {:<6} {:<29} {:>9}",
-        "PROCESS", "PID", "ALIVE", "READY", "PORTS (listen,[ctrl,]metrics)", "RSS"
+        "{:<17} {:>8}  {:<6} {:<6} {:<28} {:>9}  LINK",
+        "PROCESS", "PID", "ALIVE", "READY", "PORTS", "RSS"
     );
     for p in &r.processes {
         println!(
-            "{:<10} {:>8}  {:<6} {:<6} {:<29} {:>9}",
+            "{:<17} {:>8}  {:<6} {:<6} {:<28} {:>9}  {}",
             p.name,
             p.pid.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
             if p.pid.is_some() {
@@ -112,8 +130,13 @@ pub fn print(r: &Report) {
             if p.ready { "yes" } else { "no" },
             p.ports,
             p.rss.map(mib).unwrap_or_else(|| "-".into()),
+            p.link.as_deref().unwrap_or(""),
         );
     }
+    println!(
+        "ports: broker = direct, proxied, controller, metrics; worker = REST, metrics; \
+         link = listen->broker's proxied listener"
+    );
     println!("total RSS of the lab: {}", mib(r.total_rss()));
     let worker = |id: &str| {
         r.worker_names

@@ -2,6 +2,13 @@
 //!
 //! Ports sit in the 38000–39999 loopback range, away from Kafka's usual 9092/8083/7072, so the lab
 //! never collides with another Kafka on the machine.
+//!
+//! Each cluster is reached two ways: kscen and the tests use the broker's `PLAINTEXT` listener
+//! directly; the Connect workers (and so MirrorMaker 2) go through a fault-injecting proxy, the
+//! link `workers-to-<cluster>`, which forwards to the broker's second listener `PROXIED`. That
+//! listener advertises the proxy's address, so every connection the workers' clients open to the
+//! cluster (bootstrap, then each broker from the metadata) goes through the proxy, and cutting
+//! the link cuts the workers off that cluster while kscen keeps its own connection.
 
 use std::path::{Path, PathBuf};
 
@@ -13,23 +20,31 @@ pub const CONNECT_GROUP: &str = "kscen-lab-connect";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
-    /// Single-node KRaft broker+controller of `cluster`.
+    /// Single-node KRaft broker+controller of `cluster`; `port` is its direct listener.
     Broker {
         cluster: &'static str,
         controller_port: u16,
+        /// The `PROXIED` listener, reached only through the link proxy, which it advertises.
+        proxied_port: u16,
     },
     /// Connect worker; `port` is its REST port.
     Worker,
+    /// The link proxy between the workers and `cluster` (`kscen lab proxy`); `port` is the port it
+    /// listens on, `upstream_port` the broker's `PROXIED` listener.
+    Proxy {
+        cluster: &'static str,
+        upstream_port: u16,
+    },
 }
 
 #[derive(Debug, Clone)]
 pub struct Process {
     pub name: String,
     pub kind: Kind,
-    /// Kafka listener port (broker) or REST port (worker).
+    /// Kafka listener port (broker), REST port (worker) or listening port (proxy).
     pub port: u16,
-    /// Prometheus JMX exporter port.
-    pub jmx_port: u16,
+    /// Prometheus JMX exporter port (JVMs only).
+    pub jmx_port: Option<u16>,
     pub dir: PathBuf,
 }
 
@@ -41,7 +56,16 @@ impl Process {
         self.dir.join(match self.kind {
             Kind::Broker { .. } => "broker.log",
             Kind::Worker => "worker.log",
+            Kind::Proxy { .. } => "proxy.log",
         })
+    }
+    /// A word of the process's command line that names it, so a PID found in a pid file or in
+    /// /proc is known to be this lab process and not a recycled PID (also grepped by start.sh).
+    pub fn marker(&self) -> String {
+        match self.kind {
+            Kind::Broker { .. } | Kind::Worker => format!("-Dkscen.lab.process={}", self.name),
+            Kind::Proxy { .. } => format!("--link={}", self.name),
+        }
     }
     pub fn start_script(&self) -> PathBuf {
         self.dir.join("start.sh")
@@ -50,14 +74,18 @@ impl Process {
     pub fn ports(&self) -> Vec<(u16, &'static str)> {
         let mut v = match self.kind {
             Kind::Broker {
-                controller_port, ..
+                controller_port,
+                proxied_port,
+                ..
             } => vec![
                 (self.port, "Kafka listener"),
+                (proxied_port, "Kafka listener behind the link proxy"),
                 (controller_port, "KRaft controller"),
             ],
             Kind::Worker => vec![(self.port, "Connect REST")],
+            Kind::Proxy { .. } => vec![(self.port, "link proxy")],
         };
-        v.push((self.jmx_port, "JMX exporter"));
+        v.extend(self.jmx_port.map(|port| (port, "JMX exporter")));
         v
     }
     pub fn url(&self) -> String {
@@ -67,8 +95,8 @@ impl Process {
     pub fn worker_id(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
-    pub fn metrics_url(&self) -> String {
-        format!("http://127.0.0.1:{}/metrics", self.jmx_port)
+    pub fn metrics_url(&self) -> Option<String> {
+        Some(format!("http://127.0.0.1:{}/metrics", self.jmx_port?))
     }
     pub fn bootstrap(&self) -> String {
         format!("127.0.0.1:{}", self.port)
@@ -90,38 +118,63 @@ impl Topology {
     /// `port_offset` shifts every port, so a second lab (e.g. the test suite's) can run beside
     /// the default one.
     pub fn new(state: &Path, port_offset: u16) -> Self {
+        // A broker's ports: `port` direct, +1 controller, +2 `PROXIED`, +3 its link proxy.
         let broker = |cluster: &'static str, port: u16, jmx_port: u16| Process {
             name: format!("{cluster}-1"),
             kind: Kind::Broker {
                 cluster,
                 controller_port: port + 1,
+                proxied_port: port + 2,
             },
             port,
-            jmx_port,
+            jmx_port: Some(jmx_port),
             dir: state.join(format!("{cluster}-1")),
+        };
+        let proxy = |cluster: &'static str, broker_port: u16| {
+            let name = link_name(cluster);
+            Process {
+                kind: Kind::Proxy {
+                    cluster,
+                    upstream_port: broker_port + 2,
+                },
+                port: broker_port + 3,
+                jmx_port: None,
+                dir: state.join(&name),
+                name,
+            }
         };
         let worker = |i: u16| Process {
             name: format!("worker-{i}"),
             kind: Kind::Worker,
             port: 38082 + i,
-            jmx_port: 39403 + i,
+            jmx_port: Some(39403 + i),
             dir: state.join(format!("worker-{i}")),
         };
         let mut processes = vec![
             broker(SOURCE_ALIAS, 39092, 39401),
             broker(TARGET_ALIAS, 39192, 39402),
+            proxy(SOURCE_ALIAS, 39092),
+            proxy(TARGET_ALIAS, 39192),
             worker(1),
             worker(2),
             worker(3),
         ];
         for p in &mut processes {
             p.port += port_offset;
-            p.jmx_port += port_offset;
-            if let Kind::Broker {
-                controller_port, ..
-            } = &mut p.kind
-            {
-                *controller_port += port_offset;
+            if let Some(jmx) = &mut p.jmx_port {
+                *jmx += port_offset;
+            }
+            match &mut p.kind {
+                Kind::Broker {
+                    controller_port,
+                    proxied_port,
+                    ..
+                } => {
+                    *controller_port += port_offset;
+                    *proxied_port += port_offset;
+                }
+                Kind::Proxy { upstream_port, .. } => *upstream_port += port_offset,
+                Kind::Worker => {}
             }
         }
         Topology {
@@ -154,6 +207,13 @@ impl Topology {
         self.processes.iter().filter(|p| p.kind == Kind::Worker)
     }
 
+    pub fn proxies(&self) -> impl Iterator<Item = &Process> {
+        self.processes
+            .iter()
+            .filter(|p| matches!(p.kind, Kind::Proxy { .. }))
+    }
+
+    /// The direct bootstrap of `cluster`: what kscen, the profile and the tests use.
     pub fn bootstrap(&self, cluster: &str) -> String {
         self.brokers()
             .filter(|p| matches!(p.kind, Kind::Broker { cluster: c, .. } if c == cluster))
@@ -162,9 +222,23 @@ impl Topology {
             .join(",")
     }
 
+    /// The bootstrap of `cluster` through its link proxy: what the workers and MM2 use.
+    pub fn workers_bootstrap(&self, cluster: &str) -> String {
+        self.proxies()
+            .filter(|p| matches!(p.kind, Kind::Proxy { cluster: c, .. } if c == cluster))
+            .map(Process::bootstrap)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     pub fn profile_path(&self) -> PathBuf {
         self.state.join("profile.toml")
     }
+}
+
+/// The link (and proxy process) between the workers and `cluster`: `workers-to-source`.
+pub fn link_name(cluster: &str) -> String {
+    format!("workers-to-{cluster}")
 }
 
 fn port_offset_file(state: &Path) -> PathBuf {

@@ -1,4 +1,14 @@
-//! Results and how they are shown: the versioned JSON result and the console.
+//! Results and how they are shown: the versioned JSON result, the console, live Prometheus
+//! metrics, and `kscen report` (Markdown, HTML, CSV).
 
+pub mod command;
 pub mod console;
+pub mod csv;
+pub mod html;
+pub mod live_metrics;
+pub mod markdown;
+pub mod mermaid;
+pub mod model;
 pub mod result;
+pub mod rows;
+pub mod verdict;

@@ -1,0 +1,65 @@
+//! `kscen import`: kafka-producer-perf-test output into a `kscen.result/v1` file, so past
+//! campaigns and kscen runs share one report.
+
+pub mod perf_test;
+pub mod result;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// Files holding kafka-producer-perf-test output (each becomes one phase, in the order given).
+    #[arg(required = true)]
+    pub logs: Vec<PathBuf>,
+    /// Write the result here.
+    #[arg(long)]
+    pub json: PathBuf,
+    /// Name of the imported campaign (default: the first file's name).
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+/// Reads every log into one result: one phase per log.
+pub fn import(logs: &[PathBuf], name: Option<String>) -> Result<result::ImportedResult> {
+    let mut phases = Vec::new();
+    for log in logs {
+        phases.push(import_one(log)?);
+    }
+    let name = name.unwrap_or_else(|| {
+        logs.first()
+            .and_then(|p| p.file_stem())
+            .map(|s| format!("imported {}", s.to_string_lossy()))
+            .unwrap_or_else(|| "imported".into())
+    });
+    let files = logs.iter().map(|p| p.display().to_string()).collect();
+    Ok(result::result(name, files, phases))
+}
+
+fn import_one(log: &Path) -> Result<result::ImportedPhase> {
+    let bytes = std::fs::read(log).with_context(|| format!("cannot read {}", log.display()))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let output = perf_test::parse(&text).with_context(|| format!("{}", log.display()))?;
+    Ok(result::phase(log, output))
+}
+
+pub fn run(args: ImportArgs) -> Result<()> {
+    let imported = import(&args.logs, args.name)?;
+    let text = serde_json::to_string_pretty(&imported)?;
+    if let Some(parent) = args.json.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    std::fs::write(&args.json, text)
+        .with_context(|| format!("cannot write {}", args.json.display()))?;
+    for phase in &imported.phases {
+        eprintln!("{}: {}", phase.name, phase.imported.final_line);
+    }
+    eprintln!(
+        "Imported {} file(s) into {}",
+        imported.phases.len(),
+        args.json.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! `kscen report`: renders result files into Markdown, HTML and CSV.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use super::{csv, html, markdown, model};
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// Result files (`kscen run --json` or `kscen import`); one report with a section per run.
+    #[arg(required = true)]
+    pub results: Vec<PathBuf>,
+    /// Write the Markdown report here.
+    #[arg(long)]
+    pub markdown: Option<PathBuf>,
+    /// Write the self-contained HTML page here.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Write the CSV files into this folder.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// Folder for every output not given explicitly (default: next to the first result; when
+    /// none of --markdown/--html/--csv is given, all three are written).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Where each output goes; None = not asked for.
+#[derive(Debug, PartialEq)]
+pub struct Outputs {
+    pub markdown: Option<PathBuf>,
+    pub html: Option<PathBuf>,
+    pub csv: Option<PathBuf>,
+}
+
+impl ReportArgs {
+    pub fn outputs(&self) -> Outputs {
+        let first = &self.results[0];
+        let stem = first
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "result".into());
+        let dir = self.out.clone().unwrap_or_else(|| {
+            first
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        });
+        let all = self.markdown.is_none() && self.html.is_none() && self.csv.is_none();
+        let default = |given: &Option<PathBuf>, name: String| {
+            given
+                .clone()
+                .or_else(|| (all || self.out.is_some()).then(|| dir.join(name)))
+        };
+        Outputs {
+            markdown: default(&self.markdown, format!("{stem}-report.md")),
+            html: default(&self.html, format!("{stem}-report.html")),
+            csv: default(&self.csv, format!("{stem}-csv")),
+        }
+    }
+}
+
+fn write(path: &Path, text: &str) -> Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
+pub fn run(args: ReportArgs) -> Result<()> {
+    let runs = args
+        .results
+        .iter()
+        .map(|path| model::load(path))
+        .collect::<Result<Vec<_>>>()?;
+    let outputs = args.outputs();
+    if let Some(path) = &outputs.markdown {
+        write(path, &markdown::render(&runs))?;
+        eprintln!("Markdown report: {}", path.display());
+    }
+    if let Some(path) = &outputs.html {
+        write(path, &html::render(&runs))?;
+        eprintln!("HTML report: {}", path.display());
+    }
+    if let Some(dir) = &outputs.csv {
+        for file in csv::write(dir, &runs)? {
+            eprintln!("CSV: {}", file.display());
+        }
+    }
+    Ok(())
+}

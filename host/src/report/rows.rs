@@ -1,0 +1,277 @@
+//! One table row per phase, the same for kscen runs and imported perf-test output: each figure
+//! is either what the run captured, formatted, or "not measured".
+
+use super::model::{HistogramDoc, PhaseDoc, ResultDoc};
+
+/// A figure as a report shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Measured(String),
+    NotMeasured,
+}
+
+impl Cell {
+    pub fn of<T>(value: Option<T>, format: impl FnOnce(T) -> String) -> Cell {
+        value.map_or(Cell::NotMeasured, |v| Cell::Measured(format(v)))
+    }
+
+    pub fn markdown(&self) -> String {
+        match self {
+            Cell::Measured(text) => text.clone(),
+            Cell::NotMeasured => "*not measured*".into(),
+        }
+    }
+
+    /// For CSV: empty when not measured (a CSV cell has no room for prose).
+    pub fn plain(&self) -> &str {
+        match self {
+            Cell::Measured(text) => text,
+            Cell::NotMeasured => "",
+        }
+    }
+
+    pub fn is_measured(&self) -> bool {
+        matches!(self, Cell::Measured(_))
+    }
+}
+
+/// Which latency a row quotes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LatencyKind {
+    /// intended send time → acknowledgement (kscen's headline)
+    Corrected,
+    /// send() → callback (kafka-producer-perf-test)
+    Service,
+}
+
+impl LatencyKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            LatencyKind::Corrected => "corrected",
+            LatencyKind::Service => "service (perf-test)",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PhaseRow {
+    pub phase: String,
+    pub command: Cell,
+    pub record_size: Cell,
+    pub records: Cell,
+    pub target_rate: Cell,
+    pub achieved_rate: Cell,
+    pub mb_per_s: Cell,
+    pub latency: LatencyKind,
+    pub avg_ms: Cell,
+    pub max_ms: Cell,
+    pub p50_ms: Cell,
+    pub p95_ms: Cell,
+    pub p99_ms: Cell,
+    pub p999_ms: Cell,
+    pub remarks: Vec<String>,
+    /// numbers for the CSV layouts and charts
+    pub numbers: RowNumbers,
+}
+
+/// The same figures as numbers (None = not measured).
+#[derive(Debug, Clone, Default)]
+pub struct RowNumbers {
+    pub record_size: Option<f64>,
+    /// None: not known; Some(None): unthrottled
+    pub target_rate: Option<Option<f64>>,
+    pub achieved_rate: Option<f64>,
+    pub mb_per_s: Option<f64>,
+    pub records: Option<u64>,
+    pub avg_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub service_avg_ms: Option<f64>,
+    pub service_p99_ms: Option<f64>,
+}
+
+fn ms(us: u64) -> String {
+    format!("{:.2}", us as f64 / 1000.0)
+}
+
+fn rate(value: f64) -> String {
+    format!("{value:.1}")
+}
+
+/// A histogram that holds samples, else nothing: an empty histogram measured nothing.
+fn with_samples(histogram: &Option<HistogramDoc>) -> Option<&HistogramDoc> {
+    histogram.as_ref().filter(|h| h.count > 0)
+}
+
+fn target_cell(target: Option<Option<f64>>) -> Cell {
+    match target {
+        None => Cell::NotMeasured,
+        Some(None) => Cell::Measured("unthrottled".into()),
+        Some(Some(rate_value)) => Cell::Measured(rate(rate_value)),
+    }
+}
+
+pub fn rows(result: &ResultDoc) -> Vec<PhaseRow> {
+    result
+        .phases
+        .iter()
+        .map(|phase| match &phase.imported {
+            Some(_) => imported_row(phase),
+            None => run_row(result, phase),
+        })
+        .collect()
+}
+
+fn run_command(result: &ResultDoc) -> Cell {
+    let Some(file) = &result.scenario.file else {
+        return Cell::NotMeasured;
+    };
+    let scale = result
+        .scenario
+        .params
+        .as_ref()
+        .map(|p| p.time_scale)
+        .filter(|s| *s != 1.0)
+        .map(|s| format!(" --set time_scale={s}"))
+        .unwrap_or_default();
+    Cell::Measured(format!("`kscen run {file}{scale}`"))
+}
+
+fn run_row(result: &ResultDoc, phase: &PhaseDoc) -> PhaseRow {
+    let corrected = with_samples(&phase.corrected_us);
+    let service = with_samples(&phase.service_us);
+    // The mean value size of what was acknowledged: observed, exact for fixed-size loads.
+    let record_size = match (phase.bytes, phase.acked) {
+        (Some(bytes), Some(acked)) if acked > 0 => Some(bytes as f64 / acked as f64),
+        _ => None,
+    };
+    let mut remarks = Vec::new();
+    if let Some(failed) = phase.failed.filter(|f| *f > 0) {
+        remarks.push(format!("{failed} failed"));
+    }
+    if let Some(queue_full) = phase.queue_full.filter(|q| *q > 0) {
+        remarks.push(format!("{queue_full} queue-full retries"));
+    }
+    if let Some(service) = service {
+        remarks.push(format!("service p99 {} ms", ms(service.p99)));
+    }
+    if let Some(lag) = with_samples(&phase.schedule_lag_us) {
+        if lag.p99 >= 10_000 {
+            remarks.push(format!(
+                "generator behind schedule (schedule lag p99 {} ms)",
+                ms(lag.p99)
+            ));
+        }
+    }
+    if let Some(replicated) = with_samples(&phase.replicated_us) {
+        remarks.push(format!("replicated p99 {} ms", ms(replicated.p99)));
+    }
+    if phase.acked == Some(0) {
+        remarks.push("no record acknowledged".into());
+    }
+    PhaseRow {
+        phase: phase.name.clone(),
+        command: run_command(result),
+        record_size: Cell::of(record_size, |size| {
+            if size.fract() == 0.0 {
+                format!("{size:.0} B")
+            } else {
+                format!("{size:.1} B (mean)")
+            }
+        }),
+        records: Cell::of(phase.sent, |s| s.to_string()),
+        target_rate: target_cell(phase.target_rate),
+        achieved_rate: Cell::of(phase.achieved_rate, rate),
+        mb_per_s: Cell::of(phase.mb_per_s, |m| format!("{m:.2}")),
+        latency: LatencyKind::Corrected,
+        avg_ms: Cell::of(corrected, |h| format!("{:.2}", h.mean / 1000.0)),
+        max_ms: Cell::of(corrected, |h| ms(h.max)),
+        p50_ms: Cell::of(corrected, |h| ms(h.p50)),
+        p95_ms: Cell::of(corrected, |h| ms(h.p95)),
+        p99_ms: Cell::of(corrected, |h| ms(h.p99)),
+        p999_ms: Cell::of(corrected, |h| ms(h.p999)),
+        remarks,
+        numbers: RowNumbers {
+            record_size,
+            target_rate: phase.target_rate,
+            achieved_rate: phase.achieved_rate,
+            mb_per_s: phase.mb_per_s,
+            records: phase.sent,
+            avg_ms: corrected.map(|h| h.mean / 1000.0),
+            p99_ms: corrected.map(|h| h.p99 as f64 / 1000.0),
+            service_avg_ms: service.map(|h| h.mean / 1000.0),
+            service_p99_ms: service.map(|h| h.p99 as f64 / 1000.0),
+        },
+    }
+}
+
+/// perf-test's figures, formatted as perf-test prints them.
+fn imported_row(phase: &PhaseDoc) -> PhaseRow {
+    let imported = phase.imported.as_ref().expect("an imported phase");
+    let command = imported.command.as_ref();
+    let record_size = command.and_then(|c| c.record_size);
+    let target = command
+        .and_then(|c| c.throughput)
+        .map(|t| (t >= 0.0).then_some(t));
+    let mut remarks = vec![format!("imported from {}", imported.file)];
+    if let Some(props) = command.filter(|c| !c.producer_props.is_empty()) {
+        remarks.push(format!("producer props {}", props.producer_props.join(" ")));
+    }
+    if let Some(failed) = phase.failed {
+        remarks.push(format!("record-error-total {failed}"));
+    }
+    for warning in &imported.warnings {
+        remarks.push(format!("log: {}", short_warning(warning)));
+    }
+    if imported.intervals.iter().any(|i| i.after_elision) {
+        remarks.push("periodic lines elided in the log".into());
+    }
+    PhaseRow {
+        phase: phase.name.clone(),
+        command: Cell::of(command, |c| format!("`{}`", c.line)),
+        record_size: Cell::of(record_size, |s| format!("{s} B")),
+        records: Cell::Measured(imported.records.to_string()),
+        target_rate: target_cell(target),
+        achieved_rate: Cell::Measured(format!("{:.6}", imported.records_per_s)),
+        mb_per_s: Cell::Measured(format!("{:.2}", imported.mb_per_s)),
+        latency: LatencyKind::Service,
+        avg_ms: Cell::Measured(format!("{:.2}", imported.avg_ms)),
+        max_ms: Cell::Measured(format!("{:.2}", imported.max_ms)),
+        p50_ms: Cell::Measured(imported.p50_ms.to_string()),
+        p95_ms: Cell::Measured(imported.p95_ms.to_string()),
+        p99_ms: Cell::Measured(imported.p99_ms.to_string()),
+        p999_ms: Cell::Measured(imported.p999_ms.to_string()),
+        remarks,
+        numbers: RowNumbers {
+            record_size: record_size.map(|s| s as f64),
+            target_rate: target,
+            achieved_rate: Some(imported.records_per_s),
+            mb_per_s: Some(imported.mb_per_s),
+            records: Some(imported.records),
+            avg_ms: Some(imported.avg_ms),
+            p99_ms: Some(imported.p99_ms as f64),
+            service_avg_ms: Some(imported.avg_ms),
+            service_p99_ms: Some(imported.p99_ms as f64),
+        },
+    }
+}
+
+/// `[2025-12-18 14:59:12,833] WARN [Producer …] Error while fetching metadata … : {t=LEADER_NOT_AVAILABLE} (…)`
+/// → `WARN … {t=LEADER_NOT_AVAILABLE}`
+fn short_warning(line: &str) -> String {
+    let body = line.split_once("] ").map_or(line, |(_, rest)| rest);
+    let body = body.rsplit_once(" (").map_or(body, |(head, _)| head);
+    body.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_are_shortened_to_their_substance() {
+        assert_eq!(
+            short_warning("[2025-12-18 14:59:12,833] WARN [Producer clientId=p] Error while fetching metadata with correlation id 1 : {t=LEADER_NOT_AVAILABLE} (org.apache.kafka.clients.NetworkClient)"),
+            "WARN [Producer clientId=p] Error while fetching metadata with correlation id 1 : {t=LEADER_NOT_AVAILABLE}"
+        );
+    }
+}
