@@ -1,16 +1,20 @@
 //! `kscen lab`: a local lab of real Apache Kafka processes launched from Maven Central jars — two
 //! single-node KRaft clusters (`source`, `target`), a distributed Kafka Connect cluster of three
 //! workers running the three MirrorMaker 2 connectors, the Prometheus JMX exporter on every JVM,
-//! and two link proxies (`workers-to-source`, `workers-to-target`) through which the workers reach
-//! the clusters, so a network cut between the workers and one cluster is a real one.
+//! two link proxies (`workers-to-source`, `workers-to-target`) through which the workers reach
+//! the clusters, so a network cut between the workers and one cluster is a real one, and —
+//! when `/usr/bin/prometheus` (or `prometheus` on PATH) is installed — a Prometheus server
+//! scraping every exporter, for the profile's `kind = "prometheus"` probe.
 //!
 //! Module map (one job each):
 //! - `jars`: find Java / Maven / `lab/pom.xml`, resolve the jars into the cache folder;
 //! - `topology`: process names and ports, state-dir layout;
-//! - `config`: generated server/worker properties, log4j, JMX exporter rules, `start.sh`;
+//! - `config`: generated server/worker properties, log4j, JMX exporter rules, `prometheus.yml`,
+//!   `start.sh`;
 //! - `process`: launch, PID files, liveness, stop, sweep, port holders;
 //! - `proxy`: `kscen lab proxy`, the link proxy that can be cut (SIGUSR1) and restored (SIGUSR2);
-//! - `readiness`: wait for brokers, link proxies, workers and connectors, with progress lines;
+//! - `readiness`: wait for brokers, link proxies, workers, connectors and Prometheus, with
+//!   progress lines;
 //! - `connectors`: MM2 connector configs and the Connect REST calls;
 //! - `profile`: the `profile.toml` that `kscen run --profile` reads;
 //! - `status`: the status table.
@@ -44,7 +48,7 @@ pub enum LabCommand {
     Down(DownArgs),
     /// Show processes, ports, connectors and tasks; exits non-zero unless the lab is fully up.
     Status(StateArgs),
-    /// Print the tail of one process's log (source-1, target-1, worker-1..3).
+    /// Print the tail of one process's log (source-1, target-1, worker-1..3, prometheus, ...).
     Logs(LogsArgs),
     /// Relaunch one stopped process through its start.sh.
     Start(ProcessArgs),
@@ -92,6 +96,9 @@ pub struct UpArgs {
     /// Seconds to wait for the whole lab to be ready.
     #[arg(long, default_value_t = 240)]
     pub timeout_secs: u64,
+    /// Run the lab without its Prometheus server (stops one left running), even if installed.
+    #[arg(long)]
+    pub no_prometheus: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -110,7 +117,8 @@ pub struct DownArgs {
 pub struct LogsArgs {
     #[command(flatten)]
     pub state: StateArgs,
-    /// Process name: source-1, target-1, worker-1..3, workers-to-source, workers-to-target.
+    /// Process name: source-1, target-1, worker-1..3, workers-to-source, workers-to-target,
+    /// prometheus.
     pub process: String,
     /// Number of lines from the end.
     #[arg(short = 'n', long, default_value_t = 100)]
@@ -121,7 +129,8 @@ pub struct LogsArgs {
 pub struct ProcessArgs {
     #[command(flatten)]
     pub state: StateArgs,
-    /// Process name: source-1, target-1, worker-1..3, workers-to-source, workers-to-target.
+    /// Process name: source-1, target-1, worker-1..3, workers-to-source, workers-to-target,
+    /// prometheus.
     pub process: String,
 }
 
@@ -129,7 +138,8 @@ pub struct ProcessArgs {
 pub struct StopArgs {
     #[command(flatten)]
     pub state: StateArgs,
-    /// Process name: source-1, target-1, worker-1..3, workers-to-source, workers-to-target.
+    /// Process name: source-1, target-1, worker-1..3, workers-to-source, workers-to-target,
+    /// prometheus.
     pub process: String,
     /// SIGKILL instead of SIGTERM (an unclean failure).
     #[arg(long)]
@@ -204,8 +214,33 @@ async fn up(args: UpArgs) -> Result<()> {
         );
     }
     let state = topology::state_dir(args.state.state_dir.clone())?;
-    let topo = Topology::new(&state, port_offset(&state, args.port_offset)?);
+    let full = Topology::new(&state, port_offset(&state, args.port_offset)?);
     let deadline = started + Duration::from_secs(args.timeout_secs);
+    let prometheus = match find_prometheus() {
+        _ if args.no_prometheus => Err("--no-prometheus".to_string()),
+        Some(binary) => Ok(binary),
+        None => Err(format!(
+            "{PROMETHEUS_BINARY} not installed (nor `prometheus` on PATH)"
+        )),
+    };
+    let topo = match &prometheus {
+        Ok(_) => {
+            topology::store_prometheus_off(&state, None)?;
+            full.clone()
+        }
+        Err(why) => {
+            println!(
+                "no Prometheus ({why}): the lab goes on without it and the profile has no \
+                 prometheus probe"
+            );
+            topology::store_prometheus_off(&state, Some(why))?;
+            // One left by an earlier `up` would otherwise outlive the lab's knowledge of it.
+            if let Some(p) = full.prometheus() {
+                process::stop_all(&[p], Duration::from_secs(10)).await?;
+            }
+            full.clone().without_prometheus()
+        }
+    };
     restore_cut_links(&topo).await?;
 
     // Idempotence: a fully healthy lab is reported, not started twice.
@@ -245,6 +280,7 @@ async fn up(args: UpArgs) -> Result<()> {
         session_timeout_ms: args.session_timeout_ms,
         heartbeat_interval_ms: args.heartbeat_interval_ms,
         scheduled_rebalance_max_delay_ms: args.scheduled_rebalance_max_delay_ms,
+        prometheus: prometheus.ok(),
     };
 
     // Processes that already run are kept; the others get fresh configs and are launched.
@@ -270,6 +306,13 @@ async fn up(args: UpArgs) -> Result<()> {
         .collect();
     config::format_storage(&brokers, &settings).await?;
     launch_all(&brokers).await?;
+    // Prometheus needs nothing else: it starts now and scrapes the exporters as they come up.
+    let prometheus: Vec<_> = to_start
+        .iter()
+        .copied()
+        .filter(|p| p.kind == Kind::Prometheus)
+        .collect();
+    launch_all(&prometheus).await?;
     readiness::wait_brokers(&topo, deadline).await?;
     // The links next: the workers reach both clusters only through them.
     let proxies: Vec<_> = to_start
@@ -290,6 +333,7 @@ async fn up(args: UpArgs) -> Result<()> {
     readiness::wait_workers(&topo, deadline).await?;
     connectors::deploy_all(&topo, args.source_tasks, deadline).await?;
     readiness::wait_connectors(&topo, deadline).await?;
+    readiness::wait_prometheus(&topo, deadline).await?;
 
     profile::write(&topo)?;
     let report = status::collect(&topo).await;
@@ -302,6 +346,22 @@ async fn up(args: UpArgs) -> Result<()> {
         state.display()
     );
     Ok(())
+}
+
+/// Where Debian's package `prometheus` puts the server.
+const PROMETHEUS_BINARY: &str = "/usr/bin/prometheus";
+
+/// `/usr/bin/prometheus`, else the first executable `prometheus` on PATH.
+fn find_prometheus() -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let executable = |p: &std::path::Path| {
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::iter::once(PathBuf::from(PROMETHEUS_BINARY))
+        .chain(std::env::split_paths(&path).map(|dir| dir.join("prometheus")))
+        .find(|p| executable(p))
 }
 
 async fn launch_all(procs: &[&Process]) -> Result<()> {
@@ -359,13 +419,21 @@ async fn down(args: DownArgs) -> Result<()> {
     let state = topology::state_dir(args.state.state_dir)?;
     let topo = Topology::load(&state)?;
     let grace = Duration::from_secs(args.grace_secs);
+    // Prometheus first (it only reads the others), whether or not the lab records one: a
+    // `--no-prometheus` up does not forget one that runs.
+    let prometheus = Topology::new(&state, topology::stored_port_offset(&state)?.unwrap_or(0));
+    let mut stopped = process::stop_all(
+        &prometheus.prometheus().into_iter().collect::<Vec<_>>(),
+        grace,
+    )
+    .await?;
     // Workers first so they leave the group cleanly while their Kafka cluster is still there,
     // which needs the links open; then the links, then the brokers.
     restore_cut_links(&topo).await?;
     let workers: Vec<_> = topo.workers().collect();
     let proxies: Vec<_> = topo.proxies().collect();
     let brokers: Vec<_> = topo.brokers().collect();
-    let mut stopped = process::stop_all(&workers, grace).await?;
+    stopped += process::stop_all(&workers, grace).await?;
     stopped += process::stop_all(&proxies, grace).await?;
     stopped += process::stop_all(&brokers, grace).await?;
     // Anything else whose command line names this state folder (e.g. launched by hand).

@@ -116,7 +116,7 @@ async fn terminate(pids: &[(String, u32)], grace: Duration) {
     }
 }
 
-/// PIDs of lab processes (JVMs and link proxies) whose command line names the state folder.
+/// PIDs of lab processes (JVMs, link proxies, Prometheus) whose command line names the state folder.
 pub fn lab_pids(state: &Path) -> Vec<u32> {
     // The trailing slash keeps `/x/state` from matching `/x/state2`.
     let needle = format!("{}/", state.display());
@@ -130,9 +130,11 @@ pub fn lab_pids(state: &Path) -> Vec<u32> {
         .filter(|&pid| {
             cmdline(pid).is_some_and(|c| {
                 let words: Vec<&str> = c.split(' ').collect();
-                let java = words.first().is_some_and(|exe| exe.ends_with("java"));
+                let exe = words.first().copied().unwrap_or_default();
+                let java = exe.ends_with("java");
+                let prometheus = exe.ends_with("prometheus");
                 let proxy = words.get(1..3) == Some(&["lab", "proxy"][..]);
-                (java || proxy) && c.contains(&needle)
+                (java || prometheus || proxy) && c.contains(&needle)
             })
         })
         .collect()

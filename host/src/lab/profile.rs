@@ -1,6 +1,7 @@
 //! `<state>/profile.toml`: what `kscen run --profile lab` needs to reach and fault the lab —
 //! clusters (direct listeners), Connect URLs, workers and brokers with their fault actions, the
-//! links `workers-to-<cluster>` that can be cut and restored, and metric probes.
+//! links `workers-to-<cluster>` that can be cut and restored, and metric probes (each JMX
+//! exporter, and the lab's Prometheus server when it runs one).
 //! Written by hand (not serialised) to keep the documented shape: inline action tables, comments.
 
 use std::fmt::Write as _;
@@ -100,6 +101,17 @@ pub fn render(topo: &Topology) -> String {
         out.push_str("kind = \"scrape\"\n");
         let _ = writeln!(out, "url = {}", q(&url));
     }
+    if let Some(p) = topo.prometheus() {
+        let _ = writeln!(
+            out,
+            "\n# the lab's Prometheus: jobs kafka-source, kafka-target, mm2-connect (as the seeds'),\n\
+             # scraped every {}s; each series has the lab process in `process`",
+            super::config::SCRAPE_INTERVAL_SECS
+        );
+        let _ = writeln!(out, "[probes.{}]", p.name);
+        out.push_str("kind = \"prometheus\"\n");
+        let _ = writeln!(out, "url = {}", q(&p.url()));
+    }
     out
 }
 
@@ -141,7 +153,17 @@ mod tests {
             v["probes"]["worker-1"]["url"].as_str(),
             Some("http://127.0.0.1:39404/metrics")
         );
-        assert_eq!(v["probes"].as_table().map(|t| t.len()), Some(5));
+        assert_eq!(v["probes"].as_table().map(|t| t.len()), Some(6));
+        assert_eq!(
+            v["probes"]["prometheus"]["kind"].as_str(),
+            Some("prometheus")
+        );
+        assert_eq!(
+            v["probes"]["prometheus"]["url"].as_str(),
+            Some("http://127.0.0.1:39090")
+        );
+        let without: toml::Value = toml::from_str(&render(&topo.without_prometheus())).unwrap();
+        assert_eq!(without["probes"].as_table().map(|t| t.len()), Some(5));
         let link = &v["links"]["workers-to-source"];
         assert_eq!(link["cluster"].as_str(), Some("source"));
         assert_eq!(link["actions"]["cut"]["signal"].as_str(), Some("SIGUSR1"));
@@ -190,6 +212,10 @@ mod tests {
         assert_eq!(
             v["probes"]["source-1"]["url"].as_str(),
             Some("http://127.0.0.1:40401/metrics")
+        );
+        assert_eq!(
+            v["probes"]["prometheus"]["url"].as_str(),
+            Some("http://127.0.0.1:40090")
         );
     }
 }

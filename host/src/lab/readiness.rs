@@ -1,5 +1,6 @@
 //! Waiting for the lab to be usable: brokers answer metadata, link proxies forward to them,
-//! workers answer `GET /`, connectors and tasks are RUNNING on live workers. Prints what it waits for every few seconds and fails
+//! workers answer `GET /`, connectors and tasks are RUNNING on live workers, Prometheus (when the
+//! lab runs it) is ready and scrapes every exporter. Prints what it waits for every few seconds and fails
 //! fast, with the log tail, when a process dies meanwhile.
 
 use std::collections::BTreeMap;
@@ -241,4 +242,81 @@ pub fn connector_problems(map: &BTreeMap<String, ConnectorStatus>, live: &[Strin
         }
     }
     problems
+}
+
+/// What the lab's Prometheus reports about its scrape targets (the lab's JMX exporters).
+pub struct PrometheusTargets {
+    pub up: usize,
+    pub expected: usize,
+    /// Exporters not up, with why (`down`, or `not scraped yet`).
+    pub not_up: Vec<String>,
+}
+
+/// The lab's Prometheus answers `GET /-/ready` and an `up` query reports every exporter up.
+pub async fn wait_prometheus(topo: &Topology, deadline: Instant) -> Result<()> {
+    let Some(prom) = topo.prometheus() else {
+        return Ok(());
+    };
+    let client = &connectors::http();
+    wait_until("Prometheus", &[prom], deadline, move || async move {
+        match prometheus_targets(client, topo, prom).await {
+            Ok(t) if t.not_up.is_empty() => Vec::new(),
+            Ok(t) => vec![format!(
+                "{}/{} targets up ({})",
+                t.up,
+                t.expected,
+                t.not_up.join(", ")
+            )],
+            Err(why) => vec![why],
+        }
+    })
+    .await
+}
+
+/// `Err` unless Prometheus is ready (`/-/ready` 200); then the `up` series of each exporter,
+/// matched by the `process` label `prometheus.yml` gives every target.
+pub async fn prometheus_targets(
+    client: &reqwest::Client,
+    topo: &Topology,
+    prom: &Process,
+) -> Result<PrometheusTargets, String> {
+    let ready = client
+        .get(format!("{}/-/ready", prom.url()))
+        .send()
+        .await
+        .map_err(|_| format!("{} HTTP API on {}", prom.name, prom.url()))?;
+    if !ready.status().is_success() {
+        return Err(format!("{} GET /-/ready -> {}", prom.name, ready.status()));
+    }
+    let answer = client
+        .get(format!("{}/api/v1/query", prom.url()))
+        .query(&[("query", "up")])
+        .send()
+        .await
+        .map_err(|e| format!("{} query `up`: {e}", prom.name))?;
+    let body: serde_json::Value = answer
+        .json()
+        .await
+        .map_err(|e| format!("{} query `up`: {e}", prom.name))?;
+    let results = body["data"]["result"]
+        .as_array()
+        .ok_or_else(|| format!("{} query `up`: no data.result in {body}", prom.name))?;
+    let mut targets = PrometheusTargets {
+        up: 0,
+        expected: 0,
+        not_up: Vec::new(),
+    };
+    for p in topo.exporters() {
+        targets.expected += 1;
+        let value = results
+            .iter()
+            .find(|r| r["metric"]["process"].as_str() == Some(&p.name))
+            .and_then(|r| r["value"][1].as_str());
+        match value {
+            Some("1") => targets.up += 1,
+            Some(_) => targets.not_up.push(format!("{} down", p.name)),
+            None => targets.not_up.push(format!("{} not scraped yet", p.name)),
+        }
+    }
+    Ok(targets)
 }

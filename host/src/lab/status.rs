@@ -1,5 +1,5 @@
 //! `kscen lab status`: processes (PID, liveness, readiness, ports, RSS), the state of the links
-//! (open or cut), and the connectors and tasks as the Connect REST API reports them, with the log
+//! (open or cut), the targets Prometheus reaches, and the connectors and tasks as the Connect REST API reports them, with the log
 //! tail of any process that died.
 
 use std::collections::BTreeMap;
@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::connectors::{self, ConnectorStatus};
 use super::process;
 use super::readiness;
-use super::topology::{Kind, Topology};
+use super::topology::{self, Kind, Topology};
 use crate::faults::link_state::LinkState;
 
 pub struct ProcessRow {
@@ -18,7 +18,7 @@ pub struct ProcessRow {
     pub ready: bool,
     pub ports: String,
     pub rss: Option<u64>,
-    /// Links only: `open`, `CUT`, or why the proxy does not forward.
+    /// Links: `open`, `CUT`, or why the proxy does not forward; Prometheus: its targets up.
     pub link: Option<String>,
     pub log_tail: Option<String>,
 }
@@ -28,6 +28,8 @@ pub struct Report {
     /// Worker that answered, and the connectors it reported.
     pub connectors: Option<(String, BTreeMap<String, ConnectorStatus>)>,
     pub problems: Vec<String>,
+    /// Why the lab runs without Prometheus, when it does.
+    pub prometheus_off: Option<String>,
     worker_names: BTreeMap<String, String>,
 }
 
@@ -66,6 +68,28 @@ pub async fn collect(topo: &Topology) -> Report {
                 .send()
                 .await
                 .is_ok_and(|r| r.status().is_success()),
+            // Ready = answers /-/ready; how many exporters it reaches is shown beside.
+            (Some(_), Kind::Prometheus) => {
+                match readiness::prometheus_targets(&client, topo, p).await {
+                    Ok(t) => {
+                        link = Some(if t.not_up.is_empty() {
+                            format!("{}/{} targets up", t.up, t.expected)
+                        } else {
+                            format!(
+                                "{}/{} targets up: {}",
+                                t.up,
+                                t.expected,
+                                t.not_up.join(", ")
+                            )
+                        });
+                        true
+                    }
+                    Err(why) => {
+                        link = Some(why);
+                        false
+                    }
+                }
+            }
         };
         rows.push(ProcessRow {
             name: p.name.clone(),
@@ -99,6 +123,10 @@ pub async fn collect(topo: &Topology) -> Report {
         processes: rows,
         connectors,
         problems,
+        prometheus_off: topo
+            .prometheus()
+            .is_none()
+            .then(|| topology::prometheus_off(&topo.state).unwrap_or_default()),
         worker_names: topo
             .workers()
             .map(|w| (w.worker_id(), w.name.clone()))
@@ -112,7 +140,7 @@ fn mib(b: u64) -> String {
 
 pub fn print(r: &Report) {
     println!(
-        "{:<17} {:>8}  {:<6} {:<6} {:<28} {:>9}  LINK",
+        "{:<17} {:>8}  {:<6} {:<6} {:<28} {:>9}  LINK / TARGETS",
         "PROCESS", "PID", "ALIVE", "READY", "PORTS", "RSS"
     );
     for p in &r.processes {
@@ -135,9 +163,12 @@ pub fn print(r: &Report) {
     }
     println!(
         "ports: broker = direct, proxied, controller, metrics; worker = REST, metrics; \
-         link = listen->broker's proxied listener"
+         link = listen->broker's proxied listener; prometheus = HTTP API"
     );
     println!("total RSS of the lab: {}", mib(r.total_rss()));
+    if let Some(why) = &r.prometheus_off {
+        println!("no Prometheus in this lab: {why}");
+    }
     let worker = |id: &str| {
         r.worker_names
             .get(id)

@@ -17,6 +17,8 @@ use anyhow::{bail, Context, Result};
 pub const SOURCE_ALIAS: &str = "source";
 pub const TARGET_ALIAS: &str = "target";
 pub const CONNECT_GROUP: &str = "kscen-lab-connect";
+/// The Prometheus server's process name, state subfolder and profile probe name.
+pub const PROMETHEUS: &str = "prometheus";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
@@ -35,6 +37,9 @@ pub enum Kind {
         cluster: &'static str,
         upstream_port: u16,
     },
+    /// The Prometheus server (`/usr/bin/prometheus`) scraping every JMX exporter of the lab;
+    /// `port` is its HTTP API. Optional: absent when not installed or with `--no-prometheus`.
+    Prometheus,
 }
 
 #[derive(Debug, Clone)]
@@ -57,6 +62,7 @@ impl Process {
             Kind::Broker { .. } => "broker.log",
             Kind::Worker => "worker.log",
             Kind::Proxy { .. } => "proxy.log",
+            Kind::Prometheus => "prometheus.log",
         })
     }
     /// A word of the process's command line that names it, so a PID found in a pid file or in
@@ -65,7 +71,13 @@ impl Process {
         match self.kind {
             Kind::Broker { .. } | Kind::Worker => format!("-Dkscen.lab.process={}", self.name),
             Kind::Proxy { .. } => format!("--link={}", self.name),
+            // Prometheus takes no free-form flag: its config file names it (and the lab).
+            Kind::Prometheus => format!("--config.file={}", self.prometheus_config().display()),
         }
+    }
+    /// Prometheus only: the generated scrape configuration.
+    pub fn prometheus_config(&self) -> PathBuf {
+        self.dir.join("prometheus.yml")
     }
     pub fn start_script(&self) -> PathBuf {
         self.dir.join("start.sh")
@@ -84,6 +96,7 @@ impl Process {
             ],
             Kind::Worker => vec![(self.port, "Connect REST")],
             Kind::Proxy { .. } => vec![(self.port, "link proxy")],
+            Kind::Prometheus => vec![(self.port, "Prometheus HTTP API")],
         };
         v.extend(self.jmx_port.map(|port| (port, "JMX exporter")));
         v
@@ -110,13 +123,25 @@ pub struct Topology {
 }
 
 impl Topology {
-    /// The lab of `state`, with the port offset `up` recorded there (0 if none).
+    /// The lab of `state`, with the port offset `up` recorded there (0 if none), and without
+    /// Prometheus if `up` recorded that the lab runs without it.
     pub fn load(state: &Path) -> Result<Self> {
-        Ok(Self::new(state, stored_port_offset(state)?.unwrap_or(0)))
+        let topo = Self::new(state, stored_port_offset(state)?.unwrap_or(0));
+        Ok(if prometheus_off(state).is_some() {
+            topo.without_prometheus()
+        } else {
+            topo
+        })
+    }
+
+    /// The lab without its Prometheus server.
+    pub fn without_prometheus(mut self) -> Self {
+        self.processes.retain(|p| p.kind != Kind::Prometheus);
+        self
     }
 
     /// `port_offset` shifts every port, so a second lab (e.g. the test suite's) can run beside
-    /// the default one.
+    /// the default one. Includes Prometheus (see `without_prometheus`).
     pub fn new(state: &Path, port_offset: u16) -> Self {
         // A broker's ports: `port` direct, +1 controller, +2 `PROXIED`, +3 its link proxy.
         let broker = |cluster: &'static str, port: u16, jmx_port: u16| Process {
@@ -158,6 +183,13 @@ impl Topology {
             worker(1),
             worker(2),
             worker(3),
+            Process {
+                name: PROMETHEUS.into(),
+                kind: Kind::Prometheus,
+                port: 39090,
+                jmx_port: None,
+                dir: state.join(PROMETHEUS),
+            },
         ];
         for p in &mut processes {
             p.port += port_offset;
@@ -174,7 +206,7 @@ impl Topology {
                     *proxied_port += port_offset;
                 }
                 Kind::Proxy { upstream_port, .. } => *upstream_port += port_offset,
-                Kind::Worker => {}
+                Kind::Worker | Kind::Prometheus => {}
             }
         }
         Topology {
@@ -205,6 +237,15 @@ impl Topology {
 
     pub fn workers(&self) -> impl Iterator<Item = &Process> {
         self.processes.iter().filter(|p| p.kind == Kind::Worker)
+    }
+
+    pub fn prometheus(&self) -> Option<&Process> {
+        self.processes.iter().find(|p| p.kind == Kind::Prometheus)
+    }
+
+    /// The processes with a JMX exporter: what Prometheus scrapes and the `scrape` probes read.
+    pub fn exporters(&self) -> impl Iterator<Item = &Process> {
+        self.processes.iter().filter(|p| p.jmx_port.is_some())
     }
 
     pub fn proxies(&self) -> impl Iterator<Item = &Process> {
@@ -266,6 +307,32 @@ pub fn store_port_offset(state: &Path, offset: u16) -> Result<()> {
     let file = port_offset_file(state);
     std::fs::write(&file, format!("{offset}\n"))
         .with_context(|| format!("writing {}", file.display()))
+}
+
+fn prometheus_off_file(state: &Path) -> PathBuf {
+    state.join("prometheus-off")
+}
+
+/// Why the lab runs without Prometheus, if `up` recorded that it does.
+pub fn prometheus_off(state: &Path) -> Option<String> {
+    std::fs::read_to_string(prometheus_off_file(state))
+        .ok()
+        .map(|why| why.trim().to_string())
+}
+
+/// Records whether the lab of `state` runs Prometheus (`None`) or not (`Some(reason)`).
+pub fn store_prometheus_off(state: &Path, off: Option<&str>) -> Result<()> {
+    let file = prometheus_off_file(state);
+    match off {
+        Some(why) => std::fs::write(&file, format!("{why}\n"))
+            .with_context(|| format!("writing {}", file.display())),
+        None => match std::fs::remove_file(&file) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).with_context(|| format!("removing {}", file.display()))
+            }
+            _ => Ok(()),
+        },
+    }
 }
 
 /// `--state-dir`, else `$KSCEN_LAB_STATE` (clap fills it), else `~/.cache/kscen/lab/state`.
