@@ -1,6 +1,7 @@
 //! Project tasks: `cargo xtask build-plugins | demo | test`.
 
 mod lab;
+mod report_tools;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,7 +13,8 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   build-plugins   build the scenario plugins for wasm32-wasip2 into plugins/dist/
   demo            build everything and run the ramp-up scenario on the embedded cluster
-  test            build everything, bring the lab up, run every test, tear the lab down";
+  test            build everything, bring the lab up, run every test, tear the lab down
+  report-tools    install mermaid-cli (for the report tests) into a cache folder";
 
 /// The plugins the host bundles (test fixtures included: the host tests load them).
 const PLUGINS: &[&str] = &[
@@ -41,6 +43,11 @@ fn main() -> Result<()> {
         "build-plugins" => build_plugins(&root),
         "demo" => demo(&root),
         "test" => test(&root),
+        "report-tools" => {
+            let mmdc = report_tools::install_mermaid_cli(&report_tools::cache_dir())?;
+            eprintln!("mermaid-cli: {}", mmdc.display());
+            Ok(())
+        }
         _ => {
             eprintln!("{USAGE}");
             bail!("unknown task {task:?}")
