@@ -96,6 +96,9 @@ pub struct RunArgs {
     /// --threshold "replication.lost == 0", --threshold "rebalance_ms < 60s".
     #[arg(long = "threshold", value_name = "EXPR")]
     pub threshold: Vec<String>,
+    /// Stop the run as soon as a threshold fails (checked every 2 s); the result is still written.
+    #[arg(long = "abort-on-fail")]
+    pub abort_on_fail: bool,
     /// Serve live Prometheus metrics on this loopback address during the run (GET /metrics).
     #[arg(long = "metrics-addr", value_name = "HOST:PORT")]
     pub metrics_addr: Option<String>,
@@ -142,6 +145,7 @@ async fn run(args: RunArgs) -> Result<u8> {
             .iter()
             .map(|t| crate::thresholds::parse(t))
             .collect::<Result<_>>()?,
+        abort_on_fail: args.abort_on_fail,
         json: args.json,
         metrics_addr: match &args.metrics_addr {
             Some(addr) => Some(crate::report::live_metrics::resolve(addr).await?),
@@ -153,6 +157,10 @@ async fn run(args: RunArgs) -> Result<u8> {
         RunEnd::Completed if result.thresholds.iter().all(|t| t.passed()) => EXIT_OK,
         RunEnd::Completed => {
             eprintln!("error: thresholds failed (see above)");
+            EXIT_THRESHOLD_FAILED
+        }
+        RunEnd::Aborted(reason) => {
+            eprintln!("error: aborted: {reason}");
             EXIT_THRESHOLD_FAILED
         }
         RunEnd::PluginFailed(PluginFailure::Interrupted(_)) => EXIT_INTERRUPTED,

@@ -27,6 +27,7 @@ use crate::report::console::{
     LiveOutput,
 };
 use crate::report::result::{self, Environment, Outcome, PluginMeta, RunResult, ScenarioMeta};
+use crate::thresholds::abort::AbortOnFail;
 
 pub struct RunRequest {
     pub scenario: ScenarioFile,
@@ -37,6 +38,8 @@ pub struct RunRequest {
     pub granted_faults: Vec<String>,
     /// thresholds from the command line (`--threshold`), on top of the scenario file's
     pub thresholds: Vec<crate::thresholds::Threshold>,
+    /// stop as soon as a threshold fails (`--abort-on-fail`, or the scenario file's)
+    pub abort_on_fail: bool,
     pub json: Option<PathBuf>,
     /// `--metrics-addr`: serve live Prometheus metrics here during the run
     pub metrics_addr: Option<std::net::SocketAddr>,
@@ -47,6 +50,8 @@ pub struct RunRequest {
 pub enum RunEnd {
     Completed,
     PluginFailed(PluginFailure),
+    /// `abort_on_fail`: a threshold failed while the run went on
+    Aborted(String),
 }
 
 pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)> {
@@ -119,6 +124,7 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
     let started_at = chrono::Utc::now();
     let metrics = Arc::new(RunMetrics::new(clock));
     let (cancel, cancelled) = tokio::sync::watch::channel(false);
+    let cancel = Arc::new(cancel);
     let environment = Environment {
         embedded_cluster: clusters.is_embedded(),
         profile: request.profile.as_ref().map(|(name, _)| name.clone()),
@@ -166,12 +172,24 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
             String::new()
         }
     );
+    let interrupt_cancel = cancel.clone();
     let interrupt = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             eprintln!("\nInterrupted: stopping the plugin, flushing load jobs, writing the partial result…");
-            let _ = cancel.send(true);
+            let _ = interrupt_cancel.send(true);
         }
     });
+    let thresholds: Vec<_> = scenario
+        .thresholds
+        .iter()
+        .chain(&request.thresholds)
+        .cloned()
+        .collect();
+    let abort = (request.abort_on_fail || scenario.abort_on_fail)
+        .then(|| Arc::new(AbortOnFail::new(thresholds.clone())));
+    let abort_watch = abort
+        .clone()
+        .map(|abort| spawn_abort_watch(abort, metrics.clone(), cancel.clone()));
     let _metrics_server = match request.metrics_addr {
         Some(addr) => {
             let server =
@@ -196,13 +214,18 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
     }
     metrics.phases.end(metrics.clock.now_ns());
     interrupt.abort();
+    if let Some(watch) = abort_watch {
+        watch.abort();
+    }
     let _ = stop_ticker.send(());
     if let Ok(live) = ticker.await {
         live.finish();
     }
     metrics.tick(1.0);
 
+    let aborted = abort.as_ref().and_then(|a| a.reason());
     let end = match outcome {
+        _ if aborted.is_some() => RunEnd::Aborted(aborted.unwrap_or_default()),
         Ok(()) => RunEnd::Completed,
         Err(failure) => {
             metrics
@@ -233,6 +256,9 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         duration_s: (ended_at - started_at).as_seconds_f64(),
         outcome: match &end {
             RunEnd::Completed => Outcome::Completed,
+            RunEnd::Aborted(reason) => Outcome::Aborted {
+                reason: reason.clone(),
+            },
             RunEnd::PluginFailed(failure) => Outcome::Failed {
                 failure: failure.clone(),
             },
@@ -248,13 +274,7 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         thresholds: Vec::new(),
     };
 
-    let thresholds: Vec<_> = scenario
-        .thresholds
-        .iter()
-        .chain(&request.thresholds)
-        .cloned()
-        .collect();
-    run_result.thresholds = crate::thresholds::evaluate(&thresholds, &run_result);
+    run_result.thresholds = crate::thresholds::evaluate(&thresholds, &(&run_result).into());
     print!("\n{}", summary_table(&run_result.phases));
     print!("{}", replication_lines(&run_result.replication));
     print!("{}", figure_lines(&run_result.figures));
@@ -267,6 +287,32 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         eprintln!("Result written to {}", path.display());
     }
     Ok((end, run_result))
+}
+
+/// How often `abort_on_fail` re-evaluates the thresholds.
+const ABORT_CHECK_EVERY: Duration = Duration::from_secs(2);
+
+/// Re-checks the thresholds while the run goes on; the first failure cancels the run.
+fn spawn_abort_watch(
+    abort: Arc<AbortOnFail>,
+    metrics: Arc<RunMetrics>,
+    cancel: Arc<tokio::sync::watch::Sender<bool>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(ABORT_CHECK_EVERY);
+        interval.tick().await;
+        loop {
+            interval.tick().await;
+            if let Some(reason) = abort.check(&metrics) {
+                eprintln!("\nAborting (abort_on_fail): {reason}");
+                metrics
+                    .events
+                    .push(metrics.clock.now_ns(), "abort", &reason);
+                let _ = cancel.send(true);
+                return;
+            }
+        }
+    })
 }
 
 /// Samples the timeline every second and drives the live output until told to stop.

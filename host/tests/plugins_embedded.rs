@@ -181,3 +181,29 @@ fn an_impossible_threshold_fails_the_run_and_says_by_how_much() {
         failing.stdout()
     );
 }
+
+#[test]
+fn abort_on_fail_stops_the_run_early_and_keeps_the_result() {
+    let started = std::time::Instant::now();
+    let run = run_scenario(
+        "plugin = \"steady\"\nabort_on_fail = true\nthresholds = [\"corrected.p99 < 1us\"]\n[params]\nrate = 200\nduration = \"1h\"\n",
+        &[],
+    );
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+    let outcome = &run.result()["outcome"];
+    assert_eq!(outcome["status"], "aborted", "{outcome}");
+    assert!(
+        outcome["reason"]
+            .as_str()
+            .unwrap()
+            .contains("corrected.p99 < 1us"),
+        "{outcome}"
+    );
+    assert!(u64_of(&run.phase("nominal")["acked"]) > 0);
+    assert_eq!(run.result()["thresholds"][0]["verdict"], "failed");
+}

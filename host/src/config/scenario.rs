@@ -20,6 +20,8 @@ pub struct ScenarioFile {
     pub granted_faults: Vec<String>,
     /// Pass/fail criteria (`thresholds = ["corrected.p99 < 100ms", ...]`).
     pub thresholds: Vec<crate::thresholds::Threshold>,
+    /// Stop the run as soon as a threshold fails (`abort_on_fail = true`).
+    pub abort_on_fail: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -43,6 +45,8 @@ struct RawScenario {
     grants: RawGrants,
     #[serde(default)]
     thresholds: Vec<String>,
+    #[serde(default)]
+    abort_on_fail: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -107,6 +111,7 @@ impl ScenarioFile {
             params: raw.params,
             limits,
             granted_faults: raw.grants.faults,
+            abort_on_fail: raw.abort_on_fail,
             thresholds: raw
                 .thresholds
                 .iter()

@@ -109,7 +109,13 @@ pub struct Environment {
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Outcome {
     Completed,
-    Failed { failure: PluginFailure },
+    Failed {
+        failure: PluginFailure,
+    },
+    /// `abort_on_fail` stopped the run when a threshold failed
+    Aborted {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]

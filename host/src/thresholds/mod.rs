@@ -1,10 +1,14 @@
 //! Pass/fail criteria of a run: threshold expressions evaluated against its result.
 
+pub mod abort;
 pub mod expr;
 
 use serde::Serialize;
 
-use crate::report::result::{PhaseResult, RunResult};
+use std::collections::BTreeMap;
+
+use crate::metrics::Figure;
+use crate::report::result::{JobReplication, PhaseResult, RunResult, Totals};
 pub use expr::{parse, Threshold};
 use expr::{Limit, Scope};
 
@@ -39,8 +43,27 @@ impl ThresholdResult {
     }
 }
 
+/// What thresholds read: a finished run's result, or a snapshot taken while it runs.
+pub struct Measurements<'a> {
+    pub phases: &'a [PhaseResult],
+    pub figures: &'a BTreeMap<String, Figure>,
+    pub totals: &'a Totals,
+    pub replication: &'a [JobReplication],
+}
+
+impl<'a> From<&'a RunResult> for Measurements<'a> {
+    fn from(result: &'a RunResult) -> Self {
+        Measurements {
+            phases: &result.phases,
+            figures: &result.figures,
+            totals: &result.totals,
+            replication: &result.replication,
+        }
+    }
+}
+
 /// Evaluates every threshold; a phase metric without a phase is checked in each phase with data.
-pub fn evaluate(thresholds: &[Threshold], result: &RunResult) -> Vec<ThresholdResult> {
+pub fn evaluate(thresholds: &[Threshold], result: &Measurements) -> Vec<ThresholdResult> {
     let mut results = Vec::new();
     for threshold in thresholds {
         match &threshold.metric.scope {
@@ -213,7 +236,7 @@ fn phase_metric(phase: &PhaseResult, path: &str) -> Option<f64> {
 }
 
 /// A run-wide metric: a figure the plugin reported, a total, or a replication verdict.
-fn run_metric(result: &RunResult, path: &str, limit: &Limit) -> Result<f64, String> {
+fn run_metric(result: &Measurements, path: &str, limit: &Limit) -> Result<f64, String> {
     if let Some(figure) = result.figures.get(path) {
         let time_limit = matches!(
             limit,
@@ -231,7 +254,7 @@ fn run_metric(result: &RunResult, path: &str, limit: &Limit) -> Result<f64, Stri
         return Ok(figure.value * scale);
     }
     if let Some(field) = path.strip_prefix("totals.") {
-        let t = &result.totals;
+        let t = result.totals;
         return match field {
             "sent" => Ok(t.sent as f64),
             "acked" => Ok(t.acked as f64),

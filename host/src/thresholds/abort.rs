@@ -1,0 +1,56 @@
+//! `abort_on_fail`: thresholds checked while the run goes on; the first one that fails stops it.
+
+use std::sync::Mutex;
+
+use super::{evaluate, Measurements, Threshold, Verdict};
+use crate::metrics::RunMetrics;
+use crate::report::result;
+
+pub struct AbortOnFail {
+    thresholds: Vec<Threshold>,
+    reason: Mutex<Option<String>>,
+}
+
+impl AbortOnFail {
+    pub fn new(thresholds: Vec<Threshold>) -> AbortOnFail {
+        AbortOnFail {
+            thresholds,
+            reason: Mutex::new(None),
+        }
+    }
+
+    /// Evaluates the thresholds against the run so far. A threshold that cannot be measured yet
+    /// does not abort; one that fails does, and the reason is kept.
+    pub fn check(&self, metrics: &RunMetrics) -> Option<String> {
+        let phases = result::collect_phases(metrics);
+        let figures = metrics.figures();
+        let totals = result::totals(&phases);
+        let replication = result::replication(metrics);
+        let now = Measurements {
+            phases: &phases,
+            figures: &figures,
+            totals: &totals,
+            replication: &replication,
+        };
+        let failed = evaluate(&self.thresholds, &now)
+            .into_iter()
+            .find(|r| r.verdict == Verdict::Failed)?;
+        let scope = failed
+            .phase
+            .map(|p| format!(" in phase {p}"))
+            .unwrap_or_default();
+        let reason = format!(
+            "threshold {:?} failed{scope}: {:.3} {unit} against {:.3} {unit}",
+            failed.threshold,
+            failed.measured.unwrap_or_default(),
+            failed.limit.unwrap_or_default(),
+            unit = failed.unit
+        );
+        *self.reason.lock().unwrap() = Some(reason.clone());
+        Some(reason)
+    }
+
+    pub fn reason(&self) -> Option<String> {
+        self.reason.lock().unwrap().clone()
+    }
+}
