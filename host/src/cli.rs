@@ -66,11 +66,16 @@ pub enum Command {
     Report(crate::report::command::ReportArgs),
     /// Read kafka-producer-perf-test output into a result file.
     Import(crate::import::ImportArgs),
+    /// Signed plugin packs: build, inspect, verify, install, list, keygen, sign, trust.
+    Pack {
+        #[command(subcommand)]
+        command: crate::pack::PackCommand,
+    },
 }
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Scenario file (TOML): plugin, parameters, limits.
+    /// Scenario file (TOML): plugin, parameters, limits — or PACK/SCENARIO of an installed pack.
     pub scenario: PathBuf,
     /// Profile naming the clusters (a file, or `lab` for the local lab). Default: embedded mock cluster.
     #[arg(long)]
@@ -112,11 +117,13 @@ pub async fn execute(cli: Cli) -> Result<u8> {
         Command::Lab { command } => crate::lab::run(command).await.map(|()| EXIT_OK),
         Command::Report(args) => crate::report::command::run(args).map(|()| EXIT_OK),
         Command::Import(args) => crate::import::run(args).map(|()| EXIT_OK),
+        Command::Pack { command } => crate::pack::run(command).await.map(|()| EXIT_OK),
     }
 }
 
 async fn run(args: RunArgs) -> Result<u8> {
-    let scenario = ScenarioFile::load(&args.scenario)?;
+    // A file path, or `<pack>/<scenario>` of an installed pack (verified again here).
+    let scenario = crate::pack::load_scenario(&args.scenario)?;
     let profile = match &args.profile {
         Some(name) => Some((name.clone(), Profile::load(name)?)),
         None => None,

@@ -14,6 +14,7 @@ pub mod import;
 pub mod lab;
 pub mod load;
 pub mod metrics;
+pub mod pack;
 pub mod paths;
 pub mod plugin_path;
 pub mod policy;

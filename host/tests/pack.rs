@@ -1,0 +1,289 @@
+//! Signed plugin packs end to end, with the built `kscen` binary and the bundled plugins: a signed
+//! pack installs and its scenario runs on the embedded cluster; tampered, unsigned and
+//! foreign-signed packs are refused with an error naming what failed.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use kscen::pack::archive::PackArchive;
+use support::{plugin_dist, u64_of};
+
+/// A short run of the bundled steady plugin.
+const QUICK: &str = r#"
+description = "steady, 200 records"
+plugin = "steady"
+thresholds = ["totals.failed == 0"]
+[params]
+topic = "pack-test"
+rate = 1000
+count = 200
+record_size = 100
+"#;
+
+/// One isolated kscen world: packs, trust store, cache and HOME all in a temporary folder.
+struct World {
+    dir: tempfile::TempDir,
+}
+
+impl World {
+    fn new() -> World {
+        let world = World {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        std::fs::create_dir_all(world.path("src")).unwrap();
+        std::fs::write(world.path("src/quick.toml"), QUICK).unwrap();
+        world
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    fn kscen(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_kscen"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("HOME", self.dir.path())
+            .env("KSCEN_PACKS_DIR", self.path("packs"))
+            .env("KSCEN_TRUST_DIR", self.path("trust"))
+            .env("KSCEN_CACHE_DIR", self.path("cache"))
+            .env("KSCEN_PLUGIN_PATH", plugin_dist())
+            .output()
+            .expect("kscen runs")
+    }
+
+    /// Runs kscen and asserts success; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.kscen(args);
+        assert!(
+            output.status.success(),
+            "kscen {args:?} failed:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Runs kscen and asserts it fails with exit code 1; returns stderr.
+    fn refused(&self, args: &[&str]) -> String {
+        let output = self.kscen(args);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "kscen {args:?} should have been refused:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    }
+
+    /// A key pair `keys/<name>.key` + `.pub`.
+    fn keygen(&self, name: &str) {
+        self.ok(&["pack", "keygen", "--out", "keys", "--name", name]);
+    }
+
+    fn trust(&self, name: &str) {
+        self.ok(&["pack", "trust", "add", name, &format!("keys/{name}.pub")]);
+    }
+
+    /// Builds `acme.kpack` from the quick scenario, signed with `key` when given.
+    fn build(&self, key: Option<&str>) -> PathBuf {
+        let key_file = key.map(|k| format!("keys/{k}.key"));
+        let mut args = vec![
+            "pack",
+            "build",
+            "--name",
+            "acme",
+            "--version",
+            "1.0.0",
+            "src/quick.toml",
+            "--out",
+            "acme.kpack",
+        ];
+        if let Some(key_file) = &key_file {
+            args.extend(["--key", key_file.as_str()]);
+        }
+        self.ok(&args);
+        self.path("acme.kpack")
+    }
+
+    fn installed(&self) -> bool {
+        self.path("packs/acme/1.0.0").exists()
+    }
+}
+
+fn edit_pack(pack: &Path, edit: impl FnOnce(&mut PackArchive)) {
+    let mut archive = PackArchive::read(pack).unwrap();
+    edit(&mut archive);
+    archive.write(pack).unwrap();
+}
+
+#[test]
+fn a_signed_pack_installs_and_its_scenario_runs() {
+    let world = World::new();
+    world.keygen("acme");
+    world.trust("acme");
+    world.build(Some("acme"));
+
+    let inspect = world.ok(&["pack", "inspect", "acme.kpack"]);
+    assert!(
+        inspect.contains("Signature: valid, by acme")
+            && inspect.contains("requests: cluster source")
+            && inspect.contains("all files match"),
+        "{inspect}"
+    );
+    let verify = world.ok(&["pack", "verify", "acme.kpack"]);
+    assert!(verify.starts_with("OK: pack acme@1.0.0"), "{verify}");
+    world.ok(&["pack", "install", "acme.kpack"]);
+    assert!(world
+        .path("packs/acme/1.0.0/plugins/dist/steady.wasm")
+        .is_file());
+    let list = world.ok(&["pack", "list"]);
+    let key_id = std::fs::read_to_string(world.path("packs/acme/1.0.0/install.json")).unwrap();
+    assert!(
+        list.contains("acme") && list.contains("1.0.0") && list.contains("quick"),
+        "{list}"
+    );
+    let key_id: serde_json::Value = serde_json::from_str(&key_id).unwrap();
+    assert!(list.contains(key_id["key_id"].as_str().unwrap()), "{list}");
+
+    // Runs the pack's own component, resolved from the installed pack.
+    let run = world.kscen(&["run", "acme/quick", "--json", "result.json"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stderr}");
+    let result: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(world.path("result.json")).unwrap()).unwrap();
+    let plugin_path = result["scenario"]["plugin"]["path"].as_str().unwrap();
+    assert!(
+        plugin_path.ends_with("packs/acme/1.0.0/plugins/dist/steady.wasm"),
+        "{plugin_path}"
+    );
+    assert_eq!(u64_of(&result["totals"]["acked"]), 200, "{result}");
+
+    // Changed after install: refused at run time, naming the file.
+    let wasm = world.path("packs/acme/1.0.0/plugins/dist/steady.wasm");
+    let mut bytes = std::fs::read(&wasm).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&wasm, bytes).unwrap();
+    let error = world.refused(&["run", "acme/quick"]);
+    assert!(
+        error.contains("plugins/dist/steady.wasm: sha256") && error.contains("does not match"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_tampered_component_byte_is_refused() {
+    let world = World::new();
+    world.keygen("acme");
+    world.trust("acme");
+    let pack = world.build(Some("acme"));
+    edit_pack(&pack, |archive| {
+        let wasm = archive.files.get_mut("plugins/dist/steady.wasm").unwrap();
+        let middle = wasm.len() / 2;
+        wasm[middle] ^= 0x01;
+    });
+    for command in ["verify", "install"] {
+        let error = world.refused(&["pack", command, "acme.kpack"]);
+        assert!(
+            error.contains("refused")
+                && error.contains("plugins/dist/steady.wasm: sha256")
+                && error.contains("changed after the pack was built"),
+            "{error}"
+        );
+    }
+    // Digests are checked even when signatures are waived.
+    let error = world.refused(&["pack", "install", "acme.kpack", "--allow-unsigned"]);
+    assert!(error.contains("steady.wasm: sha256"), "{error}");
+    assert!(!world.installed());
+    let inspect = world.ok(&["pack", "inspect", "acme.kpack"]);
+    assert!(inspect.contains("Digests: MISMATCH"), "{inspect}");
+}
+
+#[test]
+fn an_edited_manifest_is_refused() {
+    let world = World::new();
+    world.keygen("acme");
+    world.trust("acme");
+    let pack = world.build(Some("acme"));
+    // The attacker swaps the component AND updates its digest in the manifest: only the
+    // signature can catch this.
+    edit_pack(&pack, |archive| {
+        let wasm = archive.files.get_mut("plugins/dist/steady.wasm").unwrap();
+        let old = kscen::pack::digest::sha256_hex(wasm);
+        let middle = wasm.len() / 2;
+        wasm[middle] ^= 0x01;
+        let new = kscen::pack::digest::sha256_hex(wasm);
+        let text = String::from_utf8(archive.manifest.clone()).unwrap();
+        archive.manifest = text.replace(&old, &new).into_bytes();
+    });
+    for args in [
+        vec!["pack", "verify", "acme.kpack"],
+        vec!["pack", "install", "acme.kpack"],
+        vec!["pack", "install", "acme.kpack", "--allow-unsigned"],
+    ] {
+        let error = world.refused(&args);
+        assert!(
+            error.contains("signature of manifest.json by acme")
+                && error.contains("is invalid")
+                && error.contains("changed after it was signed"),
+            "{error}"
+        );
+    }
+    assert!(!world.installed());
+}
+
+#[test]
+fn an_unsigned_pack_is_refused_unless_allowed() {
+    let world = World::new();
+    world.build(None);
+    let error = world.refused(&["pack", "install", "acme.kpack"]);
+    assert!(
+        error.contains("the pack is unsigned") && error.contains("--allow-unsigned"),
+        "{error}"
+    );
+    assert!(!world.installed());
+    let verify = world.ok(&["pack", "verify", "acme.kpack", "--allow-unsigned"]);
+    assert!(verify.contains("signature: unsigned"), "{verify}");
+    world.ok(&["pack", "install", "acme.kpack", "--allow-unsigned"]);
+    assert!(world.installed());
+    let list = world.ok(&["pack", "list"]);
+    assert!(list.contains("unsigned"), "{list}");
+}
+
+#[test]
+fn a_pack_signed_by_an_untrusted_key_is_refused_until_signed_by_a_trusted_one() {
+    let world = World::new();
+    world.keygen("acme");
+    world.keygen("stranger");
+    world.trust("acme");
+    world.build(Some("stranger"));
+    let stranger_pub = std::fs::read_to_string(world.path("keys/stranger.pub")).unwrap();
+    let stranger_id = kscen::pack::minisign::PublicKey::parse(&stranger_pub)
+        .unwrap()
+        .id
+        .to_string();
+    let error = world.refused(&["pack", "install", "acme.kpack"]);
+    assert!(
+        error.contains(&format!(
+            "signed by key {stranger_id}, which is not trusted"
+        )) && error.contains("acme ("),
+        "{error}"
+    );
+    assert!(!world.installed());
+
+    // Re-signing with a trusted key makes it installable.
+    world.ok(&["pack", "sign", "acme.kpack", "--key", "keys/acme.key"]);
+    let verify = world.ok(&["pack", "verify", "acme.kpack"]);
+    assert!(verify.contains("signature: acme"), "{verify}");
+    world.ok(&["pack", "install", "acme.kpack"]);
+    let again = world.refused(&["pack", "install", "acme.kpack"]);
+    assert!(
+        again.contains("already installed") && again.contains("--force"),
+        "{again}"
+    );
+    world.ok(&["pack", "install", "acme.kpack", "--force"]);
+}
