@@ -1,0 +1,96 @@
+//! Hostile input never panics: property-based runs over the parsers of scenario files, profiles,
+//! producer properties, parameters and thresholds, and over component loading. Each property
+//! runs 256 cases (`PROPTEST_CASES` changes it); component loading runs 16.
+
+use std::path::Path;
+
+use kscen::config::params::{self, ParamKind, ParamSpec};
+use kscen::config::producer_props::{map_producer_properties, parse_property_arg};
+use kscen::config::profile::Profile;
+use kscen::config::scenario::ScenarioFile;
+use kscen::engine::Host;
+use proptest::prelude::*;
+
+/// Text shaped like the inputs: TOML-ish lines, keys, quotes, units, brackets and noise.
+fn tomlish() -> impl Strategy<Value = String> {
+    let line = prop_oneof![
+        "[a-z_.]{1,12} = [0-9]{1,6}",
+        "[a-z_.]{1,12} = \"[a-zA-Z0-9 ._-]{0,12}\"",
+        "[a-z_.]{1,12} = \\[[0-9, \"a-z]{0,20}\\]",
+        "\\[[a-z_.]{1,12}\\]",
+        "plugin = \"[a-z-]{1,10}\"",
+        "thresholds = \\[\"[a-z_.0-9 <>=*()]{0,30}\"\\]",
+        "[\\PC]{0,40}",
+    ];
+    prop::collection::vec(line, 0..12).prop_map(|lines| lines.join("\n"))
+}
+
+proptest! {
+    #[test]
+    fn scenario_files_parse_or_error(text in tomlish()) {
+        let _ = ScenarioFile::parse(Path::new("fuzz.toml"), &text);
+    }
+
+    #[test]
+    fn profiles_parse_or_error(text in tomlish()) {
+        let _ = toml::from_str::<Profile>(&text);
+    }
+
+    #[test]
+    fn thresholds_parse_or_error(text in "[a-z_.()0-9 <>=!*%-]{0,40}") {
+        let _ = kscen::thresholds::parse(&text);
+    }
+
+    #[test]
+    fn producer_properties_map_or_report(key in "[a-z.]{1,30}", value in "[\\PC]{0,30}") {
+        let mapped = map_producer_properties(&[(key.clone(), value.clone())]);
+        // Every key is either applied (possibly renamed) or reported: never silently dropped.
+        prop_assert!(!mapped.librdkafka.is_empty() || mapped.not_applied().next().is_some());
+        let _ = parse_property_arg(&format!("{key}={value}"));
+    }
+
+    #[test]
+    fn parameters_resolve_or_error(values in tomlish(), set in "[a-z_]{1,8}=[\\PC]{0,12}") {
+        let specs = [
+            ParamSpec { name: "rate".into(), kind: ParamKind::Float, default: Some("1000".into()), help: String::new() },
+            ParamSpec { name: "step".into(), kind: ParamKind::Duration, default: Some("\"1m\"".into()), help: String::new() },
+            ParamSpec { name: "sizes".into(), kind: ParamKind::SizeList, default: Some("[100]".into()), help: String::new() },
+        ];
+        let table = values.parse::<toml::Table>().unwrap_or_default();
+        let overrides: Vec<(String, String)> =
+            set.split_once('=').map(|(k, v)| vec![(k.to_string(), v.to_string())]).unwrap_or_default();
+        let _ = params::resolve(&specs, &table, &overrides);
+    }
+}
+
+proptest! {
+    // Each damaged component is compiled (about a second in a debug build): fewer cases.
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Random bytes, and real components with bytes flipped, are refused with an error.
+    #[test]
+    fn component_loading_refuses_garbage(noise in prop::collection::vec(any::<u8>(), 0..2048), flips in prop::collection::vec((any::<usize>(), any::<u8>()), 1..8)) {
+        let dir = tempfile::tempdir().unwrap();
+        std::env::set_var("KSCEN_CACHE_DIR", dir.path());
+        let host = Host::new().unwrap();
+        let garbage = dir.path().join("garbage.wasm");
+        std::fs::write(&garbage, &noise).unwrap();
+        prop_assert!(host.load(&garbage).is_err());
+
+        let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/dist/steady.wasm");
+        if let Ok(mut bytes) = std::fs::read(real) {
+            for (at, byte) in flips {
+                let at = at % bytes.len();
+                bytes[at] ^= byte.max(1);
+            }
+            let damaged = dir.path().join("damaged.wasm");
+            std::fs::write(&damaged, &bytes).unwrap();
+            // A flip may land in a custom section and leave a valid component: then it must
+            // still describe itself or fail cleanly — never panic.
+            if let Ok(plugin) = host.load(&damaged) {
+                let runtime = tokio::runtime::Runtime::new().unwrap();
+                let _ = runtime.block_on(plugin.describe(&host));
+            }
+        }
+    }
+}
