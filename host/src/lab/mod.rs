@@ -243,9 +243,30 @@ async fn up(args: UpArgs) -> Result<()> {
     };
     restore_cut_links(&topo).await?;
 
+    // A running Prometheus keeps its TSDB; a scrape config from another kscen is reloaded.
+    let mut reloaded = false;
+    if let Some(p) = topo.prometheus() {
+        if let Some(pid) = process::running_pid(p) {
+            if config::refresh_prometheus_config(&topo, p)? {
+                process::signal(pid, libc::SIGHUP)?;
+                reloaded = true;
+                println!(
+                    "{:<17} scrape config updated: reloaded (SIGHUP, pid {pid})",
+                    p.name
+                );
+            }
+        }
+    }
+
     // Idempotence: a fully healthy lab is reported, not started twice.
     let before = status::collect(&topo).await;
     if before.fully_up() {
+        let before = if reloaded {
+            readiness::wait_prometheus(&topo, deadline).await?;
+            status::collect(&topo).await
+        } else {
+            before
+        };
         profile::write(&topo)?;
         println!("the lab is already up ({})", state.display());
         for note in config::settings_drift(&topo, &args) {
@@ -331,9 +352,11 @@ async fn up(args: UpArgs) -> Result<()> {
         .collect();
     launch_all(&workers).await?;
     readiness::wait_workers(&topo, deadline).await?;
+    // Every exporter is up once the workers answer; the connectors, checked last, are what the
+    // final status table is most likely to catch mid-rebalance.
+    readiness::wait_prometheus(&topo, deadline).await?;
     connectors::deploy_all(&topo, args.source_tasks, deadline).await?;
     readiness::wait_connectors(&topo, deadline).await?;
-    readiness::wait_prometheus(&topo, deadline).await?;
 
     profile::write(&topo)?;
     let report = status::collect(&topo).await;

@@ -73,6 +73,7 @@ pub fn signal_name(sig: libc::c_int) -> &'static str {
         libc::SIGCONT => "SIGCONT",
         libc::SIGUSR1 => "SIGUSR1",
         libc::SIGUSR2 => "SIGUSR2",
+        libc::SIGHUP => "SIGHUP",
         _ => "signal",
     }
 }

@@ -104,8 +104,9 @@ pub fn render(topo: &Topology) -> String {
     if let Some(p) = topo.prometheus() {
         let _ = writeln!(
             out,
-            "\n# the lab's Prometheus: jobs kafka-source, kafka-target, mm2-connect (as the seeds'),\n\
-             # scraped every {}s; each series has the lab process in `process`",
+            "\n# the lab's Prometheus: jobs kafka-source, kafka-target (scraped every {}s) and\n\
+             # mm2-connect (every {}s), as in the seeds' queries; label `process` names the lab process",
+            super::config::BROKER_SCRAPE_INTERVAL_SECS,
             super::config::SCRAPE_INTERVAL_SECS
         );
         let _ = writeln!(out, "[probes.{}]", p.name);

@@ -273,8 +273,11 @@ pub async fn wait_prometheus(topo: &Topology, deadline: Instant) -> Result<()> {
     .await
 }
 
-/// `Err` unless Prometheus is ready (`/-/ready` 200); then the `up` series of each exporter,
-/// matched by the `process` label `prometheus.yml` gives every target.
+/// `Err` unless Prometheus is ready (`/-/ready` 200); then, for each exporter (matched by the
+/// `process` label `prometheus.yml` gives every target), whether it is up. Up means both: the
+/// targets API reports its last scrape healthy — which a restarted Prometheus resets to
+/// `unknown`, while the `up` series it wrote before the restart still answer for 5 minutes — and
+/// the `up` query (what a scenario asks) returns 1.
 pub async fn prometheus_targets(
     client: &reqwest::Client,
     topo: &Topology,
@@ -288,19 +291,28 @@ pub async fn prometheus_targets(
     if !ready.status().is_success() {
         return Err(format!("{} GET /-/ready -> {}", prom.name, ready.status()));
     }
-    let answer = client
-        .get(format!("{}/api/v1/query", prom.url()))
-        .query(&[("query", "up")])
-        .send()
-        .await
-        .map_err(|e| format!("{} query `up`: {e}", prom.name))?;
-    let body: serde_json::Value = answer
-        .json()
-        .await
-        .map_err(|e| format!("{} query `up`: {e}", prom.name))?;
-    let results = body["data"]["result"]
+    let get = |path: &'static str, query: &'static [(&'static str, &'static str)]| async move {
+        let body: serde_json::Value = client
+            .get(format!("{}/api/v1/{path}", prom.url()))
+            .query(query)
+            .send()
+            .await
+            .map_err(|e| format!("{} GET /api/v1/{path}: {e}", prom.name))?
+            .json()
+            .await
+            .map_err(|e| format!("{} GET /api/v1/{path}: {e}", prom.name))?;
+        Ok::<_, String>(body)
+    };
+    let up = get("query", &[("query", "up")]).await?;
+    let up = up["data"]["result"]
         .as_array()
-        .ok_or_else(|| format!("{} query `up`: no data.result in {body}", prom.name))?;
+        .ok_or_else(|| format!("{} query `up`: no data.result in {up}", prom.name))?
+        .clone();
+    let health = get("targets", &[("state", "active")]).await?;
+    let health = health["data"]["activeTargets"]
+        .as_array()
+        .ok_or_else(|| format!("{} targets: no data.activeTargets", prom.name))?
+        .clone();
     let mut targets = PrometheusTargets {
         up: 0,
         expected: 0,
@@ -308,14 +320,20 @@ pub async fn prometheus_targets(
     };
     for p in topo.exporters() {
         targets.expected += 1;
-        let value = results
+        let of = |r: &&serde_json::Value| r["labels"]["process"].as_str() == Some(&p.name);
+        let target = health.iter().find(of);
+        let value = up
             .iter()
             .find(|r| r["metric"]["process"].as_str() == Some(&p.name))
             .and_then(|r| r["value"][1].as_str());
-        match value {
-            Some("1") => targets.up += 1,
-            Some(_) => targets.not_up.push(format!("{} down", p.name)),
-            None => targets.not_up.push(format!("{} not scraped yet", p.name)),
+        match (target.and_then(|t| t["health"].as_str()), value) {
+            (Some("up"), Some("1")) => targets.up += 1,
+            (Some("down"), _) => {
+                let error = target.and_then(|t| t["lastError"].as_str()).unwrap_or("");
+                targets.not_up.push(format!("{} down ({error})", p.name));
+            }
+            (None, _) => targets.not_up.push(format!("{} not a target", p.name)),
+            _ => targets.not_up.push(format!("{} not scraped yet", p.name)),
         }
     }
     Ok(targets)
