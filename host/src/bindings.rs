@@ -11,10 +11,10 @@ wasmtime::component::bindgen!({
     },
 });
 
-pub use kscen::scenario::types::Error as WitError;
+pub use self::kscen::scenario::types::Error as WitError;
 
 /// `types` declares no functions; the linker still wants its (empty) host trait.
-impl kscen::scenario::types::Host for crate::caps::PluginState {}
+impl self::kscen::scenario::types::Host for crate::caps::PluginState {}
 
 impl From<crate::error::HostError> for WitError {
     fn from(error: crate::error::HostError) -> Self {
@@ -27,7 +27,7 @@ impl From<crate::error::HostError> for WitError {
             E::Timeout(m) => WitError::Timeout(m),
             E::Unsupported(m) => WitError::Unsupported(m),
             E::Connect { status, message } => {
-                WitError::Connect(kscen::scenario::types::ConnectError { status, message })
+                WitError::Connect(self::kscen::scenario::types::ConnectError { status, message })
             }
             E::Fault(m) => WitError::Fault(m),
             E::Probe(m) => WitError::Probe(m),
