@@ -152,6 +152,7 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         producer_config: producer_config.clone(),
         next_job_id: AtomicU64::new(1),
         run_id: rand::random(),
+        limits: scenario.limits,
         source_alias: request
             .profile
             .as_ref()

@@ -171,3 +171,58 @@ fn sigint_stops_the_run_and_leaves_a_valid_partial_result() {
         "in-flight records were flushed"
     );
 }
+
+#[test]
+fn a_host_call_longer_than_its_limit_stops_the_plugin() {
+    let run = run_scenario(
+        "plugin = \"steady\"\n[params]\nrate = 500\nduration = \"1h\"\n[limits]\nhost_call_timeout = \"2s\"\n",
+        &[],
+    );
+    assert_eq!(run.code(), PLUGIN_FAILED, "{}", run.stderr());
+    assert_eq!(
+        run.result()["outcome"]["failure"]["kind"],
+        "host_call_timeout"
+    );
+    assert!(
+        run.stderr().contains("host_call_timeout of 2s"),
+        "{}",
+        run.stderr()
+    );
+    let nominal = run.phase("nominal");
+    assert!(u64_of(&nominal["acked"]) >= 500, "{nominal}");
+    assert_eq!(
+        nominal["sent"], nominal["acked"],
+        "the load job was stopped and flushed"
+    );
+}
+
+#[test]
+fn records_larger_than_the_limit_are_refused() {
+    let run = run_scenario(
+        "plugin = \"steady\"\n[params]\nrecord_size = \"2MiB\"\ncount = 10\n[limits]\nmax_record_size = \"1MiB\"\n",
+        &[],
+    );
+    assert_eq!(run.code(), PLUGIN_FAILED, "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("exceeds the scenario's [limits] max_record_size of 1048576 bytes"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn load_jobs_beyond_the_limit_are_refused() {
+    // The ramp-up starts one job; with none allowed the first is refused.
+    let run = run_scenario(
+        "plugin = \"ramp-up\"\n[params]\nstep_duration = \"1s\"\n[limits]\nmax_load_jobs = 0\n",
+        &[],
+    );
+    assert_eq!(run.code(), PLUGIN_FAILED, "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("max_load_jobs of 0 load jobs is reached"),
+        "{}",
+        run.stderr()
+    );
+}

@@ -132,6 +132,7 @@ impl RunContext {
             replication,
         };
         plan.validate()?;
+        self.check_load_limits(&plan)?;
         let config = self.producer_config(&plan.cluster, &spec.producer_config)?;
         let id = self.next_job_id.fetch_add(1, Ordering::Relaxed);
         if let Some(replication) = &plan.replication {
@@ -152,6 +153,28 @@ impl RunContext {
         )?;
         self.metrics.add_job(job.clone());
         Ok(job)
+    }
+
+    /// The scenario's `[limits]` on loads: record size and how many jobs in all.
+    fn check_load_limits(&self, plan: &LoadPlan) -> HostResult<()> {
+        let limits = &self.limits;
+        if let Some(size) = plan
+            .record_sizes
+            .iter()
+            .find(|s| **s > limits.max_record_size)
+        {
+            return Err(HostError::Invalid(format!(
+                "record size {size} exceeds the scenario's [limits] max_record_size of {} bytes",
+                limits.max_record_size
+            )));
+        }
+        if self.metrics.jobs().len() >= limits.max_load_jobs as usize {
+            return Err(HostError::Invalid(format!(
+                "the scenario's [limits] max_load_jobs of {} load jobs is reached",
+                limits.max_load_jobs
+            )));
+        }
+        Ok(())
     }
 
     async fn produce_one(

@@ -38,6 +38,8 @@ pub struct RunContext {
     pub next_job_id: AtomicU64,
     /// Identifies this run's records on shared topics.
     pub run_id: u64,
+    /// The scenario's `[limits]`: host-call timeout, record size, load jobs.
+    pub limits: crate::config::scenario::Limits,
     /// The mirror's name for the source cluster (remote topics are `<alias>.<topic>`).
     pub source_alias: Option<String>,
     pub single_record_producers: Mutex<BTreeMap<String, rdkafka::producer::FutureProducer>>,
@@ -107,13 +109,28 @@ impl WasiView for PluginState {
 #[error("the run was interrupted")]
 pub struct Interrupted;
 
-/// Runs `work` unless the run is cancelled first, in which case the plugin traps.
+/// The trap that ends a plugin whose host call outlived `[limits] host_call_timeout`.
+#[derive(Debug, thiserror::Error)]
+#[error("a host call took longer than the scenario's host_call_timeout of {0:?} — raise [limits] host_call_timeout if this is legitimate")]
+pub struct HostCallTimeout(pub std::time::Duration);
+
+/// Runs a blocking host call unless the run is cancelled first or it outlives the scenario's
+/// `host_call_timeout`; either way the plugin traps.
 pub async fn unless_cancelled<T>(
     run: &RunContext,
     work: impl std::future::Future<Output = T>,
 ) -> wasmtime::Result<T> {
+    let limit = async {
+        match run.limits.host_call_timeout {
+            Some(timeout) => tokio::time::sleep(timeout).await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
         value = work => Ok(value),
         () = run.cancellation() => Err(wasmtime::Error::new(Interrupted)),
+        () = limit => Err(wasmtime::Error::new(HostCallTimeout(
+            run.limits.host_call_timeout.unwrap_or_default(),
+        ))),
     }
 }

@@ -4,4 +4,5 @@ pub mod params;
 pub mod producer_props;
 pub mod profile;
 pub mod scenario;
+pub mod secrets;
 pub mod units;

@@ -79,12 +79,26 @@ impl Profile {
         let path = resolve_path(name_or_path)?;
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read profile {}", path.display()))?;
-        let profile: Profile =
+        let mut profile: Profile =
             toml::from_str(&text).with_context(|| format!("invalid profile {}", path.display()))?;
         profile
             .check()
             .with_context(|| format!("invalid profile {}", path.display()))?;
+        profile
+            .resolve_secrets()
+            .with_context(|| format!("profile {}", path.display()))?;
         Ok(profile)
+    }
+
+    /// Cluster properties may reference secrets (`${env:NAME}`, `${file:/path}`).
+    fn resolve_secrets(&mut self) -> Result<()> {
+        for (name, cluster) in &mut self.clusters {
+            for (key, value) in &mut cluster.properties {
+                let setting = format!("clusters.{name}.properties.{key:?}");
+                *value = super::secrets::resolve(value, &setting)?;
+            }
+        }
+        Ok(())
     }
 
     fn check(&self) -> Result<()> {
@@ -158,6 +172,30 @@ mod tests {
         assert!(matches!(&actions["kill"], FaultAction::Signal { signal } if signal == "SIGKILL"));
         assert!(
             matches!(&actions["start"], FaultAction::Command { command } if command.len() == 2)
+        );
+    }
+
+    #[test]
+    fn cluster_properties_read_secrets_from_the_environment() {
+        std::env::set_var("KSCEN_PROFILE_TEST_PASSWORD", "p4ss");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secure.toml");
+        std::fs::write(
+            &path,
+            "[clusters.source]\nbootstrap_servers = \"b:9093\"\n[clusters.source.properties]\n\
+             \"sasl.password\" = \"${env:KSCEN_PROFILE_TEST_PASSWORD}\"\n",
+        )
+        .unwrap();
+        let profile = Profile::load(path.to_str().unwrap()).unwrap();
+        assert_eq!(
+            profile.clusters["source"].properties["sasl.password"],
+            "p4ss"
+        );
+        // Serialised profiles (results, reports) never carry properties.
+        let shown = toml::to_string(&profile).unwrap();
+        assert!(
+            !shown.contains("p4ss") && !shown.contains("sasl.password"),
+            "{shown}"
         );
     }
 

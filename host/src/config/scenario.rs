@@ -54,6 +54,9 @@ struct RawScenario {
 struct RawLimits {
     memory: Option<toml::Value>,
     cpu: Option<String>,
+    host_call_timeout: Option<String>,
+    max_record_size: Option<toml::Value>,
+    max_load_jobs: Option<u32>,
 }
 
 /// What a plugin instance may consume. Load jobs run natively and are not counted here.
@@ -64,6 +67,14 @@ pub struct Limits {
     /// Total time the plugin's own code may execute (time in host calls does not count).
     #[serde(rename = "cpu_ms", with = "duration_ms")]
     pub cpu: Duration,
+    /// Longest a single blocking host call (sleep, wait, produce, end offsets) may take; none =
+    /// unbounded (a scenario legitimately sleeps for its whole plan).
+    #[serde(rename = "host_call_timeout_ms", with = "optional_duration_ms")]
+    pub host_call_timeout: Option<Duration>,
+    /// Largest record a load may send, bytes.
+    pub max_record_size: u32,
+    /// Load jobs the plugin may have started in all.
+    pub max_load_jobs: u32,
 }
 
 impl Default for Limits {
@@ -71,6 +82,21 @@ impl Default for Limits {
         Limits {
             memory_bytes: 64 * 1024 * 1024,
             cpu: Duration::from_secs(10),
+            host_call_timeout: None,
+            max_record_size: crate::load::MAX_RECORD_BYTES,
+            max_load_jobs: 256,
+        }
+    }
+}
+
+mod optional_duration_ms {
+    pub fn serialize<S: serde::Serializer>(
+        d: &Option<std::time::Duration>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&(d.as_millis() as u64)),
+            None => s.serialize_none(),
         }
     }
 }
@@ -126,16 +152,38 @@ impl RawLimits {
     fn resolve(self) -> Result<Limits> {
         let mut limits = Limits::default();
         if let Some(memory) = self.memory {
-            limits.memory_bytes = match &memory {
-                toml::Value::Integer(bytes) if *bytes > 0 => *bytes as u64,
-                toml::Value::String(text) => parse_size(text)?,
-                other => anyhow::bail!("memory: expected a size such as \"64MiB\", got {other}"),
-            };
+            limits.memory_bytes = size_value("memory", &memory)?;
         }
         if let Some(cpu) = self.cpu {
             limits.cpu = parse_duration(&cpu).context("cpu")?;
         }
+        if let Some(timeout) = self.host_call_timeout {
+            limits.host_call_timeout = Some(parse_duration(&timeout).context("host_call_timeout")?);
+        }
+        if let Some(size) = self.max_record_size {
+            let bytes = size_value("max_record_size", &size)?;
+            limits.max_record_size = u32::try_from(bytes)
+                .ok()
+                .filter(|b| *b <= crate::load::MAX_RECORD_BYTES)
+                .with_context(|| {
+                    format!(
+                        "max_record_size: at most {} bytes",
+                        crate::load::MAX_RECORD_BYTES
+                    )
+                })?;
+        }
+        if let Some(jobs) = self.max_load_jobs {
+            limits.max_load_jobs = jobs;
+        }
         Ok(limits)
+    }
+}
+
+fn size_value(key: &str, value: &toml::Value) -> Result<u64> {
+    match value {
+        toml::Value::Integer(bytes) if *bytes > 0 => Ok(*bytes as u64),
+        toml::Value::String(text) => parse_size(text).with_context(|| key.to_string()),
+        other => anyhow::bail!("{key}: expected a size such as \"64MiB\", got {other}"),
     }
 }
 

@@ -13,7 +13,7 @@ use wasmtime_wasi::WasiCtxBuilder;
 use super::{Host, LoadedFrom};
 use crate::bindings::kscen::scenario::types::{Capability, ParamKind as WitKind};
 use crate::bindings::{ScenarioInfo, ScenarioPre};
-use crate::caps::{GuestTime, Interrupted, PluginState, RunContext};
+use crate::caps::{GuestTime, HostCallTimeout, Interrupted, PluginState, RunContext};
 use crate::config::params::{ParamKind, ParamSpec};
 use crate::config::scenario::Limits;
 use crate::policy::Request;
@@ -24,6 +24,9 @@ const STDERR_CAPACITY: usize = 1024 * 1024;
 const DESCRIBE_LIMITS: Limits = Limits {
     memory_bytes: 64 * 1024 * 1024,
     cpu: Duration::from_secs(2),
+    host_call_timeout: None,
+    max_record_size: 0,
+    max_load_jobs: 0,
 };
 
 pub struct Plugin {
@@ -53,6 +56,8 @@ pub enum PluginFailure {
     MemoryLimit(String),
     /// The operator interrupted the run.
     Interrupted(String),
+    /// A host call outlived `[limits] host_call_timeout`.
+    HostCallTimeout(String),
     /// It trapped (a panic, an unreachable, a failed host call).
     Trapped(String),
 }
@@ -64,6 +69,7 @@ impl std::fmt::Display for PluginFailure {
             PluginFailure::CpuBudget(m) => write!(f, "the plugin was stopped: {m}"),
             PluginFailure::MemoryLimit(m) => write!(f, "the plugin was stopped: {m}"),
             PluginFailure::Interrupted(m) => write!(f, "{m}"),
+            PluginFailure::HostCallTimeout(m) => write!(f, "the plugin was stopped: {m}"),
             PluginFailure::Trapped(m) => write!(f, "the plugin crashed: {m}"),
         }
     }
@@ -241,6 +247,9 @@ fn classify(error: wasmtime::Error, stderr: &MemoryOutputPipe) -> PluginFailure 
     }
     if let Some(interrupted) = error.downcast_ref::<Interrupted>() {
         return PluginFailure::Interrupted(interrupted.to_string());
+    }
+    if let Some(timeout) = error.downcast_ref::<HostCallTimeout>() {
+        return PluginFailure::HostCallTimeout(timeout.to_string());
     }
     let output = String::from_utf8_lossy(&stderr.contents())
         .trim()
