@@ -7,6 +7,9 @@ use kscen_sdk::prelude::*;
 
 struct ConnectorRestart;
 
+/// How often Connect's status is read while it reacts.
+const POLL: Duration = Duration::from_millis(100);
+
 /// A reaction that has not shown in Connect's status this long after the call will not show.
 const QUIET: mm2::Expect = mm2::Expect::ChangeWithin(Duration::from_secs(5));
 
@@ -47,32 +50,19 @@ impl Scenario for ConnectorRestart {
             .collect();
         let timeout = param::duration("timeout")?;
         let settle = param::duration("settle")?;
-        let poll = Duration::from_millis(100);
 
         phase("before");
         let (load, _topic) = mm2::start_tracked_load(&[])?;
-        mm2::wait_healthy(&MM2_CONNECTORS, Duration::from_secs(120), poll)?
+        mm2::wait_healthy(&MM2_CONNECTORS, Duration::from_secs(120), POLL)?
             .ok_or("MM2 is not healthy")?;
         sleep(settle);
 
         for connector in &connectors {
             for (action, include_tasks) in [("restart", false), ("restart_with_tasks", true)] {
                 phase(&format!("{connector} {action}"));
-                let baseline = mm2::statuses(&MM2_CONNECTORS)?;
-                let at = monotonic_now();
-                connect::restart(connector, include_tasks, false)?;
-                // A connector-only restart may leave every task as it was: nothing to detect.
-                let reaction = mm2::watch_reaction(
-                    &MM2_CONNECTORS,
-                    &baseline,
-                    at,
-                    Some(&load),
-                    QUIET,
-                    timeout,
-                    poll,
-                    |s| s.iter().all(mm2::healthy),
-                )?;
-                mm2::record_reaction(&format!("{connector}_{action}"), &reaction);
+                react(&format!("{connector}_{action}"), &load, timeout, || {
+                    Ok(connect::restart(connector, include_tasks, false)?)
+                })?;
                 sleep(settle);
             }
 
@@ -80,22 +70,12 @@ impl Scenario for ConnectorRestart {
             connect::pause(connector)?;
             sleep(param::duration("pause")?);
             phase(&format!("{connector} resume"));
-            let baseline = mm2::statuses(&MM2_CONNECTORS)?;
             let at = monotonic_now();
-            connect::resume(connector)?;
-            let reaction = mm2::watch_reaction(
-                &MM2_CONNECTORS,
-                &baseline,
-                at,
-                Some(&load),
-                QUIET,
-                timeout,
-                poll,
-                |s| s.iter().all(mm2::healthy),
-            )?;
-            mm2::record_reaction(&format!("{connector}_resume"), &reaction);
+            react(&format!("{connector}_resume"), &load, timeout, || {
+                Ok(connect::resume(connector)?)
+            })?;
             let caught_up_lag = param::int("caught_up_lag")? as u64;
-            let caught_up = mm2::wait_until(timeout, poll, || {
+            let caught_up = mm2::wait_until(timeout, POLL, || {
                 Ok(load
                     .status()
                     .replication
@@ -114,6 +94,31 @@ impl Scenario for ConnectorRestart {
         mm2::finish_tracked_load(load);
         Ok(())
     }
+}
+
+/// Acts on Connect and records how it reacted, under `name`: until every task runs on a live
+/// worker again (a connector-only restart may leave every task as it was: nothing to detect).
+fn react(
+    name: &str,
+    load: &Load,
+    timeout: Duration,
+    act: impl FnOnce() -> Result<(), ScenarioError>,
+) -> Result<(), ScenarioError> {
+    let baseline = mm2::statuses(&MM2_CONNECTORS)?;
+    let at = monotonic_now();
+    act()?;
+    let reaction = mm2::watch_reaction(
+        &MM2_CONNECTORS,
+        &baseline,
+        at,
+        Some(load),
+        QUIET,
+        timeout,
+        POLL,
+        |s| s.iter().all(mm2::healthy),
+    )?;
+    mm2::record_reaction(name, &reaction);
+    Ok(())
 }
 
 kscen_sdk::export_scenario!(ConnectorRestart);
