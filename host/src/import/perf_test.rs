@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 
 /// One periodic line: `3095 records sent, 619.0 records/sec (30.22 MB/sec), 1058.6 ms avg
 /// latency, 1216.0 ms max latency.`
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Interval {
     pub records: u64,
     pub records_per_s: f64,
@@ -16,11 +16,12 @@ pub struct Interval {
     pub avg_ms: f64,
     pub max_ms: f64,
     /// the log elides lines just before this one (a `....` line)
+    #[serde(default)]
     pub after_elision: bool,
 }
 
 /// The final line: the whole run as perf-test measured it (send() → callback).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FinalFigures {
     pub records: u64,
     pub records_per_s: f64,

@@ -199,21 +199,15 @@ pub struct HistogramDoc {
 pub struct ImportedDoc {
     pub file: String,
     pub final_line: String,
-    pub records: u64,
-    pub records_per_s: f64,
-    pub mb_per_s: f64,
-    pub avg_ms: f64,
-    pub max_ms: f64,
-    pub p50_ms: u64,
-    pub p95_ms: u64,
-    pub p99_ms: u64,
-    pub p999_ms: u64,
+    /// the importer's own type: what it writes is what is read back
+    #[serde(flatten)]
+    pub figures: crate::import::perf_test::FinalFigures,
     #[serde(default)]
     pub elapsed_s: Option<f64>,
     #[serde(default)]
     pub command: Option<CommandDoc>,
     #[serde(default)]
-    pub intervals: Vec<IntervalDoc>,
+    pub intervals: Vec<crate::import::perf_test::Interval>,
     #[serde(default)]
     pub producer_metrics: BTreeMap<String, String>,
     #[serde(default)]
@@ -231,17 +225,6 @@ pub struct CommandDoc {
     pub throughput: Option<f64>,
     #[serde(default)]
     pub producer_props: Vec<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct IntervalDoc {
-    pub records: u64,
-    pub records_per_s: f64,
-    pub mb_per_s: f64,
-    pub avg_ms: f64,
-    pub max_ms: f64,
-    #[serde(default)]
-    pub after_elision: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
