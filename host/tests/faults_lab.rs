@@ -9,15 +9,18 @@
 //! Every lab test holds `LAB` (they share one lab) and a `Repair` guard that, even when an
 //! assertion fails, resumes paused workers, restores cut links and restarts stopped workers.
 
+#[path = "support/lab_kafka.rs"]
+mod lab_kafka;
+
+use lab_kafka::{create_topic, unique_topic};
+
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use kscen::config::profile::{FaultAction, Profile};
 use kscen::error::HostError;
 use kscen::faults::{Action, FaultTargets};
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -340,35 +343,6 @@ impl Drop for Repair<'_> {
     }
 }
 
-fn unique_topic(what: &str) -> String {
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
-    format!("kscen-faults-{what}-{ms}")
-}
-
-async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .expect("admin client");
-    let res = admin
-        .create_topics(
-            [&NewTopic::new(
-                topic,
-                partitions,
-                TopicReplication::Fixed(1),
-            )],
-            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))),
-        )
-        .await
-        .expect("create_topics");
-    for r in res {
-        r.unwrap_or_else(|(t, e)| panic!("creating {t}: {e}"));
-    }
-}
-
 /// kscen's direct producer to the source cluster.
 fn producer(bootstrap: &str) -> FutureProducer {
     ClientConfig::new()
@@ -491,7 +465,7 @@ impl Mirror {
 /// Cuts `link`, shows MM2 stops replicating while kscen's direct producer and consumer keep
 /// working, restores, and shows replication resumes with nothing lost.
 async fn cut_and_restore(lab: &Lab, link: &str, silence: Duration) {
-    let topic = unique_topic(link);
+    let topic = unique_topic("kscen-faults", link);
     create_topic(&lab.source, &topic, PARTITIONS).await;
     let producer = producer(&lab.source);
     let before = produce(&producer, &topic, "before", 20).await;
@@ -602,7 +576,7 @@ async fn a_killed_worker_is_gone_when_kill_returns_and_start_brings_it_back() {
     );
     // The REST status cannot tell the restarted worker-3 from the killed one (same worker_id):
     // check the mirror end to end instead, on every partition, before handing the lab on.
-    let topic = unique_topic("after-kill");
+    let topic = unique_topic("kscen-faults", "after-kill");
     create_topic(&lab.source, &topic, PARTITIONS).await;
     let records = produce(&producer(&lab.source), &topic, "after", 20).await;
     let remote = format!("{}.{topic}", lab.source_alias);

@@ -4,12 +4,15 @@
 //!
 //! The tests share one lab, and one of them stops a worker: they run one at a time (`LAB` lock).
 
+#[path = "support/lab_kafka.rs"]
+mod lab_kafka;
+
+use lab_kafka::{create_topic, unique_topic};
+
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -87,35 +90,6 @@ fn parse_profile(path: &Path) -> Lab {
         source_alias: s(&v["connect"]["source_alias"]),
         workers,
         probes,
-    }
-}
-
-fn unique_topic(what: &str) -> String {
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
-    format!("kscen-it-{what}-{ms}")
-}
-
-async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .expect("admin client");
-    let res = admin
-        .create_topics(
-            [&NewTopic::new(
-                topic,
-                partitions,
-                TopicReplication::Fixed(1),
-            )],
-            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))),
-        )
-        .await
-        .expect("create_topics");
-    for r in res {
-        r.unwrap_or_else(|(t, e)| panic!("creating {t}: {e}"));
     }
 }
 
@@ -305,7 +279,7 @@ async fn mm2_replicates_exactly_n_records() {
     let Some(lab) = lab() else { return };
     let _one_at_a_time = LAB.lock().await;
     const N: usize = 10_000;
-    let topic = unique_topic("repl");
+    let topic = unique_topic("kscen-it", "repl");
     create_topic(&lab.source, &topic, 6).await;
     let started = Instant::now();
     produce(&lab.source, &topic, N).await;
@@ -450,7 +424,7 @@ async fn stopping_a_worker_moves_its_tasks_to_live_workers() {
 async fn worker_metrics_expose_mm2_replication_latency() {
     let Some(lab) = lab() else { return };
     let _one_at_a_time = LAB.lock().await;
-    let topic = unique_topic("metrics");
+    let topic = unique_topic("kscen-it", "metrics");
     create_topic(&lab.source, &topic, 4).await;
     produce(&lab.source, &topic, 200).await;
     let remote = format!("{}.{topic}", lab.source_alias);
