@@ -226,3 +226,15 @@ fn load_jobs_beyond_the_limit_are_refused() {
         run.stderr()
     );
 }
+
+#[test]
+fn a_consumer_beyond_the_limit_is_refused_after_the_allowed_ones_opened() {
+    let run = misbehave("consumers", "max_consumers = 3");
+    assert_partial_result_kept(&run, "returned");
+    assert!(
+        run.stderr()
+            .contains("after 3 consumers: invalid: the scenario's [limits] max_consumers of 3 open consumers is reached"),
+        "{}",
+        run.stderr()
+    );
+}

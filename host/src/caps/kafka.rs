@@ -270,11 +270,23 @@ impl Host for PluginState {
         topic: String,
         start: StartFrom,
     ) -> wasmtime::Result<Result<Resource<ConsumerHandle>, WitError>> {
-        let subscribed = self.run()?.subscribe(&cluster, &topic, start);
-        Ok(match subscribed {
-            Ok(consumer) => Ok(self.table.push(ConsumerHandle {
-                consumer: Arc::new(consumer),
-            })?),
+        let run = self.run()?;
+        let max = run.limits.max_consumers;
+        if self.open_consumers >= max {
+            return Ok(Err(HostError::Invalid(format!(
+                "the scenario's [limits] max_consumers of {max} open consumers is reached; \
+                 drop a consumer before subscribing again, or raise the limit"
+            ))
+            .into()));
+        }
+        Ok(match run.subscribe(&cluster, &topic, start) {
+            Ok(consumer) => {
+                let handle = self.table.push(ConsumerHandle {
+                    consumer: Arc::new(consumer),
+                })?;
+                self.open_consumers += 1;
+                Ok(handle)
+            }
             Err(error) => Err(error.into()),
         })
     }
@@ -453,6 +465,7 @@ impl HostConsumer for PluginState {
 
     async fn drop(&mut self, consumer: Resource<ConsumerHandle>) -> wasmtime::Result<()> {
         self.table.delete(consumer)?;
+        self.open_consumers -= 1;
         Ok(())
     }
 }

@@ -83,6 +83,8 @@ pub struct PluginState {
     pub table: ResourceTable,
     pub memory_cap: crate::engine::MemoryCap,
     pub guest_time: GuestTime,
+    /// Consumers the plugin holds now, against `[limits] max_consumers`.
+    pub open_consumers: u32,
     /// `None` while `describe` runs: it must not call the host.
     pub run: Option<Arc<RunContext>>,
 }

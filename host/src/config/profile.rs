@@ -42,6 +42,20 @@ pub struct ConnectProfile {
     pub target_alias: Option<String>,
     #[serde(default)]
     pub connectors: Vec<String>,
+    /// PEM file of the CA(s) that signed the workers' HTTPS certificates, trusted besides the
+    /// system roots (seed 002, day 4: Connect REST over HTTPS).
+    pub ca_file: Option<PathBuf>,
+    /// Credentials for Connect's `BasicAuthSecurityRestExtension`.
+    pub basic_auth: Option<BasicAuth>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuth {
+    pub username: String,
+    /// Usually a secret reference (`${env:…}`, `${file:…}`); never serialised.
+    #[serde(skip_serializing)]
+    pub password: String,
 }
 
 /// A Connect worker or a broker that fault actions can target.
@@ -90,13 +104,18 @@ impl Profile {
         Ok(profile)
     }
 
-    /// Cluster properties may reference secrets (`${env:NAME}`, `${file:/path}`).
+    /// Cluster properties and Connect credentials may reference secrets (`${env:NAME}`,
+    /// `${file:/path}`).
     fn resolve_secrets(&mut self) -> Result<()> {
         for (name, cluster) in &mut self.clusters {
             for (key, value) in &mut cluster.properties {
                 let setting = format!("clusters.{name}.properties.{key:?}");
                 *value = super::secrets::resolve(value, &setting)?;
             }
+        }
+        if let Some(auth) = self.connect.as_mut().and_then(|c| c.basic_auth.as_mut()) {
+            auth.username = super::secrets::resolve(&auth.username, "connect.basic_auth.username")?;
+            auth.password = super::secrets::resolve(&auth.password, "connect.basic_auth.password")?;
         }
         Ok(())
     }
@@ -105,6 +124,15 @@ impl Profile {
         for (name, cluster) in &self.clusters {
             if cluster.bootstrap_servers.trim().is_empty() {
                 bail!("cluster {name:?} has an empty bootstrap_servers");
+            }
+        }
+        if let Some(ca_file) = self.connect.as_ref().and_then(|c| c.ca_file.as_ref()) {
+            if !ca_file.is_file() {
+                bail!(
+                    "connect.ca_file {} is not a file: point it at the PEM certificate of the CA \
+                     that signed the workers' HTTPS certificates",
+                    ca_file.display()
+                );
             }
         }
         Ok(())
@@ -196,6 +224,49 @@ mod tests {
         assert!(
             !shown.contains("p4ss") && !shown.contains("sasl.password"),
             "{shown}"
+        );
+    }
+
+    #[test]
+    fn connect_credentials_read_secrets_and_are_never_serialised() {
+        std::env::set_var("KSCEN_PROFILE_TEST_REST_PASSWORD", "rest-p4ss");
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, "-----BEGIN CERTIFICATE-----\n").unwrap();
+        let path = dir.path().join("secure.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "[connect]\nurls = [\"https://127.0.0.1:8083\"]\nca_file = {:?}\n\
+                 [connect.basic_auth]\nusername = \"kscen\"\n\
+                 password = \"${{env:KSCEN_PROFILE_TEST_REST_PASSWORD}}\"\n",
+                ca.display().to_string()
+            ),
+        )
+        .unwrap();
+        let profile = Profile::load(path.to_str().unwrap()).unwrap();
+        let auth = profile
+            .connect
+            .as_ref()
+            .unwrap()
+            .basic_auth
+            .as_ref()
+            .unwrap();
+        assert_eq!(
+            (auth.username.as_str(), auth.password.as_str()),
+            ("kscen", "rest-p4ss")
+        );
+        let shown = toml::to_string(&profile).unwrap();
+        assert!(
+            shown.contains("kscen") && !shown.contains("rest-p4ss"),
+            "{shown}"
+        );
+
+        std::fs::remove_file(&ca).unwrap();
+        let error = format!("{:#}", Profile::load(path.to_str().unwrap()).unwrap_err());
+        assert!(
+            error.contains("connect.ca_file") && error.contains("is not a file"),
+            "{error}"
         );
     }
 

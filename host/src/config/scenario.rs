@@ -57,6 +57,7 @@ struct RawLimits {
     host_call_timeout: Option<String>,
     max_record_size: Option<toml::Value>,
     max_load_jobs: Option<u32>,
+    max_consumers: Option<u32>,
 }
 
 /// What a plugin instance may consume. Load jobs run natively and are not counted here.
@@ -75,6 +76,9 @@ pub struct Limits {
     pub max_record_size: u32,
     /// Load jobs the plugin may have started in all.
     pub max_load_jobs: u32,
+    /// Consumers the plugin may hold open at once (each is a native client with its own
+    /// threads and connections).
+    pub max_consumers: u32,
 }
 
 impl Default for Limits {
@@ -85,6 +89,7 @@ impl Default for Limits {
             host_call_timeout: None,
             max_record_size: crate::load::MAX_RECORD_BYTES,
             max_load_jobs: 256,
+            max_consumers: 16,
         }
     }
 }
@@ -174,6 +179,9 @@ impl RawLimits {
         }
         if let Some(jobs) = self.max_load_jobs {
             limits.max_load_jobs = jobs;
+        }
+        if let Some(consumers) = self.max_consumers {
+            limits.max_consumers = consumers;
         }
         Ok(limits)
     }

@@ -27,7 +27,7 @@ use self::endpoints::Endpoints;
 use self::liveness::LivenessCache;
 pub use self::retry::RebalanceRetry;
 use self::transport::{Call, Transport};
-use crate::config::profile::Profile;
+use crate::config::profile::{BasicAuth, Profile};
 use crate::error::{HostError, HostResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -70,10 +70,12 @@ pub struct WorkerView {
     pub alive: bool,
 }
 
-/// How a client is set up. The profile gives the endpoints; the rest has defaults suited to a
-/// failover scenario. HTTPS trust and Basic auth will be added here (they shape the HTTP client).
+/// How a client is set up. The profile gives the endpoints, the CA trusted for HTTPS and the
+/// Basic auth credentials; the rest has defaults suited to a failover scenario.
 pub struct ConnectClientBuilder {
     endpoints: Endpoints,
+    ca_file: Option<std::path::PathBuf>,
+    basic_auth: Option<BasicAuth>,
     liveness_timeout: Duration,
     liveness_ttl: Duration,
     request_timeout: Duration,
@@ -107,10 +109,16 @@ impl ConnectClientBuilder {
     }
 
     pub fn build(self) -> anyhow::Result<ConnectClient> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(self.liveness_timeout)
-            .build()
-            .context("building the Connect HTTP client")?;
+        let mut http = reqwest::Client::builder().connect_timeout(self.liveness_timeout);
+        if let Some(ca_file) = &self.ca_file {
+            for certificate in trusted_certificates(ca_file)? {
+                http = http.add_root_certificate(certificate);
+            }
+        }
+        if let Some(auth) = &self.basic_auth {
+            http = http.default_headers(basic_auth_header(auth)?);
+        }
+        let http = http.build().context("building the Connect HTTP client")?;
         let liveness = LivenessCache::new(http.clone(), self.liveness_timeout, self.liveness_ttl);
         let transport = Transport::new(
             http,
@@ -145,6 +153,8 @@ impl ConnectClient {
         Ok(
             Endpoints::from_profile(profile)?.map(|endpoints| ConnectClientBuilder {
                 endpoints,
+                ca_file: profile.connect.as_ref().and_then(|c| c.ca_file.clone()),
+                basic_auth: profile.connect.as_ref().and_then(|c| c.basic_auth.clone()),
                 liveness_timeout: Duration::from_millis(500),
                 liveness_ttl: Duration::from_millis(100),
                 request_timeout: Duration::from_secs(30),
@@ -405,6 +415,38 @@ fn checked(connector: &str) -> HostResult<&str> {
 
 /// An HTTP error with its causes ("error sending request: connection refused"): reqwest's
 /// top-level message alone hides the useful part.
+/// The certificates of a PEM bundle (`connect.ca_file`).
+fn trusted_certificates(ca_file: &std::path::Path) -> anyhow::Result<Vec<reqwest::Certificate>> {
+    let pem = std::fs::read(ca_file)
+        .with_context(|| format!("reading connect.ca_file {}", ca_file.display()))?;
+    let certificates = reqwest::Certificate::from_pem_bundle(&pem).with_context(|| {
+        format!(
+            "connect.ca_file {} is not a PEM certificate bundle",
+            ca_file.display()
+        )
+    })?;
+    if certificates.is_empty() {
+        anyhow::bail!(
+            "connect.ca_file {} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)",
+            ca_file.display()
+        );
+    }
+    Ok(certificates)
+}
+
+/// `Authorization: Basic …` on every call, marked sensitive so it never shows in debug output.
+fn basic_auth_header(auth: &BasicAuth) -> anyhow::Result<reqwest::header::HeaderMap> {
+    use base64::Engine as _;
+    let token = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", auth.username, auth.password));
+    let mut value = reqwest::header::HeaderValue::from_str(&format!("Basic {token}"))
+        .context("connect.basic_auth: the credentials cannot form an HTTP header")?;
+    value.set_sensitive(true);
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    Ok(headers)
+}
+
 pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();

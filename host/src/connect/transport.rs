@@ -81,6 +81,8 @@ impl Call {
 pub struct Answer {
     pub status: u16,
     pub body: String,
+    /// The worker that answered, for errors about the answer.
+    pub worker: String,
 }
 
 impl Answer {
@@ -88,7 +90,8 @@ impl Answer {
         serde_json::from_str(&self.body).map_err(|e| HostError::Connect {
             status: self.status,
             message: format!(
-                "unexpected answer to {call_name} ({e}): {}",
+                "unexpected answer to {call_name} from {} ({e}): {}",
+                self.worker,
                 excerpt(&self.body)
             ),
         })
@@ -133,6 +136,7 @@ impl Transport {
                 return Ok(Answer {
                     status: status.as_u16(),
                     body,
+                    worker,
                 });
             }
             if status == StatusCode::CONFLICT {
@@ -250,12 +254,26 @@ impl Transport {
                 Failure::Unreachable(super::error_chain(&e))
             }
         };
-        let answer = request.send().await.map_err(classify)?;
+        let mut answer = request.send().await.map_err(classify)?;
         let status = answer.status();
-        let body = answer.text().await.map_err(classify)?;
-        Ok((status, body))
+        // Read by chunks so an endpoint that streams without end cannot exhaust memory.
+        let mut body = Vec::new();
+        while let Some(chunk) = answer.chunk().await.map_err(classify)? {
+            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(Failure::Unreachable(format!(
+                    "answered more than {} MiB to {}: not a Connect REST API?",
+                    MAX_ANSWER_BYTES >> 20,
+                    call.describe()
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
     }
 }
+
+/// Connect's largest answers (statuses of hundreds of connectors with traces) stay far below.
+const MAX_ANSWER_BYTES: usize = 16 << 20;
 
 enum Failure {
     /// Connection refused or reset: the worker is gone, try another.
@@ -283,7 +301,12 @@ fn connect_message(status: u16, body: &str) -> String {
 }
 
 fn error_for(call: &Call, status: u16, body: &str, worker: &str) -> HostError {
-    let message = connect_message(status, body);
+    let mut message = connect_message(status, body);
+    if status == 401 || status == 403 {
+        message.push_str(
+            "; the worker refused the credentials: check connect.basic_auth in the profile",
+        );
+    }
     match (status, &call.connector) {
         (404, Some(connector)) => {
             HostError::NotFound(format!("connector {connector:?}: {message}"))
@@ -345,7 +368,9 @@ mod tests {
         // Basic auth's 401 is plain text; an empty body falls back to the reason phrase.
         let list = Call::new(Method::GET, &["connectors"]);
         assert!(
-            matches!(error_for(&list, 401, "Unauthorized\n", "w"), HostError::Connect { status: 401, message } if message.starts_with("Unauthorized (GET /connectors"))
+            matches!(error_for(&list, 401, "Unauthorized\n", "w"), HostError::Connect { status: 401, message }
+                if message.starts_with("Unauthorized; the worker refused the credentials: check connect.basic_auth")
+                && message.ends_with("(GET /connectors via w)"))
         );
         assert!(
             matches!(error_for(&list, 503, "", "w"), HostError::Connect { message, .. } if message.starts_with("Service Unavailable"))

@@ -27,6 +27,7 @@ const DESCRIBE_LIMITS: Limits = Limits {
     host_call_timeout: None,
     max_record_size: 0,
     max_load_jobs: 0,
+    max_consumers: 0,
 };
 
 pub struct Plugin {
@@ -168,6 +169,7 @@ impl Host {
                 limit: limits.memory_bytes,
             },
             guest_time: GuestTime::default(),
+            open_consumers: 0,
             run,
         };
         let mut store = Store::new(&self.engine, state);

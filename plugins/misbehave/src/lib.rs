@@ -1,6 +1,7 @@
 //! Test fixture: a plugin that misbehaves on purpose while a load job runs, so the host's guard
 //! rails (CPU budget, memory cap, trap handling) can be tested. Not a scenario to ship.
 
+use kscen_sdk::kafka;
 use kscen_sdk::prelude::*;
 
 struct Misbehave;
@@ -14,7 +15,7 @@ impl Scenario for Misbehave {
         .param(spec::text(
             "mode",
             "spin",
-            "spin | hoard | panic | fail | escape",
+            "spin | hoard | panic | fail | escape | consumers",
         ))
         .param(spec::duration(
             "after",
@@ -45,6 +46,7 @@ impl Scenario for Misbehave {
             "panic" => panic!("misbehave fixture panicked on purpose"),
             "fail" => Err("misbehave fixture failed on purpose".into()),
             "escape" => escape(),
+            "consumers" => hold_consumers(),
             other => Err(format!("unknown mode {other:?}").into()),
         }
     }
@@ -75,6 +77,17 @@ fn escape() -> Result<(), ScenarioError> {
         Ok(())
     } else {
         Err(format!("the plugin {}", escaped.join(", ")).into())
+    }
+}
+
+/// Opens consumers without dropping any, until the host refuses one.
+fn hold_consumers() -> Result<(), ScenarioError> {
+    let mut held = Vec::new();
+    loop {
+        match kafka::subscribe("source", "misbehave", kafka::StartFrom::Earliest) {
+            Ok(consumer) => held.push(consumer),
+            Err(error) => return Err(format!("after {} consumers: {}", held.len(), ScenarioError::from(error)).into()),
+        }
     }
 }
 
