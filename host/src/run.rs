@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::caps::RunContext;
 use crate::cluster::Clusters;
@@ -114,6 +114,9 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
             "warning: the plugin asks for fault target {withheld:?}, which is not granted: its faults will be \
              denied (grant with --grant-fault {withheld})"
         );
+    }
+    if let Some((profile_name, _)) = &request.profile {
+        check_clusters_answer(&clusters, grants.clusters(), profile_name).await?;
     }
     let producer_config = map_producer_properties(&request.producer_properties);
     for note in producer_config.not_applied() {
@@ -350,4 +353,24 @@ pub fn parse_set(arg: &str) -> Result<(String, String)> {
         .split_once('=')
         .with_context(|| format!("--set {arg:?}: write it as key=value"))?;
     Ok((key.trim().to_string(), value.trim().to_string()))
+}
+
+/// Every cluster the plugin was granted answers before the plugin starts, so an unreachable or
+/// misconfigured cluster is one clear error naming it rather than a timeout mid-scenario.
+async fn check_clusters_answer<'a>(
+    clusters: &Clusters,
+    granted: impl Iterator<Item = &'a str>,
+    profile: &str,
+) -> Result<()> {
+    for name in granted {
+        if let Err(why) = clusters.check_reachable(name).await {
+            bail!(
+                "cluster {name:?} ({}) does not answer: {why}. Check clusters.{name} in the profile \
+                 {profile} (bootstrap_servers; security.protocol, SASL and TLS properties for a \
+                 secured cluster) and that its brokers run",
+                clusters.bootstrap_servers(name).unwrap_or("?")
+            );
+        }
+    }
+    Ok(())
 }

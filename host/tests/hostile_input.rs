@@ -2,6 +2,8 @@
 //! producer properties, parameters and thresholds, and over component loading. Each property
 //! runs 256 cases (`PROPTEST_CASES` changes it); component loading runs 16.
 
+mod support;
+
 use std::path::Path;
 
 use kscen::config::params::{self, ParamKind, ParamSpec};
@@ -93,4 +95,33 @@ proptest! {
             }
         }
     }
+}
+
+/// A profile naming a cluster nobody listens on: one error naming the cluster, its address, why
+/// (as librdkafka saw it) and the profile to fix, before the plugin starts.
+#[test]
+fn an_unreachable_cluster_is_one_clear_error_before_the_plugin_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("unreachable.toml");
+    std::fs::write(
+        &profile,
+        "[clusters.source]\nbootstrap_servers = \"127.0.0.1:1\"\n",
+    )
+    .unwrap();
+    let run = support::run_scenario(
+        "plugin = \"steady\"\n[params]\nduration = \"2s\"\n",
+        &["--profile", profile.to_str().unwrap()],
+    );
+    let stderr = run.stderr();
+    assert_eq!(run.code(), 1, "{stderr}");
+    assert!(
+        stderr.contains("cluster \"source\" (127.0.0.1:1) does not answer")
+            && stderr.contains("Connection refused")
+            && stderr.contains(&format!(
+                "Check clusters.source in the profile {}",
+                profile.display()
+            )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

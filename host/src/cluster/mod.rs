@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use anyhow::Result;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::client::{ClientContext, DefaultClientContext};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientConfig;
 
@@ -169,6 +170,27 @@ impl Clusters {
         Ok(())
     }
 
+    /// Whether cluster `name` answers a metadata request within the timeout; if not, why, as
+    /// librdkafka saw it (connection refused, TLS handshake, SASL authentication…).
+    pub async fn check_reachable(&self, name: &str) -> HostResult<()> {
+        let config = self.client_config(name)?;
+        tokio::task::spawn_blocking(move || {
+            let context = LastClientError::default();
+            let consumer: BaseConsumer<LastClientError> = config.create_with_context(context)?;
+            match consumer.fetch_metadata(None, METADATA_TIMEOUT) {
+                Ok(_) => Ok(()),
+                Err(error) => {
+                    // Error reports arrive as events, served by a poll.
+                    let _ = consumer.poll(Duration::from_millis(200));
+                    let seen = consumer.context().last.lock().expect("last error").take();
+                    Err(HostError::Kafka(seen.unwrap_or_else(|| error.to_string())))
+                }
+            }
+        })
+        .await
+        .map_err(|e| HostError::Kafka(format!("reachability check task failed: {e}")))?
+    }
+
     /// High watermark of every partition of `topic`.
     pub async fn end_offsets(&self, name: &str, topic: &str) -> HostResult<Vec<(i32, i64)>> {
         let config = self.client_config(name)?;
@@ -199,3 +221,23 @@ impl Clusters {
         .map_err(|e| HostError::Kafka(format!("end offsets task failed: {e}")))?
     }
 }
+
+/// Keeps librdkafka's last error report: it says why a broker cannot be reached, where the
+/// failed request itself only says it timed out.
+#[derive(Default)]
+struct LastClientError {
+    last: std::sync::Mutex<Option<String>>,
+}
+
+impl ClientContext for LastClientError {
+    fn error(&self, error: KafkaError, reason: &str) {
+        let text = if reason.is_empty() {
+            error.to_string()
+        } else {
+            reason.to_string()
+        };
+        *self.last.lock().expect("last error") = Some(text);
+    }
+}
+
+impl ConsumerContext for LastClientError {}

@@ -83,6 +83,10 @@ impl Grants {
         Ok(grants)
     }
 
+    pub fn clusters(&self) -> impl Iterator<Item = &str> {
+        self.clusters.iter().map(String::as_str)
+    }
+
     pub fn check_cluster(&self, name: &str) -> HostResult<()> {
         if self.clusters.contains(name) {
             Ok(())
