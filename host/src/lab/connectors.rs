@@ -1,5 +1,5 @@
 //! The three MirrorMaker 2 connectors (adapted from the seeds' section 4 configs to a
-//! single-broker, plaintext lab) and the Connect REST calls the lab needs.
+//! single-broker lab, plaintext or secure) and the Connect REST calls the lab needs.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::security;
 use super::topology::{Topology, SOURCE_ALIAS, TARGET_ALIAS};
 
 pub const MIRROR_SOURCE: &str = "mirror-source";
@@ -35,10 +36,19 @@ fn common(topo: &Topology, class: &str, tasks_max: u32) -> serde_json::Map<Strin
         "key.converter": "org.apache.kafka.connect.converters.ByteArrayConverter",
         "value.converter": "org.apache.kafka.connect.converters.ByteArrayConverter",
     });
-    match v {
-        Value::Object(m) => m,
-        _ => unreachable!(),
+    let Value::Object(mut config) = v else {
+        unreachable!()
+    };
+    // A secure lab's connectors log in as `connect`; their passwords stay `${file:…}` references.
+    if let Some(security) = &topo.security {
+        config.extend(
+            security
+                .connector_settings()
+                .into_iter()
+                .map(|(key, value)| (key, Value::String(value))),
+        );
     }
+    config
 }
 
 /// `(name, config)` of the three connectors.
@@ -103,17 +113,29 @@ pub fn configs(topo: &Topology, source_tasks: u32) -> Vec<(&'static str, Value)>
     ]
 }
 
+const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A plain HTTP client (Prometheus, and the Connect REST API of the plain lab).
 pub fn http() -> reqwest::Client {
     reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
+        .timeout(HTTP_TIMEOUT)
         .build()
         .expect("building an HTTP client")
+}
+
+/// The client for the workers' REST API: plain HTTP, or in a secure lab HTTPS trusting the lab's
+/// CA with Basic auth.
+pub fn rest_client(topo: &Topology) -> Result<reqwest::Client> {
+    match &topo.security {
+        None => Ok(http()),
+        Some(security) => security.rest_client(HTTP_TIMEOUT),
+    }
 }
 
 /// Creates or updates each connector with `PUT /connectors/{name}/config` (idempotent), retrying
 /// through the 409s a rebalance answers and the moments a worker is busy.
 pub async fn deploy_all(topo: &Topology, source_tasks: u32, deadline: Instant) -> Result<()> {
-    let client = http();
+    let client = rest_client(topo)?;
     let urls: Vec<String> = topo.workers().map(|w| w.url()).collect();
     for (name, config) in configs(topo, source_tasks) {
         let mut attempt = 0usize;
@@ -209,8 +231,10 @@ struct Expanded {
 }
 
 /// `GET /connectors?expand=status` from the first worker that answers; `None` if none does.
-pub async fn statuses(topo: &Topology) -> Option<(String, BTreeMap<String, ConnectorStatus>)> {
-    let client = http();
+pub async fn statuses(
+    client: &reqwest::Client,
+    topo: &Topology,
+) -> Option<(String, BTreeMap<String, ConnectorStatus>)> {
     for w in topo.workers() {
         let url = format!("{}/connectors?expand=status", w.url());
         let Ok(r) = client.get(&url).send().await else {
@@ -235,8 +259,12 @@ pub async fn create_seed_topic(topo: &Topology) -> Result<()> {
     use rdkafka::types::RDKafkaErrorCode;
 
     let bootstrap = topo.bootstrap(SOURCE_ALIAS);
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", &bootstrap)
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", &bootstrap);
+    for (key, value) in security::kscen_client_properties(topo)? {
+        config.set(key, value);
+    }
+    let admin: AdminClient<DefaultClientContext> = config
         .create()
         .with_context(|| format!("creating an admin client for {bootstrap}"))?;
     let topic = NewTopic::new(SEED_TOPIC, SEED_PARTITIONS, TopicReplication::Fixed(1));
@@ -252,4 +280,52 @@ pub async fn create_seed_topic(topo: &Topology) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secure_connectors_log_in_as_connect_through_file_references() {
+        let state = std::path::Path::new("/s");
+        let plain = Topology::new(state, 2000);
+        for (name, config) in configs(&plain, 4) {
+            let keys: Vec<&String> = config.as_object().unwrap().keys().collect();
+            assert!(
+                !keys
+                    .iter()
+                    .any(|k| k.contains("security") || k.contains("ssl")),
+                "{name}: {keys:?}"
+            );
+        }
+        for (name, config) in configs(&plain.secured(), 4) {
+            for cluster in ["source", "target"] {
+                let setting = |key: &str| config[format!("{cluster}.cluster.{key}")].clone();
+                assert_eq!(setting("security.protocol"), "SASL_SSL", "{name}");
+                assert_eq!(setting("sasl.mechanism"), "SCRAM-SHA-512", "{name}");
+                assert_eq!(
+                    setting("sasl.jaas.config"),
+                    "org.apache.kafka.common.security.scram.ScramLoginModule required \
+                     username=\"connect\" \
+                     password=\"${file:/s/secrets/kafka.properties:connect.password}\";",
+                    "{name}"
+                );
+                assert_eq!(
+                    setting("ssl.truststore.location"),
+                    "/s/tls/truststore.p12",
+                    "{name}"
+                );
+                assert_eq!(
+                    setting("ssl.truststore.password"),
+                    "${file:/s/secrets/kafka.properties:truststore.password}",
+                    "{name}"
+                );
+            }
+            assert_eq!(
+                config["source.cluster.bootstrap.servers"], "127.0.0.1:41095",
+                "through the link"
+            );
+        }
+    }
 }

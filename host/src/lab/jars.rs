@@ -52,6 +52,25 @@ pub fn check_java() -> Result<PathBuf> {
     Ok(java)
 }
 
+/// The JDK's `keytool` beside `java`, also when `java` is a link (/usr/bin/java →
+/// /usr/lib/jvm/<jdk>/bin/java): the secure lab makes its certificates with it.
+pub fn keytool(java: &Path) -> Result<PathBuf> {
+    let resolved = std::fs::canonicalize(java).unwrap_or_else(|_| java.to_path_buf());
+    let found = [java, resolved.as_path()]
+        .into_iter()
+        .map(|j| j.with_file_name("keytool"))
+        .find(|k| k.is_file());
+    found.with_context(|| {
+        format!(
+            "keytool not found beside {} ({}): the secure lab makes its TLS certificates \
+                 with it. Every JDK and JRE ships it (e.g. `apt-get install \
+                 openjdk-17-jre-headless`)",
+            java.display(),
+            resolved.display()
+        )
+    })
+}
+
 fn parse_java_major(text: &str) -> Option<u32> {
     let quoted = text.split('"').nth(1)?;
     let mut parts = quoted.split(['.', '-', '+', '_']);

@@ -4,7 +4,9 @@
 //! two link proxies (`workers-to-source`, `workers-to-target`) through which the workers reach
 //! the clusters, so a network cut between the workers and one cluster is a real one, and —
 //! when `/usr/bin/prometheus` (or `prometheus` on PATH) is installed — a Prometheus server
-//! scraping every exporter, for the profile's `kind = "prometheus"` probe.
+//! scraping every exporter, for the profile's `kind = "prometheus"` probe. `up --secure` makes
+//! the same lab with SASL_SSL (SCRAM-SHA-512) Kafka listeners and HTTPS + Basic auth on the
+//! Connect REST API.
 //!
 //! Module map (one job each):
 //! - `jars`: find Java / Maven / `lab/pom.xml`, resolve the jars into the cache folder;
@@ -17,6 +19,7 @@
 //!   progress lines;
 //! - `connectors`: MM2 connector configs and the Connect REST calls;
 //! - `profile`: the `profile.toml` that `kscen run --profile` reads;
+//! - `security`: the secure lab's TLS material, passwords and security settings;
 //! - `status`: the status table.
 
 mod config;
@@ -26,6 +29,7 @@ mod process;
 mod profile;
 mod proxy;
 mod readiness;
+mod security;
 mod status;
 mod topology;
 
@@ -99,6 +103,13 @@ pub struct UpArgs {
     /// Run the lab without its Prometheus server (stops one left running), even if installed.
     #[arg(long)]
     pub no_prometheus: bool,
+    /// A secure lab: SASL_SSL with SCRAM-SHA-512 users (`kscen`, `connect`, and `broker` for
+    /// inter-broker) on the brokers' client and proxied listeners, Connect REST over HTTPS with
+    /// Basic auth. Certificates (made with keytool) in <state>/tls, passwords in <state>/secrets.
+    /// Recorded in the state folder: later commands keep it; the state folder of a plain lab needs
+    /// `down --purge` first.
+    #[arg(long)]
+    pub secure: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -152,7 +163,7 @@ pub async fn run(cmd: LabCommand) -> Result<()> {
         LabCommand::Down(args) => down(args).await,
         LabCommand::Status(args) => {
             let topo = Topology::load(&topology::state_dir(args.state_dir)?)?;
-            let report = status::collect(&topo).await;
+            let report = status::collect(&topo).await?;
             status::print(&report);
             if !report.fully_up() {
                 bail!("the lab is not fully up (see above); `kscen lab up` starts or repairs it");
@@ -214,7 +225,11 @@ async fn up(args: UpArgs) -> Result<()> {
         );
     }
     let state = topology::state_dir(args.state.state_dir.clone())?;
-    let full = Topology::new(&state, port_offset(&state, args.port_offset)?);
+    let secure = secure_choice(&state, args.secure)?;
+    let mut full = Topology::new(&state, port_offset(&state, args.port_offset)?);
+    if secure {
+        full = full.secured();
+    }
     let deadline = started + Duration::from_secs(args.timeout_secs);
     let prometheus = match find_prometheus() {
         _ if args.no_prometheus => Err("--no-prometheus".to_string()),
@@ -242,6 +257,12 @@ async fn up(args: UpArgs) -> Result<()> {
         }
     };
     restore_cut_links(&topo).await?;
+    // Before anything connects: the lab's clients need the CA and the passwords.
+    if let Some(security) = &topo.security {
+        let keytool = jars::keytool(&jars::check_java()?)?;
+        let formatted = topo.brokers().any(config::storage_formatted);
+        security.prepare(&keytool, formatted).await?;
+    }
 
     // A running Prometheus keeps its TSDB; a scrape config from another kscen is reloaded.
     let mut reloaded = false;
@@ -259,11 +280,11 @@ async fn up(args: UpArgs) -> Result<()> {
     }
 
     // Idempotence: a fully healthy lab is reported, not started twice.
-    let before = status::collect(&topo).await;
+    let before = status::collect(&topo).await?;
     if before.fully_up() {
         let before = if reloaded {
             readiness::wait_prometheus(&topo, deadline).await?;
-            status::collect(&topo).await
+            status::collect(&topo).await?
         } else {
             before
         };
@@ -325,7 +346,7 @@ async fn up(args: UpArgs) -> Result<()> {
         .copied()
         .filter(|p| matches!(p.kind, Kind::Broker { .. }))
         .collect();
-    config::format_storage(&brokers, &settings).await?;
+    config::format_storage(&topo, &brokers, &settings).await?;
     launch_all(&brokers).await?;
     // Prometheus needs nothing else: it starts now and scrapes the exporters as they come up.
     let prometheus: Vec<_> = to_start
@@ -359,16 +380,44 @@ async fn up(args: UpArgs) -> Result<()> {
     readiness::wait_connectors(&topo, deadline).await?;
 
     profile::write(&topo)?;
-    let report = status::collect(&topo).await;
+    let report = status::collect(&topo).await?;
     status::print(&report);
     println!("profile: {}", topo.profile_path().display());
     println!(
-        "lab up in {:.1}s (Kafka {}, state {})",
+        "lab up in {:.1}s (Kafka {}{}, state {})",
         started.elapsed().as_secs_f64(),
         settings.kafka_version,
+        if secure { ", secure" } else { "" },
         state.display()
     );
     Ok(())
+}
+
+/// Whether `up` makes a secure lab: asked with `--secure`, or recorded by an earlier `up
+/// --secure`. A plain lab cannot become secure in place (its brokers were formatted without
+/// SCRAM users, its clients speak PLAINTEXT), so that is refused while its folders exist.
+fn secure_choice(state: &std::path::Path, asked: bool) -> Result<bool> {
+    let recorded = security::recorded(state);
+    if asked && !recorded {
+        let plain = Topology::new(state, 0);
+        if let Some(p) = plain.processes.iter().find(|p| p.dir.exists()) {
+            bail!(
+                "the state folder {} holds a plain lab ({} exists); `kscen lab down --purge` \
+                 first (it deletes the lab's data), or `--state-dir` another folder for the \
+                 secure lab",
+                state.display(),
+                p.dir.display()
+            );
+        }
+        security::record(state)?;
+    }
+    if recorded && !asked {
+        println!(
+            "the lab in {} is secure (made by `up --secure`); `kscen lab down --purge` to drop it",
+            state.display()
+        );
+    }
+    Ok(asked || recorded)
 }
 
 /// Where Debian's package `prometheus` puts the server.
@@ -491,4 +540,34 @@ async fn down(args: DownArgs) -> Result<()> {
         if args.purge { ", state purged" } else { "" }
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plain_lab_is_not_made_secure_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path();
+        std::fs::create_dir_all(state.join("source-1")).unwrap();
+        let error = format!("{:#}", secure_choice(state, true).unwrap_err());
+        assert!(error.contains("kscen lab down --purge"), "{error}");
+        assert!(!security::recorded(state));
+        assert!(!secure_choice(state, false).unwrap(), "stays plain");
+    }
+
+    #[test]
+    fn a_secure_lab_stays_secure() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path();
+        assert!(secure_choice(state, true).unwrap());
+        assert!(security::recorded(state));
+        std::fs::create_dir_all(state.join("source-1")).unwrap();
+        assert!(secure_choice(state, true).unwrap());
+        assert!(
+            secure_choice(state, false).unwrap(),
+            "recorded: kept without --secure"
+        );
+    }
 }

@@ -1,14 +1,16 @@
 //! `<state>/profile.toml`: what `kscen run --profile lab` needs to reach and fault the lab —
 //! clusters (direct listeners), Connect URLs, workers and brokers with their fault actions, the
 //! links `workers-to-<cluster>` that can be cut and restored, and metric probes (each JMX
-//! exporter, and the lab's Prometheus server when it runs one).
-//! Written by hand (not serialised) to keep the documented shape: inline action tables, comments.
+//! exporter, and the lab's Prometheus server when it runs one). A secure lab's profile adds the
+//! SASL_SSL client properties, the CA and the REST Basic auth, every password a `${file:…}`
+//! reference. Written by hand (not serialised) to keep the documented shape: inline action tables, comments.
 
 use std::fmt::Write as _;
 
 use anyhow::{Context, Result};
 
 use super::connectors::CONNECTORS;
+use super::security::{Security, KSCEN_USER};
 use super::topology::{Kind, Process, Topology, SOURCE_ALIAS, TARGET_ALIAS};
 
 /// A TOML basic string.
@@ -43,6 +45,33 @@ fn actions(out: &mut String, table: &str, p: &Process) {
     );
 }
 
+/// kscen's SASL_SSL client properties, as user `kscen`.
+fn cluster_properties(out: &mut String, cluster: &str, security: &Security) {
+    let _ = writeln!(out, "[clusters.{cluster}.properties]");
+    let password = file_reference(&security.password_file(KSCEN_USER));
+    for (key, value) in security.kscen_kafka_settings(password) {
+        let _ = writeln!(out, "{} = {}", q(key), q(&value));
+    }
+}
+
+/// The CA that signs the workers' certificate, and the REST Basic auth user.
+fn connect_auth(out: &mut String, security: &Security) {
+    let _ = writeln!(
+        out,
+        "ca_file = {}",
+        q(&security.ca_pem().display().to_string())
+    );
+    out.push_str("[connect.basic_auth]\n");
+    let _ = writeln!(out, "username = {}", q(KSCEN_USER));
+    let password = file_reference(&security.rest_password_file());
+    let _ = writeln!(out, "password = {}", q(&password));
+}
+
+/// `${file:<path>}`: kscen reads the secret when it loads the profile.
+fn file_reference(path: &std::path::Path) -> String {
+    format!("${{file:{}}}", path.display())
+}
+
 pub fn render(topo: &Topology) -> String {
     let mut out = String::new();
     out.push_str("# kscen profile written by `kscen lab up`\n");
@@ -50,6 +79,9 @@ pub fn render(topo: &Topology) -> String {
     for cluster in [SOURCE_ALIAS, TARGET_ALIAS] {
         let _ = writeln!(out, "[clusters.{cluster}]");
         let _ = writeln!(out, "bootstrap_servers = {}", q(&topo.bootstrap(cluster)));
+        if let Some(security) = &topo.security {
+            cluster_properties(&mut out, cluster, security);
+        }
     }
     let urls: Vec<String> = topo.workers().map(|w| q(&w.url())).collect();
     let names: Vec<String> = CONNECTORS.iter().map(|c| q(c)).collect();
@@ -58,6 +90,9 @@ pub fn render(topo: &Topology) -> String {
     let _ = writeln!(out, "source_alias = {}", q(SOURCE_ALIAS));
     let _ = writeln!(out, "target_alias = {}", q(TARGET_ALIAS));
     let _ = writeln!(out, "connectors = [{}]", names.join(", "));
+    if let Some(security) = &topo.security {
+        connect_auth(&mut out, security);
+    }
     for w in topo.workers() {
         let _ = writeln!(out, "\n[workers.{}]", w.name);
         let _ = writeln!(out, "url = {}", q(&w.url()));
@@ -196,6 +231,65 @@ mod tests {
                 "workers-to-target"
             ]
         );
+    }
+
+    #[test]
+    fn a_secure_profile_references_every_secret_by_file() {
+        let topo = Topology::new(std::path::Path::new("/s"), 2000).secured();
+        let v: toml::Value = toml::from_str(&render(&topo)).expect("valid TOML");
+        for cluster in ["source", "target"] {
+            let properties = &v["clusters"][cluster]["properties"];
+            let expected = [
+                ("security.protocol", "SASL_SSL"),
+                ("sasl.mechanisms", "SCRAM-SHA-512"),
+                ("sasl.username", "kscen"),
+                ("sasl.password", "${file:/s/secrets/kscen.password}"),
+                ("ssl.ca.location", "/s/tls/ca.pem"),
+            ];
+            assert_eq!(properties.as_table().map(|t| t.len()), Some(expected.len()));
+            for (key, value) in expected {
+                assert_eq!(properties[key].as_str(), Some(value), "{cluster} {key}");
+            }
+        }
+        assert_eq!(
+            v["clusters"]["source"]["bootstrap_servers"].as_str(),
+            Some("127.0.0.1:41092")
+        );
+        let connect = &v["connect"];
+        assert_eq!(connect["urls"][0].as_str(), Some("https://127.0.0.1:40083"));
+        assert_eq!(connect["ca_file"].as_str(), Some("/s/tls/ca.pem"));
+        assert_eq!(connect["basic_auth"]["username"].as_str(), Some("kscen"));
+        assert_eq!(
+            connect["basic_auth"]["password"].as_str(),
+            Some("${file:/s/secrets/connect-rest.password}")
+        );
+        assert_eq!(connect["connectors"].as_array().map(Vec::len), Some(3));
+        assert_eq!(
+            v["workers"]["worker-3"]["url"].as_str(),
+            Some("https://127.0.0.1:40085")
+        );
+        assert_eq!(
+            v["probes"]["worker-1"]["url"].as_str(),
+            Some("http://127.0.0.1:41404/metrics")
+        );
+    }
+
+    #[test]
+    fn kscen_loads_the_secure_profile_with_its_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let topo = Topology::new(dir.path(), 2000).secured();
+        let security = topo.security.clone().unwrap();
+        super::super::security::write_test_secrets(&security);
+        write(&topo).unwrap();
+        let path = topo.profile_path().display().to_string();
+        let profile = crate::config::profile::Profile::load(&path).unwrap();
+        let kscen = std::fs::read_to_string(security.password_file(KSCEN_USER)).unwrap();
+        let source = profile.cluster("source").unwrap();
+        assert_eq!(source.properties["sasl.password"], kscen);
+        let connect = profile.connect.unwrap();
+        let rest = std::fs::read_to_string(security.rest_password_file()).unwrap();
+        assert_eq!(connect.basic_auth.map(|a| a.password), Some(rest));
+        assert_eq!(connect.ca_file, Some(security.ca_pem()));
     }
 
     #[test]

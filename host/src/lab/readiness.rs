@@ -10,6 +10,7 @@ use anyhow::{bail, Result};
 
 use super::connectors::{self, ConnectorStatus, CONNECTORS, MIRROR_CHECKPOINT};
 use super::process;
+use super::security::{self, KafkaProperties};
 use super::topology::{Process, Topology};
 use crate::faults::link_state::{self, LinkState};
 use rdkafka::consumer::Consumer as _;
@@ -79,10 +80,11 @@ where
 /// Brokers answer a Kafka metadata request.
 pub async fn wait_brokers(topo: &Topology, deadline: Instant) -> Result<()> {
     let brokers: Vec<&Process> = topo.brokers().collect();
+    let kafka = &security::kscen_client_properties(topo)?;
     wait_until("brokers", &brokers, deadline, move || async move {
         let mut pending = Vec::new();
         for b in topo.brokers() {
-            if let Err(e) = broker_metadata(b.bootstrap()).await {
+            if let Err(e) = broker_metadata(b.bootstrap(), kafka).await {
                 pending.push(format!("{} metadata on {} ({e})", b.name, b.bootstrap()));
             }
         }
@@ -96,10 +98,11 @@ pub async fn wait_brokers(topo: &Topology, deadline: Instant) -> Result<()> {
 /// stay behind the proxy for every broker connection).
 pub async fn wait_proxies(topo: &Topology, deadline: Instant) -> Result<()> {
     let procs: Vec<&Process> = topo.brokers().chain(topo.proxies()).collect();
+    let kafka = &security::kscen_client_properties(topo)?;
     wait_until("link proxies", &procs, deadline, move || async move {
         let mut pending = Vec::new();
         for p in topo.proxies() {
-            if let Err(why) = proxy_forwards(p).await {
+            if let Err(why) = proxy_forwards(p, kafka).await {
                 pending.push(why);
             }
         }
@@ -109,11 +112,11 @@ pub async fn wait_proxies(topo: &Topology, deadline: Instant) -> Result<()> {
 }
 
 /// `Ok` when the link is open and a metadata request through it comes back advertising the proxy.
-pub async fn proxy_forwards(p: &Process) -> Result<(), String> {
+pub async fn proxy_forwards(p: &Process, kafka: &KafkaProperties) -> Result<(), String> {
     if link_state(p) != Some(LinkState::Open) {
         return Err(format!("{} is not open (cut, or still starting)", p.name));
     }
-    let advertised = advertised_brokers(p.bootstrap())
+    let advertised = advertised_brokers(p.bootstrap(), kafka)
         .await
         .map_err(|e| format!("{} metadata through {} ({e})", p.name, p.bootstrap()))?;
     if advertised.iter().any(|a| *a != p.bootstrap()) {
@@ -136,9 +139,13 @@ pub fn link_state(p: &Process) -> Option<LinkState> {
 }
 
 /// The `host:port` of every broker in a metadata answer.
-async fn advertised_brokers(bootstrap: String) -> Result<Vec<String>, String> {
+async fn advertised_brokers(
+    bootstrap: String,
+    kafka: &KafkaProperties,
+) -> Result<Vec<String>, String> {
+    let kafka = kafka.clone();
     tokio::task::spawn_blocking(move || {
-        let md = metadata_consumer(&bootstrap)?
+        let md = metadata_consumer(&bootstrap, kafka)?
             .fetch_metadata(None, Duration::from_secs(2))
             .map_err(|e| e.to_string())?;
         Ok(md
@@ -151,18 +158,26 @@ async fn advertised_brokers(bootstrap: String) -> Result<Vec<String>, String> {
     .map_err(|e| e.to_string())?
 }
 
-fn metadata_consumer(bootstrap: &str) -> Result<rdkafka::consumer::BaseConsumer, String> {
-    rdkafka::config::ClientConfig::new()
+/// A consumer for metadata requests; `kafka` carries the secure lab's SASL_SSL settings.
+fn metadata_consumer(
+    bootstrap: &str,
+    kafka: KafkaProperties,
+) -> Result<rdkafka::consumer::BaseConsumer, String> {
+    let mut config = rdkafka::config::ClientConfig::new();
+    config
         .set("bootstrap.servers", bootstrap)
-        .set("log_level", "0")
-        .create()
-        .map_err(|e| e.to_string())
+        .set("log_level", "0");
+    for (key, value) in kafka {
+        config.set(key, value);
+    }
+    config.create().map_err(|e| e.to_string())
 }
 
 /// One metadata round trip through librdkafka (blocking, so off the async threads).
-pub async fn broker_metadata(bootstrap: String) -> Result<usize, String> {
+pub async fn broker_metadata(bootstrap: String, kafka: &KafkaProperties) -> Result<usize, String> {
+    let kafka = kafka.clone();
     tokio::task::spawn_blocking(move || {
-        let md = metadata_consumer(&bootstrap)?
+        let md = metadata_consumer(&bootstrap, kafka)?
             .fetch_metadata(None, Duration::from_secs(2))
             .map_err(|e| e.to_string())?;
         if md.brokers().is_empty() {
@@ -177,14 +192,19 @@ pub async fn broker_metadata(bootstrap: String) -> Result<usize, String> {
 /// Every worker answers `GET /`.
 pub async fn wait_workers(topo: &Topology, deadline: Instant) -> Result<()> {
     let procs: Vec<&Process> = topo.processes.iter().collect();
-    let client = &connectors::http();
+    let client = &connectors::rest_client(topo)?;
     wait_until("Connect workers", &procs, deadline, move || async move {
         let mut pending = Vec::new();
         for w in topo.workers() {
             match client.get(format!("{}/", w.url())).send().await {
                 Ok(r) if r.status().is_success() => {}
                 Ok(r) => pending.push(format!("{} GET / -> {}", w.name, r.status())),
-                Err(_) => pending.push(format!("{} REST on {}", w.name, w.url())),
+                Err(e) => pending.push(format!(
+                    "{} REST on {} ({})",
+                    w.name,
+                    w.url(),
+                    root_cause(&e)
+                )),
             }
         }
         pending
@@ -192,11 +212,20 @@ pub async fn wait_workers(topo: &Topology, deadline: Instant) -> Result<()> {
     .await
 }
 
+/// The innermost error of a chain: "connection refused", or why TLS failed, not reqwest's
+/// generic "error sending request".
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    std::iter::successors(Some(error), |e| e.source())
+        .last()
+        .map_or_else(String::new, ToString::to_string)
+}
+
 /// Every connector RUNNING and every task RUNNING on a live worker.
 pub async fn wait_connectors(topo: &Topology, deadline: Instant) -> Result<()> {
     let procs: Vec<&Process> = topo.processes.iter().collect();
+    let client = &connectors::rest_client(topo)?;
     wait_until("MM2 connectors", &procs, deadline, move || async move {
-        match connectors::statuses(topo).await {
+        match connectors::statuses(client, topo).await {
             None => vec!["no worker answers GET /connectors".to_string()],
             Some((_, map)) => connector_problems(&map, &live_worker_ids(topo)),
         }

@@ -4,9 +4,12 @@
 
 use std::collections::BTreeMap;
 
+use anyhow::Result;
+
 use super::connectors::{self, ConnectorStatus};
 use super::process;
 use super::readiness;
+use super::security::{self, Security};
 use super::topology::{self, Kind, Topology};
 use crate::faults::link_state::LinkState;
 
@@ -30,6 +33,8 @@ pub struct Report {
     pub problems: Vec<String>,
     /// Why the lab runs without Prometheus, when it does.
     pub prometheus_off: Option<String>,
+    /// Where a secure lab keeps its secrets and CA.
+    security: Option<Security>,
     worker_names: BTreeMap<String, String>,
 }
 
@@ -42,8 +47,11 @@ impl Report {
     }
 }
 
-pub async fn collect(topo: &Topology) -> Report {
+/// Fails only when a secure lab's credentials cannot be read.
+pub async fn collect(topo: &Topology) -> Result<Report> {
     let client = connectors::http();
+    let rest = connectors::rest_client(topo)?;
+    let kafka = security::kscen_client_properties(topo)?;
     let mut rows = Vec::new();
     for p in &topo.processes {
         let pid = process::running_pid(p);
@@ -52,7 +60,7 @@ pub async fn collect(topo: &Topology) -> Report {
         let ready = match (pid, &p.kind) {
             (None, _) => false,
             (Some(_), Kind::Proxy { .. }) => {
-                let forwards = readiness::proxy_forwards(p).await;
+                let forwards = readiness::proxy_forwards(p, &kafka).await;
                 link = Some(match (readiness::link_state(p), &forwards) {
                     (Some(LinkState::Cut), _) => "CUT (`kscen lab up` restores it)".to_string(),
                     (_, Ok(())) => "open".to_string(),
@@ -60,10 +68,10 @@ pub async fn collect(topo: &Topology) -> Report {
                 });
                 forwards.is_ok()
             }
-            (Some(_), Kind::Broker { .. }) => {
-                readiness::broker_metadata(p.bootstrap()).await.is_ok()
-            }
-            (Some(_), Kind::Worker) => client
+            (Some(_), Kind::Broker { .. }) => readiness::broker_metadata(p.bootstrap(), &kafka)
+                .await
+                .is_ok(),
+            (Some(_), Kind::Worker) => rest
                 .get(format!("{}/", p.url()))
                 .send()
                 .await
@@ -111,7 +119,7 @@ pub async fn collect(topo: &Topology) -> Report {
         });
     }
     let connectors = if rows.iter().any(|r| r.pid.is_some()) {
-        connectors::statuses(topo).await
+        connectors::statuses(&rest, topo).await
     } else {
         None
     };
@@ -119,7 +127,7 @@ pub async fn collect(topo: &Topology) -> Report {
         Some((_, map)) => readiness::connector_problems(map, &readiness::live_worker_ids(topo)),
         None => vec!["no Connect worker answers the REST API".to_string()],
     };
-    Report {
+    Ok(Report {
         processes: rows,
         connectors,
         problems,
@@ -127,11 +135,12 @@ pub async fn collect(topo: &Topology) -> Report {
             .prometheus()
             .is_none()
             .then(|| topology::prometheus_off(&topo.state).unwrap_or_default()),
+        security: topo.security.clone(),
         worker_names: topo
             .workers()
             .map(|w| (w.worker_id(), w.name.clone()))
             .collect(),
-    }
+    })
 }
 
 fn mib(b: u64) -> String {
@@ -168,6 +177,14 @@ pub fn print(r: &Report) {
     println!("total RSS of the lab: {}", mib(r.total_rss()));
     if let Some(why) = &r.prometheus_off {
         println!("no Prometheus in this lab: {why}");
+    }
+    if let Some(security) = &r.security {
+        println!(
+            "secure lab: Kafka listeners SASL_SSL (SCRAM-SHA-512), Connect REST over HTTPS with \
+             Basic auth; CA {}, passwords in {}",
+            security.ca_pem().display(),
+            security.secrets_dir().display()
+        );
     }
     let worker = |id: &str| {
         r.worker_names

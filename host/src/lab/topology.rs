@@ -9,10 +9,15 @@
 //! listener advertises the proxy's address, so every connection the workers' clients open to the
 //! cluster (bootstrap, then each broker from the metadata) goes through the proxy, and cutting
 //! the link cuts the workers off that cluster while kscen keeps its own connection.
+//!
+//! A secure lab (`up --secure`, recorded in the state folder) has the same shape: its Kafka
+//! listeners speak SASL_SSL and its workers serve HTTPS (see `security`).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+
+use super::security::{self, Security};
 
 pub const SOURCE_ALIAS: &str = "source";
 pub const TARGET_ALIAS: &str = "target";
@@ -51,6 +56,8 @@ pub struct Process {
     /// Prometheus JMX exporter port (JVMs only).
     pub jmx_port: Option<u16>,
     pub dir: PathBuf,
+    /// Serves its HTTP API over TLS (the workers of a secure lab).
+    pub tls: bool,
 }
 
 impl Process {
@@ -101,8 +108,16 @@ impl Process {
         v.extend(self.jmx_port.map(|port| (port, "JMX exporter")));
         v
     }
+    /// `http`, or `https` for a process that serves TLS.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls {
+            "https"
+        } else {
+            "http"
+        }
+    }
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("{}://127.0.0.1:{}", self.scheme(), self.port)
     }
     /// Connect's REST `worker_id` (`rest.advertised.host.name:port`).
     pub fn worker_id(&self) -> String {
@@ -120,18 +135,32 @@ impl Process {
 pub struct Topology {
     pub state: PathBuf,
     pub processes: Vec<Process>,
+    /// The TLS material and passwords of a secure lab; `None`: plaintext, no authentication.
+    pub security: Option<Security>,
 }
 
 impl Topology {
-    /// The lab of `state`, with the port offset `up` recorded there (0 if none), and without
-    /// Prometheus if `up` recorded that the lab runs without it.
+    /// The lab of `state`, with the port offset `up` recorded there (0 if none), secure if `up
+    /// --secure` made it, and without Prometheus if `up` recorded that the lab runs without it.
     pub fn load(state: &Path) -> Result<Self> {
-        let topo = Self::new(state, stored_port_offset(state)?.unwrap_or(0));
+        let mut topo = Self::new(state, stored_port_offset(state)?.unwrap_or(0));
+        if security::recorded(state) {
+            topo = topo.secured();
+        }
         Ok(if prometheus_off(state).is_some() {
             topo.without_prometheus()
         } else {
             topo
         })
+    }
+
+    /// The secure lab: SASL_SSL Kafka listeners, Connect REST over HTTPS with Basic auth.
+    pub fn secured(mut self) -> Self {
+        self.security = Some(Security::new(&self.state));
+        for p in &mut self.processes {
+            p.tls = p.kind == Kind::Worker;
+        }
+        self
     }
 
     /// The lab without its Prometheus server.
@@ -154,6 +183,7 @@ impl Topology {
             port,
             jmx_port: Some(jmx_port),
             dir: state.join(format!("{cluster}-1")),
+            tls: false,
         };
         let proxy = |cluster: &'static str, broker_port: u16| {
             let name = link_name(cluster);
@@ -165,6 +195,7 @@ impl Topology {
                 port: broker_port + 3,
                 jmx_port: None,
                 dir: state.join(&name),
+                tls: false,
                 name,
             }
         };
@@ -174,6 +205,7 @@ impl Topology {
             port: 38082 + i,
             jmx_port: Some(39403 + i),
             dir: state.join(format!("worker-{i}")),
+            tls: false,
         };
         let mut processes = vec![
             broker(SOURCE_ALIAS, 39092, 39401),
@@ -189,6 +221,7 @@ impl Topology {
                 port: 39090,
                 jmx_port: None,
                 dir: state.join(PROMETHEUS),
+                tls: false,
             },
         ];
         for p in &mut processes {
@@ -212,6 +245,7 @@ impl Topology {
         Topology {
             state: state.to_path_buf(),
             processes,
+            security: None,
         }
     }
 
