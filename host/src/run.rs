@@ -100,6 +100,14 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         connect: connect.is_some(),
         fault_targets: fault_targets.iter().map(|t| t.name.as_str()).collect(),
         probes: probes.names(),
+        topics: profile
+            .map(|p| {
+                p.clusters
+                    .iter()
+                    .filter_map(|(name, c)| Some((name.clone(), c.topics.clone()?)))
+                    .collect()
+            })
+            .unwrap_or_default(),
     };
     let operator_faults: Vec<String> = scenario
         .granted_faults
@@ -162,6 +170,7 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
             .and_then(|(_, p)| p.connect.as_ref())
             .and_then(|c| c.source_alias.clone()),
         single_record_producers: Default::default(),
+        created_topics: Default::default(),
         cancelled,
     });
 

@@ -398,3 +398,61 @@ fn a_fault_that_was_not_granted_is_denied_and_nothing_happens() {
         assert_eq!(unsafe { libc::kill(pid, 0) }, 0, "{name} is still running");
     }
 }
+
+#[test]
+fn a_topic_outside_the_profiles_patterns_is_denied_and_never_created() {
+    let Some(profile) = lab_profile() else { return };
+    let _one_at_a_time = LAB.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let lab = std::fs::read_to_string(&profile).unwrap();
+    let narrowed = lab.replacen(
+        "[clusters.source]\n",
+        "[clusters.source]\ntopics = [\"allowed-*\"]\n",
+        1,
+    );
+    assert_ne!(narrowed, lab);
+    let narrowed_profile = dir.path().join("narrowed.toml");
+    std::fs::write(&narrowed_profile, narrowed).unwrap();
+    let topic = format!("kscen-denied-{}", std::process::id());
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_kscen"))
+        .arg("run")
+        .arg(workspace_root().join("scenarios/perf-01-nominal.toml"))
+        .arg("--profile")
+        .arg(&narrowed_profile)
+        .args([
+            "--set",
+            &format!("topic=\"{topic}\""),
+            "--set",
+            "duration=\"2s\"",
+        ])
+        .env("KSCEN_PLUGIN_PATH", support::plugin_dist())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "denied: topic \"{topic}\" on cluster \"source\" is outside the profile's clusters.source.topics (allowed-*)"
+        )),
+        "{stderr}"
+    );
+    // Nothing was touched: the topic does not exist.
+    let profile: kscen::config::profile::Profile = toml::from_str(&lab).unwrap();
+    let consumer: rdkafka::consumer::BaseConsumer = rdkafka::ClientConfig::new()
+        .set(
+            "bootstrap.servers",
+            &profile.clusters["source"].bootstrap_servers,
+        )
+        .create()
+        .unwrap();
+    let metadata = rdkafka::consumer::Consumer::fetch_metadata(
+        &consumer,
+        None,
+        std::time::Duration::from_secs(10),
+    )
+    .unwrap();
+    assert!(
+        metadata.topics().iter().all(|t| t.name() != topic),
+        "the denied topic was created"
+    );
+}

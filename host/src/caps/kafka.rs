@@ -20,6 +20,7 @@ use crate::caps::{unless_cancelled, PluginState, RunContext};
 use crate::config::producer_props::map_producer_properties;
 use crate::error::{HostError, HostResult};
 use crate::load::{self, KeyMode, LoadJob, LoadPlan, LoadStatus, Rate, ReplicationPlan};
+use crate::policy::topics;
 
 /// The host side of a `load` resource.
 pub struct LoadHandle {
@@ -100,17 +101,21 @@ impl RunContext {
         self.grants.check_cluster(&replication.cluster)?;
         let target = self.clusters.client_config(&replication.cluster)?;
         let alias = self.source_alias.as_deref().unwrap_or(source);
+        let remote_topic = replication
+            .topic
+            .unwrap_or_else(|| format!("{alias}.{topic}"));
+        self.grants
+            .check_topic(&replication.cluster, &remote_topic)?;
         Ok(ReplicationPlan {
             target,
             target_cluster: replication.cluster,
-            remote_topic: replication
-                .topic
-                .unwrap_or_else(|| format!("{alias}.{topic}")),
+            remote_topic,
             grace: Duration::from_millis(replication.grace_ms),
         })
     }
 
     fn start_load(&self, spec: LoadSpec) -> HostResult<Arc<LoadJob>> {
+        self.grants.check_topic(&spec.cluster, &spec.topic)?;
         let replication = match spec.replication {
             Some(replication) => {
                 Some(self.replication_plan(&spec.cluster, &spec.topic, replication)?)
@@ -184,6 +189,7 @@ impl RunContext {
         key: Option<Vec<u8>>,
         value: Vec<u8>,
     ) -> HostResult<Delivery> {
+        self.grants.check_topic(cluster, topic)?;
         let producer = self.single_record_producer(cluster)?;
         let mut record = FutureRecord::to(topic).payload(&value);
         if let Some(key) = &key {
@@ -216,7 +222,7 @@ impl RunContext {
     }
 
     fn subscribe(&self, cluster: &str, topic: &str, start: StartFrom) -> HostResult<BaseConsumer> {
-        self.grants.check_cluster(cluster)?;
+        self.grants.check_topic(cluster, topic)?;
         let mut config = self.clusters.client_config(cluster)?;
         let group = format!(
             "kscen-{}-{}",
@@ -300,14 +306,16 @@ impl Host for PluginState {
         config: Vec<(String, String)>,
     ) -> wasmtime::Result<Result<(), WitError>> {
         let run = self.run()?.clone();
-        if let Err(denied) = run.grants.check_cluster(&cluster) {
+        if let Err(denied) = run.grants.check_topic(&cluster, &topic) {
             return Ok(Err(denied.into()));
         }
         let created = run
             .clusters
             .create_topic(&cluster, &topic, partitions, replication_factor, &config)
             .await;
-        if created.is_ok() {
+        if let Ok(true) = created {
+            let mut created_topics = run.created_topics.lock().unwrap();
+            created_topics.insert((cluster.clone(), topic.clone()));
             let now = run.metrics.clock.now_ns();
             run.metrics.events.push(
                 now,
@@ -315,7 +323,7 @@ impl Host for PluginState {
                 &format!("created {topic} on {cluster} ({partitions} partitions)"),
             );
         }
-        Ok(created.map_err(Into::into))
+        Ok(created.map(|_| ()).map_err(Into::into))
     }
 
     async fn delete_topic(
@@ -324,7 +332,16 @@ impl Host for PluginState {
         topic: String,
     ) -> wasmtime::Result<Result<(), WitError>> {
         let run = self.run()?.clone();
-        if let Err(denied) = run.grants.check_cluster(&cluster) {
+        let created_here = run
+            .created_topics
+            .lock()
+            .unwrap()
+            .contains(&(cluster.clone(), topic.clone()));
+        let allowed = run
+            .grants
+            .check_topic(&cluster, &topic)
+            .and_then(|()| topics::check_delete(&cluster, &topic, created_here));
+        if let Err(denied) = allowed {
             return Ok(Err(denied.into()));
         }
         Ok(run
@@ -340,7 +357,7 @@ impl Host for PluginState {
         topic: String,
     ) -> wasmtime::Result<Result<Vec<PartitionOffset>, WitError>> {
         let run = self.run()?.clone();
-        if let Err(denied) = run.grants.check_cluster(&cluster) {
+        if let Err(denied) = run.grants.check_topic(&cluster, &topic) {
             return Ok(Err(denied.into()));
         }
         let offsets = unless_cancelled(&run, run.clusters.end_offsets(&cluster, &topic)).await?;

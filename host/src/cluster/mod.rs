@@ -100,7 +100,7 @@ impl Clusters {
         Ok(config)
     }
 
-    /// Creates the topic; an existing topic is accepted as it is.
+    /// Creates the topic; an existing topic is accepted as it is. True when this call created it.
     pub async fn create_topic(
         &self,
         name: &str,
@@ -108,7 +108,7 @@ impl Clusters {
         partitions: u32,
         replication: u16,
         topic_config: &[(String, String)],
-    ) -> HostResult<()> {
+    ) -> HostResult<bool> {
         let partitions = i32::try_from(partitions)
             .ok()
             .filter(|p| *p > 0)
@@ -120,7 +120,7 @@ impl Clusters {
                     "the embedded mock cluster takes no topic configs".into(),
                 ));
             }
-            return embedded.create_topic(topic, partitions);
+            return embedded.create_topic(topic, partitions).map(|()| true);
         }
         let admin: AdminClient<DefaultClientContext> = config.create()?;
         let mut new_topic = NewTopic::new(
@@ -134,9 +134,11 @@ impl Clusters {
         let options = AdminOptions::new()
             .operation_timeout(Some(METADATA_TIMEOUT))
             .request_timeout(Some(METADATA_TIMEOUT));
+        let mut created = false;
         for result in admin.create_topics([&new_topic], &options).await? {
             match result {
-                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Ok(_) => created = true,
+                Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
                 Err((topic, code)) => {
                     return Err(HostError::Kafka(format!(
                         "creating topic {topic} on {name}: {code}"
@@ -144,7 +146,7 @@ impl Clusters {
                 }
             }
         }
-        Ok(())
+        Ok(created)
     }
 
     pub async fn delete_topic(&self, name: &str, topic: &str) -> HostResult<()> {

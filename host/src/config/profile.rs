@@ -32,6 +32,8 @@ pub struct ClusterProfile {
     /// librdkafka client properties for this cluster (security and the like).
     #[serde(default, skip_serializing)]
     pub properties: BTreeMap<String, String>,
+    /// Topics plugins may touch on this cluster (`*` wildcards); none listed = every topic.
+    pub topics: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

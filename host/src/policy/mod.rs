@@ -1,11 +1,15 @@
 //! Grants: what a plugin may touch. Deny by default; the effective grant is what the plugin
 //! asked for in `describe`, that the environment has, and — for faults — that the operator
-//! granted explicitly. Pure, so it is tested without wasm.
+//! granted explicitly. Within a granted cluster, the profile may narrow the topics (`topics`).
+//! Pure, so it is tested without wasm.
 
-use std::collections::BTreeSet;
+pub mod topics;
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{bail, Result};
 
+use self::topics::TopicPatterns;
 use crate::error::{HostError, HostResult};
 
 /// A capability as the plugin requests it.
@@ -25,6 +29,8 @@ pub struct Offer<'a> {
     pub connect: bool,
     pub fault_targets: Vec<&'a str>,
     pub probes: Vec<&'a str>,
+    /// The profile's topic patterns per cluster; a cluster without any allows every topic.
+    pub topics: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -33,6 +39,9 @@ pub struct Grants {
     connect: bool,
     faults: BTreeSet<String>,
     probes: BTreeSet<String>,
+    /// topic patterns of the granted clusters that have some
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    topics: BTreeMap<String, TopicPatterns>,
     /// requested and present, but not granted by the operator: calls are denied
     #[serde(skip)]
     withheld_faults: BTreeSet<String>,
@@ -58,6 +67,10 @@ impl Grants {
             match request {
                 Request::Cluster(name) if offer.clusters.contains(&name.as_str()) => {
                     grants.clusters.insert(name.clone());
+                    if let Some(patterns) = offer.topics.get(name) {
+                        let patterns = TopicPatterns::new(patterns.clone());
+                        grants.topics.insert(name.clone(), patterns);
+                    }
                 }
                 Request::Cluster(name) => return Err(missing("cluster", name, &offer.clusters)),
                 Request::Connect if offer.connect => grants.connect = true,
@@ -94,6 +107,15 @@ impl Grants {
             Err(HostError::Denied(format!(
                 "cluster {name:?} was not requested by the plugin's describe(); add capability cluster({name:?})"
             )))
+        }
+    }
+
+    /// The cluster is granted and, where the profile lists topic patterns, one allows `topic`.
+    pub fn check_topic(&self, cluster: &str, topic: &str) -> HostResult<()> {
+        self.check_cluster(cluster)?;
+        match self.topics.get(cluster) {
+            Some(patterns) => patterns.check(cluster, topic),
+            None => Ok(()),
         }
     }
 
@@ -152,7 +174,31 @@ mod tests {
             connect: true,
             fault_targets: vec!["worker-1", "worker-2"],
             probes: vec!["worker-1"],
+            topics: BTreeMap::from([("target".to_string(), vec!["source.test-*".to_string()])]),
         }
+    }
+
+    #[test]
+    fn the_profiles_topic_patterns_narrow_a_granted_cluster() {
+        let requests = [
+            Request::Cluster("source".into()),
+            Request::Cluster("target".into()),
+        ];
+        let grants = Grants::compute(&requests, &lab(), &[]).unwrap();
+        assert!(
+            grants.check_topic("source", "anything").is_ok(),
+            "no patterns: any topic"
+        );
+        assert!(grants.check_topic("target", "source.test-perf").is_ok());
+        assert!(matches!(
+            grants.check_topic("target", "payments"),
+            Err(HostError::Denied(m)) if m.contains("clusters.target.topics")
+        ));
+        let source_only = Grants::compute(&requests[..1], &lab(), &[]).unwrap();
+        assert!(
+            matches!(source_only.check_topic("target", "source.test-perf"), Err(HostError::Denied(m)) if m.contains("not requested")),
+            "an ungranted cluster stays denied whatever its patterns"
+        );
     }
 
     #[test]
