@@ -10,11 +10,35 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-/// The test lab's ports are shifted by this much, so it runs beside a developer's own lab.
-const TEST_PORT_OFFSET: &str = "1000";
+/// A lab the tests run against: its state folder under ~/.cache/kscen/lab, its ports shifted so
+/// it runs beside a developer's own lab, and what `kscen lab up` is told beyond that.
+pub struct TestLab {
+    pub state_name: &'static str,
+    pub port_offset: &'static str,
+    pub up_args: &'static [&'static str],
+}
+
+/// The lab most integration tests use.
+pub const PLAIN: TestLab = TestLab {
+    state_name: "test-state",
+    port_offset: "1000",
+    up_args: &[],
+};
+
+/// SASL_SSL + SCRAM towards Kafka, HTTPS + Basic auth towards Connect; no Prometheus (the
+/// secure tests do not probe it).
+pub const SECURE: TestLab = TestLab {
+    state_name: "secure-test-state",
+    port_offset: "4000",
+    up_args: &["--secure", "--no-prometheus"],
+};
 
 /// Runs `f` with the lab's profile path, or with `None` when the lab is unavailable locally.
-pub fn with_lab<T>(kscen_bin: &Path, f: impl FnOnce(Option<&Path>) -> Result<T>) -> Result<T> {
+pub fn with_lab<T>(
+    kscen_bin: &Path,
+    lab: &TestLab,
+    f: impl FnOnce(Option<&Path>) -> Result<T>,
+) -> Result<T> {
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     if let Err(why) = prerequisites() {
         if ci {
@@ -23,7 +47,7 @@ pub fn with_lab<T>(kscen_bin: &Path, f: impl FnOnce(Option<&Path>) -> Result<T>)
         eprintln!("skipping lab integration tests: {why:#}");
         return f(None);
     }
-    let state = test_state_dir()?;
+    let state = test_state_dir(lab)?;
     // Armed before `up`, so a half-started lab is stopped too.
     let guard = LabGuard {
         bin: kscen_bin.to_path_buf(),
@@ -36,13 +60,9 @@ pub fn with_lab<T>(kscen_bin: &Path, f: impl FnOnce(Option<&Path>) -> Result<T>)
         state.display()
     );
     let up = Command::new(kscen_bin)
-        .args([
-            "lab",
-            "up",
-            "--port-offset",
-            TEST_PORT_OFFSET,
-            "--state-dir",
-        ])
+        .args(["lab", "up", "--port-offset", lab.port_offset])
+        .args(lab.up_args)
+        .arg("--state-dir")
         .arg(&state)
         .status()
         .with_context(|| format!("running `{} lab up`", kscen_bin.display()))?;
@@ -96,10 +116,12 @@ impl Drop for LabGuard {
     }
 }
 
-/// `~/.cache/kscen/lab/test-state`, apart from the developer's own lab.
-fn test_state_dir() -> Result<PathBuf> {
+/// `~/.cache/kscen/lab/<state name>`, apart from the developer's own lab.
+fn test_state_dir(lab: &TestLab) -> Result<PathBuf> {
     let home = std::env::var_os("HOME").context("HOME is not set")?;
-    Ok(PathBuf::from(home).join(".cache/kscen/lab/test-state"))
+    Ok(PathBuf::from(home)
+        .join(".cache/kscen/lab")
+        .join(lab.state_name))
 }
 
 /// Java 17+ present; Maven present unless jars are already cached.

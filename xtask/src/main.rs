@@ -148,13 +148,34 @@ fn test(root: &Path) -> Result<()> {
     build_plugins(root)?;
     run(cargo().args(["build", "--workspace", "--all-targets"]))?;
     let kscen = kscen_binary(root);
-    lab::with_lab(&kscen, |profile| {
+    lab::with_lab(&kscen, &lab::PLAIN, |profile| {
         let mut command = cargo();
-        command.args(["test", "--workspace"]);
+        // The secure lab's tests run next, against a lab of their own.
+        command.args(["test", "--workspace", "--", "--skip", SECURE_LAB_TESTS]);
         match profile {
             Some(profile) => command.env("KSCEN_LAB_PROFILE", profile),
             None => command.env_remove("KSCEN_LAB_PROFILE"),
         };
         run(&mut command)
+    })?;
+    lab::with_lab(&kscen, &lab::SECURE, |profile| {
+        let mut command = cargo();
+        command.args([
+            "test",
+            "-p",
+            "kscen",
+            "--test",
+            "secure_lab",
+            "--",
+            SECURE_LAB_TESTS,
+        ]);
+        match profile {
+            Some(profile) => command.env("KSCEN_SECURE_LAB_PROFILE", profile),
+            None => command.env_remove("KSCEN_SECURE_LAB_PROFILE"),
+        };
+        run(&mut command)
     })
 }
+
+/// The name prefix of the tests in host/tests/secure_lab.rs.
+const SECURE_LAB_TESTS: &str = "secure_lab_";
