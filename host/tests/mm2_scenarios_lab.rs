@@ -43,10 +43,7 @@ fn run_bundled(scenario: &str, args: &[&str]) -> Option<Run> {
         .env("KSCEN_PLUGIN_PATH", support::plugin_dist())
         .output()
         .expect("kscen runs");
-    let result = std::fs::read_to_string(&json)
-        .ok()
-        .map(|t| serde_json::from_str(&t).unwrap());
-    let run = Run { output, result };
+    let run = Run::collect(output, &json);
     eprintln!(
         "{scenario}: exit {}\n{}\n{}",
         run.code(),

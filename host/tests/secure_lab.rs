@@ -209,10 +209,7 @@ fn secure_lab_scenario_passes_and_no_secret_reaches_output_logs_result_or_report
         .env("KSCEN_LOG", "debug")
         .output()
         .expect("kscen runs");
-    let result = std::fs::read_to_string(&json)
-        .ok()
-        .map(|t| serde_json::from_str(&t).unwrap());
-    let run = Run { output, result };
+    let run = Run::collect(output, &json);
     eprintln!("exit {}\n{}\n{}", run.code(), run.stdout(), run.stderr());
     assert_eq!(run.code(), 0, "thresholds: {}", run.result()["thresholds"]);
     let verdict = &run.result()["replication"][0];

@@ -591,15 +591,7 @@ mod tests {
             ["source-1", "worker-1"]
         );
 
-        let Kind::Broker {
-            controller_port,
-            proxied_port,
-            ..
-        } = broker.kind
-        else {
-            unreachable!()
-        };
-        let current = server_properties(&topo, broker, controller_port, proxied_port);
+        let current = broker_config(&topo, "source-1");
         assert!(current.contains("PROXIED://127.0.0.1:39094,"), "{current}");
         assert!(
             current.contains("PROXIED://127.0.0.1:39095\n"),

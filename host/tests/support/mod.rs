@@ -31,6 +31,14 @@ pub struct Run {
 }
 
 impl Run {
+    /// A finished `kscen run` and the JSON result it wrote at `json`, if it wrote one.
+    pub fn collect(output: Output, json: &Path) -> Run {
+        let result = std::fs::read_to_string(json)
+            .ok()
+            .map(|text| serde_json::from_str(&text).expect("valid JSON result"));
+        Run { output, result }
+    }
+
     pub fn code(&self) -> i32 {
         self.output.status.code().unwrap_or(-1)
     }
@@ -83,10 +91,7 @@ pub fn run_scenario(scenario: &str, args: &[&str]) -> Run {
         .env("KSCEN_PLUGIN_PATH", plugin_dist())
         .output()
         .expect("kscen runs");
-    let result = std::fs::read_to_string(&json)
-        .ok()
-        .map(|text| serde_json::from_str(&text).expect("valid JSON result"));
-    Run { output, result }
+    Run::collect(output, &json)
 }
 
 pub fn f64_of(value: &Value) -> f64 {
