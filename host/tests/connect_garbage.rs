@@ -18,6 +18,8 @@ enum Reply {
     Bytes(&'static [u8]),
     /// `200 OK` with a chunked body that never ends.
     Endless,
+    /// `200 OK` with an empty list, a second late: an overloaded but working worker.
+    Late,
 }
 
 /// Serves `reply` on a loopback port; returns `host:port`.
@@ -37,6 +39,11 @@ async fn endpoint(reply: Reply) -> String {
                     }
                 }
                 match reply {
+                    Reply::Late => {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        let answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n[]";
+                        let _ = socket.write_all(answer).await;
+                    }
                     Reply::Bytes(bytes) => {
                         let _ = socket.write_all(bytes).await;
                     }
@@ -145,6 +152,18 @@ async fn https_to_a_plain_http_endpoint_fails_the_handshake_clearly() {
     let text = client.connectors().await.unwrap_err().to_string();
     assert!(text.contains(&address), "{text}");
     assert!(text.contains("no Connect worker answered"), "{text}");
+}
+
+/// Not garbage, but slow: when no worker passes the quick liveness probe (500 ms), one that took
+/// the connection still gets the full request timeout instead of an immediate failure.
+#[tokio::test]
+async fn a_late_answer_from_the_only_worker_is_waited_for() {
+    let address = endpoint(Reply::Late).await;
+    let client = client(&format!("http://{address}"), "");
+    let started = std::time::Instant::now();
+    let connectors = client.connectors().await.expect("the late answer is taken");
+    assert!(connectors.is_empty());
+    assert!(started.elapsed() >= Duration::from_secs(1));
 }
 
 #[test]

@@ -12,8 +12,11 @@ use reqwest::Url;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Liveness {
     Alive,
-    /// Why not: refused, timed out, HTTP 404 while the REST server starts…
+    /// Why not: refused, HTTP 404 while the REST server starts…
     Dead(String),
+    /// Took the connection but did not answer in time: SIGSTOPped, or overloaded. Skipped while
+    /// another worker answers; given the full request timeout when none does.
+    Silent(String),
 }
 
 impl Liveness {
@@ -98,7 +101,7 @@ async fn probe(http: &reqwest::Client, url: &Url, timeout: Duration) -> Liveness
     match http.get(url.clone()).timeout(timeout).send().await {
         Ok(answer) => classify(answer.status().as_u16()),
         Err(error) if error.is_timeout() => {
-            Liveness::Dead(format!("no answer within {} ms", timeout.as_millis()))
+            Liveness::Silent(format!("no answer within {} ms", timeout.as_millis()))
         }
         Err(error) => Liveness::Dead(super::error_chain(&error)),
     }

@@ -170,11 +170,20 @@ impl Transport {
             .min(self.rest.len() - 1);
         let order = std::iter::once(first).chain((0..self.rest.len()).filter(|&i| i != first));
         let mut failures = Vec::new();
+        let mut silent = Vec::new();
         for index in order {
             let endpoint = &self.rest[index];
-            if let Liveness::Dead(why) = &liveness[index] {
-                failures.push(format!("{} ({}): {why}", endpoint.name, endpoint.base));
-                continue;
+            match &liveness[index] {
+                Liveness::Alive => {}
+                Liveness::Dead(why) => {
+                    failures.push(format!("{} ({}): {why}", endpoint.name, endpoint.base));
+                    continue;
+                }
+                Liveness::Silent(why) => {
+                    failures.push(format!("{} ({}): {why}", endpoint.name, endpoint.base));
+                    silent.push(index);
+                    continue;
+                }
             }
             match self.watched_attempt(call, &endpoint.base).await {
                 Ok((status, body)) => {
@@ -198,6 +207,30 @@ impl Transport {
                     // It passed the probe moments ago and is gone since: skip it for a while.
                     self.liveness
                         .remember(&endpoint.base, Liveness::Dead(why.clone()));
+                    failures.push(format!("{} ({}): {why}", endpoint.name, endpoint.base));
+                }
+                Err(Failure::Silent(why)) => {
+                    failures.push(format!("{} ({}): {why}", endpoint.name, endpoint.base));
+                    silent.push(index);
+                }
+            }
+        }
+        // No worker answered quickly. A worker that takes connections but answers slowly may only
+        // be overloaded (a survivor taking over every task): give it the full request timeout
+        // rather than fail at once.
+        for index in silent {
+            let endpoint = &self.rest[index];
+            match self.attempt(call, &endpoint.base).await {
+                Ok((status, body)) => {
+                    self.liveness.remember(&endpoint.base, Liveness::Alive);
+                    self.last_good.store(index, Ordering::Relaxed);
+                    return Ok((status, body, endpoint.name.clone()));
+                }
+                Err(Failure::TimedOut) => failures.push(format!(
+                    "{} ({}): no answer within {:.0?} either",
+                    endpoint.name, endpoint.base, self.request_timeout
+                )),
+                Err(Failure::Unreachable(why) | Failure::Silent(why)) => {
                     failures.push(format!("{} ({}): {why}", endpoint.name, endpoint.base));
                 }
             }
@@ -230,8 +263,14 @@ impl Transport {
             tokio::select! {
                 answer = &mut attempt => return answer,
                 () = tokio::time::sleep(check_every) => {
-                    if let Liveness::Dead(why) = self.liveness.probe_now(base).await {
-                        return Err(Failure::Unreachable(format!("stopped answering during the call ({why})")));
+                    match self.liveness.probe_now(base).await {
+                        Liveness::Alive => {}
+                        Liveness::Dead(why) => {
+                            return Err(Failure::Unreachable(format!("stopped answering during the call ({why})")));
+                        }
+                        Liveness::Silent(why) => {
+                            return Err(Failure::Silent(format!("stopped answering during the call ({why})")));
+                        }
                     }
                 }
             }
@@ -278,6 +317,8 @@ const MAX_ANSWER_BYTES: usize = 16 << 20;
 enum Failure {
     /// Connection refused or reset: the worker is gone, try another.
     Unreachable(String),
+    /// Stopped answering its liveness probe during the call: stopped or overloaded.
+    Silent(String),
     TimedOut,
 }
 
