@@ -1,5 +1,6 @@
 //! Project tasks: `cargo xtask build-plugins | demo | test`.
 
+mod bench;
 mod lab;
 mod report_tools;
 
@@ -14,7 +15,8 @@ tasks:
   build-plugins   build the scenario plugins for wasm32-wasip2 into plugins/dist/
   demo            build everything and run the ramp-up scenario on the embedded cluster
   test            build everything, bring the lab up, run every test, tear the lab down
-  report-tools    install mermaid-cli (for the report tests) into a cache folder";
+  report-tools    install mermaid-cli (for the report tests) into a cache folder
+  bench           kscen vs kafka-producer-perf-test vs a bare rdkafka loop (docs/bench.md)";
 
 /// The plugins the host bundles (test fixtures included: the host tests load them).
 const PLUGINS: &[&str] = &[
@@ -32,6 +34,7 @@ const PLUGINS: &[&str] = &[
     "config-change",
     "task-failure",
     "misbehave",
+    "bench-produce",
 ];
 const WASM_TARGET: &str = "wasm32-wasip2";
 
@@ -43,6 +46,7 @@ fn main() -> Result<()> {
         "build-plugins" => build_plugins(&root),
         "demo" => demo(&root),
         "test" => test(&root),
+        "bench" => bench::run(&root, &std::env::args().skip(2).collect::<Vec<_>>()),
         "report-tools" => {
             let mmdc = report_tools::install_mermaid_cli(&report_tools::cache_dir())?;
             eprintln!("mermaid-cli: {}", mmdc.display());

@@ -2,6 +2,7 @@
 
 pub mod job;
 pub mod recorder;
+mod reports;
 pub mod schedule;
 
 use std::time::Duration;

@@ -1,0 +1,107 @@
+//! The bench's own lab: state in `~/.cache/kscen/lab/bench`, ports shifted by 3000, no Prometheus.
+//! Only the source broker is measured against, so the rest (Connect workers, whose MirrorMaker 2
+//! would mirror the bench traffic, and the target broker) is stopped once the lab is up. The lab
+//! is always taken down again, also when a section fails (drop guard).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+/// Shifts every lab port, beside the default lab (0), the test lab (1000) and the secure lab (2000).
+const PORT_OFFSET: u16 = 3000;
+/// The source broker's direct listener before the offset (lab/README.md).
+const SOURCE_PORT: u16 = 39092;
+/// Stopped after `up`: they would add CPU load (and MM2 traffic) that is not the benchmark's.
+const NOISE: [&str; 4] = ["worker-1", "worker-2", "worker-3", "target-1"];
+
+pub struct BenchLab {
+    kscen: PathBuf,
+    state: PathBuf,
+}
+
+impl BenchLab {
+    /// Brings the lab up from a clean state and stops what would add noise.
+    pub fn up(kscen: &Path) -> Result<BenchLab> {
+        let home = std::env::var_os("HOME").context("HOME is not set")?;
+        let lab = BenchLab {
+            kscen: kscen.to_path_buf(),
+            state: PathBuf::from(home).join(".cache/kscen/lab/bench"),
+        };
+        // A previous bench killed hard may have left processes or data behind.
+        lab.down(&["--purge"]);
+        eprintln!("bench: starting the lab in {}", lab.state.display());
+        let offset = PORT_OFFSET.to_string();
+        lab.kscen_lab(&["up", "--port-offset", &offset, "--no-prometheus"])?;
+        for process in NOISE {
+            // SIGKILL: a worker's clean shutdown takes many seconds once the target is gone, and
+            // nothing of theirs is needed afterwards.
+            lab.kscen_lab(&["stop", process, "--kill"])?;
+        }
+        Ok(lab)
+    }
+
+    pub fn profile(&self) -> PathBuf {
+        self.state.join("profile.toml")
+    }
+
+    pub fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", SOURCE_PORT + PORT_OFFSET)
+    }
+
+    /// The source broker's PID, for SIGSTOP / SIGCONT.
+    pub fn source_pid(&self) -> Result<u32> {
+        let file = self.state.join("source-1").join("pid");
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading {}", file.display()))?;
+        text.trim()
+            .parse()
+            .with_context(|| format!("{} does not hold a PID", file.display()))
+    }
+
+    fn kscen_lab(&self, args: &[&str]) -> Result<()> {
+        let mut command = Command::new(&self.kscen);
+        command
+            .arg("lab")
+            .args(args)
+            .arg("--state-dir")
+            .arg(&self.state);
+        let status = command
+            .status()
+            .with_context(|| format!("cannot run {command:?}"))?;
+        if !status.success() {
+            bail!(
+                "{command:?} failed ({status}); logs under {}",
+                self.state.display()
+            );
+        }
+        Ok(())
+    }
+
+    fn down(&self, extra: &[&str]) {
+        let status = Command::new(&self.kscen)
+            .args(["lab", "down", "--state-dir"])
+            .arg(&self.state)
+            .args(extra)
+            .status();
+        match status {
+            Ok(s) if s.success() => {}
+            Ok(s) => eprintln!(
+                "warning: `kscen lab down` exited with {s}; check for java processes under {}",
+                self.state.display()
+            ),
+            Err(e) => eprintln!("warning: could not run `kscen lab down`: {e}"),
+        }
+    }
+}
+
+impl Drop for BenchLab {
+    fn drop(&mut self) {
+        // The broker must never stay stopped, whatever happened in the stall section.
+        if let Ok(pid) = self.source_pid() {
+            let _ = super::signal(pid, "CONT");
+        }
+        // Not purged, so the broker's log can be read after a failure; the next bench purges.
+        self.down(&[]);
+    }
+}

@@ -1,0 +1,226 @@
+//! `cargo xtask bench`: kscen against kafka-producer-perf-test and a bare rdkafka loop on the
+//! lab's source broker, plus pacing accuracy, a broker stall, memory over time, the plugin
+//! boundary's cost and microbenchmarks of the load engine's hot paths. One invocation prints a
+//! table and writes `bench/results/<date>-<commit>.json`; docs/bench.md says what each figure is.
+//!
+//! Module map: `options` (command line), `settings` (producer settings, workloads), `process`
+//! (launch a tool, measure CPU / RSS from /proc, timed actions), `lab` (the bench's own lab),
+//! `tools` (the three producers), `sections` (one module per section), `report` (targets, table,
+//! JSON).
+
+mod lab;
+mod options;
+mod process;
+mod report;
+mod sections;
+mod settings;
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+
+use self::lab::BenchLab;
+use self::options::{Options, Section};
+use self::process::{Launch, Measured};
+use self::settings::Workload;
+use self::tools::kscen::{Kscen, RunResult};
+use self::tools::native::Native;
+use self::tools::perf_test::PerfTest;
+
+/// RSS is sampled this often in every run (and reported per second for the long run).
+const RSS_EVERY: Duration = Duration::from_millis(250);
+
+pub fn run(root: &Path, args: &[String]) -> Result<()> {
+    let options = Options::parse(args)?;
+    let measured = report::Measured::describe(root)?;
+    build(root)?;
+    let release = crate::target_dir(root).join("release");
+    let work = crate::target_dir(root).join("bench");
+    // Fresh logs and results for this run only.
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+    let kscen = Kscen::new(
+        &release.join("kscen"),
+        &root.join("plugins").join("dist"),
+        &work,
+    )?;
+    let workload = Workload::new(options.quick);
+    let mut findings = report::Findings::default();
+
+    // Without the lab first, so its JVMs do not compete with these.
+    if options.runs(Section::Micro) {
+        findings.micro = Some(sections::micro::run(root)?);
+    }
+    if options.runs(Section::Plugin) {
+        let mut bench = Bench::new(&kscen, None, &release, &work);
+        findings.plugin = Some(sections::plugin::run(&mut bench, &workload)?);
+        findings.plugin_loads.extend(bench.plugin_loads);
+    }
+    if options.needs_lab() {
+        let lab = BenchLab::up(kscen.binary())?;
+        let perf_test = PerfTest::new(&work)?;
+        let mut bench = Bench::new(&kscen, Some(&lab), &release, &work);
+        if options.runs(Section::Throughput) {
+            findings.throughput = Some(sections::throughput::run(
+                &mut bench,
+                &perf_test,
+                &workload,
+                options.repeat,
+            )?);
+        }
+        if options.runs(Section::Rate) {
+            findings.rate = Some(sections::rate::run(&mut bench, &workload)?);
+        }
+        if options.runs(Section::Stall) {
+            findings.stall = Some(sections::stall::run(&mut bench, &perf_test, &workload)?);
+        }
+        if options.runs(Section::Memory) {
+            findings.memory = Some(sections::memory::run(&mut bench, &workload)?);
+        }
+        findings.plugin_loads.extend(bench.plugin_loads);
+    }
+
+    let document = report::document(&measured, &options, &workload, &findings);
+    let out = options.out.clone().unwrap_or_else(|| {
+        root.join("bench")
+            .join("results")
+            .join(measured.file_name())
+    });
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(&out, serde_json::to_string_pretty(&document)? + "\n")
+        .with_context(|| format!("writing {}", out.display()))?;
+    println!(
+        "{}",
+        report::table(&measured, &options, &workload, &findings)
+    );
+    println!("JSON: {}", out.display());
+    Ok(())
+}
+
+/// Release builds of everything the bench launches: kscen, the native loop and topic helper, the
+/// plugins.
+fn build(root: &Path) -> Result<()> {
+    crate::run(crate::cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "kscen",
+        "-p",
+        "native-producer",
+    ]))?;
+    crate::build_plugins(root)
+}
+
+/// What every section needs: the tools, the lab (when the section runs on it), a place for logs.
+pub struct Bench<'a> {
+    pub kscen: &'a Kscen,
+    pub lab: Option<&'a BenchLab>,
+    pub native: Native,
+    bench_topic: PathBuf,
+    work: PathBuf,
+    runs: u32,
+    /// (from the compile cache?, load ms) of every kscen run: the plugin section reports them.
+    pub plugin_loads: Vec<(bool, f64)>,
+}
+
+impl<'a> Bench<'a> {
+    fn new(kscen: &'a Kscen, lab: Option<&'a BenchLab>, release: &Path, work: &Path) -> Bench<'a> {
+        Bench {
+            kscen,
+            lab,
+            native: Native::new(release),
+            bench_topic: release.join("bench-topic"),
+            work: work.to_path_buf(),
+            runs: 0,
+            plugin_loads: Vec::new(),
+        }
+    }
+
+    pub fn lab(&self) -> Result<&'a BenchLab> {
+        self.lab.context("this section runs on the lab")
+    }
+
+    /// A new log path (and result path) for a run named `label`.
+    pub fn next_log(&mut self, label: &str) -> PathBuf {
+        self.runs += 1;
+        self.work.join(format!("{:03}-{label}", self.runs))
+    }
+
+    /// Runs a tool and fails unless it exits with 0.
+    pub fn measure(
+        &mut self,
+        label: &str,
+        command: Command,
+        actions: Vec<process::TimedAction>,
+    ) -> Result<Measured> {
+        let log = self.next_log(label);
+        eprintln!("bench: {label}");
+        let measured = process::run(Launch {
+            command,
+            log,
+            rss_every: RSS_EVERY,
+            actions,
+        })?;
+        measured.check_success(label)?;
+        Ok(measured)
+    }
+
+    /// Runs `kscen run` and reads its result, keeping the component's load time.
+    pub fn measure_kscen(
+        &mut self,
+        label: &str,
+        command_for: impl FnOnce(&Path) -> Command,
+        actions: Vec<process::TimedAction>,
+    ) -> Result<(Measured, RunResult)> {
+        let result_path = self.work.join(format!("{:03}-{label}.json", self.runs + 1));
+        let measured = self.measure(label, command_for(&result_path), actions)?;
+        let result = RunResult::read(&result_path)?;
+        self.plugin_loads.push(result.plugin_load()?);
+        Ok((measured, result))
+    }
+
+    /// A fresh topic on the lab's source, `PARTITIONS` partitions, leaders elected.
+    pub fn create_topic(&self, topic: &str) -> Result<()> {
+        let bootstrap = self.lab()?.bootstrap();
+        let partitions = settings::PARTITIONS.to_string();
+        crate::run(Command::new(&self.bench_topic).args([
+            "create",
+            "--bootstrap",
+            &bootstrap,
+            "--topic",
+            topic,
+            "--partitions",
+            &partitions,
+        ]))
+    }
+
+    /// Deletes a topic once its case is over, so the broker's disk does not fill up.
+    pub fn delete_topic(&self, topic: &str) -> Result<()> {
+        let bootstrap = self.lab()?.bootstrap();
+        crate::run(Command::new(&self.bench_topic).args([
+            "delete",
+            "--bootstrap",
+            &bootstrap,
+            "--topic",
+            topic,
+        ]))
+    }
+}
+
+/// `kill -<name> <pid>`.
+pub fn signal(pid: u32, name: &str) -> Result<()> {
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .context("cannot run kill")?;
+    if !status.success() {
+        bail!("kill -{name} {pid} failed ({status})");
+    }
+    Ok(())
+}

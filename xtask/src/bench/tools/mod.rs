@@ -1,0 +1,120 @@
+//! The three producers the bench compares, each launched as its own process and read from its own
+//! output: kscen (a scenario plugin driving a native load job), Apache Kafka's
+//! `ProducerPerformance` (the seeds' `kafka-producer-perf-test`), and a bare rdkafka loop.
+
+pub mod kscen;
+pub mod native;
+pub mod perf_test;
+
+use serde_json::{json, Value};
+
+use super::process::Measured;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    Kscen,
+    PerfTest,
+    Native,
+}
+
+impl Tool {
+    /// The order runs alternate in, within each case.
+    pub const ALL: [Tool; 3] = [Tool::Kscen, Tool::PerfTest, Tool::Native];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Tool::Kscen => "kscen",
+            Tool::PerfTest => "perf_test",
+            Tool::Native => "native",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Tool::Kscen => "kscen",
+            Tool::PerfTest => "perf-test",
+            Tool::Native => "native",
+        }
+    }
+}
+
+/// Latency percentiles, ms.
+#[derive(Debug, Clone, Copy)]
+pub struct Latency {
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub max_ms: f64,
+}
+
+impl Latency {
+    pub fn to_json(self) -> Value {
+        json!({
+            "p50_ms": self.p50_ms,
+            "p99_ms": self.p99_ms,
+            "p999_ms": self.p999_ms,
+            "max_ms": self.max_ms,
+        })
+    }
+}
+
+/// What one producer run delivered, as the tool itself timed it (first send → last
+/// acknowledgement), and what it cost, as measured from outside.
+#[derive(Debug, Clone)]
+pub struct ProducerRun {
+    pub tool: Tool,
+    pub acked: u64,
+    pub failed: u64,
+    pub elapsed_s: f64,
+    pub bytes: u64,
+    pub cpu_s: f64,
+    pub peak_rss_kib: u64,
+}
+
+impl ProducerRun {
+    pub fn new(
+        tool: Tool,
+        acked: u64,
+        failed: u64,
+        elapsed_s: f64,
+        bytes: u64,
+        process: &Measured,
+    ) -> ProducerRun {
+        ProducerRun {
+            tool,
+            acked,
+            failed,
+            elapsed_s,
+            bytes,
+            cpu_s: process.cpu_s,
+            peak_rss_kib: process.peak_rss_kib,
+        }
+    }
+
+    pub fn records_per_s(&self) -> f64 {
+        self.acked as f64 / self.elapsed_s
+    }
+
+    /// MiB/s, as kafka-producer-perf-test's "MB/sec".
+    pub fn mb_per_s(&self) -> f64 {
+        self.bytes as f64 / self.elapsed_s / (1024.0 * 1024.0)
+    }
+
+    /// CPU seconds of the whole process (start-up included) per million acknowledged records.
+    pub fn cpu_s_per_million(&self) -> f64 {
+        self.cpu_s / (self.acked as f64 / 1e6)
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "acked": self.acked,
+            "failed": self.failed,
+            "elapsed_s": self.elapsed_s,
+            "records_per_s": self.records_per_s(),
+            "mb_per_s": self.mb_per_s(),
+            "cpu_s": self.cpu_s,
+            "cpu_s_per_million": self.cpu_s_per_million(),
+            "peak_rss_kib": self.peak_rss_kib,
+        })
+    }
+}
