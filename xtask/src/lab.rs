@@ -94,19 +94,24 @@ struct LabGuard {
 
 impl LabGuard {
     fn down(&self, extra: &[&str]) {
-        let res = Command::new(&self.bin)
-            .args(["lab", "down", "--state-dir"])
-            .arg(&self.state)
-            .args(extra)
-            .status();
-        match res {
-            Ok(s) if s.success() => {}
-            Ok(s) => eprintln!(
-                "warning: `kscen lab down` exited with {s}; check for java processes under {}",
-                self.state.display()
-            ),
-            Err(e) => eprintln!("warning: could not run `kscen lab down`: {e}"),
-        }
+        lab_down(&self.bin, &self.state, extra);
+    }
+}
+
+/// `kscen lab down` on `state`; a failure is a warning (it runs from guards, while unwinding too).
+pub fn lab_down(kscen_bin: &Path, state: &Path, extra: &[&str]) {
+    let res = Command::new(kscen_bin)
+        .args(["lab", "down", "--state-dir"])
+        .arg(state)
+        .args(extra)
+        .status();
+    match res {
+        Ok(s) if s.success() => {}
+        Ok(s) => eprintln!(
+            "warning: `kscen lab down` exited with {s}; check for java processes under {}",
+            state.display()
+        ),
+        Err(e) => eprintln!("warning: could not run `kscen lab down`: {e}"),
     }
 }
 

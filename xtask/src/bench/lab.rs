@@ -79,19 +79,7 @@ impl BenchLab {
     }
 
     fn down(&self, extra: &[&str]) {
-        let status = Command::new(&self.kscen)
-            .args(["lab", "down", "--state-dir"])
-            .arg(&self.state)
-            .args(extra)
-            .status();
-        match status {
-            Ok(s) if s.success() => {}
-            Ok(s) => eprintln!(
-                "warning: `kscen lab down` exited with {s}; check for java processes under {}",
-                self.state.display()
-            ),
-            Err(e) => eprintln!("warning: could not run `kscen lab down`: {e}"),
-        }
+        crate::lab::lab_down(&self.kscen, &self.state, extra);
     }
 }
 
