@@ -76,14 +76,12 @@ fn secure_lab_refuses_plaintext_wrong_passwords_and_anonymous_rest_calls() {
     }
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let connectors = runtime
-        .block_on(
-            ConnectClient::from_profile(&profile)
-                .unwrap()
-                .unwrap()
-                .connectors(),
-        )
-        .expect("Connect over HTTPS with the profile's Basic auth");
+    let list_connectors = |profile: &Profile| {
+        let client = ConnectClient::from_profile(profile).unwrap().unwrap();
+        runtime.block_on(client.connectors())
+    };
+    let connectors =
+        list_connectors(&profile).expect("Connect over HTTPS with the profile's Basic auth");
     assert!(
         connectors.contains(&"mirror-source".to_string()),
         "{connectors:?}"
@@ -91,14 +89,7 @@ fn secure_lab_refuses_plaintext_wrong_passwords_and_anonymous_rest_calls() {
 
     let mut anonymous = profile.clone();
     anonymous.connect.as_mut().unwrap().basic_auth = None;
-    let refused = runtime
-        .block_on(
-            ConnectClient::from_profile(&anonymous)
-                .unwrap()
-                .unwrap()
-                .connectors(),
-        )
-        .expect_err("a call without credentials is refused");
+    let refused = list_connectors(&anonymous).expect_err("a call without credentials is refused");
     assert!(
         refused
             .to_string()
@@ -108,13 +99,7 @@ fn secure_lab_refuses_plaintext_wrong_passwords_and_anonymous_rest_calls() {
 
     let mut untrusting = profile.clone();
     untrusting.connect.as_mut().unwrap().ca_file = None;
-    let untrusted = runtime
-        .block_on(
-            ConnectClient::from_profile(&untrusting)
-                .unwrap()
-                .unwrap()
-                .connectors(),
-        )
+    let untrusted = list_connectors(&untrusting)
         .expect_err("without the lab's CA the workers' certificate is not trusted");
     assert!(
         untrusted.to_string().contains("no Connect worker answered"),
