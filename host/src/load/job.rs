@@ -1,11 +1,12 @@
 //! A native load job: one OS thread that paces, sends through a `BaseProducer` and records
 //! delivery reports, with no allocation per message.
 //!
-//! Per record the thread reads the clock once to send and once per batch of delivery reports, and
-//! takes the recorder's lock once on each side; a rate change is noticed through an atomic flag, so
-//! the steady state takes no other lock. `cargo xtask bench` measures the result against a bare
-//! rdkafka loop (docs/bench.md).
+//! Per record the thread reads the clock once to send, and once per batch of delivery reports.
+//! The recorder's lock is taken once per batch of sends and once per batch of reports, not per
+//! record, and a rate change is noticed through an atomic flag. `cargo xtask bench` measures the
+//! result against a bare rdkafka loop (docs/bench.md).
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -35,8 +36,9 @@ const MAX_NAP: Duration = Duration::from_millis(20);
 /// How late a sleep of the job thread typically wakes with its 1 µs timer slack (measured
 /// ~20 µs on a loaded 2-core VM): longer sleeps are cut short by this much.
 const WAKE_UP_LATENCY: Duration = Duration::from_micros(20);
-/// Delivery reports are served every this many sends when the thread never waits.
-const SENDS_PER_POLL: u64 = 64;
+/// Records sent under one hold of the recorder's lock; delivery reports are served between
+/// batches when the thread never waits.
+const SENDS_PER_BATCH: u64 = 64;
 
 /// State shared between the job thread, its delivery callback and the host.
 pub struct LoadJob {
@@ -74,7 +76,10 @@ impl LoadJob {
     }
 
     fn take_rate_request(&self) -> Option<Rate> {
-        if !self.rate_pending.swap(false, Ordering::Acquire) {
+        // A plain load first: the swap's read-modify-write per record costs like a lock.
+        if !self.rate_pending.load(Ordering::Relaxed)
+            || !self.rate_pending.swap(false, Ordering::Acquire)
+        {
             return None;
         }
         self.pending_rate.lock().unwrap().take()
@@ -146,22 +151,38 @@ struct JobContext {
     served_at_ns: AtomicU64,
 }
 
+/// A delivery report, waiting to be recorded with the rest of its batch.
+struct Delivered {
+    slot: u32,
+    at_ns: u64,
+    error: Option<String>,
+}
+
+thread_local! {
+    /// Reports delivered on this thread and not recorded yet. Only the job thread polls its
+    /// producer, so its reports land here without a lock and reach the recorder a batch at a
+    /// time (`Sender::record_delivered`).
+    static DELIVERED: RefCell<Vec<Delivered>> = const { RefCell::new(Vec::new()) };
+}
+
 impl ClientContext for JobContext {}
 
 impl ProducerContext for JobContext {
     type DeliveryOpaque = usize;
 
     fn delivery(&self, result: &DeliveryResult<'_>, slot: usize) {
-        let now = match self.served_at_ns.load(Ordering::Relaxed) {
+        let at_ns = match self.served_at_ns.load(Ordering::Relaxed) {
             0 => self.job.clock.now_ns(),
             served_at => served_at,
         };
         let error = result.as_ref().err().map(|(error, _)| error.to_string());
-        self.job
-            .recorder
-            .lock()
-            .unwrap()
-            .complete(slot as u32, now, error);
+        DELIVERED.with_borrow_mut(|delivered| {
+            delivered.push(Delivered {
+                slot: slot as u32,
+                at_ns,
+                error,
+            })
+        });
     }
 }
 
@@ -298,6 +319,29 @@ struct Sender<'a> {
     payload: Vec<u8>,
     rng: SmallRng,
     next: u64,
+    /// Set while record `next` waits for room in a full queue: its intended time (an
+    /// unthrottled record keeps the time of its first attempt, so the wait counts).
+    blocked: Option<Blocked>,
+}
+
+/// A record the producer had no room for.
+#[derive(Debug, Clone, Copy)]
+struct Blocked {
+    intended_ns: u64,
+    phase: u32,
+    target_rate: Option<f64>,
+}
+
+/// What the sending loop does after a batch of sends.
+enum AfterBatch {
+    /// Serve the delivery reports that arrived and send on.
+    Serve,
+    /// The next record is due in this many nanoseconds.
+    Wait(u64),
+    /// The producer's queue is full.
+    Full(Blocked),
+    /// Stopped, every record sent, or the deadline passed.
+    Done,
 }
 
 impl<'a> Sender<'a> {
@@ -325,6 +369,7 @@ impl<'a> Sender<'a> {
             payload,
             rng,
             next: 0,
+            blocked: None,
         }
     }
 
@@ -334,28 +379,43 @@ impl<'a> Sender<'a> {
             .duration
             .map(|d| self.origin_ns + d.as_nanos() as u64);
         loop {
-            if let Some(rate) = self.job.take_rate_request() {
-                self.schedule
-                    .set_rate(self.job.clock.now_ns(), self.next, rate);
-                self.job.set_target_rate(rate);
-            }
-            if self.job.stop.load(Ordering::Acquire)
-                || self.plan.count.is_some_and(|c| self.next >= c)
-            {
-                return;
-            }
-            let now = self.job.clock.now_ns();
-            let intended = self.schedule.intended_ns(self.next);
-            // Past the deadline, only records scheduled before it still go out (late).
-            if deadline_ns.is_some_and(|d| now >= d && intended.is_none_or(|t| t >= d)) {
-                return;
-            }
-            match intended {
-                Some(intended) if intended > now => {
+            match self.send_batch(deadline_ns) {
+                AfterBatch::Serve => self.serve_waiting_reports(),
+                AfterBatch::Wait(wait_ns) => {
                     self.job.due_unsent.store(0, Ordering::Relaxed);
                     self.serve_waiting_reports();
-                    self.nap(intended - now);
+                    self.nap(wait_ns);
                 }
+                AfterBatch::Full(blocked) => {
+                    self.blocked = Some(blocked);
+                    self.wait_for_room(blocked);
+                }
+                AfterBatch::Done => return,
+            }
+        }
+    }
+
+    /// Sends the records that are due, up to a batch, under one hold of the recorder's lock.
+    fn send_batch(&mut self, deadline_ns: Option<u64>) -> AfterBatch {
+        let job = self.job;
+        let mut recorder = job.recorder.lock().unwrap();
+        for _ in 0..SENDS_PER_BATCH {
+            if let Some(rate) = job.take_rate_request() {
+                self.schedule.set_rate(job.clock.now_ns(), self.next, rate);
+                job.set_target_rate(rate);
+            }
+            if job.stop.load(Ordering::Acquire) || self.plan.count.is_some_and(|c| self.next >= c) {
+                return AfterBatch::Done;
+            }
+            let now = job.clock.now_ns();
+            let scheduled = self.schedule.intended_ns(self.next);
+            // Past the deadline, only records scheduled before it still go out (late).
+            if deadline_ns.is_some_and(|d| now >= d && scheduled.is_none_or(|t| t >= d)) {
+                return AfterBatch::Done;
+            }
+            let first_attempt = self.blocked.take();
+            let intended = match scheduled {
+                Some(intended) if intended > now => return AfterBatch::Wait(intended - now),
                 Some(intended) => {
                     let due_unsent = match self.schedule.due_count(now) {
                         // Records left late by a switch to unthrottled go out first, and nothing
@@ -365,25 +425,22 @@ impl<'a> Sender<'a> {
                             .min(self.plan.count.unwrap_or(u64::MAX))
                             .saturating_sub(self.next),
                     };
-                    self.job.due_unsent.store(due_unsent, Ordering::Relaxed);
-                    self.send(intended, now);
-                    if self.next.is_multiple_of(SENDS_PER_POLL) {
-                        self.serve_waiting_reports();
-                    }
+                    job.due_unsent.store(due_unsent, Ordering::Relaxed);
+                    intended
                 }
                 // Unthrottled: nothing is "due" beyond what the producer accepts.
-                None => {
-                    self.send(now, now);
-                    if self.next.is_multiple_of(SENDS_PER_POLL) {
-                        self.serve_waiting_reports();
-                    }
-                }
+                None => first_attempt.map_or(now, |blocked| blocked.intended_ns),
+            };
+            if let Err(blocked) = self.send(&mut recorder, intended, now) {
+                return AfterBatch::Full(blocked);
             }
         }
+        AfterBatch::Serve
     }
 
-    /// Serves every event already queued (delivery reports, mostly), without waiting for more.
-    /// A zero-timeout poll serves one event, a batch of reports that arrived together.
+    /// Serves every event already queued (delivery reports, mostly), without waiting for more,
+    /// and records the reports. A zero-timeout poll serves one event, a batch of reports that
+    /// arrived together.
     fn serve_waiting_reports(&self) {
         let context = self.producer.context();
         while self.reports.waiting() > 0 {
@@ -393,16 +450,30 @@ impl<'a> Sender<'a> {
             self.producer.poll(Duration::ZERO);
         }
         context.served_at_ns.store(0, Ordering::Relaxed);
+        self.record_delivered();
+    }
+
+    /// Moves the reports delivered since the last call into the recorder, under one lock.
+    fn record_delivered(&self) {
+        DELIVERED.with_borrow_mut(|delivered| {
+            if delivered.is_empty() {
+                return;
+            }
+            let mut recorder = self.job.recorder.lock().unwrap();
+            for report in delivered.drain(..) {
+                recorder.complete(report.slot, report.at_ns, report.error);
+            }
+        });
     }
 
     /// The producer's queue (or the in-flight table, of the same size) is full: count it and
     /// serve delivery reports, waiting for the next one if none is there yet.
-    fn wait_for_room(&self, phase: u32, target_rate: Option<f64>, intended_ns: u64) {
-        self.job
-            .recorder
-            .lock()
-            .unwrap()
-            .queue_full(phase, target_rate, intended_ns);
+    fn wait_for_room(&self, blocked: Blocked) {
+        self.job.recorder.lock().unwrap().queue_full(
+            blocked.phase,
+            blocked.target_rate,
+            blocked.intended_ns,
+        );
         if self.reports.waiting() == 0 {
             self.reports.wait(MAX_NAP);
         }
@@ -422,6 +493,7 @@ impl<'a> Sender<'a> {
                 self.producer
                     .purge(PurgeConfig::default().queue().inflight());
                 let _ = self.producer.flush(Duration::from_secs(5));
+                self.record_delivered();
                 break;
             }
             self.reports.wait((deadline - now).min(MAX_NAP));
@@ -444,8 +516,13 @@ impl<'a> Sender<'a> {
     }
 
     /// Sends record `self.next`, due at `intended_ns`; `now_ns` is the clock read that found it
-    /// due, which is when it is handed to the producer unless the queue is full.
-    fn send(&mut self, intended_ns: u64, now_ns: u64) {
+    /// due, when it is handed to the producer. A full queue hands the record back, unsent.
+    fn send(
+        &mut self,
+        recorder: &mut JobRecorder,
+        intended_ns: u64,
+        now_ns: u64,
+    ) -> Result<(), Blocked> {
         let index = self.next;
         let size = self.plan.record_sizes[(index % self.plan.record_sizes.len() as u64) as usize];
         let phase = self
@@ -453,7 +530,22 @@ impl<'a> Sender<'a> {
             .phase_at(&self.job.board, intended_ns)
             .map_or(NO_PHASE, |p| p as u32);
         let target_rate = self.schedule.rate_at(index).per_second();
-        let period_ns = self.schedule.period_ns(index);
+        let blocked = Blocked {
+            intended_ns,
+            phase,
+            target_rate,
+        };
+        let Some(slot) = recorder.begin(Enqueue {
+            seq: index,
+            intended_ns,
+            enqueued_ns: now_ns,
+            phase,
+            bytes: size,
+            period_ns: self.schedule.period_ns(index),
+            target_rate,
+        }) else {
+            return Err(blocked);
+        };
         let key_number = match self.plan.key_mode {
             KeyMode::None => None,
             KeyMode::Sequential => Some(index),
@@ -471,46 +563,20 @@ impl<'a> Sender<'a> {
             };
             stamp.write(&mut self.payload);
         }
-        let value = &self.payload[..size as usize];
-        let mut enqueued_ns = now_ns;
-        loop {
-            let message = Enqueue {
-                seq: index,
-                intended_ns,
-                enqueued_ns,
-                phase,
-                bytes: size,
-                period_ns,
-                target_rate,
-            };
-            let slot = self.job.recorder.lock().unwrap().begin(message);
-            if let Some(slot) = slot {
-                let mut record =
-                    BaseRecord::with_opaque_to(&self.plan.topic, slot as usize).payload(value);
-                if let Some(key) = key {
-                    record = record.key(key);
-                }
-                match self.producer.send(record) {
-                    Ok(()) => break,
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
-                        self.job.recorder.lock().unwrap().abandon_for_retry(slot);
-                    }
-                    Err((error, _)) => {
-                        self.job
-                            .recorder
-                            .lock()
-                            .unwrap()
-                            .abandon(slot, error.to_string());
-                        break;
-                    }
-                }
+        let mut record = BaseRecord::with_opaque_to(&self.plan.topic, slot as usize)
+            .payload(&self.payload[..size as usize]);
+        if let Some(key) = key {
+            record = record.key(key);
+        }
+        match self.producer.send(record) {
+            Ok(()) => {}
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                recorder.abandon_for_retry(slot);
+                return Err(blocked);
             }
-            self.wait_for_room(phase, target_rate, intended_ns);
-            if self.job.stop.load(Ordering::Acquire) {
-                return;
-            }
-            enqueued_ns = self.job.clock.now_ns();
+            Err((error, _)) => recorder.abandon(slot, error.to_string()),
         }
         self.next += 1;
+        Ok(())
     }
 }
