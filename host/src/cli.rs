@@ -255,12 +255,14 @@ async fn describe(plugin: &str) -> Result<()> {
             Request::Connect => println!("  connect (the Kafka Connect REST API)"),
             Request::Fault(name) => println!("  fault {name} (needs --grant-fault {name})"),
             Request::Probe(name) => println!("  probe {name}"),
+            Request::Topic { cluster, pattern } => println!("  topic {pattern} on {cluster}"),
         }
     }
     println!(
-        "\nFile: {} (sha256 {})",
+        "\nFile: {} (sha256 {}, built for {})",
         path.display(),
-        loaded.loaded.sha256
+        loaded.loaded.sha256,
+        loaded.wit_version()
     );
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::bindings::kscen::scenario::clock::Host;
+use crate::bindings::v0_1_0::kscen::scenario::clock::Host;
 use crate::caps::{unless_cancelled, PluginState};
 
 impl Host for PluginState {

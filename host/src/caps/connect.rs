@@ -1,7 +1,7 @@
 //! `connect`: the Kafka Connect REST API, through the host's client (rebalance retries, worker
 //! liveness), for plugins granted Connect access.
 
-use crate::bindings::kscen::scenario::connect::{
+use crate::bindings::v0_1_0::kscen::scenario::connect::{
     ConnectorStatus as WitConnector, Host, State as WitState, TaskStatus as WitTask, Worker,
 };
 use crate::bindings::WitError;

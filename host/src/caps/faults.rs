@@ -1,7 +1,7 @@
 //! `faults`: stop, kill, start, pause workers and brokers, cut and restore network links — only
 //! the targets the plugin asked for and the operator granted.
 
-use crate::bindings::kscen::scenario::faults::{Action as WitAction, Host, Target};
+use crate::bindings::v0_1_0::kscen::scenario::faults::{Action as WitAction, Host, Target};
 use crate::bindings::WitError;
 use crate::caps::PluginState;
 use crate::faults::{Action, TargetKind};

@@ -10,7 +10,7 @@ use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use wasmtime::component::Resource;
 
-use crate::bindings::kscen::scenario::kafka::{
+use crate::bindings::v0_1_0::kscen::scenario::kafka::{
     ConsumedRecord, Delivery, Host, HostConsumer, HostLoad, KeyMode as WitKeyMode, LoadSpec,
     LoadStatus as WitStatus, PartitionOffset, Rate as WitRate, Replication,
     ReplicationStatus as WitReplicationStatus, StartFrom,

@@ -1,6 +1,6 @@
 //! `log`: plugin messages, shown with the plugin's name and kept off stdout's measured lines.
 
-use crate::bindings::kscen::scenario::log::{Host, Level};
+use crate::bindings::v0_1_0::kscen::scenario::log::{Host, Level};
 use crate::caps::PluginState;
 
 impl Host for PluginState {

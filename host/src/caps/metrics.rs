@@ -1,6 +1,6 @@
 //! `metrics`: phases, events, gauges and custom histograms.
 
-use crate::bindings::kscen::scenario::metrics::Host;
+use crate::bindings::v0_1_0::kscen::scenario::metrics::Host;
 use crate::bindings::WitError;
 use crate::caps::PluginState;
 

@@ -1,6 +1,6 @@
 //! `params`: the scenario's resolved, typed parameters.
 
-use crate::bindings::kscen::scenario::params::{Host, ParamValue as Wit};
+use crate::bindings::v0_1_0::kscen::scenario::params::{Host, ParamValue as Wit};
 use crate::bindings::WitError;
 use crate::caps::PluginState;
 use crate::config::params::ParamValue;

@@ -1,6 +1,6 @@
 //! `probe`: metrics endpoints named in the profile (the seeds read lag, heap and CPU this way).
 
-use crate::bindings::kscen::scenario::probe::{Host, Sample as WitSample};
+use crate::bindings::v0_1_0::kscen::scenario::probe::{Host, Sample as WitSample};
 use crate::bindings::WitError;
 use crate::caps::PluginState;
 use crate::error::HostResult;

@@ -9,10 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{Config, Engine};
 
-use crate::bindings::Scenario;
 use crate::caps::PluginState;
 pub use cache::LoadedFrom;
 pub use plugin::{MemoryCap, Plugin, PluginFailure, PluginInfo};
@@ -36,8 +35,7 @@ impl Host {
         // WASI is linked so that components built for wasm32-wasip2 instantiate; the context
         // each store gets grants nothing (no files, env, sockets, clocks beyond WASI's own).
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
-        Scenario::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
-            .map_err(anyhow::Error::from)?;
+        crate::bindings::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
         let cache = cache::CompileCache::new(crate::paths::cache_dir()?.join("components"));
         let ticker_stop = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(engine.clone(), ticker_stop.clone())?;

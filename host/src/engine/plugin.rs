@@ -11,8 +11,9 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::WasiCtxBuilder;
 
 use super::{Host, LoadedFrom};
-use crate::bindings::kscen::scenario::types::{Capability, ParamKind as WitKind};
-use crate::bindings::{ScenarioInfo, ScenarioPre};
+use crate::bindings::{
+    Capability, ParamKind as WitKind, ScenarioInfo, ScenarioPre, TopicRequest, WitVersion,
+};
 use crate::caps::{GuestTime, HostCallTimeout, Interrupted, PluginState, RunContext};
 use crate::config::params::{ParamKind, ParamSpec};
 use crate::config::scenario::Limits;
@@ -33,7 +34,7 @@ const DESCRIBE_LIMITS: Limits = Limits {
 pub struct Plugin {
     pub path: PathBuf,
     pub loaded: LoadedFrom,
-    pre: ScenarioPre<PluginState>,
+    pre: ScenarioPre,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -124,26 +125,34 @@ impl ResourceLimiter for MemoryCap {
 
 impl Host {
     /// Loads a component file (from the compile cache when possible) and checks that it is a
-    /// scenario for this host's world.
+    /// scenario for one of the WIT versions this host runs, which its imports tell.
     pub fn load(&self, path: &Path) -> Result<Plugin> {
         let bytes = std::fs::read(path)
             .with_context(|| format!("cannot read plugin {}", path.display()))?;
         let (component, loaded) = self.cache.load(&self.engine, &bytes, path)?;
+        let version = WitVersion::of_component(&component, &self.engine).map_err(|reason| {
+            anyhow::anyhow!(
+                "{} is not a kscen scenario plugin this kscen can run: {reason}; supported WIT \
+                 versions: {} (rebuild it against a kscen-sdk for one of them)",
+                path.display(),
+                WitVersion::supported_list()
+            )
+        })?;
         let instance_pre = self
             .linker
             .instantiate_pre(&component)
             .map_err(anyhow::Error::from)
             .with_context(|| {
                 format!(
-                    "{} is not a kscen scenario for kscen:scenario@0.1.0 (build it against the kscen-sdk of this version)",
+                    "{} targets {version} but imports something it does not define (build it against the kscen-sdk of that version)",
                     path.display()
                 )
             })?;
-        let pre = ScenarioPre::new(instance_pre)
+        let pre = ScenarioPre::new(version, instance_pre)
             .map_err(anyhow::Error::from)
             .with_context(|| {
                 format!(
-                    "{} does not export describe and run as kscen:scenario@0.1.0 requires",
+                    "{} does not export describe and run as {version} requires",
                     path.display()
                 )
             })?;
@@ -197,14 +206,15 @@ impl Host {
 }
 
 impl Plugin {
+    /// The contract version the component was built against.
+    pub fn wit_version(&self) -> WitVersion {
+        self.pre.version()
+    }
+
     pub async fn describe(&self, host: &Host) -> Result<PluginInfo> {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         let mut store = host.new_store(None, DESCRIBE_LIMITS, stderr.clone());
-        let outcome = async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
-            instance.call_describe(&mut store).await
-        }
-        .await;
+        let outcome = self.pre.describe(&mut store).await;
         let info = outcome.map_err(|error| {
             anyhow::anyhow!("{}", classify(error, &stderr))
                 .context(format!("describe() of {} failed", self.path.display()))
@@ -226,11 +236,7 @@ impl Plugin {
     ) -> Result<(), PluginFailure> {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         let mut store = host.new_store(Some(run), limits, stderr.clone());
-        let outcome = async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
-            instance.call_run(&mut store).await
-        }
-        .await;
+        let outcome = self.pre.run(&mut store).await;
         // The store (and the instance in it) is dropped here whatever happened: never re-entered.
         match outcome {
             Ok(Ok(())) => Ok(()),
@@ -309,6 +315,9 @@ fn convert_info(info: ScenarioInfo) -> Result<PluginInfo> {
             Capability::Connect => Request::Connect,
             Capability::Fault(name) => Request::Fault(name),
             Capability::Probe(name) => Request::Probe(name),
+            Capability::Topic(TopicRequest { cluster, pattern }) => {
+                Request::Topic { cluster, pattern }
+            }
         })
         .collect();
     Ok(PluginInfo {

@@ -10,10 +10,10 @@ use super::archive::PackArchive;
 use super::digest::sha256_hex;
 use super::manifest::{
     check_name, FileEntry, Manifest, PluginEntry, ScenarioEntry, FORMAT, PLUGIN_DIR, SCENARIO_DIR,
-    WIT_WORLD,
 };
 use super::minisign::SecretKey;
 use super::verify::trusted_comment;
+use crate::bindings::WitVersion;
 use crate::config::scenario::{Limits, ScenarioFile};
 use crate::engine::Host;
 use crate::plugin_path;
@@ -40,6 +40,8 @@ pub async fn build(host: &Host, request: &BuildRequest) -> Result<(Manifest, Pac
     let mut files = BTreeMap::new();
     let mut plugins: Vec<PluginEntry> = Vec::new();
     let mut scenarios = Vec::new();
+    // The pack needs a host that runs the newest version any of its plugins targets.
+    let mut wit = WitVersion::SUPPORTED[0];
     for path in &request.scenarios {
         let bytes = std::fs::read(path)
             .with_context(|| format!("cannot read scenario {}", path.display()))?;
@@ -68,7 +70,8 @@ pub async fn build(host: &Host, request: &BuildRequest) -> Result<(Manifest, Pac
         check_name("plugin name", &scenario.plugin)
             .with_context(|| format!("scenario {}", path.display()))?;
         if plugins.iter().all(|p| p.name != scenario.plugin) {
-            let (entry, bytes) = describe_plugin(host, &scenario).await?;
+            let (entry, bytes, plugin_wit) = describe_plugin(host, &scenario).await?;
+            wit = wit.max(plugin_wit);
             files.insert(entry.file.path.clone(), bytes);
             plugins.push(entry);
         }
@@ -88,7 +91,7 @@ pub async fn build(host: &Host, request: &BuildRequest) -> Result<(Manifest, Pac
         format: FORMAT,
         name: request.name.clone(),
         version: request.version.clone(),
-        wit: WIT_WORLD.into(),
+        wit: wit.world(),
         built_by: format!("kscen {}", env!("CARGO_PKG_VERSION")),
         plugins,
         scenarios,
@@ -111,7 +114,10 @@ pub async fn build(host: &Host, request: &BuildRequest) -> Result<(Manifest, Pac
     ))
 }
 
-async fn describe_plugin(host: &Host, scenario: &ScenarioFile) -> Result<(PluginEntry, Vec<u8>)> {
+async fn describe_plugin(
+    host: &Host,
+    scenario: &ScenarioFile,
+) -> Result<(PluginEntry, Vec<u8>, WitVersion)> {
     let file = plugin_path::resolve(&scenario.plugin, scenario.path.parent())
         .with_context(|| format!("scenario {}", scenario.path.display()))?;
     // Hash the bytes that were described: read once, load from a copy of the same bytes.
@@ -132,6 +138,7 @@ async fn describe_plugin(host: &Host, scenario: &ScenarioFile) -> Result<(Plugin
             capabilities,
         },
         bytes,
+        plugin.wit_version(),
     ))
 }
 

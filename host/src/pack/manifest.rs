@@ -5,6 +5,7 @@
 use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::bindings::WitVersion;
 use crate::config::scenario::Limits;
 use crate::policy::Request;
 
@@ -12,8 +13,6 @@ use crate::policy::Request;
 pub const MANIFEST_FILE: &str = "manifest.json";
 /// Bumped when a manifest field changes meaning; older hosts refuse newer formats.
 pub const FORMAT: u32 = 1;
-/// The plugin world this host runs. A pack built for another world is refused before install.
-pub const WIT_WORLD: &str = "kscen:scenario@0.1.0";
 /// Where components sit, in the pack and once installed: the layout the plugin search path
 /// already looks at (`<scenario dir>/../plugins/dist`).
 pub const PLUGIN_DIR: &str = "plugins/dist";
@@ -27,7 +26,8 @@ pub struct Manifest {
     pub name: String,
     /// semver, e.g. `1.4.0`
     pub version: String,
-    /// the WIT world the components were built against
+    /// the newest WIT world its components were built against (e.g. `kscen:scenario@0.2.0`); a
+    /// host that does not run it refuses the pack before install
     pub wit: String,
     /// the kscen that built the pack, for support questions only
     pub built_by: String,
@@ -68,14 +68,16 @@ pub struct FileEntry {
     pub size: u64,
 }
 
-/// A requested capability, spelled as `kscen describe` prints it.
+/// A requested capability, spelled as `kscen describe` prints it: `{"kind": "cluster", "name":
+/// "source"}`, `{"kind": "topic", "cluster": "source", "pattern": "test-mm2-*"}`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "name", rename_all = "kebab-case")]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Capability {
-    Cluster(String),
+    Cluster { name: String },
     Connect,
-    Fault(String),
-    Probe(String),
+    Fault { name: String },
+    Probe { name: String },
+    Topic { cluster: String, pattern: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -88,10 +90,14 @@ pub struct PackLimits {
 impl From<&Request> for Capability {
     fn from(request: &Request) -> Self {
         match request {
-            Request::Cluster(name) => Capability::Cluster(name.clone()),
+            Request::Cluster(name) => Capability::Cluster { name: name.clone() },
             Request::Connect => Capability::Connect,
-            Request::Fault(name) => Capability::Fault(name.clone()),
-            Request::Probe(name) => Capability::Probe(name.clone()),
+            Request::Fault(name) => Capability::Fault { name: name.clone() },
+            Request::Probe(name) => Capability::Probe { name: name.clone() },
+            Request::Topic { cluster, pattern } => Capability::Topic {
+                cluster: cluster.clone(),
+                pattern: pattern.clone(),
+            },
         }
     }
 }
@@ -99,10 +105,11 @@ impl From<&Request> for Capability {
 impl std::fmt::Display for Capability {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Capability::Cluster(name) => write!(f, "cluster {name}"),
+            Capability::Cluster { name } => write!(f, "cluster {name}"),
             Capability::Connect => write!(f, "connect"),
-            Capability::Fault(name) => write!(f, "fault {name}"),
-            Capability::Probe(name) => write!(f, "probe {name}"),
+            Capability::Fault { name } => write!(f, "fault {name}"),
+            Capability::Probe { name } => write!(f, "probe {name}"),
+            Capability::Topic { cluster, pattern } => write!(f, "topic {pattern} on {cluster}"),
         }
     }
 }
@@ -178,10 +185,11 @@ impl Manifest {
             )
         })?;
         ensure!(
-            self.wit == WIT_WORLD,
-            "pack {} was built for {}, this kscen runs {WIT_WORLD}",
+            WitVersion::from_world(&self.wit).is_some(),
+            "pack {} was built for {}, this kscen runs {}; use a kscen that runs it",
             self.id(),
-            self.wit
+            self.wit,
+            WitVersion::supported_list()
         );
         ensure!(
             !self.scenarios.is_empty(),
@@ -265,7 +273,7 @@ pub(crate) mod tests {
             format: FORMAT,
             name: "acme-perf".into(),
             version: "1.2.0".into(),
-            wit: WIT_WORLD.into(),
+            wit: WitVersion::NEWEST.world(),
             built_by: "kscen test".into(),
             plugins: vec![PluginEntry {
                 name: "steady".into(),
@@ -274,7 +282,15 @@ pub(crate) mod tests {
                     sha256: "ab".repeat(32),
                     size: 3,
                 },
-                capabilities: vec![Capability::Cluster("source".into())],
+                capabilities: vec![
+                    Capability::Cluster {
+                        name: "source".into(),
+                    },
+                    Capability::Topic {
+                        cluster: "source".into(),
+                        pattern: "test-mm2-*".into(),
+                    },
+                ],
             }],
             scenarios: vec![ScenarioEntry {
                 name: "nominal".into(),
@@ -301,6 +317,10 @@ pub(crate) mod tests {
             text.contains(r#""kind": "cluster""#) && text.contains(r#""name": "source""#),
             "{text}"
         );
+        assert!(
+            text.contains(r#""kind": "topic""#) && text.contains(r#""pattern": "test-mm2-*""#),
+            "{text}"
+        );
     }
 
     fn refused(edit: impl FnOnce(&mut Manifest)) -> String {
@@ -325,6 +345,29 @@ pub(crate) mod tests {
             m.plugins.push(again)
         });
         assert!(dup.contains("listed twice"), "{dup}");
+    }
+
+    #[test]
+    fn packs_of_every_supported_wit_version_are_accepted() {
+        for version in WitVersion::SUPPORTED {
+            let mut manifest = sample();
+            manifest.wit = version.world();
+            assert!(Manifest::parse(&manifest.to_bytes()).is_ok(), "{version}");
+        }
+    }
+
+    #[test]
+    fn a_capability_list_written_before_topic_requests_still_reads() {
+        let written_by_0_1: Vec<Capability> = serde_json::from_str(
+            r#"[{"kind": "cluster", "name": "source"}, {"kind": "connect"}, {"kind": "fault", "name": "worker-1"}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            written_by_0_1[2],
+            Capability::Fault {
+                name: "worker-1".into()
+            }
+        );
     }
 
     #[test]

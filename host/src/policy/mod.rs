@@ -1,15 +1,16 @@
 //! Grants: what a plugin may touch. Deny by default; the effective grant is what the plugin
 //! asked for in `describe`, that the environment has, and — for faults — that the operator
-//! granted explicitly. Within a granted cluster, the profile may narrow the topics (`topics`).
-//! Pure, so it is tested without wasm.
+//! granted explicitly. Within a granted cluster, the topics are those both the plugin's declared
+//! patterns (`topic` requests, if it made any for that cluster) and the profile's (`topics`, if
+//! set) allow. Pure, so it is tested without wasm.
 
 pub mod topics;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, ensure, Result};
 
-use self::topics::TopicPatterns;
+use self::topics::{SetBy, TopicPatterns};
 use crate::error::{HostError, HostResult};
 
 /// A capability as the plugin requests it.
@@ -20,6 +21,12 @@ pub enum Request {
     Connect,
     Fault(String),
     Probe(String),
+    /// Topics matching `pattern` on a cluster the plugin also requests; once it declares one for a
+    /// cluster, only topics matching one of its patterns there are allowed.
+    Topic {
+        cluster: String,
+        pattern: String,
+    },
 }
 
 /// What the environment (the profile, or the embedded default) offers.
@@ -39,9 +46,12 @@ pub struct Grants {
     connect: bool,
     faults: BTreeSet<String>,
     probes: BTreeSet<String>,
-    /// topic patterns of the granted clusters that have some
+    /// the profile's topic patterns of the granted clusters that have some
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     topics: BTreeMap<String, TopicPatterns>,
+    /// the plugin's declared topic patterns, per cluster it declared some for
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    declared_topics: BTreeMap<String, TopicPatterns>,
     /// requested and present, but not granted by the operator: calls are denied
     #[serde(skip)]
     withheld_faults: BTreeSet<String>,
@@ -91,6 +101,23 @@ impl Grants {
                     grants.probes.insert(name.clone());
                 }
                 Request::Probe(name) => return Err(missing("probe", name, &offer.probes)),
+                Request::Topic { cluster, pattern } => {
+                    ensure!(
+                        !pattern.is_empty(),
+                        "the plugin declares an empty topic pattern on cluster {cluster:?}"
+                    );
+                    // Checked against the requests, not the grants so far: order does not matter.
+                    ensure!(
+                        requests.contains(&Request::Cluster(cluster.clone())),
+                        "the plugin declares topic {pattern:?} on cluster {cluster:?} without requesting \
+                         that cluster; its describe() must also ask for cluster({cluster:?})"
+                    );
+                    grants
+                        .declared_topics
+                        .entry(cluster.clone())
+                        .or_default()
+                        .push(pattern.clone());
+                }
             }
         }
         Ok(grants)
@@ -110,13 +137,17 @@ impl Grants {
         }
     }
 
-    /// The cluster is granted and, where the profile lists topic patterns, one allows `topic`.
+    /// The cluster is granted and `topic` is in the intersection: allowed by one of the plugin's
+    /// declared patterns (if it declared any there) and by one of the profile's (if it lists any).
     pub fn check_topic(&self, cluster: &str, topic: &str) -> HostResult<()> {
         self.check_cluster(cluster)?;
-        match self.topics.get(cluster) {
-            Some(patterns) => patterns.check(cluster, topic),
-            None => Ok(()),
+        if let Some(declared) = self.declared_topics.get(cluster) {
+            declared.check(cluster, topic, SetBy::Plugin)?;
         }
+        if let Some(profile) = self.topics.get(cluster) {
+            profile.check(cluster, topic, SetBy::Profile)?;
+        }
+        Ok(())
     }
 
     pub fn check_connect(&self) -> HostResult<()> {
@@ -199,6 +230,80 @@ mod tests {
             matches!(source_only.check_topic("target", "source.test-perf"), Err(HostError::Denied(m)) if m.contains("not requested")),
             "an ungranted cluster stays denied whatever its patterns"
         );
+    }
+
+    fn topic(cluster: &str, pattern: &str) -> Request {
+        Request::Topic {
+            cluster: cluster.into(),
+            pattern: pattern.into(),
+        }
+    }
+
+    #[test]
+    fn declared_topics_narrow_a_cluster_the_profile_leaves_open() {
+        let requests = [
+            topic("source", "kscen-*"),
+            Request::Cluster("source".into()),
+            topic("source", "heartbeats"),
+        ];
+        let grants = Grants::compute(&requests, &lab(), &[]).unwrap();
+        assert!(grants.check_topic("source", "kscen-perf").is_ok());
+        assert!(grants.check_topic("source", "heartbeats").is_ok());
+        let denied = grants.check_topic("source", "payments").unwrap_err();
+        assert!(
+            matches!(&denied, HostError::Denied(m) if m.contains("declared in describe() (kscen-*, heartbeats)")),
+            "{denied:?}"
+        );
+    }
+
+    #[test]
+    fn a_topic_must_pass_both_the_declared_and_the_profiles_patterns() {
+        let requests = [
+            Request::Cluster("target".into()),
+            topic("target", "*.test-perf"),
+        ];
+        let grants = Grants::compute(&requests, &lab(), &[]).unwrap();
+        assert!(
+            grants.check_topic("target", "source.test-perf").is_ok(),
+            "in both"
+        );
+        assert!(
+            matches!(grants.check_topic("target", "backup.test-perf"), Err(HostError::Denied(m)) if m.contains("clusters.target.topics")),
+            "declared, but outside the profile's patterns"
+        );
+        assert!(
+            matches!(grants.check_topic("target", "source.test-other"), Err(HostError::Denied(m)) if m.contains("declared in describe()")),
+            "allowed by the profile, but not declared"
+        );
+    }
+
+    #[test]
+    fn declaring_topics_on_one_cluster_leaves_the_others_as_the_profile_has_them() {
+        let requests = [
+            Request::Cluster("source".into()),
+            Request::Cluster("target".into()),
+            topic("source", "kscen-*"),
+        ];
+        let grants = Grants::compute(&requests, &lab(), &[]).unwrap();
+        assert!(grants.check_topic("target", "source.test-perf").is_ok());
+        assert!(grants.check_topic("target", "payments").is_err());
+    }
+
+    #[test]
+    fn a_declared_topic_needs_its_cluster_requested_and_present() {
+        let error = Grants::compute(&[topic("source", "kscen-*")], &lab(), &[]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("without requesting that cluster; its describe() must also ask for cluster(\"source\")"),
+            "{error}"
+        );
+        let requests = [Request::Cluster("backup".into()), topic("backup", "x")];
+        let error = Grants::compute(&requests, &lab(), &[]).unwrap_err();
+        assert!(error.to_string().contains("cluster \"backup\""), "{error}");
+        let requests = [Request::Cluster("source".into()), topic("source", "")];
+        let error = Grants::compute(&requests, &lab(), &[]).unwrap_err();
+        assert!(error.to_string().contains("empty topic pattern"), "{error}");
     }
 
     #[test]

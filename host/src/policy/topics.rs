@@ -1,6 +1,7 @@
-//! Which topics of a granted cluster a plugin may touch: the profile's `clusters.<name>.topics`
-//! patterns (`*` matches any run of characters), every topic when the profile sets none.
-//! Deleting is narrower still: only topics the run itself created.
+//! Which topics of a granted cluster a plugin may touch: those matching both the patterns the
+//! plugin declared for it in `describe` (if any) and the profile's `clusters.<name>.topics` (if
+//! any); `*` matches any run of characters. Deleting is narrower still: only topics the run itself
+//! created.
 //!
 //! Hand-rolled glob: one wildcard is all topic allow-lists need, and errors can quote the patterns.
 
@@ -19,17 +20,37 @@ impl TopicPatterns {
         self.0.iter().any(|pattern| glob_matches(pattern, topic))
     }
 
-    /// `Denied` naming the topic, the cluster and the patterns, unless a pattern allows it.
-    pub fn check(&self, cluster: &str, topic: &str) -> HostResult<()> {
+    pub fn push(&mut self, pattern: String) {
+        self.0.push(pattern);
+    }
+
+    /// `Denied` naming the topic, the cluster, the patterns and who set them, unless a pattern
+    /// allows it.
+    pub fn check(&self, cluster: &str, topic: &str, set_by: SetBy) -> HostResult<()> {
         if self.allows(topic) {
             return Ok(());
         }
-        Err(HostError::Denied(format!(
-            "topic {topic:?} on cluster {cluster:?} is outside the profile's clusters.{cluster}.topics \
-             ({}); add a pattern there to allow it",
-            self.0.join(", ")
-        )))
+        let patterns = self.0.join(", ");
+        Err(HostError::Denied(match set_by {
+            SetBy::Profile => format!(
+                "topic {topic:?} on cluster {cluster:?} is outside the profile's clusters.{cluster}.topics \
+                 ({patterns}); add a pattern there to allow it"
+            ),
+            SetBy::Plugin => format!(
+                "topic {topic:?} on cluster {cluster:?} is outside the topics the plugin declared in \
+                 describe() ({patterns}); a plugin may only touch the topics it declares"
+            ),
+        }))
     }
+}
+
+/// Who set a cluster's topic patterns: a denial names it, so the reader knows what to change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetBy {
+    /// the operator, in `clusters.<name>.topics`
+    Profile,
+    /// the plugin, with `topic` capabilities in `describe`
+    Plugin,
 }
 
 /// Deleting a topic is allowed only for topics this run created: a scenario shared by another team
@@ -86,11 +107,22 @@ mod tests {
     #[test]
     fn a_topic_outside_the_patterns_is_denied_with_the_patterns_quoted() {
         let patterns = TopicPatterns::new(vec!["test-mm2-*".into(), "source.test-mm2-*".into()]);
-        assert!(patterns.check("source", "test-mm2-perf").is_ok());
-        let denied = patterns.check("source", "payments").unwrap_err();
+        assert!(patterns
+            .check("source", "test-mm2-perf", SetBy::Profile)
+            .is_ok());
+        let denied = patterns
+            .check("source", "payments", SetBy::Profile)
+            .unwrap_err();
         assert!(
             matches!(&denied, HostError::Denied(m) if m.contains("\"payments\"")
                 && m.contains("clusters.source.topics (test-mm2-*, source.test-mm2-*)")),
+            "{denied:?}"
+        );
+        let denied = patterns
+            .check("source", "payments", SetBy::Plugin)
+            .unwrap_err();
+        assert!(
+            matches!(&denied, HostError::Denied(m) if m.contains("the plugin declared in describe() (test-mm2-*, source.test-mm2-*)")),
             "{denied:?}"
         );
     }

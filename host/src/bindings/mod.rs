@@ -1,0 +1,154 @@
+//! The one place `bindgen!` runs: one module per published version of `kscen:scenario`.
+//!
+//! Why it is this small: `kscen:scenario@0.2.0` changes only `types` (a plugin may declare topic
+//! requests in `describe`). Its WIT imports 0.1.0's host interfaces unchanged (through its `deps/`
+//! folder), and its `bindgen!` maps them to the code generated in [`v0_1_0`] (`with:`). So every
+//! host capability (`caps/`) is implemented once, on 0.1.0's traits, and one linker, built from
+//! the 0.2.0 world (whose imports include all of 0.1.0's), instantiates components of either
+//! version. The versions differ only in their exports, and a 0.1.0 `describe` result is adapted
+//! to 0.2.0's [`ScenarioInfo`]. A future version that changes a host interface gets that interface
+//! generated in its own module, and the older module delegates its calls to it.
+//!
+//! A component's version is read from its imports: a 0.2.0 component imports `types@0.2.0` (its
+//! `describe` returns that interface's `scenario-info`) beside the 0.1.0 interfaces.
+
+pub mod v0_1_0;
+pub mod v0_2_0;
+
+use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
+use wasmtime::{Engine, Store};
+
+use crate::caps::PluginState;
+
+pub use v0_1_0::kscen::scenario::types::{Error as WitError, ParamKind};
+pub use v0_2_0::kscen::scenario0_2_0::types::{Capability, TopicRequest};
+pub use v0_2_0::ScenarioInfo;
+
+/// A published version of the plugin contract this host runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum WitVersion {
+    V0_1_0,
+    V0_2_0,
+}
+
+const PACKAGE: &str = "kscen:scenario";
+
+impl WitVersion {
+    /// Oldest first.
+    pub const SUPPORTED: [WitVersion; 2] = [WitVersion::V0_1_0, WitVersion::V0_2_0];
+    /// What the SDK and new packs are built against.
+    pub const NEWEST: WitVersion = WitVersion::V0_2_0;
+
+    pub fn semver(self) -> &'static str {
+        match self {
+            WitVersion::V0_1_0 => "0.1.0",
+            WitVersion::V0_2_0 => "0.2.0",
+        }
+    }
+
+    /// The world's name as packs record it, e.g. `kscen:scenario@0.2.0`.
+    pub fn world(self) -> String {
+        format!("{PACKAGE}@{}", self.semver())
+    }
+
+    /// The version a world name (`kscen:scenario@0.1.0`) stands for, if this host supports it.
+    pub fn from_world(world: &str) -> Option<WitVersion> {
+        Self::SUPPORTED
+            .into_iter()
+            .find(|version| version.world() == world)
+    }
+
+    /// `kscen:scenario@0.1.0, kscen:scenario@0.2.0`: for messages.
+    pub fn supported_list() -> String {
+        Self::SUPPORTED.map(WitVersion::world).join(", ")
+    }
+
+    /// The newest `kscen:scenario` version the component imports; an error saying what it imports
+    /// instead when that is no version this host supports.
+    pub fn of_component(component: &Component, engine: &Engine) -> Result<WitVersion, String> {
+        let mut found = None;
+        for (name, _) in component.component_type().imports(engine) {
+            let Some(version) = name
+                .strip_prefix(PACKAGE)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .and_then(|rest| rest.split_once('@'))
+                .map(|(_, version)| version)
+            else {
+                continue;
+            };
+            let Some(known) = Self::SUPPORTED.into_iter().find(|v| v.semver() == version) else {
+                return Err(format!("it imports {name}"));
+            };
+            found = found.max(Some(known));
+        }
+        found.ok_or_else(|| format!("it imports no {PACKAGE} interface"))
+    }
+}
+
+impl std::fmt::Display for WitVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.world())
+    }
+}
+
+/// Links every version's host interfaces: the newest world imports all of the older ones'.
+pub fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
+    v0_2_0::Scenario::add_to_linker::<_, HasSelf<_>>(linker, |state| state)
+}
+
+/// A component ready to instantiate, with its version's exports looked up.
+pub enum ScenarioPre {
+    V0_1_0(v0_1_0::ScenarioPre<PluginState>),
+    V0_2_0(v0_2_0::ScenarioPre<PluginState>),
+}
+
+impl ScenarioPre {
+    /// Fails when the component does not export `describe` and `run` as `version` defines them.
+    pub fn new(
+        version: WitVersion,
+        instance_pre: InstancePre<PluginState>,
+    ) -> wasmtime::Result<ScenarioPre> {
+        Ok(match version {
+            WitVersion::V0_1_0 => ScenarioPre::V0_1_0(v0_1_0::ScenarioPre::new(instance_pre)?),
+            WitVersion::V0_2_0 => ScenarioPre::V0_2_0(v0_2_0::ScenarioPre::new(instance_pre)?),
+        })
+    }
+
+    pub fn version(&self) -> WitVersion {
+        match self {
+            ScenarioPre::V0_1_0(_) => WitVersion::V0_1_0,
+            ScenarioPre::V0_2_0(_) => WitVersion::V0_2_0,
+        }
+    }
+
+    /// Instantiates the component in `store` and calls `describe`, in the newest version's terms.
+    pub async fn describe(&self, store: &mut Store<PluginState>) -> wasmtime::Result<ScenarioInfo> {
+        match self {
+            ScenarioPre::V0_1_0(pre) => {
+                let instance = pre.instantiate_async(&mut *store).await?;
+                Ok(instance.call_describe(store).await?.into())
+            }
+            ScenarioPre::V0_2_0(pre) => {
+                let instance = pre.instantiate_async(&mut *store).await?;
+                instance.call_describe(store).await
+            }
+        }
+    }
+
+    /// Instantiates the component in `store` and calls `run`.
+    pub async fn run(
+        &self,
+        store: &mut Store<PluginState>,
+    ) -> wasmtime::Result<Result<(), String>> {
+        match self {
+            ScenarioPre::V0_1_0(pre) => {
+                let instance = pre.instantiate_async(&mut *store).await?;
+                instance.call_run(store).await
+            }
+            ScenarioPre::V0_2_0(pre) => {
+                let instance = pre.instantiate_async(&mut *store).await?;
+                instance.call_run(store).await
+            }
+        }
+    }
+}
