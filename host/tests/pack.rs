@@ -5,10 +5,9 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use kscen::pack::archive::PackArchive;
-use support::{plugin_dist, u64_of};
+use support::{u64_of, Sandbox};
 
 /// A short run of the bundled steady plugin.
 const QUICK: &str = r#"
@@ -22,61 +21,23 @@ count = 200
 record_size = 100
 "#;
 
-/// One isolated kscen world: packs, trust store, cache and HOME all in a temporary folder.
-struct World {
-    dir: tempfile::TempDir,
+/// One isolated kscen world, with the quick scenario in `src/`.
+struct World(Sandbox);
+
+impl std::ops::Deref for World {
+    type Target = Sandbox;
+
+    fn deref(&self) -> &Sandbox {
+        &self.0
+    }
 }
 
 impl World {
     fn new() -> World {
-        let world = World {
-            dir: tempfile::tempdir().unwrap(),
-        };
+        let world = World(Sandbox::new());
         std::fs::create_dir_all(world.path("src")).unwrap();
         std::fs::write(world.path("src/quick.toml"), QUICK).unwrap();
         world
-    }
-
-    fn path(&self, relative: &str) -> PathBuf {
-        self.dir.path().join(relative)
-    }
-
-    fn kscen(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_kscen"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("HOME", self.dir.path())
-            .env("KSCEN_PACKS_DIR", self.path("packs"))
-            .env("KSCEN_TRUST_DIR", self.path("trust"))
-            .env("KSCEN_CACHE_DIR", self.path("cache"))
-            .env("KSCEN_PLUGIN_PATH", plugin_dist())
-            .output()
-            .expect("kscen runs")
-    }
-
-    /// Runs kscen and asserts success; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let output = self.kscen(args);
-        assert!(
-            output.status.success(),
-            "kscen {args:?} failed:\n{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    /// Runs kscen and asserts it fails with exit code 1; returns stderr.
-    fn refused(&self, args: &[&str]) -> String {
-        let output = self.kscen(args);
-        assert_eq!(
-            output.status.code(),
-            Some(1),
-            "kscen {args:?} should have been refused:\n{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stderr).into_owned()
     }
 
     /// A key pair `keys/<name>.key` + `.pub`.

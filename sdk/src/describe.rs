@@ -1,6 +1,6 @@
 //! Building the description a plugin returns from `describe`.
 
-use crate::types::{Capability, ParamKind, ParamSpec, ScenarioInfo};
+use crate::types::{Capability, ParamKind, ParamSpec, ScenarioInfo, TopicRequest};
 
 pub struct Describe {
     info: ScenarioInfo,
@@ -34,6 +34,18 @@ impl Describe {
         self.info
             .capabilities
             .push(Capability::Cluster(name.into()));
+        self
+    }
+
+    /// Narrows the topics the plugin may touch on `cluster` (which it must also ask for with
+    /// [`Describe::cluster`]) to those matching `pattern`, where `*` matches any run of characters
+    /// (`"kscen-perf-*"`). Call again to add patterns. Without any, the plugin may touch every
+    /// topic the profile allows there; with some, only topics both allow.
+    pub fn topic(mut self, cluster: &str, pattern: &str) -> Describe {
+        self.info.capabilities.push(Capability::Topic(TopicRequest {
+            cluster: cluster.into(),
+            pattern: pattern.into(),
+        }));
         self
     }
 

@@ -35,6 +35,8 @@ const PLUGINS: &[&str] = &[
     "task-failure",
     "misbehave",
     "bench-produce",
+    "legacy-v0-1",
+    "declared-topics",
 ];
 const WASM_TARGET: &str = "wasm32-wasip2";
 

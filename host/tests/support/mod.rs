@@ -105,3 +105,60 @@ pub fn u64_of(value: &Value) -> u64 {
         .as_u64()
         .unwrap_or_else(|| panic!("not an integer: {value}"))
 }
+
+/// A kscen of its own: HOME, pack store, trust store and compile cache all in a temporary folder,
+/// the bundled plugins on the plugin path.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    /// Runs kscen in the sandbox folder.
+    pub fn kscen(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_kscen"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("HOME", self.dir.path())
+            .env("KSCEN_PACKS_DIR", self.path("packs"))
+            .env("KSCEN_TRUST_DIR", self.path("trust"))
+            .env("KSCEN_CACHE_DIR", self.path("cache"))
+            .env("KSCEN_PLUGIN_PATH", plugin_dist())
+            .output()
+            .expect("kscen runs")
+    }
+
+    /// Runs kscen and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let output = self.kscen(args);
+        assert!(
+            output.status.success(),
+            "kscen {args:?} failed:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Runs kscen and asserts it fails with exit code 1; returns stderr.
+    pub fn refused(&self, args: &[&str]) -> String {
+        let output = self.kscen(args);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "kscen {args:?} should have been refused:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    }
+}
