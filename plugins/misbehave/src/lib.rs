@@ -86,7 +86,14 @@ fn hold_consumers() -> Result<(), ScenarioError> {
     loop {
         match kafka::subscribe("source", "misbehave", kafka::StartFrom::Earliest) {
             Ok(consumer) => held.push(consumer),
-            Err(error) => return Err(format!("after {} consumers: {}", held.len(), ScenarioError::from(error)).into()),
+            Err(error) => {
+                return Err(format!(
+                    "after {} consumers: {}",
+                    held.len(),
+                    ScenarioError::from(error)
+                )
+                .into())
+            }
         }
     }
 }
