@@ -1,12 +1,14 @@
 //! A native load job: one OS thread that paces, sends through a `BaseProducer` and records
 //! delivery reports, with no allocation per message.
 //!
-//! Per record the thread reads the clock once to send, and once per batch of delivery reports.
-//! The recorder's lock is taken once per batch of sends and once per batch of reports, not per
-//! record, and a rate change is noticed through an atomic flag. `cargo xtask bench` measures the
+//! The records that are due go to librdkafka a batch at a time (`batch.rs`): one clock read, one
+//! hold of the recorder's lock and one librdkafka call for up to 64 records, and one clock read
+//! and one hold of the lock per batch of delivery reports. A rate change is noticed through an
+//! atomic flag. `cargo xtask bench` measures the
 //! result against a bare rdkafka loop (docs/bench.md).
 
 use std::cell::RefCell;
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -15,11 +17,10 @@ use std::time::{Duration, Instant};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{
-    BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig,
-};
+use rdkafka::producer::{BaseProducer, DeliveryResult, Producer, ProducerContext, PurgeConfig};
 use rdkafka::ClientContext;
 
+use super::batch::{Outgoing, TopicHandle};
 use super::recorder::{Enqueue, JobRecorder, NO_PHASE};
 use super::reports::ReportSignal;
 use super::schedule::{Rate, Schedule};
@@ -36,9 +37,9 @@ const MAX_NAP: Duration = Duration::from_millis(20);
 /// How late a sleep of the job thread typically wakes with its 1 µs timer slack (measured
 /// ~20 µs on a loaded 2-core VM): longer sleeps are cut short by this much.
 const WAKE_UP_LATENCY: Duration = Duration::from_micros(20);
-/// Records sent under one hold of the recorder's lock; delivery reports are served between
-/// batches when the thread never waits.
-const SENDS_PER_BATCH: u64 = 64;
+/// Records handed to librdkafka in one call, under one hold of the recorder's lock; delivery
+/// reports are served between batches when the thread never waits.
+const SENDS_PER_BATCH: usize = 64;
 
 /// State shared between the job thread, its delivery callback and the host.
 pub struct LoadJob {
@@ -243,14 +244,26 @@ pub fn spawn(
     let reports = ReportSignal::new(&producer).map_err(|e| {
         KafkaError::ClientCreation(format!("cannot watch the producer's delivery reports: {e}"))
     })?;
-    let client = Client { reports, producer };
+    let topic = TopicHandle::new(&producer, &plan.topic)?;
+    let client = Client {
+        reports,
+        topic,
+        producer,
+    };
     let thread_job = job.clone();
     thread::Builder::new()
         .name(format!("kscen-load-{id}"))
         .spawn(move || {
             let job = thread_job;
             precise_sleeps();
-            let mut sender = Sender::new(&job, &client.producer, &client.reports, plan);
+            let mut client = client;
+            let mut sender = Sender::new(
+                &job,
+                &client.producer,
+                &client.reports,
+                &mut client.topic,
+                plan,
+            );
             sender.run();
             sender.flush();
             if let (Some(reader), Some(grace)) = (target_reader, grace) {
@@ -263,11 +276,12 @@ pub fn spawn(
     Ok(job)
 }
 
-/// The job's producer and the signal on its event queue. Fields drop in order: the signal's
-/// reference to the queue goes before the client it belongs to (librdkafka's destroy would wait
-/// for it).
+/// The job's producer, the signal on its event queue and its handle on the topic. Fields drop in
+/// order: the references to the queue and the topic go before the client they belong to
+/// (librdkafka's destroy would wait for them).
 struct Client {
     reports: ReportSignal,
+    topic: TopicHandle,
     producer: BaseProducer<JobContext>,
 }
 
@@ -310,6 +324,7 @@ struct Sender<'a> {
     job: &'a LoadJob,
     producer: &'a BaseProducer<JobContext>,
     reports: &'a ReportSignal,
+    topic: &'a mut TopicHandle,
     plan: LoadPlan,
     schedule: Schedule,
     /// The schedule's origin: when this thread began, once the producer existed, so creating it
@@ -322,6 +337,22 @@ struct Sender<'a> {
     /// Set while record `next` waits for room in a full queue: its intended time (an
     /// unthrottled record keeps the time of its first attempt, so the wait counts).
     blocked: Option<Blocked>,
+    /// The batch being assembled, and the bytes its records borrow: keys, and stamped copies of
+    /// the payload when the job tracks replication (each record's stamp differs).
+    staged: Vec<Staged>,
+    keys: Vec<u8>,
+    stamped: Vec<u8>,
+}
+
+/// A record of the batch being assembled: its in-flight slot is taken, its bytes are ready.
+struct Staged {
+    index: u64,
+    slot: u32,
+    size: u32,
+    key: Option<Range<usize>>,
+    stamped: Option<Range<usize>>,
+    /// What to remember if the producer has no room for it.
+    blocked: Blocked,
 }
 
 /// A record the producer had no room for.
@@ -349,6 +380,7 @@ impl<'a> Sender<'a> {
         job: &'a LoadJob,
         producer: &'a BaseProducer<JobContext>,
         reports: &'a ReportSignal,
+        topic: &'a mut TopicHandle,
         plan: LoadPlan,
     ) -> Sender<'a> {
         let mut rng = SmallRng::from_os_rng();
@@ -362,6 +394,7 @@ impl<'a> Sender<'a> {
             job,
             producer,
             reports,
+            topic,
             schedule: Schedule::new(origin_ns, plan.rate),
             origin_ns,
             plan,
@@ -370,6 +403,9 @@ impl<'a> Sender<'a> {
             rng,
             next: 0,
             blocked: None,
+            staged: Vec::with_capacity(SENDS_PER_BATCH),
+            keys: Vec::new(),
+            stamped: Vec::new(),
         }
     }
 
@@ -395,27 +431,34 @@ impl<'a> Sender<'a> {
         }
     }
 
-    /// Sends the records that are due, up to a batch, under one hold of the recorder's lock.
+    /// Sends the records that are due, up to a batch, in one librdkafka call under one hold of
+    /// the recorder's lock. They are handed over together, so one clock read stamps them all.
     fn send_batch(&mut self, deadline_ns: Option<u64>) -> AfterBatch {
         let job = self.job;
         let mut recorder = job.recorder.lock().unwrap();
-        for _ in 0..SENDS_PER_BATCH {
-            if let Some(rate) = job.take_rate_request() {
-                self.schedule.set_rate(job.clock.now_ns(), self.next, rate);
-                job.set_target_rate(rate);
-            }
+        if let Some(rate) = job.take_rate_request() {
+            self.schedule.set_rate(job.clock.now_ns(), self.next, rate);
+            job.set_target_rate(rate);
+        }
+        let now = job.clock.now_ns();
+        let mut after = AfterBatch::Serve;
+        while self.staged.len() < SENDS_PER_BATCH {
             if job.stop.load(Ordering::Acquire) || self.plan.count.is_some_and(|c| self.next >= c) {
-                return AfterBatch::Done;
+                after = AfterBatch::Done;
+                break;
             }
-            let now = job.clock.now_ns();
             let scheduled = self.schedule.intended_ns(self.next);
             // Past the deadline, only records scheduled before it still go out (late).
             if deadline_ns.is_some_and(|d| now >= d && scheduled.is_none_or(|t| t >= d)) {
-                return AfterBatch::Done;
+                after = AfterBatch::Done;
+                break;
             }
             let first_attempt = self.blocked.take();
             let intended = match scheduled {
-                Some(intended) if intended > now => return AfterBatch::Wait(intended - now),
+                Some(intended) if intended > now => {
+                    after = AfterBatch::Wait(intended - now);
+                    break;
+                }
                 Some(intended) => {
                     let due_unsent = match self.schedule.due_count(now) {
                         // Records left late by a switch to unthrottled go out first, and nothing
@@ -431,11 +474,123 @@ impl<'a> Sender<'a> {
                 // Unthrottled: nothing is "due" beyond what the producer accepts.
                 None => first_attempt.map_or(now, |blocked| blocked.intended_ns),
             };
-            if let Err(blocked) = self.send(&mut recorder, intended, now) {
-                return AfterBatch::Full(blocked);
+            if let Err(blocked) = self.stage(&mut recorder, intended, now) {
+                after = AfterBatch::Full(blocked);
+                break;
             }
         }
-        AfterBatch::Serve
+        match self.hand_over(&mut recorder) {
+            Some(blocked) => AfterBatch::Full(blocked),
+            None => after,
+        }
+    }
+
+    /// Takes an in-flight slot for record `self.next`, due at `intended_ns` and handed over at
+    /// `now_ns`, and prepares its bytes; a full in-flight table hands the record back.
+    fn stage(
+        &mut self,
+        recorder: &mut JobRecorder,
+        intended_ns: u64,
+        now_ns: u64,
+    ) -> Result<(), Blocked> {
+        let index = self.next;
+        let size = self.plan.record_sizes[(index % self.plan.record_sizes.len() as u64) as usize];
+        let phase = self
+            .cursor
+            .phase_at(&self.job.board, intended_ns)
+            .map_or(NO_PHASE, |p| p as u32);
+        let target_rate = self.schedule.rate_at(index).per_second();
+        let blocked = Blocked {
+            intended_ns,
+            phase,
+            target_rate,
+        };
+        let slot = recorder
+            .begin(Enqueue {
+                seq: index,
+                intended_ns,
+                enqueued_ns: now_ns,
+                phase,
+                bytes: size,
+                period_ns: self.schedule.period_ns(index),
+                target_rate,
+            })
+            .ok_or(blocked)?;
+        let key_number = match self.plan.key_mode {
+            KeyMode::None => None,
+            KeyMode::Sequential => Some(index),
+            KeyMode::Random(space) => Some(self.rng.random_range(0..space.max(1))),
+        };
+        let key = key_number.map(|n| {
+            let start = self.keys.len();
+            self.keys
+                .extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+            start..self.keys.len()
+        });
+        let stamped = self.plan.replication.is_some().then(|| {
+            let start = self.stamped.len();
+            self.stamped
+                .extend_from_slice(&self.payload[..size as usize]);
+            Stamp {
+                run: self.job.run_id,
+                job: self.job.id as u32,
+                seq: index,
+                intended_ns,
+            }
+            .write(&mut self.stamped[start..]);
+            start..self.stamped.len()
+        });
+        self.staged.push(Staged {
+            index,
+            slot,
+            size,
+            key,
+            stamped,
+            blocked,
+        });
+        self.next += 1;
+        Ok(())
+    }
+
+    /// Hands the staged records to the producer. A full queue refuses a record and every one
+    /// after it: those are sent again from the first of them, which is returned.
+    fn hand_over(&mut self, recorder: &mut JobRecorder) -> Option<Blocked> {
+        if self.staged.is_empty() {
+            return None;
+        }
+        let records: Vec<Outgoing<'_>> = self
+            .staged
+            .iter()
+            .map(|staged| Outgoing {
+                payload: match &staged.stamped {
+                    Some(range) => &self.stamped[range.clone()],
+                    None => &self.payload[..staged.size as usize],
+                },
+                key: staged.key.clone().map(|range| &self.keys[range]),
+                opaque: staged.slot as usize,
+            })
+            .collect();
+        let results = self.topic.produce(&records);
+        drop(records);
+        let mut refused = None;
+        for (staged, result) in self.staged.drain(..).zip(results) {
+            match result {
+                Ok(()) => {}
+                Err(RDKafkaErrorCode::QueueFull) => {
+                    recorder.abandon_for_retry(staged.slot);
+                    refused.get_or_insert((staged.index, staged.blocked));
+                }
+                Err(code) => {
+                    recorder.abandon(staged.slot, KafkaError::MessageProduction(code).to_string())
+                }
+            }
+        }
+        self.keys.clear();
+        self.stamped.clear();
+        refused.map(|(index, blocked)| {
+            self.next = index;
+            blocked
+        })
     }
 
     /// Serves every event already queued (delivery reports, mostly), without waiting for more,
@@ -513,70 +668,5 @@ impl<'a> Sender<'a> {
         } else {
             thread::yield_now();
         }
-    }
-
-    /// Sends record `self.next`, due at `intended_ns`; `now_ns` is the clock read that found it
-    /// due, when it is handed to the producer. A full queue hands the record back, unsent.
-    fn send(
-        &mut self,
-        recorder: &mut JobRecorder,
-        intended_ns: u64,
-        now_ns: u64,
-    ) -> Result<(), Blocked> {
-        let index = self.next;
-        let size = self.plan.record_sizes[(index % self.plan.record_sizes.len() as u64) as usize];
-        let phase = self
-            .cursor
-            .phase_at(&self.job.board, intended_ns)
-            .map_or(NO_PHASE, |p| p as u32);
-        let target_rate = self.schedule.rate_at(index).per_second();
-        let blocked = Blocked {
-            intended_ns,
-            phase,
-            target_rate,
-        };
-        let Some(slot) = recorder.begin(Enqueue {
-            seq: index,
-            intended_ns,
-            enqueued_ns: now_ns,
-            phase,
-            bytes: size,
-            period_ns: self.schedule.period_ns(index),
-            target_rate,
-        }) else {
-            return Err(blocked);
-        };
-        let key_number = match self.plan.key_mode {
-            KeyMode::None => None,
-            KeyMode::Sequential => Some(index),
-            KeyMode::Random(space) => Some(self.rng.random_range(0..space.max(1))),
-        };
-        let mut key_buffer = itoa::Buffer::new();
-        let key: Option<&[u8]> = key_number.map(|n| key_buffer.format(n).as_bytes());
-        if self.plan.replication.is_some() {
-            // librdkafka copies the value on send, so one buffer serves every record.
-            let stamp = Stamp {
-                run: self.job.run_id,
-                job: self.job.id as u32,
-                seq: index,
-                intended_ns,
-            };
-            stamp.write(&mut self.payload);
-        }
-        let mut record = BaseRecord::with_opaque_to(&self.plan.topic, slot as usize)
-            .payload(&self.payload[..size as usize]);
-        if let Some(key) = key {
-            record = record.key(key);
-        }
-        match self.producer.send(record) {
-            Ok(()) => {}
-            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
-                recorder.abandon_for_retry(slot);
-                return Err(blocked);
-            }
-            Err((error, _)) => recorder.abandon(slot, error.to_string()),
-        }
-        self.next += 1;
-        Ok(())
     }
 }

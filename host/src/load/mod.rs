@@ -1,5 +1,6 @@
 //! Native load generation: plans from plugins become paced producer jobs on their own threads.
 
+mod batch;
 pub mod job;
 pub mod recorder;
 mod reports;
