@@ -1,9 +1,9 @@
 //! Section 1, throughput unthrottled: the same records, topic layout and producer settings for
 //! kscen, perf-test and the native loop, per record size and acks setting. Within each case the
-//! tools run one after the other, and repetitions go round all cases again, each starting with the
-//! next tool (kscen, perf-test, native; then perf-test, native, kscen; ...), so a noisy minute of
-//! the machine, or the place in the order, falls on every tool alike. An unrecorded run per record
-//! size first warms the freshly started broker up (its JIT, its page cache).
+//! tools run one after the other, and repetitions go round all cases again in another order
+//! (`Tool::order`: every tool first, and right after each other tool, equally often), so a noisy
+//! minute of the machine, or the place in the order, falls on every tool alike. An unrecorded run
+//! per record size first warms the freshly started broker up (its JIT, its page cache).
 
 use anyhow::{ensure, Result};
 
@@ -68,8 +68,7 @@ pub fn run(
     warm_up(bench, &cases)?;
     for repetition in 1..=repeat {
         for case in &mut cases {
-            for offset in 0..Tool::ALL.len() {
-                let tool = Tool::ALL[(repetition - 1 + offset) % Tool::ALL.len()];
+            for tool in Tool::order(repetition) {
                 let run = run_one(bench, perf_test, case, tool, repetition)?;
                 case.runs.push(run);
             }

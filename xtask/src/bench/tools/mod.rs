@@ -18,8 +18,26 @@ pub enum Tool {
 }
 
 impl Tool {
-    /// The order runs alternate in, within each case.
+    /// The order tables and JSON list the tools in.
     pub const ALL: [Tool; 3] = [Tool::Kscen, Tool::PerfTest, Tool::Native];
+
+    /// The order the tools run in, within each case, in a repetition (from 1). Every six
+    /// repetitions go through all six orders, so each tool runs first twice and right after each
+    /// other tool twice: whatever a run leaves behind on the broker (a GC cycle, a topic being
+    /// deleted) weighs on every tool alike. Plain rotations would always put kscen after the
+    /// native loop, the heaviest run.
+    pub fn order(repetition: usize) -> [Tool; 3] {
+        use Tool::{Kscen as K, Native as N, PerfTest as P};
+        const ORDERS: [[Tool; 3]; 6] = [
+            [K, P, N],
+            [N, P, K],
+            [P, N, K],
+            [K, N, P],
+            [N, K, P],
+            [P, K, N],
+        ];
+        ORDERS[(repetition.max(1) - 1) % ORDERS.len()]
+    }
 
     pub fn key(self) -> &'static str {
         match self {
@@ -116,5 +134,27 @@ impl ProducerRun {
             "cpu_s_per_million": self.cpu_s_per_million(),
             "peak_rss_kib": self.peak_rss_kib,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tool;
+
+    #[test]
+    fn six_repetitions_balance_first_place_and_predecessors() {
+        let orders: Vec<[Tool; 3]> = (1..=6).map(Tool::order).collect();
+        for tool in Tool::ALL {
+            let first = orders.iter().filter(|order| order[0] == tool).count();
+            assert_eq!(first, 2, "{tool:?} runs first");
+            for before in Tool::ALL.into_iter().filter(|&other| other != tool) {
+                let after = orders
+                    .iter()
+                    .filter(|order| order.windows(2).any(|w| w == [before, tool]))
+                    .count();
+                assert_eq!(after, 2, "{tool:?} right after {before:?}");
+            }
+        }
+        assert_eq!(Tool::order(7), Tool::order(1));
     }
 }
