@@ -24,8 +24,8 @@ impl Tool {
     /// The order the tools run in, within each case, in a repetition (from 1). Every six
     /// repetitions go through all six orders, so each tool runs first twice and right after each
     /// other tool twice: whatever a run leaves behind on the broker (a GC cycle, a topic being
-    /// deleted) weighs on every tool alike. Plain rotations would always put kscen after the
-    /// native loop, the heaviest run.
+    /// deleted) weighs on every tool alike. Plain rotations would always put kscen right after
+    /// the native loop.
     pub fn order(repetition: usize) -> [Tool; 3] {
         use Tool::{Kscen as K, Native as N, PerfTest as P};
         const ORDERS: [[Tool; 3]; 6] = [
