@@ -233,8 +233,10 @@ fn server_properties(
          transaction.state.log.num.partitions=10\n\
          group.initial.rebalance.delay.ms=0\n\
          auto.create.topics.enable=false\n\
-         # small segments and short retention: the lab lives on a developer's disk\n\
+         # small segments, short retention, deleted topics' files gone within a second: the lab\n\
+         # lives on a developer's disk, and a bench run writes gigabytes into topics it deletes\n\
          log.segment.bytes=67108864\n\
+         log.segment.delete.delay.ms=1000\n\
          log.retention.hours=6\n\
          {security}",
         name = p.name,
@@ -666,6 +668,10 @@ mod tests {
             "{server}"
         );
         assert!(server.ends_with("log.retention.hours=6\n"), "{server}");
+        assert!(
+            server.contains("\nlog.segment.delete.delay.ms=1000\n"),
+            "{server}"
+        );
         let worker = worker_properties(&topo, topo.process("worker-1").unwrap(), &settings());
         assert!(
             worker.contains("\nlisteners=http://127.0.0.1:38083\n"),

@@ -21,8 +21,9 @@ pub struct BenchLab {
 }
 
 impl BenchLab {
-    /// Brings the lab up from a clean state and stops what would add noise.
-    pub fn up(kscen: &Path) -> Result<BenchLab> {
+    /// Brings the lab up from a clean state and stops what would add noise. `largest_run_bytes`
+    /// is what the biggest run will write through the broker: the disk must have room for it.
+    pub fn up(kscen: &Path, largest_run_bytes: u64) -> Result<BenchLab> {
         let home = std::env::var_os("HOME").context("HOME is not set")?;
         let lab = BenchLab {
             kscen: kscen.to_path_buf(),
@@ -30,6 +31,7 @@ impl BenchLab {
         };
         // A previous bench killed hard may have left processes or data behind.
         lab.down(&["--purge"]);
+        lab.ensure_disk_room(largest_run_bytes)?;
         eprintln!("bench: starting the lab in {}", lab.state.display());
         let offset = PORT_OFFSET.to_string();
         lab.kscen_lab(&["up", "--port-offset", &offset, "--no-prometheus"])?;
@@ -57,6 +59,41 @@ impl BenchLab {
         text.trim()
             .parse()
             .with_context(|| format!("{} does not hold a PID", file.display()))
+    }
+
+    /// A broker whose disk fills shuts down mid-run ("all log dirs have failed") and the run
+    /// hangs, so the bench refuses to start without room for three of its largest runs: the
+    /// broker keeps a deleted topic's files a second longer, and the lab has data and logs of its
+    /// own.
+    fn ensure_disk_room(&self, largest_run_bytes: u64) -> Result<()> {
+        let folder = self.state.parent().unwrap_or(&self.state);
+        std::fs::create_dir_all(folder)
+            .with_context(|| format!("creating {}", folder.display()))?;
+        let output = Command::new("df")
+            .args(["--output=avail", "-B1"])
+            .arg(folder)
+            .output()
+            .with_context(|| format!("cannot run df on {}", folder.display()))?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        let free: u64 = text
+            .lines()
+            .nth(1)
+            .and_then(|line| line.trim().parse().ok())
+            .with_context(|| format!("df {}: unexpected output {text:?}", folder.display()))?;
+        let needed = 3 * largest_run_bytes;
+        let gb = |bytes: u64| bytes as f64 / 1e9;
+        if free < needed {
+            bail!(
+                "the bench needs {:.1} GB free under {} (three times its largest run, {:.1} GB \
+                 through the broker) and only {:.1} GB are: free some (old lab states under that \
+                 folder, cargo's target folder); `--quick` needs a tenth",
+                gb(needed),
+                folder.display(),
+                gb(largest_run_bytes),
+                gb(free)
+            );
+        }
+        Ok(())
     }
 
     fn kscen_lab(&self, args: &[&str]) -> Result<()> {

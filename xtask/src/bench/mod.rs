@@ -60,7 +60,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         findings.plugin_loads.extend(bench.plugin_loads);
     }
     if options.needs_lab() {
-        let lab = BenchLab::up(kscen.binary())?;
+        let lab = BenchLab::up(kscen.binary(), workload.largest_run_bytes())?;
         let perf_test = PerfTest::new(&work)?;
         let mut bench = Bench::new(&kscen, Some(&lab), &release, &work);
         if options.runs(Section::Throughput) {

@@ -93,6 +93,20 @@ pub struct Workload {
 }
 
 impl Workload {
+    /// The most value bytes any one run of this workload sends through the broker.
+    pub fn largest_run_bytes(&self) -> u64 {
+        let throughput = self
+            .throughput_records
+            .iter()
+            .zip(RECORD_SIZES)
+            .map(|(records, size)| records * u64::from(size));
+        let memory = self
+            .memory_records
+            .map(|r| r * u64::from(self.memory_record_size));
+        let stall = self.stall_records * u64::from(self.stall_record_size);
+        throughput.chain(memory).chain([stall]).max().unwrap_or(0)
+    }
+
     pub fn new(quick: bool) -> Workload {
         let full = Workload {
             throughput_records: [5_000_000, 2_000_000, 300_000],
@@ -121,5 +135,17 @@ impl Workload {
             produce_calls: 2_000,
             ..full
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Workload;
+
+    #[test]
+    fn the_largest_run_is_the_10_kib_throughput_run() {
+        // 300 000 × 10 KiB; --quick: 30 000 × 10 KiB.
+        assert_eq!(Workload::new(false).largest_run_bytes(), 3_072_000_000);
+        assert_eq!(Workload::new(true).largest_run_bytes(), 307_200_000);
     }
 }
