@@ -16,6 +16,10 @@ use anyhow::{bail, Context, Result};
 
 /// How often the child's state is checked: the resolution of timed actions.
 const TICK: Duration = Duration::from_millis(5);
+/// No run takes more than a few minutes, even on a slow machine (the longest is the memory
+/// section's 100 s). Past this, a tool is stuck, typically retrying against a broker that died,
+/// and the bench fails instead of hanging.
+const RUN_TIME_LIMIT: Duration = Duration::from_secs(15 * 60);
 
 /// Something to do while the child runs, `at` after its launch.
 pub struct TimedAction {
@@ -105,6 +109,17 @@ pub fn run(launch: Launch) -> Result<Measured> {
                 peak_rss_kib = peak_rss_kib.max(memory.hwm_kib);
             }
             next_sample = now + rss_every;
+        }
+        if now >= RUN_TIME_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!(
+                "{command:?} still ran after {} s and was killed: is the lab's source broker \
+                 alive (its broker.log under ~/.cache/kscen/lab/bench/source-1)? The run's stderr \
+                 is {}",
+                RUN_TIME_LIMIT.as_secs(),
+                stderr_path.display()
+            );
         }
         while actions.peek().is_some_and(|a| a.at <= now) {
             let action = actions.next().expect("peeked");
