@@ -1,11 +1,11 @@
 //! Kafka Connect REST client: calls go to a worker that answers (a killed or SIGSTOPped worker is
-//! skipped within the liveness timeout), rebalance 409s are retried, and statuses say whether the
-//! worker a task shows RUNNING on is alive.
+//! skipped within the liveness timeout), rebalance refusals (409, or 500 "a rebalance is
+//! expected") are retried, and statuses say whether the worker a task shows RUNNING on is alive.
 //!
 //! Module map (one job each):
 //! - `endpoints`: REST URLs and named workers from the profile, worker_id ↔ name;
 //! - `liveness`: concurrent `GET /` probes with a short-lived cache;
-//! - `transport`: one call on the first live worker, 409 retries, typed errors;
+//! - `transport`: one call on the first live worker, rebalance retries, typed errors;
 //! - `retry`: the rebalance backoff schedule;
 //! - `status`: status JSON into `ConnectorStatus`;
 //! - `leader`: the group leader from worker logs or the leader metric.

@@ -1,6 +1,7 @@
-//! How long to keep retrying a call Connect refuses with 409 Conflict: during a rebalance the
-//! herder has no leader to forward to ("no known leader URL") or cannot change configs yet. A
-//! rebalance lasts seconds; a scenario should see it as latency, not as a failure.
+//! How long to keep retrying a call Connect refuses for a rebalance (409 Conflict, or 500 "a
+//! rebalance is expected"): during a rebalance the herder has no leader to forward to ("no known
+//! leader URL") or cannot change configs yet. A rebalance lasts seconds; a scenario should see it
+//! as latency, not as a failure.
 
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use std::time::Duration;
 pub struct RebalanceRetry {
     pub first_delay: Duration,
     pub max_delay: Duration,
-    /// Give up (and surface the 409) once this much time has passed since the first attempt.
+    /// Give up (and surface the refusal) once this much time has passed since the first attempt.
     pub budget: Duration,
 }
 

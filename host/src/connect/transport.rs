@@ -1,6 +1,6 @@
 //! Sending one REST call to a worker that answers: the last good worker first, then the others
-//! in profile order, skipping any that failed a liveness probe; 409s (rebalances) are retried with
-//! backoff; error answers become typed errors naming the call and the worker.
+//! in profile order, skipping any that failed a liveness probe; rebalance refusals are retried
+//! with backoff; error answers become typed errors naming the call and the worker.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -126,7 +126,8 @@ impl Transport {
         }
     }
 
-    /// Sends `call`, retrying 409s within the retry budget; any other non-2xx is an error.
+    /// Sends `call`, retrying rebalance refusals within the retry budget; any other non-2xx is
+    /// an error.
     pub async fn send(&self, call: &Call) -> HostResult<Answer> {
         let started = Instant::now();
         let mut retries = 0;
@@ -139,9 +140,10 @@ impl Transport {
                     worker,
                 });
             }
-            if status == StatusCode::CONFLICT {
+            let rebalancing = refused_for_rebalance(status, &body);
+            if rebalancing {
                 if let Some(pause) = self.retry.delay(retries, started.elapsed()) {
-                    tracing::debug!(call = %call.describe(), worker, ?pause, "409 from Connect (rebalance?): retrying");
+                    tracing::debug!(call = %call.describe(), worker, %status, ?pause, "Connect refused during a rebalance: retrying");
                     tokio::time::sleep(pause).await;
                     retries += 1;
                     continue;
@@ -149,7 +151,7 @@ impl Transport {
             }
             let mut error = error_for(call, status.as_u16(), &body, &worker);
             if let HostError::Connect { message, .. } = &mut error {
-                if status == StatusCode::CONFLICT {
+                if rebalancing {
                     message.push_str(&format!(
                         "; still conflicting after {retries} retries over {:.0?}",
                         started.elapsed()
@@ -322,6 +324,16 @@ enum Failure {
     TimedOut,
 }
 
+/// Whether Connect refused the call because of a rebalance, which passes: 409 Conflict while one
+/// is under way, and 500 with the herder's `RebalanceNeededException` when one is about to start
+/// (seen right after a config PUT, on the next GET of that config).
+fn refused_for_rebalance(status: StatusCode, body: &str) -> bool {
+    status == StatusCode::CONFLICT
+        || (status == StatusCode::INTERNAL_SERVER_ERROR
+            && connect_message(status.as_u16(), body)
+                .contains("Request cannot be completed because a rebalance is expected"))
+}
+
 /// Connect's `{"error_code","message"}`, or a plain-text body (Basic auth's 401).
 fn connect_message(status: u16, body: &str) -> String {
     #[derive(serde::Deserialize)]
@@ -388,6 +400,23 @@ mod tests {
         let plain =
             Call::new(Method::GET, &["connectors"]).url(&Url::parse("http://h:8083").unwrap());
         assert_eq!(plain.as_str(), "http://h:8083/connectors");
+    }
+
+    #[test]
+    fn rebalance_refusals_are_told_from_other_errors() {
+        let expected = r#"{"error_code":500,"message":"Request cannot be completed because a rebalance is expected"}"#;
+        assert!(refused_for_rebalance(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            expected
+        ));
+        let conflict = r#"{"error_code":409,"message":"Cannot complete request because of a conflicting operation (e.g. worker rebalance)"}"#;
+        assert!(refused_for_rebalance(StatusCode::CONFLICT, conflict));
+        let timeout = r#"{"error_code":500,"message":"Request timed out"}"#;
+        assert!(!refused_for_rebalance(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            timeout
+        ));
+        assert!(!refused_for_rebalance(StatusCode::NOT_FOUND, expected));
     }
 
     #[test]
