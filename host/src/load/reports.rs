@@ -2,10 +2,12 @@
 //!
 //! rdkafka's `BaseProducer::poll(timeout)` truncates the time left to whole milliseconds, so its
 //! last millisecond is a busy loop — every call, however short. A job thread that waited that way
-//! for room in a full queue burned a core (50 µs of CPU per 10 KiB record on the bench), taken
-//! from librdkafka's own threads and the broker. Instead, librdkafka writes a byte to a pipe when a
-//! report (or any event) lands on the producer's empty event queue; the job thread sleeps in
-//! `ppoll` on that pipe, with a nanosecond timeout, and serves what arrived with zero-timeout polls.
+//! burned a core (50 µs of CPU per 10 KiB record on the bench, waiting for room in a full queue),
+//! taken from librdkafka's own threads and the broker. Instead, librdkafka writes a byte to a pipe
+//! when a report (or any event) lands on the producer's empty event queue; the job thread sleeps
+//! in `ppoll` on that pipe, with a nanosecond timeout, while it waits for the next record to be
+//! due or for the final acknowledgements, and serves what arrived with zero-timeout polls. (A full
+//! queue is waited out with a plain short pause instead: see `QUEUE_FULL_PAUSE` in `job.rs`.)
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::Duration;
