@@ -25,7 +25,6 @@ use crate::policy::Grants;
 
 /// Everything a running plugin's host calls act on. Shared with the run for reporting.
 pub struct RunContext {
-    pub clusters: Clusters,
     /// present when the profile has a `[connect]` section
     pub connect: Option<crate::connect::ConnectClient>,
     pub faults: crate::faults::FaultTargets,
@@ -47,6 +46,9 @@ pub struct RunContext {
     pub created_topics: Mutex<std::collections::BTreeSet<(String, String)>>,
     /// Flips to true when the operator interrupts the run: waits end and the plugin is stopped.
     pub cancelled: tokio::sync::watch::Receiver<bool>,
+    /// Declared last so it is dropped last: the embedded mock cluster must outlive the clients
+    /// above, or they log `AllBrokersDown` errors after a run that succeeded.
+    pub clusters: Clusters,
 }
 
 impl RunContext {
