@@ -41,7 +41,7 @@ pub mod param;
 /// `types` in `kscen::scenario0_2_0`.
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/scenario@0.2.0",
+        path: "wit/scenario@0.2.0",
         world: "scenario",
         pub_export_macro: true,
         export_macro_name: "export_bindings",
