@@ -1,13 +1,18 @@
-//! Project tasks: `cargo xtask build-plugins | demo | test`.
+//! Project tasks: `cargo xtask build-plugins | demo | test | install | dist | bench | report-tools`.
 
 mod bench;
+mod bundle;
+mod dist;
 mod lab;
+mod plugins;
 mod report_tools;
+mod workspace;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
+
+use crate::workspace::Workspace;
 
 const USAGE: &str = "usage: cargo xtask <task>
 
@@ -15,40 +20,38 @@ tasks:
   build-plugins   build the scenario plugins for wasm32-wasip2 into plugins/dist/
   demo            build everything and run the ramp-up scenario on the embedded cluster
   test            build everything, bring the lab up, run every test, tear the lab down
+  install         install an optimised kscen with its plugins, scenarios and SDK
+                  [--root DIR] (default: where `cargo install` puts binaries, ~/.cargo)
+  dist            the release archive: binary, plugins, scenarios, SDK, checksums
+                  [--check] unpacks it elsewhere and runs a scenario with it
+  paths           the checkout and the target folders this xtask works on
   report-tools    install mermaid-cli (for the report tests) into a cache folder
   bench           kscen vs kafka-producer-perf-test vs a bare rdkafka loop (docs/bench.md)";
 
-/// The plugins the host bundles (test fixtures included: the host tests load them).
-const PLUGINS: &[&str] = &[
-    "steady",
-    "ramp-up",
-    "burst",
-    "size-sweep",
-    "e2e-latency",
-    "catch-up",
-    "endurance",
-    "consistency",
-    "worker-kill",
-    "connector-restart",
-    "connectivity-loss",
-    "config-change",
-    "task-failure",
-    "misbehave",
-    "bench-produce",
-    "legacy-v0-1",
-    "declared-topics",
-];
-const WASM_TARGET: &str = "wasm32-wasip2";
-
 fn main() -> Result<()> {
-    let task = std::env::args().nth(1).unwrap_or_default();
-    let root = workspace_root();
-    std::env::set_current_dir(&root)?;
-    match task.as_str() {
-        "build-plugins" => build_plugins(&root),
-        "demo" => demo(&root),
-        "test" => test(&root),
-        "bench" => bench::run(&root, &std::env::args().skip(2).collect::<Vec<_>>()),
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (task, rest) = args
+        .split_first()
+        .map_or(("", &[][..]), |(t, r)| (t.as_str(), r));
+    if task.is_empty() || task == "help" || task == "--help" {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    let workspace = Workspace::find()?;
+    std::env::set_current_dir(&workspace.root)?;
+    match task {
+        "build-plugins" => plugins::build(&workspace),
+        "demo" => demo(&workspace),
+        "test" => test(&workspace),
+        "install" => bundle::install(&workspace, rest),
+        "dist" => dist::run(&workspace, rest),
+        "paths" => {
+            println!("checkout        {}", workspace.root.display());
+            println!("host target     {}", workspace.target.display());
+            println!("plugins target  {}", workspace.plugins_target.display());
+            Ok(())
+        }
+        "bench" => bench::run(&workspace, rest),
         "report-tools" => {
             let mmdc = report_tools::install_mermaid_cli(&report_tools::cache_dir())?;
             eprintln!("mermaid-cli: {}", mmdc.display());
@@ -59,17 +62,6 @@ fn main() -> Result<()> {
             bail!("unknown task {task:?}")
         }
     }
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask sits in the workspace")
-        .to_path_buf()
-}
-
-fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
 
 fn cargo() -> Command {
@@ -86,60 +78,12 @@ fn run(command: &mut Command) -> Result<()> {
     Ok(())
 }
 
-fn ensure_wasm_target() -> Result<()> {
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output();
-    match installed {
-        Ok(out)
-            if String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .any(|l| l.trim() == WASM_TARGET) =>
-        {
-            Ok(())
-        }
-        Ok(_) => run(Command::new("rustup").args(["target", "add", WASM_TARGET])),
-        Err(_) => {
-            eprintln!("rustup not found: assuming the {WASM_TARGET} target is installed");
-            Ok(())
-        }
-    }
-}
-
-fn build_plugins(root: &Path) -> Result<()> {
-    ensure_wasm_target()?;
-    run(cargo()
-        .args([
-            "build",
-            "--release",
-            "--target",
-            WASM_TARGET,
-            "--manifest-path",
-        ])
-        .arg(root.join("plugins").join("Cargo.toml")))?;
-    let built = target_dir(root).join(WASM_TARGET).join("release");
-    let dist = root.join("plugins").join("dist");
-    std::fs::create_dir_all(&dist)?;
-    for plugin in PLUGINS {
-        let from = built.join(format!("{}.wasm", plugin.replace('-', "_")));
-        let to = dist.join(format!("{plugin}.wasm"));
-        std::fs::copy(&from, &to)
-            .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
-    }
-    eprintln!("plugins in {}", dist.display());
-    Ok(())
-}
-
-fn kscen_binary(root: &Path) -> PathBuf {
-    target_dir(root).join("debug").join("kscen")
-}
-
-fn demo(root: &Path) -> Result<()> {
-    build_plugins(root)?;
+fn demo(workspace: &Workspace) -> Result<()> {
+    plugins::build(workspace)?;
     run(cargo().args(["build", "-p", "kscen"]))?;
-    let result = target_dir(root).join("demo").join("perf-02-ramp-up.json");
+    let result = workspace.target.join("demo").join("perf-02-ramp-up.json");
     // The seeds' one-hour plan at 0.5 % of real time: six phases of 3 s each.
-    run(Command::new(kscen_binary(root))
+    run(Command::new(workspace.binary("debug", "kscen"))
         .args([
             "run",
             "scenarios/perf-02-ramp-up.toml",
@@ -147,13 +91,17 @@ fn demo(root: &Path) -> Result<()> {
             "time_scale=0.005",
             "--json",
         ])
-        .arg(result))
+        .arg(result))?;
+    eprintln!(
+        "\nThat was a debug build. For real load, install the optimised one: cargo xtask install"
+    );
+    Ok(())
 }
 
-fn test(root: &Path) -> Result<()> {
-    build_plugins(root)?;
+fn test(workspace: &Workspace) -> Result<()> {
+    plugins::build(workspace)?;
     run(cargo().args(["build", "--workspace", "--all-targets"]))?;
-    let kscen = kscen_binary(root);
+    let kscen = workspace.binary("debug", "kscen");
     lab::with_lab(&kscen, &lab::PLAIN, |profile| {
         let mut command = cargo();
         // The secure lab's tests run next, against a lab of their own.
@@ -180,7 +128,9 @@ fn test(root: &Path) -> Result<()> {
             None => command.env_remove("KSCEN_SECURE_LAB_PROFILE"),
         };
         run(&mut command)
-    })
+    })?;
+    // What a user downloads: the release archive, unpacked elsewhere, runs a scenario.
+    dist::run(workspace, &["--check".to_string()])
 }
 
 /// The name prefix of the tests in host/tests/secure_lab.rs.

@@ -29,30 +29,28 @@ use self::settings::Workload;
 use self::tools::kscen::{Kscen, RunResult};
 use self::tools::native::Native;
 use self::tools::perf_test::PerfTest;
+use crate::workspace::Workspace;
 
 /// RSS is sampled this often in every run (and reported per second for the long run).
 const RSS_EVERY: Duration = Duration::from_millis(250);
 
-pub fn run(root: &Path, args: &[String]) -> Result<()> {
+pub fn run(workspace: &Workspace, args: &[String]) -> Result<()> {
+    let root = &workspace.root;
     let options = Options::parse(args)?;
     let measured = report::Measured::describe(root)?;
-    build(root)?;
-    let release = crate::target_dir(root).join("release");
-    let work = crate::target_dir(root).join("bench");
+    build(workspace)?;
+    let release = workspace.target.join("release");
+    let work = workspace.target.join("bench");
     // Fresh logs and results for this run only.
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
-    let kscen = Kscen::new(
-        &release.join("kscen"),
-        &root.join("plugins").join("dist"),
-        &work,
-    )?;
+    let kscen = Kscen::new(&release.join("kscen"), &workspace.plugin_dist(), &work)?;
     let workload = Workload::new(options.quick);
     let mut findings = report::Findings::default();
 
     // Without the lab first, so its JVMs do not compete with these.
     if options.runs(Section::Micro) {
-        findings.micro = Some(sections::micro::run(root)?);
+        findings.micro = Some(sections::micro::run(&workspace.target)?);
     }
     if options.runs(Section::Plugin) {
         let mut bench = Bench::new(&kscen, None, &release, &work);
@@ -104,7 +102,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
 
 /// Release builds of everything the bench launches: kscen, the native loop and topic helper, the
 /// plugins.
-fn build(root: &Path) -> Result<()> {
+fn build(workspace: &Workspace) -> Result<()> {
     crate::run(crate::cargo().args([
         "build",
         "--release",
@@ -113,7 +111,7 @@ fn build(root: &Path) -> Result<()> {
         "-p",
         "native-producer",
     ]))?;
-    crate::build_plugins(root)
+    crate::plugins::build(workspace)
 }
 
 /// What every section needs: the tools, the lab (when the section runs on it), a place for logs.

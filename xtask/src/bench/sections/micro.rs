@@ -17,8 +17,8 @@ pub struct Microbenchmark {
     pub median_ns: f64,
 }
 
-pub fn run(root: &Path) -> Result<Vec<Microbenchmark>> {
-    let criterion = crate::target_dir(root).join("criterion");
+pub fn run(target: &Path) -> Result<Vec<Microbenchmark>> {
+    let criterion = target.join("criterion");
     // Only this run's estimates are read back.
     for group in GROUPS {
         let _ = std::fs::remove_dir_all(criterion.join(group));
