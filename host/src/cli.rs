@@ -35,7 +35,8 @@ open-loop schedule and measures schedule lag, service latency and corrected (coo
 latency.\n\nWithout --profile, scenarios run against librdkafka's embedded mock cluster: nothing to set up.",
     after_help = "Exit codes: 0 completed (every threshold passed), 1 error, 2 a threshold failed or was not \
 measured, 3 plugin failed or hit a limit (partial result written), 130 interrupted (partial result written).\n\nExamples:\n  kscen run scenarios/perf-02-ramp-up.toml --set time_scale=0.01\n  \
-kscen run scenarios/perf-01-nominal.toml --profile lab --json result.json\n  kscen describe ramp-up"
+kscen run scenarios/perf-01-nominal.toml --profile lab --json result.json\n  kscen run perf-02-ramp-up --set time_scale=0.01   (a bundled scenario, by name)\n  \
+kscen describe ramp-up\n  kscen new my-scenario   (a plugin project of your own)"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -46,17 +47,22 @@ pub struct Cli {
 pub enum Command {
     /// Run a scenario file.
     Run(RunArgs),
-    /// List the bundled scenarios and the plugins found in the plugin path.
+    /// List the scenarios and plugins kscen finds, and the folders it found them in.
     List {
-        /// Folder of scenario files.
-        #[arg(long, default_value = "scenarios")]
-        scenarios: PathBuf,
+        /// Folder of scenario files. Default: `scenarios/` here, then those installed with kscen.
+        #[arg(long)]
+        scenarios: Option<PathBuf>,
     },
     /// Show a plugin's parameters (types, defaults, help) and the capabilities it needs.
     Describe {
-        /// Plugin name (looked up in the plugin path) or a .wasm file.
+        /// Plugin name (looked up in the plugin path) or a .wasm file (relative to this folder).
         plugin: String,
     },
+    /// Create a scenario plugin project that builds and runs as it is.
+    #[command(
+        after_help = "Then:\n  cd NAME\n  cargo build --release --target wasm32-wasip2\n  kscen run scenario.toml"
+    )]
+    New(NewArgs),
     /// The local lab: two Kafka clusters, a 3-worker Connect cluster and MirrorMaker 2.
     Lab {
         #[command(subcommand)]
@@ -74,8 +80,25 @@ pub enum Command {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct NewArgs {
+    /// The plugin's name: a crate name (lowercase letters, digits, '-', '_'); the project folder.
+    pub name: String,
+    /// Folder to create the project in.
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+    /// Take kscen-sdk from this crate folder (e.g. a kscen checkout's `sdk/`). Default: the SDK
+    /// installed with kscen.
+    #[arg(long, value_name = "DIR", conflicts_with = "sdk_git")]
+    pub sdk_path: Option<PathBuf>,
+    /// Take kscen-sdk from this git repository of kscen.
+    #[arg(long, value_name = "URL")]
+    pub sdk_git: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Scenario file (TOML): plugin, parameters, limits — or PACK/SCENARIO of an installed pack.
+    /// Scenario file (TOML): plugin, parameters, limits — a bundled scenario by name
+    /// (`perf-02-ramp-up`, see `kscen list`) — or PACK/SCENARIO of an installed pack.
     pub scenario: PathBuf,
     /// Profile naming the clusters (a file, or `lab` for the local lab). Default: embedded mock cluster.
     #[arg(long)]
@@ -112,8 +135,9 @@ pub struct RunArgs {
 pub async fn execute(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Run(args) => run(args).await,
-        Command::List { scenarios } => list(&scenarios).await.map(|()| EXIT_OK),
+        Command::List { scenarios } => list(scenarios).await.map(|()| EXIT_OK),
         Command::Describe { plugin } => describe(&plugin).await.map(|()| EXIT_OK),
+        Command::New(args) => new_project(args).map(|()| EXIT_OK),
         Command::Lab { command } => crate::lab::run(command).await.map(|()| EXIT_OK),
         Command::Report(args) => crate::report::command::run(args).map(|()| EXIT_OK),
         Command::Import(args) => crate::import::run(args).map(|()| EXIT_OK),
@@ -178,16 +202,61 @@ async fn run(args: RunArgs) -> Result<u8> {
     })
 }
 
-async fn list(scenarios_dir: &Path) -> Result<()> {
+async fn list(scenarios_dir: Option<PathBuf>) -> Result<()> {
     let host = Host::new()?;
-    let mut files: Vec<PathBuf> = std::fs::read_dir(scenarios_dir)
-        .with_context(|| format!("cannot list scenarios in {}", scenarios_dir.display()))?
+    let dirs = match scenarios_dir {
+        Some(dir) => vec![dir],
+        None => crate::bundle::scenario_dirs(),
+    };
+    if dirs.is_empty() {
+        println!(
+            "Scenarios: no scenarios/ folder here and none installed with this kscen \
+             (`cargo xtask install` installs the bundled ones)"
+        );
+    }
+    for dir in &dirs {
+        list_scenarios(dir)?;
+    }
+    let plugins = plugin_path::available(dirs.first().map(PathBuf::as_path));
+    println!("\nPlugins:");
+    let mut folder = None;
+    for (name, path) in plugins {
+        if folder.as_deref() != path.parent() {
+            folder = path.parent().map(Path::to_path_buf);
+            println!(
+                "  in {}:",
+                path.parent().unwrap_or(Path::new(".")).display()
+            );
+        }
+        let summary = match host.load(&path) {
+            Ok(plugin) => plugin.describe(&host).await.map(|info| info.summary),
+            Err(error) => Err(error),
+        };
+        match summary {
+            Ok(summary) => println!("    {name:<18} {summary}"),
+            Err(error) => println!("    {name:<18} unusable: {error:#}"),
+        }
+    }
+    if folder.is_none() {
+        let looked: Vec<String> = plugin_path::search_path(dirs.first().map(PathBuf::as_path))
+            .iter()
+            .map(|dir| dir.display().to_string())
+            .collect();
+        println!("  none found (looked in: {})", looked.join(", "));
+    }
+    Ok(())
+}
+
+fn list_scenarios(dir: &Path) -> Result<()> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot list scenarios in {}", dir.display()))?
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     files.sort();
-    println!("Scenarios ({}):", scenarios_dir.display());
+    let shown = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    println!("Scenarios in {} (run one by name):", shown.display());
     for file in &files {
         match ScenarioFile::load(file) {
             Ok(scenario) => println!(
@@ -205,23 +274,31 @@ async fn list(scenarios_dir: &Path) -> Result<()> {
             Err(error) => println!("  {:<28} invalid: {error:#}", file.display()),
         }
     }
-    println!("\nPlugins:");
-    for (name, path) in plugin_path::available(Some(scenarios_dir)) {
-        let summary = match host.load(&path) {
-            Ok(plugin) => plugin.describe(&host).await.map(|info| info.summary),
-            Err(error) => Err(error),
-        };
-        match summary {
-            Ok(summary) => println!("  {name:<18} {summary}"),
-            Err(error) => println!("  {name:<18} unusable: {error:#}"),
-        }
-    }
+    Ok(())
+}
+
+fn new_project(args: NewArgs) -> Result<()> {
+    use crate::template::SdkSource;
+    let sdk = match (args.sdk_path, args.sdk_git) {
+        (Some(path), _) => SdkSource::Path(
+            path.canonicalize()
+                .with_context(|| format!("--sdk-path {}", path.display()))?,
+        ),
+        (None, Some(url)) => SdkSource::Git(url),
+        (None, None) => crate::template::default_sdk()?,
+    };
+    let project = crate::template::create(&args.dir, &args.name, &sdk)?;
+    println!("created {}", project.display());
+    println!("\n  cd {}", project.display());
+    println!("  cargo build --release --target wasm32-wasip2");
+    println!("  kscen run scenario.toml");
     Ok(())
 }
 
 async fn describe(plugin: &str) -> Result<()> {
     let host = Host::new()?;
-    let path = plugin_path::resolve(plugin, Some(Path::new("scenarios")))?;
+    // A path on the command line is relative to the current folder.
+    let path = plugin_path::resolve(plugin, None)?;
     let loaded = host.load(&path)?;
     let info = loaded.describe(&host).await?;
     println!("{} — {}\n", info.name, info.summary);

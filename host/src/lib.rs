@@ -2,6 +2,7 @@
 //! components. The host owns the Kafka clients, timers and metrics; scenarios orchestrate.
 
 pub mod bindings;
+pub mod bundle;
 pub mod caps;
 pub mod cli;
 pub mod cluster;
@@ -21,5 +22,6 @@ pub mod policy;
 pub mod probe;
 pub mod report;
 pub mod run;
+pub mod template;
 pub mod thresholds;
 pub mod verify;

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 
 /// Folders searched for `<name>.wasm`, first match wins:
-/// `$KSCEN_PLUGIN_PATH` (colon-separated), `plugins/dist` beside the scenario's folder, and
-/// `plugins/dist` under the current folder (where `cargo xtask build-plugins` puts them).
+/// `$KSCEN_PLUGIN_PATH` (colon-separated), `plugins/dist` beside the scenario's folder,
+/// `plugins/dist` under the current folder (where `cargo xtask build-plugins` puts them), and the
+/// plugins installed with kscen (`share/kscen/plugins`, see `bundle`).
 pub fn search_path(scenario_dir: Option<&Path>) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::env::var_os("KSCEN_PLUGIN_PATH")
         .map(|value| std::env::split_paths(&value).collect())
@@ -16,10 +17,12 @@ pub fn search_path(scenario_dir: Option<&Path>) -> Vec<PathBuf> {
         dirs.push(dir.join("..").join("plugins").join("dist"));
     }
     dirs.push(PathBuf::from("plugins").join("dist"));
+    dirs.extend(crate::bundle::plugins_dir());
     dirs
 }
 
-/// A `.wasm` path (relative to the scenario file), or a plugin name looked up in the search path.
+/// A `.wasm` path (relative to the scenario file's folder `scenario_dir`; without one, to the
+/// current folder), or a plugin name looked up in the search path.
 pub fn resolve(plugin: &str, scenario_dir: Option<&Path>) -> Result<PathBuf> {
     if plugin.ends_with(".wasm") {
         let path = match scenario_dir {

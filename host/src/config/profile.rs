@@ -97,6 +97,7 @@ impl Profile {
             .with_context(|| format!("cannot read profile {}", path.display()))?;
         let mut profile: Profile =
             toml::from_str(&text).with_context(|| format!("invalid profile {}", path.display()))?;
+        profile.rebase_paths(path.parent().unwrap_or(Path::new("")));
         profile
             .check()
             .with_context(|| format!("invalid profile {}", path.display()))?;
@@ -120,6 +121,28 @@ impl Profile {
             auth.password = super::secrets::resolve(&auth.password, "connect.basic_auth.password")?;
         }
         Ok(())
+    }
+
+    /// Relative file paths in a profile are relative to the profile's folder, not to wherever
+    /// kscen is started from.
+    fn rebase_paths(&mut self, dir: &Path) {
+        let rebase = |path: &mut PathBuf| {
+            if path.is_relative() {
+                *path = dir.join(&*path);
+            }
+        };
+        if let Some(ca_file) = self.connect.as_mut().and_then(|c| c.ca_file.as_mut()) {
+            rebase(ca_file);
+        }
+        for process in self
+            .workers
+            .values_mut()
+            .chain(self.brokers.values_mut())
+            .chain(self.links.values_mut())
+        {
+            process.pid_file.iter_mut().for_each(rebase);
+            process.log_file.iter_mut().for_each(rebase);
+        }
     }
 
     fn check(&self) -> Result<()> {
@@ -167,6 +190,41 @@ fn resolve_path(name_or_path: &str) -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_files_are_relative_to_the_profile() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("certs")).unwrap();
+        std::fs::write(dir.path().join("certs/ca.pem"), "pem").unwrap();
+        let file = dir.path().join("prod.toml");
+        std::fs::write(
+            &file,
+            r#"
+            [clusters.source]
+            bootstrap_servers = "127.0.0.1:9092"
+            [connect]
+            urls = ["https://127.0.0.1:8083"]
+            ca_file = "certs/ca.pem"
+            [workers.worker-1]
+            pid_file = "run/worker-1.pid"
+            log_file = "/var/log/connect.log"
+            "#,
+        )
+        .unwrap();
+        // Loaded from another folder: the paths still point beside the profile.
+        let profile = Profile::load(file.to_str().unwrap()).unwrap();
+        let connect = profile.connect.unwrap();
+        assert_eq!(connect.ca_file.unwrap(), dir.path().join("certs/ca.pem"));
+        let worker = &profile.workers["worker-1"];
+        assert_eq!(
+            worker.pid_file.as_deref().unwrap(),
+            dir.path().join("run/worker-1.pid")
+        );
+        assert_eq!(
+            worker.log_file.as_deref().unwrap(),
+            Path::new("/var/log/connect.log")
+        );
+    }
 
     #[test]
     fn a_lab_profile_parses() {

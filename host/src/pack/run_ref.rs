@@ -45,6 +45,9 @@ impl PackRef {
 pub fn load_scenario(arg: &Path) -> Result<ScenarioFile> {
     let reference = match arg.to_str().and_then(PackRef::parse) {
         Some(reference) if !arg.exists() => reference,
+        _ if crate::bundle::is_scenario_name(arg) => {
+            return ScenarioFile::load(&crate::bundle::find_scenario(&arg.to_string_lossy())?)
+        }
         _ => return ScenarioFile::load(arg),
     };
     let packs = packs_dir(None)?;

@@ -1,0 +1,69 @@
+//! What an installed kscen ships beside its binary: `cargo xtask install` and the release archive
+//! (`cargo xtask dist`) lay out `<prefix>/bin/kscen` with `<prefix>/share/kscen/` holding
+//! `plugins/*.wasm`, `scenarios/*.toml` and `sdk/` (the kscen-sdk crate, for `kscen new`).
+//! xtask/src/bundle.rs writes that layout; this module is the one place kscen reads it.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+
+/// Points kscen at a bundle folder (a `share/kscen`) other than the one beside its binary.
+pub const SHARE_DIR_ENV: &str = "KSCEN_SHARE_DIR";
+
+/// The bundle of this kscen: `$KSCEN_SHARE_DIR`, else `share/kscen` beside the binary's `bin/`
+/// folder when it exists (a development build in `target/debug` has none).
+pub fn share_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os(SHARE_DIR_ENV) {
+        return Some(PathBuf::from(dir));
+    }
+    let exe = std::env::current_exe().ok()?.canonicalize().ok()?;
+    let share = exe.parent()?.parent()?.join("share").join("kscen");
+    share.is_dir().then_some(share)
+}
+
+pub fn plugins_dir() -> Option<PathBuf> {
+    share_dir().map(|dir| dir.join("plugins"))
+}
+
+/// The kscen-sdk crate shipped with this kscen, if it has one.
+pub fn sdk_dir() -> Option<PathBuf> {
+    share_dir()
+        .map(|dir| dir.join("sdk"))
+        .filter(|dir| dir.join("Cargo.toml").is_file())
+}
+
+/// Folders of scenario files a name is looked up in, first match wins: `scenarios/` under the
+/// current folder (a checkout of kscen, or a team's own), then the bundle's.
+pub fn scenario_dirs() -> Vec<PathBuf> {
+    let mut dirs = vec![PathBuf::from("scenarios")];
+    dirs.extend(share_dir().map(|dir| dir.join("scenarios")));
+    dirs.into_iter().filter(|dir| dir.is_dir()).collect()
+}
+
+/// A scenario given by name (`perf-02-ramp-up`, with or without `.toml`) rather than by path.
+pub fn find_scenario(name: &str) -> Result<PathBuf> {
+    let file = if name.ends_with(".toml") {
+        name.to_string()
+    } else {
+        format!("{name}.toml")
+    };
+    let dirs = scenario_dirs();
+    if let Some(found) = dirs.iter().map(|dir| dir.join(&file)).find(|p| p.is_file()) {
+        return Ok(found);
+    }
+    let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+    bail!(
+        "no scenario file {name:?} here, and no bundled scenario of that name (looked in: {}); \
+         `kscen list` shows the bundled scenarios",
+        if looked.is_empty() {
+            "no scenario folder: install kscen with `cargo xtask install`".to_string()
+        } else {
+            looked.join(", ")
+        }
+    )
+}
+
+/// A command-line scenario argument that names a bundled scenario rather than a file.
+pub fn is_scenario_name(arg: &Path) -> bool {
+    !arg.exists() && arg.components().count() == 1
+}

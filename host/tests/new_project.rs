@@ -1,0 +1,149 @@
+//! A plugin author's first steps, outside this repository: `kscen new hello`, then
+//! `cargo build --release --target wasm32-wasip2` and `kscen run scenario.toml` as the template's
+//! README says, against kscen-sdk as `cargo package` makes it (the crate a user gets: its WIT must
+//! be inside it).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::{u64_of, workspace_root, Run};
+
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// `cargo package -p kscen-sdk`, unpacked into `dir`; returns the crate's folder.
+fn packaged_sdk(dir: &Path) -> PathBuf {
+    let target = dir.join("package-target");
+    let status = cargo()
+        .args([
+            "package",
+            "-p",
+            "kscen-sdk",
+            "--no-verify",
+            "--allow-dirty",
+            "--quiet",
+        ])
+        .arg("--target-dir")
+        .arg(&target)
+        .current_dir(workspace_root())
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "cargo package -p kscen-sdk failed");
+    let crate_file = std::fs::read_dir(target.join("package"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "crate"))
+        .expect("a .crate file");
+    let unpacked = dir.join("unpacked");
+    let file = std::fs::File::open(&crate_file).unwrap();
+    tar::Archive::new(flate2::read::GzDecoder::new(file))
+        .unpack(&unpacked)
+        .unwrap();
+    let sdk = std::fs::read_dir(&unpacked)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .next()
+        .expect("the crate's folder");
+    // The WIT the SDK generates its bindings from travels inside the crate, not beside it.
+    assert!(
+        sdk.join("wit/scenario@0.2.0/scenario.wit").is_file()
+            && sdk
+                .join("wit/scenario@0.2.0/deps/scenario@0.1.0/scenario.wit")
+                .is_file(),
+        "the packaged kscen-sdk lacks its WIT"
+    );
+    sdk
+}
+
+fn kscen(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_kscen"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("KSCEN_PLUGIN_PATH")
+        .output()
+        .expect("kscen runs")
+}
+
+#[test]
+fn kscen_new_builds_against_the_packaged_sdk_and_runs_outside_the_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(!dir.path().starts_with(workspace_root()));
+    let sdk = packaged_sdk(dir.path());
+
+    let made = kscen(
+        dir.path(),
+        &["new", "hello", "--sdk-path", sdk.to_str().unwrap()],
+    );
+    assert!(
+        made.status.success(),
+        "kscen new failed: {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let project = dir.path().join("hello");
+
+    // The template's own command, with no CARGO_TARGET_DIR so the component lands where
+    // scenario.toml expects it. Its `target/` is a link into the shared cache when there is one,
+    // so the SDK's dependencies are not rebuilt on every run.
+    if let Some(cache) = std::env::var_os("CARGO_TARGET_DIR") {
+        let kept = Path::new(&cache).join("new-project-test");
+        std::fs::create_dir_all(&kept).unwrap();
+        std::os::unix::fs::symlink(&kept, project.join("target")).unwrap();
+    }
+    let built = cargo()
+        .args(["build", "--release", "--target", "wasm32-wasip2"])
+        .current_dir(&project)
+        .env_remove("CARGO_TARGET_DIR")
+        .status()
+        .expect("cargo runs");
+    assert!(built.success(), "the new project did not build");
+
+    let json = dir.path().join("hello.json");
+    let output = kscen(
+        &project,
+        &[
+            "run",
+            "scenario.toml",
+            "--set",
+            "duration=\"2s\"",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    let run = Run::collect(output, &json);
+    assert_eq!(
+        run.code(),
+        0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout(),
+        run.stderr()
+    );
+    assert_eq!(run.phase_names(), ["steady", "probes"]);
+    assert_eq!(
+        u64_of(&run.result()["custom_histograms"]["produce_us"]["count"]),
+        20
+    );
+    // A run that succeeded logs no error (librdkafka's clients are closed before the embedded
+    // cluster).
+    assert!(
+        !run.stderr().contains("ERROR") && !run.stderr().contains("AllBrokersDown"),
+        "error lines after a successful run:\n{}",
+        run.stderr()
+    );
+
+    // `describe` takes a path relative to the current folder.
+    let described = kscen(
+        &project,
+        &["describe", "./target/wasm32-wasip2/release/hello.wasm"],
+    );
+    assert!(
+        described.status.success(),
+        "{}",
+        String::from_utf8_lossy(&described.stderr)
+    );
+    assert!(String::from_utf8_lossy(&described.stdout).starts_with("hello — "));
+}
