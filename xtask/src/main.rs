@@ -37,6 +37,7 @@ const PLUGINS: &[&str] = &[
     "bench-produce",
     "legacy-v0-1",
     "declared-topics",
+    "custom-histograms",
 ];
 const WASM_TARGET: &str = "wasm32-wasip2";
 
