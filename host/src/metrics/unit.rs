@@ -50,6 +50,14 @@ impl Unit {
         }
     }
 
+    /// For messages: `in us`, `a plain count`.
+    pub fn described(self) -> String {
+        match self.symbol() {
+            "" => "a plain count".to_string(),
+            symbol => format!("in {symbol}"),
+        }
+    }
+
     fn nanoseconds(self) -> Option<f64> {
         match self {
             Unit::Nanoseconds => Some(1.0),

@@ -291,9 +291,9 @@ fn check_reference(metric: &Metric, reference: &str) -> Result<()> {
         );
         if unit.convert(1.0, other_unit).is_none() {
             bail!(
-                "{left} is in {} and {reference} in {}: a duration compares only with a duration",
-                unit_name(unit),
-                unit_name(other_unit)
+                "{left} is {} and {reference} {}: a duration compares only with a duration",
+                unit.described(),
+                other_unit.described()
             );
         }
     }
@@ -306,20 +306,13 @@ fn check_time_limit(path: &str) -> Result<()> {
         let unit = histogram_statistic_unit(name, statistic);
         if !unit.is_duration() {
             bail!(
-                "{path} is in {}, not a duration: write the limit without a time unit \
+                "{path} is {}, not a duration: write the limit without a time unit \
                  (a histogram's unit is its name's suffix: _ns, _us, _ms, _s)",
-                unit_name(unit)
+                unit.described()
             );
         }
     }
     Ok(())
-}
-
-fn unit_name(unit: Unit) -> &'static str {
-    match unit.symbol() {
-        "" => "a plain count",
-        symbol => symbol,
-    }
 }
 
 fn parse_limit(text: &str) -> Result<Limit> {

@@ -133,9 +133,16 @@ fn judge(
     phase: Option<String>,
     read: impl Fn(&str) -> Result<Reading, Missing>,
 ) -> ThresholdResult {
-    let measured = read(&threshold.metric.path);
-    let unit = measured.as_ref().map_or(Unit::Count, |m| m.unit);
-    let limit = limit_in(&threshold.limit, unit, &read);
+    let path = &threshold.metric.path;
+    let measured = read(path);
+    // A histogram never recorded still has the unit its name declares: its limit reads the same
+    // whether or not it was measured.
+    let unit = match (&measured, expr::histogram_path(path)) {
+        (Ok(reading), _) => reading.unit,
+        (Err(_), Some((name, statistic))) => expr::histogram_statistic_unit(name, statistic),
+        (Err(_), None) => Unit::Count,
+    };
+    let limit = limit_in(&threshold.limit, path, unit, &read);
     let (verdict, note) = match (&measured, &limit) {
         (Ok(m), Ok(l)) if threshold.op.holds(m.value, *l) => (Verdict::Passed, None),
         (Ok(_), Ok(_)) => (Verdict::Failed, None),
@@ -150,15 +157,16 @@ fn judge(
         measured,
         limit,
         margin: measured.zip(limit).map(|(m, l)| m - l),
-        unit: unit_label(&threshold.metric.path, unit, &threshold.limit),
+        unit: unit_label(path, unit, &threshold.limit),
         note,
     }
 }
 
-/// The limit in `unit`: a time limit (held in ms) converted when the metric is a duration, a
-/// reference converted to the metric's unit.
+/// The limit in `unit`, the unit of the metric at `path`: a time limit (held in ms) converted when
+/// the metric is a duration, a reference converted to the metric's unit.
 fn limit_in(
     limit: &Limit,
+    path: &str,
     unit: Unit,
     read: impl Fn(&str) -> Result<Reading, Missing>,
 ) -> Result<f64, Missing> {
@@ -177,11 +185,10 @@ fn limit_in(
                 .convert(reference.value, unit)
                 .ok_or_else(|| {
                     format!(
-                    "{metric} is in {:?} and the metric in {:?}: a duration compares only with \
-                     a duration",
-                    reference.unit.symbol(),
-                    unit.symbol()
-                )
+                        "{metric} is {} and {path} {}: a duration compares only with a duration",
+                        reference.unit.described(),
+                        unit.described()
+                    )
                 })?;
             Ok(value * factor)
         }
@@ -487,6 +494,9 @@ mod tests {
             assert_eq!(result.verdict, Verdict::NotMeasured, "{text}: {result:?}");
             assert!(result.note.unwrap().contains("recorded no value"), "{text}");
         }
+        // its limit still reads in the unit the name declares
+        let never = run.one("hist(nothing_us).p99 < 50ms");
+        assert_eq!((never.limit, never.unit.as_str()), (Some(50_000.0), "us"));
     }
 
     #[test]
@@ -518,7 +528,13 @@ mod tests {
         let run = Run::new();
         let result = run.one("hist(roundtrip_us).p99 < 2 * probes_sent");
         assert_eq!(result.verdict, Verdict::NotMeasured, "{result:?}");
-        assert!(result.note.unwrap().contains("duration"));
+        assert_eq!(
+            result.note.as_deref(),
+            Some(
+                "probes_sent is a plain count and hist(roundtrip_us).p99 in us: a duration \
+                 compares only with a duration"
+            )
+        );
     }
 
     #[test]
