@@ -23,8 +23,8 @@ use crate::plugin_path;
 use crate::policy::{Grants, Offer};
 use crate::probe::Probes;
 use crate::report::console::{
-    figure_lines, perf_test_final_line, replication_lines, summary_table, threshold_lines,
-    LiveOutput,
+    custom_histogram_lines, figure_lines, perf_test_final_line, replication_lines, summary_table,
+    threshold_lines, LiveOutput,
 };
 use crate::report::result::{self, Environment, Outcome, PluginMeta, RunResult, ScenarioMeta};
 use crate::thresholds::abort::AbortOnFail;
@@ -290,6 +290,10 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
     run_result.thresholds = crate::thresholds::evaluate(&thresholds, &(&run_result).into());
     print!("\n{}", summary_table(&run_result.phases));
     print!("{}", replication_lines(&run_result.replication));
+    print!(
+        "{}",
+        custom_histogram_lines(&run_result.custom_histograms, &run_result.phases)
+    );
     print!("{}", figure_lines(&run_result.figures));
     print!("{}", threshold_lines(&run_result.thresholds));
     if let Some(line) = perf_test_final_line(&run_result.phases) {

@@ -43,6 +43,8 @@ impl Host for PluginState {
         if histogram.is_empty() {
             return Ok(Err(WitError::Invalid("histogram name is empty".into())));
         }
+        // The value is kept as recorded; its unit is the name's suffix (`roundtrip_us`), read by
+        // `metrics::unit::Unit::of_histogram` wherever it is shown or compared.
         self.run()?.metrics.record_custom(&histogram, value);
         Ok(Ok(()))
     }

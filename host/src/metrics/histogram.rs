@@ -1,5 +1,5 @@
-//! Latency histograms: microseconds, 1 µs to 1 h, 3 significant figures, and the figures reports
-//! quote from them.
+//! Latency histograms: microseconds, 1 µs to 1 h, 3 significant figures; the plugins' own
+//! histograms, in any unit; and the figures reports quote from them.
 
 use base64::Engine as _;
 use hdrhistogram::serialization::{Serializer as _, V2DeflateSerializer};
@@ -11,6 +11,20 @@ pub const MAX_LATENCY_US: u64 = 3_600_000_000;
 
 pub fn new_latency_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("static histogram bounds are valid")
+}
+
+/// A plugin's own histogram: any unit (its name says which), so no fixed range: it grows to the
+/// largest value recorded and keeps 0, with the same 3 significant figures.
+pub fn new_custom_histogram() -> Histogram<u64> {
+    Histogram::new(3).expect("static histogram precision is valid")
+}
+
+/// Records one value of a custom histogram, growing it to fit (a value beyond what it can grow
+/// to is clamped, so a sample is never lost).
+pub fn record_custom(histogram: &mut Histogram<u64>, value: u64) {
+    if histogram.record(value).is_err() {
+        histogram.saturating_record(value);
+    }
 }
 
 /// Records one value, clamped to the histogram's range so an outlier never loses a sample.
@@ -112,6 +126,19 @@ mod tests {
         assert!(text.len() < 40_000, "{} bytes", text.len());
         let back = decode(&text);
         assert_eq!(summarize(&back), summarize(&histogram));
+    }
+
+    #[test]
+    fn custom_histograms_keep_zero_and_values_beyond_an_hour_of_microseconds() {
+        let mut histogram = new_custom_histogram();
+        record_custom(&mut histogram, 0);
+        record_custom(&mut histogram, 10 * MAX_LATENCY_US);
+        let summary = summarize(&histogram);
+        assert_eq!((summary.count, summary.min), (2, 0));
+        assert!(summary.max.abs_diff(10 * MAX_LATENCY_US) * 1000 <= 10 * MAX_LATENCY_US);
+        assert_eq!(summarize(&decode(&encode(&histogram))), summary);
+        record_custom(&mut histogram, u64::MAX);
+        assert_eq!(histogram.len(), 3);
     }
 
     #[test]

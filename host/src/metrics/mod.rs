@@ -6,6 +6,7 @@ pub mod events;
 pub mod histogram;
 pub mod phases;
 pub mod timeline;
+pub mod unit;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -26,7 +27,7 @@ pub struct RunMetrics {
     jobs: Mutex<Vec<Arc<LoadJob>>>,
     gauges: Mutex<BTreeMap<String, f64>>,
     figures: Mutex<BTreeMap<String, Figure>>,
-    custom: Mutex<BTreeMap<String, Histogram<u64>>>,
+    custom: Mutex<CustomHistograms>,
     timeline: Mutex<Vec<TimelinePoint>>,
 }
 
@@ -35,6 +36,31 @@ pub struct RunMetrics {
 pub struct Figure {
     pub value: f64,
     pub unit: String,
+}
+
+/// The plugin's own histograms (`metrics.record-value`), by name; units are in the names
+/// ([`unit::Unit::of_histogram`]).
+#[derive(Debug, Clone, Default)]
+pub struct CustomHistograms {
+    pub run: BTreeMap<String, Histogram<u64>>,
+    /// phase index → the values recorded while that phase was open; values recorded between
+    /// phases count run-wide only
+    pub by_phase: BTreeMap<usize, BTreeMap<String, Histogram<u64>>>,
+}
+
+impl CustomHistograms {
+    fn record(&mut self, name: &str, phase: Option<usize>, value: u64) {
+        let into = |histograms: &mut BTreeMap<String, Histogram<u64>>| {
+            let histogram = histograms
+                .entry(name.to_string())
+                .or_insert_with(histogram::new_custom_histogram);
+            histogram::record_custom(histogram, value);
+        };
+        into(&mut self.run);
+        if let Some(phase) = phase {
+            into(self.by_phase.entry(phase).or_default());
+        }
+    }
 }
 
 /// Totals over every job at one instant, for the timeline and live output.
@@ -92,15 +118,13 @@ impl RunMetrics {
         self.figures.lock().unwrap().clone()
     }
 
+    /// Records into the run-wide histogram and into the phase open now.
     pub fn record_custom(&self, name: &str, value: u64) {
-        let mut custom = self.custom.lock().unwrap();
-        let histogram = custom
-            .entry(name.to_string())
-            .or_insert_with(histogram::new_latency_histogram);
-        histogram::record(histogram, value);
+        let phase = self.phases.current_index();
+        self.custom.lock().unwrap().record(name, phase, value);
     }
 
-    pub fn custom_histograms(&self) -> BTreeMap<String, Histogram<u64>> {
+    pub fn custom_histograms(&self) -> CustomHistograms {
         self.custom.lock().unwrap().clone()
     }
 

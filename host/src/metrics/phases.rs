@@ -59,11 +59,17 @@ impl PhaseBoard {
 
     /// The name of the phase open now, if any.
     pub fn current_name(&self) -> Option<String> {
+        self.current(|s| s.name.clone())
+    }
+
+    /// The index of the phase open now, if any.
+    pub fn current_index(&self) -> Option<usize> {
+        self.current(|s| s.index)
+    }
+
+    fn current<T>(&self, read: impl FnOnce(&PhaseSpan) -> T) -> Option<T> {
         let spans = self.spans.lock().unwrap();
-        spans
-            .last()
-            .filter(|s| s.end_ns.is_none())
-            .map(|s| s.name.clone())
+        spans.last().filter(|s| s.end_ns.is_none()).map(read)
     }
 }
 
@@ -115,5 +121,8 @@ mod tests {
         assert_eq!(cursor.phase_at(&board, 30), None);
         assert_eq!(board.snapshot()[0].end_ns, Some(20));
         assert_eq!(board.current_name(), None);
+        assert_eq!(board.current_index(), None);
+        board.begin("step-3", 40);
+        assert_eq!(board.current_index(), Some(2));
     }
 }

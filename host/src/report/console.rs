@@ -1,13 +1,15 @@
 //! What a person (and a parsing script) sees while and after a run: a progress line on a TTY,
 //! kafka-producer-perf-test's exact 5-second lines on stdout, and the per-phase summary.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::result::{JobReplication, PhaseResult};
-use crate::metrics::histogram::new_latency_histogram;
+use super::result::{HistogramResult, JobReplication, PhaseResult};
+use crate::metrics::histogram::{new_latency_histogram, LatencySummary};
 use crate::metrics::timeline::TimelinePoint;
+use crate::metrics::unit::Unit;
 
 /// The periodic line of kafka-producer-perf-test, character for character.
 pub fn perf_test_line(records: u64, seconds: f64, bytes: u64, avg_ms: f64, max_ms: f64) -> String {
@@ -128,10 +130,52 @@ pub fn summary_table(phases: &[PhaseResult]) -> String {
     out
 }
 
-/// The figures the plugin reported, one per line.
-pub fn figure_lines(
-    figures: &std::collections::BTreeMap<String, crate::metrics::Figure>,
+/// The plugin's own histograms: over the run, then in each phase that recorded into them; in
+/// the unit their names declare, durations in ms.
+pub fn custom_histogram_lines(
+    run: &BTreeMap<String, HistogramResult>,
+    phases: &[PhaseResult],
 ) -> String {
+    if run.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "\n{:<30} {:<22} {:>10}  {}\n",
+        "custom histogram", "scope", "count", "p50 / p95 / p99 / p99.9 / max"
+    );
+    for (name, histogram) in run {
+        let unit = Unit::of_histogram(name);
+        let label = match unit.shown().symbol() {
+            "" => name.clone(),
+            symbol => format!("{name} ({symbol})"),
+        };
+        out.push_str(&histogram_line(&label, "run", &histogram.summary, unit));
+        for phase in phases {
+            if let Some(in_phase) = phase.custom_histograms.get(name) {
+                out.push_str(&histogram_line("", &phase.name, &in_phase.summary, unit));
+            }
+        }
+    }
+    out
+}
+
+fn histogram_line(label: &str, scope: &str, summary: &LatencySummary, unit: Unit) -> String {
+    let show = |value: u64| unit.show(value as f64);
+    format!(
+        "{:<30} {:<22} {:>10}  {} / {} / {} / {} / {}\n",
+        truncate(label, 30),
+        truncate(scope, 22),
+        summary.count,
+        show(summary.p50),
+        show(summary.p95),
+        show(summary.p99),
+        show(summary.p999),
+        show(summary.max)
+    )
+}
+
+/// The figures the plugin reported, one per line.
+pub fn figure_lines(figures: &BTreeMap<String, crate::metrics::Figure>) -> String {
     if figures.is_empty() {
         return String::new();
     }
@@ -300,5 +344,31 @@ mod tests {
             perf_test_line(3095, 5.0, 3095 * 51200, 1058.6, 1216.0),
             "3095 records sent, 619.0 records/sec (30.22 MB/sec), 1058.6 ms avg latency, 1216.0 ms max latency."
         );
+    }
+
+    #[test]
+    fn custom_histograms_show_run_wide_then_per_phase_in_their_unit() {
+        let mut histogram = crate::metrics::histogram::new_custom_histogram();
+        crate::metrics::histogram::record_custom(&mut histogram, 1_500);
+        let recorded = HistogramResult::of(&histogram);
+        let run = BTreeMap::from([
+            ("roundtrip_us".to_string(), recorded.clone()),
+            ("batch_bytes".to_string(), recorded.clone()),
+        ]);
+        let lines = custom_histogram_lines(&run, &[]);
+        let lines: Vec<&str> = lines.lines().collect();
+        assert!(lines[1].starts_with("custom histogram"), "{lines:?}");
+        assert!(lines[2].starts_with("batch_bytes (bytes)"), "{lines:?}");
+        assert!(
+            lines[2].ends_with("1500 / 1500 / 1500 / 1500 / 1500"),
+            "{lines:?}"
+        );
+        assert!(lines[3].starts_with("roundtrip_us (ms)"), "{lines:?}");
+        assert!(lines[3].contains("run"));
+        assert!(
+            lines[3].ends_with("1.500 / 1.500 / 1.500 / 1.500 / 1.500"),
+            "{lines:?}"
+        );
+        assert_eq!(custom_histogram_lines(&BTreeMap::new(), &[]), "");
     }
 }

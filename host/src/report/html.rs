@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use super::model::{LoadedResult, ResultDoc};
-use super::rows::rows;
+use super::rows::{histogram_rows, rows};
 use super::verdict::{threshold_line, RunVerdict};
 
 const UPLOT_JS: &str = include_str!("../../assets/uPlot.iife.min.js");
@@ -99,6 +99,7 @@ fn run_section(index: usize, run: &LoadedResult) -> String {
         out.push_str("</tr>\n");
     }
     out.push_str("</table>\n");
+    out.push_str(&custom_histograms(result));
     if !result.thresholds.is_empty() {
         out.push_str("<table><tr><th>threshold</th><th>scope</th><th>verdict</th><th>measured</th><th>limit</th><th>by how much</th></tr>\n");
         for threshold in &result.thresholds {
@@ -124,6 +125,34 @@ fn run_section(index: usize, run: &LoadedResult) -> String {
         out.push_str("<p class=\"nm\">No per-second timeline in this result: not measured.</p>\n");
     }
     out.push_str(&format!("<div id=\"charts-{index}\"></div></section>\n"));
+    out
+}
+
+/// The plugin's own histograms, run-wide and per phase.
+fn custom_histograms(result: &ResultDoc) -> String {
+    let table = histogram_rows(result);
+    if table.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "<table><tr><th>histogram</th><th>scope</th><th>unit</th><th>count</th><th>p50</th>\
+         <th>p95</th><th>p99</th><th>p99.9</th><th>max</th></tr>\n",
+    );
+    for row in table {
+        out.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            escape(&row.histogram),
+            escape(&row.scope),
+            row.unit,
+            row.count,
+            row.p50,
+            row.p95,
+            row.p99,
+            row.p999,
+            row.max
+        ));
+    }
+    out.push_str("</table>\n");
     out
 }
 

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::mermaid;
 use super::model::{LoadedResult, ResultDoc};
-use super::rows::{rows, Cell, PhaseRow};
+use super::rows::{histogram_rows, rows, Cell, PhaseRow};
 use super::verdict::{threshold_line, RunVerdict};
 
 /// Producer metrics worth quoting from `--print-metrics` (the rest stays in the JSON).
@@ -150,6 +150,7 @@ fn run_section(out: &mut String, number: usize, run: &LoadedResult) {
     test_plan(out, number, result);
     let table = rows(result);
     results_table(out, number, &table);
+    custom_histograms(out, result);
     thresholds(out, number, result);
     replication(out, number, result);
     observed(out, number, result, &table);
@@ -444,6 +445,38 @@ fn results_table(out: &mut String, number: usize, table: &[PhaseRow]) {
             row.p99_ms.markdown(),
             row.p999_ms.markdown(),
             cell(&row.remarks.join("; ")),
+        );
+    }
+    out.push('\n');
+}
+
+/// The plugin's own histograms, under the results they belong with.
+fn custom_histograms(out: &mut String, result: &ResultDoc) {
+    let table = histogram_rows(result);
+    if table.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "Histograms the plugin recorded (unit from the name; durations in ms):\n"
+    );
+    let _ = writeln!(
+        out,
+        "| histogram | scope | unit | count | p50 | p95 | p99 | p99.9 | max |\n|---|---|---|---|---|---|---|---|---|"
+    );
+    for row in table {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            cell(&row.histogram),
+            cell(&row.scope),
+            row.unit,
+            row.count,
+            row.p50,
+            row.p95,
+            row.p99,
+            row.p999,
+            row.max
         );
     }
     out.push('\n');

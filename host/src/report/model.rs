@@ -71,6 +71,8 @@ pub struct ResultDoc {
     #[serde(default)]
     pub events: Vec<EventDoc>,
     #[serde(default)]
+    pub custom_histograms: BTreeMap<String, HistogramDoc>,
+    #[serde(default)]
     pub figures: BTreeMap<String, FigureDoc>,
     #[serde(default)]
     pub thresholds: Vec<ThresholdDoc>,
@@ -179,6 +181,9 @@ pub struct PhaseDoc {
     pub corrected_us: Option<HistogramDoc>,
     #[serde(default)]
     pub replicated_us: Option<HistogramDoc>,
+    /// absent in results written before custom histograms were kept per phase
+    #[serde(default)]
+    pub custom_histograms: BTreeMap<String, HistogramDoc>,
     #[serde(default)]
     pub imported: Option<ImportedDoc>,
 }

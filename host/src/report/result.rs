@@ -127,7 +127,7 @@ pub struct HistogramResult {
 }
 
 impl HistogramResult {
-    fn of(histogram: &hdrhistogram::Histogram<u64>) -> HistogramResult {
+    pub fn of(histogram: &hdrhistogram::Histogram<u64>) -> HistogramResult {
         HistogramResult {
             summary: histogram::summarize(histogram),
             hdr: histogram::encode(histogram),
@@ -156,6 +156,8 @@ pub struct PhaseResult {
     pub corrected_us: HistogramResult,
     /// seen on the target − intended send time; null when no load in the phase tracked replication
     pub replicated_us: Option<HistogramResult>,
+    /// the plugin's own histograms, from the values recorded while this phase was open
+    pub custom_histograms: BTreeMap<String, HistogramResult>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -176,7 +178,13 @@ struct PhaseAccumulator {
 }
 
 impl PhaseAccumulator {
-    fn finish(self, name: String, start_s: f64, end_s: f64) -> PhaseResult {
+    fn finish(
+        self,
+        name: String,
+        start_s: f64,
+        end_s: f64,
+        custom: BTreeMap<String, HistogramResult>,
+    ) -> PhaseResult {
         let mut schedule_lag = new_latency_histogram();
         let mut service = new_latency_histogram();
         let mut corrected = new_latency_histogram();
@@ -221,6 +229,7 @@ impl PhaseAccumulator {
             service_us: HistogramResult::of(&service),
             corrected_us: HistogramResult::of(&corrected),
             replicated_us: self.tracked.then(|| HistogramResult::of(&replicated)),
+            custom_histograms: custom,
         }
     }
 }
@@ -239,17 +248,30 @@ pub fn collect_phases(metrics: &RunMetrics) -> Vec<PhaseResult> {
             accumulator.tracked |= recorder.replication.is_some();
         }
     }
+    let mut custom = metrics.custom_histograms().by_phase;
     let seconds = |ns: u64| ns as f64 / 1e9;
     let mut phases: Vec<PhaseResult> = spans
         .iter()
         .map(|span| {
             let accumulator = by_phase.remove(&Some(span.index)).unwrap_or_default();
             let end = span.end_ns.unwrap_or(end_of_run);
-            accumulator.finish(span.name.clone(), seconds(span.start_ns), seconds(end))
+            let custom = summarize_all(&custom.remove(&span.index).unwrap_or_default());
+            accumulator.finish(
+                span.name.clone(),
+                seconds(span.start_ns),
+                seconds(end),
+                custom,
+            )
         })
         .collect();
     if let Some(unphased) = by_phase.remove(&None) {
-        phases.push(unphased.finish("(no phase)".into(), 0.0, seconds(end_of_run)));
+        // Custom values recorded between phases count run-wide only.
+        phases.push(unphased.finish(
+            "(no phase)".into(),
+            0.0,
+            seconds(end_of_run),
+            BTreeMap::new(),
+        ));
     }
     phases
 }
@@ -265,9 +287,15 @@ pub fn totals(phases: &[PhaseResult]) -> Totals {
     })
 }
 
+/// The plugin's own histograms over the whole run.
 pub fn custom_histograms(metrics: &RunMetrics) -> BTreeMap<String, HistogramResult> {
-    metrics
-        .custom_histograms()
+    summarize_all(&metrics.custom_histograms().run)
+}
+
+fn summarize_all(
+    histograms: &BTreeMap<String, hdrhistogram::Histogram<u64>>,
+) -> BTreeMap<String, HistogramResult> {
+    histograms
         .iter()
         .map(|(name, histogram)| (name.clone(), HistogramResult::of(histogram)))
         .collect()

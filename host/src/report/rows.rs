@@ -2,6 +2,7 @@
 //! is either what the run captured, formatted, or "not measured".
 
 use super::model::{HistogramDoc, PhaseDoc, ResultDoc};
+use crate::metrics::unit::Unit;
 
 /// A figure as a report shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -204,6 +205,53 @@ fn run_row(result: &ResultDoc, phase: &PhaseDoc) -> PhaseRow {
     }
 }
 
+/// One of the plugin's own histograms over the run or in one phase, in the unit summaries show
+/// it in (durations in ms).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistogramRow {
+    pub histogram: String,
+    /// `run`, or the phase's name
+    pub scope: String,
+    /// empty for a plain count
+    pub unit: &'static str,
+    pub count: u64,
+    pub p50: String,
+    pub p95: String,
+    pub p99: String,
+    pub p999: String,
+    pub max: String,
+}
+
+/// Each custom histogram run-wide, followed by the phases that recorded into it.
+pub fn histogram_rows(result: &ResultDoc) -> Vec<HistogramRow> {
+    let mut rows = Vec::new();
+    for (name, histogram) in &result.custom_histograms {
+        rows.push(histogram_row(name, "run", histogram));
+        for phase in &result.phases {
+            if let Some(in_phase) = phase.custom_histograms.get(name) {
+                rows.push(histogram_row(name, &phase.name, in_phase));
+            }
+        }
+    }
+    rows
+}
+
+fn histogram_row(name: &str, scope: &str, histogram: &HistogramDoc) -> HistogramRow {
+    let unit = Unit::of_histogram(name);
+    let show = |value: u64| unit.show(value as f64);
+    HistogramRow {
+        histogram: name.to_string(),
+        scope: scope.to_string(),
+        unit: unit.shown().symbol(),
+        count: histogram.count,
+        p50: show(histogram.p50),
+        p95: show(histogram.p95),
+        p99: show(histogram.p99),
+        p999: show(histogram.p999),
+        max: show(histogram.max),
+    }
+}
+
 /// perf-test's figures, formatted as perf-test prints them.
 fn imported_row(phase: &PhaseDoc) -> PhaseRow {
     let imported = phase.imported.as_ref().expect("an imported phase");
@@ -266,6 +314,47 @@ fn short_warning(line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn custom_histograms_run_wide_then_per_phase_and_older_results_read() {
+        let histogram = |value: u64| {
+            serde_json::json!({"count": 3, "min": value, "mean": value, "p50": value,
+                "p95": value, "p99": value, "p999": value, "max": value})
+        };
+        let result: ResultDoc = serde_json::from_value(serde_json::json!({
+            "schema": "kscen.result/v1",
+            "scenario": {"name": "custom"},
+            "outcome": {"status": "completed"},
+            "phases": [
+                {"name": "fast", "custom_histograms": {"roundtrip_us": histogram(1_500)}},
+                // written before custom histograms were kept per phase
+                {"name": "older"},
+            ],
+            "custom_histograms": {"roundtrip_us": histogram(1_500), "poll_records": histogram(7)},
+        }))
+        .unwrap();
+        let table = histogram_rows(&result);
+        let shown: Vec<(&str, &str, &str, &str)> = table
+            .iter()
+            .map(|r| {
+                (
+                    r.histogram.as_str(),
+                    r.scope.as_str(),
+                    r.unit,
+                    r.p99.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("poll_records", "run", "records", "7"),
+                ("roundtrip_us", "run", "ms", "1.500"),
+                ("roundtrip_us", "fast", "ms", "1.500"),
+            ]
+        );
+        assert_eq!(table[0].count, 3);
+    }
 
     #[test]
     fn warnings_are_shortened_to_their_substance() {

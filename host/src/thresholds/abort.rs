@@ -26,11 +26,13 @@ impl AbortOnFail {
         let figures = metrics.figures();
         let totals = result::totals(&phases);
         let replication = result::replication(metrics);
+        let custom_histograms = result::custom_histograms(metrics);
         let now = Measurements {
             phases: &phases,
             figures: &figures,
             totals: &totals,
             replication: &replication,
+            custom_histograms: &custom_histograms,
         };
         let failed = evaluate(&self.thresholds, &now)
             .into_iter()

@@ -7,8 +7,10 @@ use serde::Serialize;
 
 use std::collections::BTreeMap;
 
+use crate::metrics::histogram::LatencySummary;
+use crate::metrics::unit::Unit;
 use crate::metrics::Figure;
-use crate::report::result::{JobReplication, PhaseResult, RunResult, Totals};
+use crate::report::result::{HistogramResult, JobReplication, PhaseResult, RunResult, Totals};
 pub use expr::{parse, Threshold};
 use expr::{Limit, Scope};
 
@@ -49,6 +51,8 @@ pub struct Measurements<'a> {
     pub figures: &'a BTreeMap<String, Figure>,
     pub totals: &'a Totals,
     pub replication: &'a [JobReplication],
+    /// the plugin's own histograms over the whole run (per phase: in `phases`)
+    pub custom_histograms: &'a BTreeMap<String, HistogramResult>,
 }
 
 impl<'a> From<&'a RunResult> for Measurements<'a> {
@@ -58,22 +62,38 @@ impl<'a> From<&'a RunResult> for Measurements<'a> {
             figures: &result.figures,
             totals: &result.totals,
             replication: &result.replication,
+            custom_histograms: &result.custom_histograms,
         }
     }
 }
+
+/// A value as read, in its own unit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Reading {
+    value: f64,
+    unit: Unit,
+}
+
+impl Reading {
+    fn plain(value: f64) -> Reading {
+        Reading {
+            value,
+            unit: Unit::Count,
+        }
+    }
+}
+
+/// Why a metric has no value; becomes the threshold's note.
+type Missing = String;
 
 /// Evaluates every threshold; a phase metric without a phase is checked in each phase with data.
 pub fn evaluate(thresholds: &[Threshold], result: &Measurements) -> Vec<ThresholdResult> {
     let mut results = Vec::new();
     for threshold in thresholds {
         match &threshold.metric.scope {
-            Scope::Run => results.push(check(
-                threshold,
-                None,
-                run_metric(result, &threshold.metric.path, &threshold.limit),
-            )),
+            Scope::Run => results.push(judge(threshold, None, |path| run_reading(result, path))),
             Scope::Phase(name) => match result.phases.iter().find(|p| &p.name == name) {
-                Some(phase) => results.push(check_phase(threshold, phase)),
+                Some(phase) => results.push(judge_in(threshold, phase)),
                 None => results.push(ThresholdResult {
                     threshold: threshold.text.clone(),
                     phase: Some(name.clone()),
@@ -89,11 +109,11 @@ pub fn evaluate(thresholds: &[Threshold], result: &Measurements) -> Vec<Threshol
                 // A relative limit applies where its reference exists: `0.99 * target_rate`
                 // says nothing about an unthrottled phase.
                 let applies = |phase: &&PhaseResult| match &threshold.limit {
-                    Limit::Relative { metric, .. } => phase_metric(phase, metric).is_some(),
+                    Limit::Relative { metric, .. } => phase_reading(phase, metric).is_ok(),
                     Limit::Value { .. } => true,
                 };
                 for phase in result.phases.iter().filter(|p| p.sent > 0).filter(applies) {
-                    results.push(check_phase(threshold, phase));
+                    results.push(judge_in(threshold, phase));
                 }
             }
         }
@@ -101,166 +121,208 @@ pub fn evaluate(thresholds: &[Threshold], result: &Measurements) -> Vec<Threshol
     results
 }
 
-fn check_phase(threshold: &Threshold, phase: &PhaseResult) -> ThresholdResult {
-    let measured = phase_metric(phase, &threshold.metric.path);
-    let limit = match &threshold.limit {
-        Limit::Value { value, .. } => Some(*value),
-        Limit::Relative { factor, metric } => phase_metric(phase, metric).map(|v| v * factor),
-    };
-    finish(threshold, Some(phase.name.clone()), measured, limit)
+fn judge_in(threshold: &Threshold, phase: &PhaseResult) -> ThresholdResult {
+    judge(threshold, Some(phase.name.clone()), |path| {
+        phase_reading(phase, path)
+    })
 }
 
-fn check(
+/// Reads the metric and its limit in one scope (`read`) and compares them in the metric's unit.
+fn judge(
     threshold: &Threshold,
     phase: Option<String>,
-    measured: Result<f64, String>,
+    read: impl Fn(&str) -> Result<Reading, Missing>,
 ) -> ThresholdResult {
-    let limit = match &threshold.limit {
-        Limit::Value { value, .. } => *value,
-        Limit::Relative { .. } => {
-            unreachable!("relative limits are phase metrics (checked at parse)")
-        }
+    let path = &threshold.metric.path;
+    let measured = read(path);
+    // A histogram never recorded still has the unit its name declares: its limit reads the same
+    // whether or not it was measured.
+    let unit = match (&measured, expr::histogram_path(path)) {
+        (Ok(reading), _) => reading.unit,
+        (Err(_), Some((name, statistic))) => expr::histogram_statistic_unit(name, statistic),
+        (Err(_), None) => Unit::Count,
     };
-    match measured {
-        Ok(value) => finish(threshold, phase, Some(value), Some(limit)),
-        Err(note) => ThresholdResult {
-            threshold: threshold.text.clone(),
-            phase,
-            verdict: Verdict::NotMeasured,
-            measured: None,
-            limit: Some(limit),
-            margin: None,
-            unit: String::new(),
-            note: Some(note),
-        },
-    }
-}
-
-fn finish(
-    threshold: &Threshold,
-    phase: Option<String>,
-    measured: Option<f64>,
-    limit: Option<f64>,
-) -> ThresholdResult {
-    let (verdict, margin) = match (measured, limit) {
-        (Some(m), Some(l)) => (
-            if threshold.op.holds(m, l) {
-                Verdict::Passed
-            } else {
-                Verdict::Failed
-            },
-            Some(m - l),
-        ),
-        _ => (Verdict::NotMeasured, None),
+    let limit = limit_in(&threshold.limit, path, unit, &read);
+    let (verdict, note) = match (&measured, &limit) {
+        (Ok(m), Ok(l)) if threshold.op.holds(m.value, *l) => (Verdict::Passed, None),
+        (Ok(_), Ok(_)) => (Verdict::Failed, None),
+        (Err(note), _) | (_, Err(note)) => (Verdict::NotMeasured, Some(note.clone())),
     };
+    let measured = measured.ok().map(|m| m.value);
+    let limit = limit.ok();
     ThresholdResult {
         threshold: threshold.text.clone(),
         phase,
         verdict,
         measured,
         limit,
-        margin,
-        unit: unit_of(result_path(threshold), &threshold.limit),
-        note: measured
-            .is_none()
-            .then(|| "not measured in this phase".to_string()),
+        margin: measured.zip(limit).map(|(m, l)| m - l),
+        unit: unit_label(path, unit, &threshold.limit),
+        note,
     }
 }
 
-fn result_path(threshold: &Threshold) -> &str {
-    &threshold.metric.path
+/// The limit in `unit`, the unit of the metric at `path`: a time limit (held in ms) converted when
+/// the metric is a duration, a reference converted to the metric's unit.
+fn limit_in(
+    limit: &Limit,
+    path: &str,
+    unit: Unit,
+    read: impl Fn(&str) -> Result<Reading, Missing>,
+) -> Result<f64, Missing> {
+    match limit {
+        Limit::Value {
+            value,
+            time_unit: true,
+        } if unit.is_duration() => Ok(Unit::Milliseconds
+            .convert(*value, unit)
+            .expect("durations convert")),
+        Limit::Value { value, .. } => Ok(*value),
+        Limit::Relative { factor, metric } => {
+            let reference = read(metric)?;
+            let value = reference
+                .unit
+                .convert(reference.value, unit)
+                .ok_or_else(|| {
+                    format!(
+                        "{metric} is {} and {path} {}: a duration compares only with a duration",
+                        reference.unit.described(),
+                        unit.described()
+                    )
+                })?;
+            Ok(value * factor)
+        }
+    }
 }
 
-/// The unit a metric is compared in: ms for latencies and time limits.
-fn unit_of(path: &str, limit: &Limit) -> String {
-    let latency = path.contains('.') && expr::is_phase_metric(path);
-    match path {
-        _ if latency
-            || matches!(
-                limit,
-                Limit::Value {
-                    time_unit: true,
-                    ..
-                }
-            ) =>
-        {
-            "ms"
+/// The unit measured, limit and margin are reported in.
+fn unit_label(path: &str, unit: Unit, limit: &Limit) -> String {
+    let time_limit = matches!(
+        limit,
+        Limit::Value {
+            time_unit: true,
+            ..
         }
+    );
+    match path {
+        _ if unit.is_duration() => unit.symbol(),
         "achieved_rate" | "target_rate" => "records/s",
         "mb_per_s" => "MiB/s",
-        "duration_s" => "s",
-        _ => "",
+        // a time limit on a figure of another unit compares its number with milliseconds
+        _ if time_limit => "ms",
+        _ => unit.symbol(),
     }
     .to_string()
 }
 
-/// A phase metric; latencies in ms; none when the phase did not capture it.
-fn phase_metric(phase: &PhaseResult, path: &str) -> Option<f64> {
-    let count = |n: u64| Some(n as f64);
+/// A metric of one phase: load metrics (latencies in ms) and the plugin's histograms recorded
+/// while the phase was open.
+fn phase_reading(phase: &PhaseResult, path: &str) -> Result<Reading, Missing> {
+    let not_measured = || "not measured in this phase".to_string();
+    let count = |n: u64| Ok(Reading::plain(n as f64));
     match path {
-        "achieved_rate" => Some(phase.achieved_rate),
-        "target_rate" => phase.target_rate,
-        "mb_per_s" => Some(phase.mb_per_s),
+        "achieved_rate" => Ok(Reading::plain(phase.achieved_rate)),
+        "target_rate" => phase
+            .target_rate
+            .map(Reading::plain)
+            .ok_or_else(not_measured),
+        "mb_per_s" => Ok(Reading::plain(phase.mb_per_s)),
         "sent" => count(phase.sent),
         "acked" => count(phase.acked),
         "failed" => count(phase.failed),
         "queue_full" => count(phase.queue_full),
         "bytes" => count(phase.bytes),
-        "duration_s" => Some(phase.end_s - phase.start_s),
+        "duration_s" => Ok(Reading {
+            value: phase.end_s - phase.start_s,
+            unit: Unit::Seconds,
+        }),
         _ => {
-            let (histogram, statistic) = path.split_once('.')?;
-            let histogram = match histogram {
-                "corrected" => &phase.corrected_us,
-                "service" => &phase.service_us,
-                "schedule_lag" => &phase.schedule_lag_us,
-                "replicated" => phase.replicated_us.as_ref()?,
-                _ => return None,
-            };
-            let s = &histogram.summary;
-            if s.count == 0 {
-                return None;
+            if let Some((name, statistic)) = expr::histogram_path(path) {
+                return custom_reading(&phase.custom_histograms, name, statistic).ok_or_else(
+                    || format!("the plugin recorded no value into {name:?} in this phase"),
+                );
             }
-            let us = match statistic {
-                "p50" => s.p50 as f64,
-                "p95" => s.p95 as f64,
-                "p99" => s.p99 as f64,
-                "p999" => s.p999 as f64,
-                "max" => s.max as f64,
-                "min" => s.min as f64,
-                "mean" => s.mean,
-                _ => return None,
+            let (histogram, statistic) = path.split_once('.').ok_or_else(not_measured)?;
+            let histogram = match histogram {
+                "corrected" => Some(&phase.corrected_us),
+                "service" => Some(&phase.service_us),
+                "schedule_lag" => Some(&phase.schedule_lag_us),
+                "replicated" => phase.replicated_us.as_ref(),
+                _ => None,
             };
-            Some(us / 1000.0)
+            let us = histogram
+                .and_then(|h| statistic_of(&h.summary, statistic))
+                .ok_or_else(not_measured)?;
+            Ok(Reading {
+                value: Unit::Microseconds
+                    .convert(us, Unit::Milliseconds)
+                    .expect("durations convert"),
+                unit: Unit::Milliseconds,
+            })
         }
     }
 }
 
-/// A run-wide metric: a figure the plugin reported, a total, or a replication verdict.
-fn run_metric(result: &Measurements, path: &str, limit: &Limit) -> Result<f64, String> {
+/// One statistic of a histogram that holds values; none for an empty one (it measured nothing).
+fn statistic_of(s: &LatencySummary, statistic: &str) -> Option<f64> {
+    if s.count == 0 {
+        return None;
+    }
+    Some(match statistic {
+        "p50" => s.p50 as f64,
+        "p95" => s.p95 as f64,
+        "p99" => s.p99 as f64,
+        "p999" => s.p999 as f64,
+        "max" => s.max as f64,
+        "min" => s.min as f64,
+        "mean" => s.mean,
+        "count" => s.count as f64,
+        _ => return None,
+    })
+}
+
+fn custom_reading(
+    histograms: &BTreeMap<String, HistogramResult>,
+    name: &str,
+    statistic: &str,
+) -> Option<Reading> {
+    let value = statistic_of(&histograms.get(name)?.summary, statistic)?;
+    Some(Reading {
+        value,
+        unit: expr::histogram_statistic_unit(name, statistic),
+    })
+}
+
+/// A run-wide metric: a figure the plugin reported, a histogram it recorded, a total, or a
+/// replication verdict.
+fn run_reading(result: &Measurements, path: &str) -> Result<Reading, Missing> {
     if let Some(figure) = result.figures.get(path) {
-        let time_limit = matches!(
-            limit,
-            Limit::Value {
-                time_unit: true,
-                ..
-            }
-        );
-        // Time limits are in ms: bring the figure to ms when its unit is a time.
-        let scale = match figure.unit.as_str() {
-            "s" if time_limit => 1000.0,
-            "us" | "µs" if time_limit => 0.001,
-            _ => 1.0,
-        };
-        return Ok(figure.value * scale);
+        return Ok(Reading {
+            value: figure.value,
+            unit: Unit::of_symbol(&figure.unit).unwrap_or(Unit::Count),
+        });
+    }
+    if let Some((name, statistic)) = expr::histogram_path(path) {
+        return custom_reading(result.custom_histograms, name, statistic)
+            .ok_or_else(|| format!("the plugin recorded no value into {name:?}"));
     }
     if let Some(field) = path.strip_prefix("totals.") {
         let t = result.totals;
+        let records = |n: u64| {
+            Ok(Reading {
+                value: n as f64,
+                unit: Unit::Records,
+            })
+        };
         return match field {
-            "sent" => Ok(t.sent as f64),
-            "acked" => Ok(t.acked as f64),
-            "failed" => Ok(t.failed as f64),
-            "bytes" => Ok(t.bytes as f64),
-            "queue_full" => Ok(t.queue_full as f64),
+            "sent" => records(t.sent),
+            "acked" => records(t.acked),
+            "failed" => records(t.failed),
+            "bytes" => Ok(Reading {
+                value: t.bytes as f64,
+                unit: Unit::Bytes,
+            }),
+            "queue_full" => records(t.queue_full),
             _ => Err(format!("no total named {field:?}")),
         };
     }
@@ -269,19 +331,224 @@ fn run_metric(result: &Measurements, path: &str, limit: &Limit) -> Result<f64, S
             return Err("no load tracked replication".into());
         }
         let sum = |f: fn(&crate::verify::ReplicationStatus) -> u64| {
-            result
-                .replication
-                .iter()
-                .map(|j| f(&j.verdict))
-                .sum::<u64>() as f64
+            Ok(Reading {
+                value: result
+                    .replication
+                    .iter()
+                    .map(|j| f(&j.verdict))
+                    .sum::<u64>() as f64,
+                unit: Unit::Records,
+            })
         };
         return match field {
-            "lost" => Ok(sum(|v| v.lost)),
-            "duplicates" => Ok(sum(|v| v.duplicates)),
-            "out_of_order" => Ok(sum(|v| v.out_of_order)),
-            "replicated" => Ok(sum(|v| v.replicated)),
+            "lost" => sum(|v| v.lost),
+            "duplicates" => sum(|v| v.duplicates),
+            "out_of_order" => sum(|v| v.out_of_order),
+            "replicated" => sum(|v| v.replicated),
             _ => Err(format!("no replication figure named {field:?} (lost, duplicates, out_of_order, replicated)")),
         };
     }
     Err(format!("the run reported no figure {path:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::histogram::new_custom_histogram;
+
+    fn histogram(values: &[u64]) -> HistogramResult {
+        let mut histogram = new_custom_histogram();
+        for value in values {
+            crate::metrics::histogram::record_custom(&mut histogram, *value);
+        }
+        HistogramResult::of(&histogram)
+    }
+
+    fn custom(name: &str, values: &[u64]) -> BTreeMap<String, HistogramResult> {
+        BTreeMap::from([(name.to_string(), histogram(values))])
+    }
+
+    fn phase(name: &str, custom_histograms: BTreeMap<String, HistogramResult>) -> PhaseResult {
+        PhaseResult {
+            name: name.into(),
+            start_s: 0.0,
+            end_s: 10.0,
+            target_rate: Some(100.0),
+            achieved_rate: 99.5,
+            mb_per_s: 0.1,
+            sent: 1000,
+            acked: 1000,
+            failed: 0,
+            bytes: 100_000,
+            queue_full: 0,
+            schedule_lag_us: histogram(&[]),
+            service_us: histogram(&[]),
+            corrected_us: histogram(&[2_000, 3_000]),
+            replicated_us: None,
+            custom_histograms,
+        }
+    }
+
+    /// A run with two phases: `roundtrip_us` values around 1 ms in `fast`, 10 ms in `slow`.
+    struct Run {
+        phases: Vec<PhaseResult>,
+        figures: BTreeMap<String, Figure>,
+        totals: Totals,
+        custom: BTreeMap<String, HistogramResult>,
+    }
+
+    impl Run {
+        fn new() -> Run {
+            let fast: Vec<u64> = vec![1_000; 100];
+            let slow: Vec<u64> = vec![10_000; 100];
+            let figure = |value: f64, unit: &str| Figure {
+                value,
+                unit: unit.into(),
+            };
+            Run {
+                phases: vec![
+                    phase("fast", custom("roundtrip_us", &fast)),
+                    phase("slow", custom("roundtrip_us", &slow)),
+                ],
+                figures: BTreeMap::from([
+                    ("probes_sent".to_string(), figure(100.0, "probes")),
+                    ("probes_seen".to_string(), figure(95.0, "probes")),
+                    ("rebalance_s".to_string(), figure(2.0, "s")),
+                ]),
+                totals: Totals {
+                    sent: 2000,
+                    acked: 1990,
+                    ..Totals::default()
+                },
+                custom: BTreeMap::from([
+                    (
+                        "roundtrip_us".to_string(),
+                        histogram(&[fast, slow].concat()),
+                    ),
+                    ("batch_bytes".to_string(), histogram(&[512, 1024])),
+                ]),
+            }
+        }
+
+        fn evaluate(&self, text: &str) -> Vec<ThresholdResult> {
+            let measurements = Measurements {
+                phases: &self.phases,
+                figures: &self.figures,
+                totals: &self.totals,
+                replication: &[],
+                custom_histograms: &self.custom,
+            };
+            evaluate(&[parse(text).unwrap()], &measurements)
+        }
+
+        fn one(&self, text: &str) -> ThresholdResult {
+            let mut results = self.evaluate(text);
+            assert_eq!(results.len(), 1, "{text}: {results:?}");
+            results.remove(0)
+        }
+    }
+
+    #[test]
+    fn a_custom_histogram_is_read_run_wide_in_its_own_unit() {
+        let run = Run::new();
+        let passed = run.one("hist(roundtrip_us).p99 < 50ms");
+        assert_eq!(passed.verdict, Verdict::Passed, "{passed:?}");
+        assert_eq!(passed.phase, None);
+        assert_eq!(passed.unit, "us");
+        assert_eq!(passed.limit, Some(50_000.0));
+        assert!((passed.measured.unwrap() - 10_000.0).abs() <= 10.0);
+
+        let failed = run.one("hist(roundtrip_us).p50 < 0.5ms");
+        assert_eq!(failed.verdict, Verdict::Failed, "{failed:?}");
+
+        let count = run.one("hist(roundtrip_us).count == 200");
+        assert_eq!((count.verdict, count.unit.as_str()), (Verdict::Passed, ""));
+
+        // a limit without a unit is in the histogram's unit
+        let bytes = run.one("hist(batch_bytes).max <= 1024");
+        assert_eq!(
+            (bytes.verdict, bytes.unit.as_str()),
+            (Verdict::Passed, "bytes")
+        );
+    }
+
+    #[test]
+    fn a_custom_histogram_is_read_per_phase_from_the_values_of_that_phase() {
+        let run = Run::new();
+        let fast = run.one("phase(fast).hist(roundtrip_us).p99 < 2ms");
+        assert_eq!(fast.verdict, Verdict::Passed, "{fast:?}");
+        assert_eq!(fast.phase.as_deref(), Some("fast"));
+        let slow = run.one("phase(slow).hist(roundtrip_us).p99 < 2ms");
+        assert_eq!(slow.verdict, Verdict::Failed, "{slow:?}");
+        assert!(slow.margin.unwrap() > 7_000.0, "{slow:?}");
+    }
+
+    #[test]
+    fn a_histogram_never_recorded_is_not_measured() {
+        let run = Run::new();
+        for text in [
+            "hist(nothing_us).p99 < 50ms",
+            "phase(fast).hist(batch_bytes).max < 10",
+        ] {
+            let result = run.one(text);
+            assert_eq!(result.verdict, Verdict::NotMeasured, "{text}: {result:?}");
+            assert!(result.note.unwrap().contains("recorded no value"), "{text}");
+        }
+        // its limit still reads in the unit the name declares
+        let never = run.one("hist(nothing_us).p99 < 50ms");
+        assert_eq!((never.limit, never.unit.as_str()), (Some(50_000.0), "us"));
+    }
+
+    #[test]
+    fn relative_limits_between_run_wide_figures() {
+        let run = Run::new();
+        let probes = run.one("probes_seen >= 0.9 * probes_sent");
+        assert_eq!(probes.verdict, Verdict::Passed, "{probes:?}");
+        assert_eq!(probes.limit, Some(90.0));
+        let strict = run.one("probes_seen >= 0.99 * probes_sent");
+        assert_eq!(strict.verdict, Verdict::Failed, "{strict:?}");
+
+        let totals = run.one("totals.acked >= 0.99 * totals.sent");
+        assert_eq!(totals.verdict, Verdict::Passed, "{totals:?}");
+
+        // both sides of a histogram comparison, the reference in the metric's unit
+        let spread = run.one("hist(roundtrip_us).p99 <= 20 * hist(roundtrip_us).p50");
+        assert_eq!(spread.verdict, Verdict::Passed, "{spread:?}");
+        // a figure in seconds against a histogram in microseconds
+        let against_figure = run.one("hist(roundtrip_us).max < 1 * rebalance_s");
+        assert_eq!(against_figure.limit, Some(2_000_000.0));
+        assert_eq!(against_figure.verdict, Verdict::Passed);
+
+        let missing = run.one("probes_seen >= 0.9 * probes_lost");
+        assert_eq!(missing.verdict, Verdict::NotMeasured, "{missing:?}");
+    }
+
+    #[test]
+    fn a_duration_never_compares_with_a_count() {
+        let run = Run::new();
+        let result = run.one("hist(roundtrip_us).p99 < 2 * probes_sent");
+        assert_eq!(result.verdict, Verdict::NotMeasured, "{result:?}");
+        assert_eq!(
+            result.note.as_deref(),
+            Some(
+                "probes_sent is a plain count and hist(roundtrip_us).p99 in us: a duration \
+                 compares only with a duration"
+            )
+        );
+    }
+
+    #[test]
+    fn phase_metrics_keep_their_meaning() {
+        let run = Run::new();
+        let results = run.evaluate("achieved_rate >= 0.99 * target_rate");
+        assert_eq!(results.len(), 2);
+        assert!(results.iter().all(|r| r.passed() && r.unit == "records/s"));
+        let latency = run.evaluate("corrected.p99 < 2.5ms");
+        assert!(latency
+            .iter()
+            .all(|r| r.verdict == Verdict::Failed && r.unit == "ms"));
+        assert!((latency[0].measured.unwrap() - 3.0).abs() < 0.01);
+        let figure = run.one("rebalance_s < 3000ms");
+        assert_eq!((figure.verdict, figure.limit), (Verdict::Passed, Some(3.0)));
+    }
 }
