@@ -30,6 +30,7 @@ const FIXTURES: &[&str] = &[
     "bench-produce",
     "legacy-v0-1",
     "declared-topics",
+    "custom-histograms",
 ];
 
 const WASM_TARGET: &str = "wasm32-wasip2";
