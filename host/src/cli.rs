@@ -223,10 +223,9 @@ async fn list(scenarios_dir: Option<PathBuf>) -> Result<()> {
     for (name, path) in plugins {
         if folder.as_deref() != path.parent() {
             folder = path.parent().map(Path::to_path_buf);
-            println!(
-                "  in {}:",
-                path.parent().unwrap_or(Path::new(".")).display()
-            );
+            let dir = path.parent().unwrap_or(Path::new("."));
+            let shown = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+            println!("  in {}:", shown.display());
         }
         let summary = match host.load(&path) {
             Ok(plugin) => plugin.describe(&host).await.map(|info| info.summary),
@@ -256,7 +255,7 @@ fn list_scenarios(dir: &Path) -> Result<()> {
         .collect();
     files.sort();
     let shown = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    println!("Scenarios in {} (run one by name):", shown.display());
+    println!("Scenarios in {}:", shown.display());
     for file in &files {
         match ScenarioFile::load(file) {
             Ok(scenario) => println!(

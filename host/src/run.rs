@@ -152,6 +152,19 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
             })
             .collect(),
     };
+    let new_topics = clusters
+        .names()
+        .map(|name| {
+            let profile_settings = profile
+                .and_then(|p| p.cluster(name))
+                .map(|c| c.new_topics.clone())
+                .unwrap_or_default();
+            (
+                name.to_string(),
+                scenario.new_topics.over(&profile_settings),
+            )
+        })
+        .collect();
     let context = Arc::new(RunContext {
         clusters,
         connect,
@@ -170,6 +183,7 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
             .and_then(|(_, p)| p.connect.as_ref())
             .and_then(|c| c.source_alias.clone()),
         single_record_producers: Default::default(),
+        new_topics,
         created_topics: Default::default(),
         cancelled,
     });

@@ -26,7 +26,7 @@ impl Scenario for Outside {
 
     fn run() -> Result<(), ScenarioError> {
         let records = param::int("records")? as u64;
-        create_topic("source", "outside", 2, 1)?;
+        create_topic("source", "outside", 2)?;
         phase("single");
         for i in 0..5u8 {
             let delivery = kafka::produce("source", "outside", Some(&[i]), b"hello")?;

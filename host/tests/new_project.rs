@@ -127,6 +127,12 @@ fn kscen_new_builds_against_the_packaged_sdk_and_runs_outside_the_repository() {
         u64_of(&run.result()["custom_histograms"]["produce_us"]["count"]),
         20
     );
+    // The template's threshold on its own histogram was evaluated, not "not measured".
+    assert!(
+        run.stdout().contains("✓ hist(produce_us).p99 < 1s"),
+        "{}",
+        run.stdout()
+    );
     // A run that succeeded logs no error (librdkafka's clients are closed before the embedded
     // cluster).
     assert!(

@@ -15,7 +15,7 @@ fn measure(rate: f64, seconds: u64) -> (f64, u64, u64, Duration) {
     let clusters = Clusters::embedded().unwrap();
     let topic = format!("pacing-{rate}");
     runtime
-        .block_on(clusters.create_topic(EMBEDDED_NAME, &topic, 3, 1, &[]))
+        .block_on(clusters.create_topic(EMBEDDED_NAME, &topic, 3, Some(1), &[]))
         .unwrap();
     let clock = RunClock::start();
     let board = Arc::new(PhaseBoard::default());

@@ -158,18 +158,13 @@ pub fn warn(message: &str) {
     log::log(log::Level::Warn, message);
 }
 
-/// Creates a topic (an existing one is accepted as it is).
-pub fn create_topic(
-    cluster: &str,
-    topic: &str,
-    partitions: u32,
-    replication_factor: u16,
-) -> Result<(), ScenarioError> {
-    Ok(kafka::create_topic(
-        cluster,
-        topic,
-        partitions,
-        replication_factor,
-        &[],
-    )?)
+/// Creates a topic (an existing one is accepted as it is) as the operator set it up: the
+/// replication factor, `min.insync.replicas` and configs of the profile or scenario file, else
+/// the cluster's defaults. The host reports what the topic got in the run's events, and refuses a
+/// topic on which the run's `acks=all` producer could never be acknowledged.
+///
+/// With [`kafka::create_topic`] directly, a replication factor of 0 means the same; another
+/// value is used unless the operator set one.
+pub fn create_topic(cluster: &str, topic: &str, partitions: u32) -> Result<(), ScenarioError> {
+    Ok(kafka::create_topic(cluster, topic, partitions, 0, &[])?)
 }

@@ -292,7 +292,7 @@ pub fn start_tracked_load(
     use crate::param;
     let topic = fresh_topic()?;
     let partitions = param::int("partitions")? as u32;
-    crate::kafka::create_topic("source", &topic, partitions, 1, topic_config)?;
+    crate::kafka::create_topic("source", &topic, partitions, 0, topic_config)?;
     let load = crate::Load::to("source", &topic)
         .rate(param::float("rate")?)
         .record_size(param::size("record_size")? as u32)

@@ -17,6 +17,7 @@ use crate::bindings::v0_1_0::kscen::scenario::kafka::{
 };
 use crate::bindings::WitError;
 use crate::caps::{unless_cancelled, PluginState, RunContext};
+use crate::config::new_topics::acks_all;
 use crate::config::producer_props::map_producer_properties;
 use crate::error::{HostError, HostResult};
 use crate::load::{self, KeyMode, LoadJob, LoadPlan, LoadStatus, Rate, ReplicationPlan};
@@ -309,21 +310,51 @@ impl Host for PluginState {
         if let Err(denied) = run.grants.check_topic(&cluster, &topic) {
             return Ok(Err(denied.into()));
         }
-        let created = run
+        let settings = run.new_topics.get(&cluster).cloned().unwrap_or_default();
+        let replication = settings.replication_factor(replication_factor);
+        let config = settings.configs(&config);
+        let created = match run
             .clusters
-            .create_topic(&cluster, &topic, partitions, replication_factor, &config)
-            .await;
-        if let Ok(true) = created {
-            let mut created_topics = run.created_topics.lock().unwrap();
-            created_topics.insert((cluster.clone(), topic.clone()));
-            let now = run.metrics.clock.now_ns();
-            run.metrics.events.push(
-                now,
-                "topic",
-                &format!("created {topic} on {cluster} ({partitions} partitions)"),
-            );
+            .create_topic(&cluster, &topic, partitions, replication, &config)
+            .await
+        {
+            Ok(created) => created,
+            Err(error) => return Ok(Err(error.into())),
+        };
+        if created {
+            run.created_topics
+                .lock()
+                .unwrap()
+                .insert((cluster.clone(), topic.clone()));
         }
-        Ok(created.map(|_| ()).map_err(Into::into))
+        // What the topic really got, from the cluster: the result says which durability the
+        // test ran with, and acks=all on too few replicas fails here, not on every record.
+        let durability = if run.clusters.is_embedded() {
+            None
+        } else {
+            match run.clusters.topic_durability(&cluster, &topic).await {
+                Ok(durability) => Some(durability),
+                Err(error) => return Ok(Err(error.into())),
+            }
+        };
+        let now = run.metrics.clock.now_ns();
+        run.metrics.events.push(
+            now,
+            "topic",
+            &topic_event(&cluster, &topic, partitions, created, durability, &config),
+        );
+        if let Some((replicas, min_isr)) = durability {
+            if acks_all(&run.producer_config.librdkafka) && (replicas as u32) < min_isr {
+                return Ok(Err(WitError::Invalid(format!(
+                    "topic {topic} on {cluster} has replication factor {replicas} but \
+                     min.insync.replicas {min_isr}: no acks=all record can be acknowledged. \
+                     Create it with more replicas ([new_topics] replication_factor in the \
+                     scenario, or [clusters.{cluster}.new_topics] in the profile), lower \
+                     min_insync_replicas, or run with --producer-props acks=1"
+                ))));
+            }
+        }
+        Ok(Ok(()))
     }
 
     async fn delete_topic(
@@ -485,4 +516,27 @@ impl HostConsumer for PluginState {
         self.open_consumers -= 1;
         Ok(())
     }
+}
+
+/// The event a topic creation leaves in the run's log: what the topic was made with.
+fn topic_event(
+    cluster: &str,
+    topic: &str,
+    partitions: u32,
+    created: bool,
+    durability: Option<(usize, u32)>,
+    configs: &[(String, String)],
+) -> String {
+    let mut text = format!(
+        "{} {topic} on {cluster} ({partitions} partitions",
+        if created { "created" } else { "found" }
+    );
+    if let Some((replicas, min_isr)) = durability {
+        text += &format!(", replication factor {replicas}, min.insync.replicas {min_isr}");
+    }
+    if !configs.is_empty() {
+        let configs: Vec<String> = configs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        text += &format!(", configs {}", configs.join(" "));
+    }
+    text + ")"
 }

@@ -42,6 +42,8 @@ pub struct RunContext {
     /// The mirror's name for the source cluster (remote topics are `<alias>.<topic>`).
     pub source_alias: Option<String>,
     pub single_record_producers: Mutex<BTreeMap<String, rdkafka::producer::FutureProducer>>,
+    /// How topics are created on each cluster: the scenario's `[new_topics]` over the profile's.
+    pub new_topics: BTreeMap<String, crate::config::new_topics::NewTopics>,
     /// (cluster, topic) pairs this run created: the only topics a plugin may delete.
     pub created_topics: Mutex<std::collections::BTreeSet<(String, String)>>,
     /// Flips to true when the operator interrupts the run: waits end and the plugin is stopped.

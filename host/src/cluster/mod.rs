@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Result;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
@@ -101,12 +101,13 @@ impl Clusters {
     }
 
     /// Creates the topic; an existing topic is accepted as it is. True when this call created it.
+    /// Without a replication factor the cluster's `default.replication.factor` applies.
     pub async fn create_topic(
         &self,
         name: &str,
         topic: &str,
         partitions: u32,
-        replication: u16,
+        replication: Option<u16>,
         topic_config: &[(String, String)],
     ) -> HostResult<bool> {
         let partitions = i32::try_from(partitions)
@@ -126,7 +127,8 @@ impl Clusters {
         let mut new_topic = NewTopic::new(
             topic,
             partitions,
-            TopicReplication::Fixed(i32::from(replication)),
+            // -1: the broker's default (KIP-464, Kafka 2.4+).
+            TopicReplication::Fixed(replication.map_or(-1, i32::from)),
         );
         for (key, value) in topic_config {
             new_topic = new_topic.set(key, value);
@@ -170,6 +172,47 @@ impl Clusters {
             }
         }
         Ok(())
+    }
+
+    /// The replication factor of `topic` and its effective `min.insync.replicas` (the topic's
+    /// own, else the broker's), as the cluster reports them.
+    pub async fn topic_durability(&self, name: &str, topic: &str) -> HostResult<(usize, u32)> {
+        let config = self.client_config(name)?;
+        let replicas = {
+            let config = config.clone();
+            let topic = topic.to_string();
+            let cluster = name.to_string();
+            tokio::task::spawn_blocking(move || -> HostResult<usize> {
+                let consumer: BaseConsumer = config.create()?;
+                let metadata = consumer.fetch_metadata(Some(&topic), METADATA_TIMEOUT)?;
+                metadata
+                    .topics()
+                    .iter()
+                    .find(|t| t.name() == topic && t.error().is_none())
+                    .and_then(|t| t.partitions().iter().map(|p| p.replicas().len()).min())
+                    .ok_or_else(|| HostError::NotFound(format!("topic {topic} on {cluster}")))
+            })
+            .await
+            .map_err(|e| HostError::Kafka(format!("topic metadata task failed: {e}")))??
+        };
+        let admin: AdminClient<DefaultClientContext> = config.create()?;
+        let options = AdminOptions::new().request_timeout(Some(METADATA_TIMEOUT));
+        let described = admin
+            .describe_configs([&ResourceSpecifier::Topic(topic)], &options)
+            .await?;
+        let min_isr = described
+            .into_iter()
+            .flatten()
+            .flat_map(|resource| resource.entries)
+            .find(|entry| entry.name == "min.insync.replicas")
+            .and_then(|entry| entry.value)
+            .and_then(|value| value.parse().ok())
+            .ok_or_else(|| {
+                HostError::Kafka(format!(
+                    "topic {topic} on {name}: the cluster did not report min.insync.replicas"
+                ))
+            })?;
+        Ok((replicas, min_isr))
     }
 
     /// Whether cluster `name` answers a metadata request within the timeout; if not, why, as

@@ -1,5 +1,6 @@
 //! Inputs of a run: profiles, scenario files, parameters, producer properties, units.
 
+pub mod new_topics;
 pub mod params;
 pub mod producer_props;
 pub mod profile;

@@ -34,6 +34,10 @@ pub struct ClusterProfile {
     pub properties: BTreeMap<String, String>,
     /// Topics plugins may touch on this cluster (`*` wildcards); none listed = every topic.
     pub topics: Option<Vec<String>>,
+    /// How the topics a run creates here are made (replication factor, `min.insync.replicas`,
+    /// configs); unset parts follow the cluster's defaults.
+    #[serde(default)]
+    pub new_topics: super::new_topics::NewTopics,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

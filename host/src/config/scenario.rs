@@ -22,6 +22,9 @@ pub struct ScenarioFile {
     pub thresholds: Vec<crate::thresholds::Threshold>,
     /// Stop the run as soon as a threshold fails (`abort_on_fail = true`).
     pub abort_on_fail: bool,
+    /// How the topics the run creates are made, on every cluster (`[new_topics]`); over the
+    /// profile's per-cluster settings.
+    pub new_topics: super::new_topics::NewTopics,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -47,6 +50,8 @@ struct RawScenario {
     thresholds: Vec<String>,
     #[serde(default)]
     abort_on_fail: bool,
+    #[serde(default)]
+    new_topics: super::new_topics::NewTopics,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -143,6 +148,7 @@ impl ScenarioFile {
             limits,
             granted_faults: raw.grants.faults,
             abort_on_fail: raw.abort_on_fail,
+            new_topics: raw.new_topics,
             thresholds: raw
                 .thresholds
                 .iter()

@@ -39,7 +39,7 @@ impl Scenario for BenchProduce {
         let topic = param::text("topic")?;
         let count = param::int("count")?.max(1) as u64;
         let value = vec![b'A'; param::size("record_size")? as usize];
-        create_topic("source", &topic, 1, 1)?;
+        create_topic("source", &topic, 1)?;
         for _ in 0..param::int("warmup")? {
             kafka::produce("source", &topic, None, &value)?;
         }

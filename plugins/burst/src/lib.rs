@@ -56,7 +56,7 @@ impl Scenario for Burst {
         if cycles < 1 {
             return Err("cycles must be at least 1".into());
         }
-        create_topic("source", &topic, param::int("partitions")? as u32, 1)?;
+        create_topic("source", &topic, param::int("partitions")? as u32)?;
 
         phase("burst-1");
         let load = Load::to("source", &topic)

@@ -36,7 +36,7 @@ impl Scenario for CatchUp {
         );
         let size = param::size("record_size")? as u32;
         let grace = param::duration("grace")?;
-        create_topic("source", &topic, param::int("partitions")? as u32, 1)?;
+        create_topic("source", &topic, param::int("partitions")? as u32)?;
 
         phase("discovery");
         let probe = Load::to("source", &topic)

@@ -38,7 +38,7 @@ impl Scenario for Consistency {
         let remote = format!("{}.{topic}", param::text("source_alias")?);
         let count = param::int("count")? as u64;
         let rate = param::float("rate")?;
-        create_topic("source", &topic, param::int("partitions")? as u32, 1)?;
+        create_topic("source", &topic, param::int("partitions")? as u32)?;
 
         phase("produce");
         let mut load = Load::to("source", &topic)

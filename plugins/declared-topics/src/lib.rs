@@ -70,7 +70,7 @@ impl Scenario for DeclaredTopics {
         }
         figure("denied_calls", denied as f64, "");
         // Inside the declared pattern, the same calls work.
-        create_topic("source", INSIDE, 1, 1)?;
+        create_topic("source", INSIDE, 1)?;
         kafka::produce("source", INSIDE, None, b"x")?;
         Ok(())
     }

@@ -72,7 +72,7 @@ impl Scenario for E2eLatency {
         // A topic of our own (fresh, so no earlier run's records mix in) unless told to reuse one.
         let topic = if partitions > 0 {
             let topic = mm2::fresh_topic()?;
-            create_topic("source", &topic, partitions as u32, 1)?;
+            create_topic("source", &topic, partitions as u32)?;
             topic
         } else {
             param::text("topic")?

@@ -33,7 +33,7 @@ impl Scenario for Misbehave {
 
     fn run() -> Result<(), ScenarioError> {
         let mode = param::text("mode")?;
-        create_topic("source", "misbehave", 1, 1)?;
+        create_topic("source", "misbehave", 1)?;
         phase("before");
         let _load = Load::to("source", "misbehave")
             .rate(1000.0)

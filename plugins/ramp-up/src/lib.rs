@@ -37,7 +37,7 @@ impl Scenario for RampUp {
         let step_duration = param::duration("step_duration")?;
         let max_p99_us = param::int("max_p99_ms")? as u64 * 1000;
         let max_backlog = param::int("max_backlog")? as u64;
-        create_topic("source", &topic, param::int("partitions")? as u32, 1)?;
+        create_topic("source", &topic, param::int("partitions")? as u32)?;
 
         let mut steps: Vec<Option<f64>> = param::float_list("multipliers")?
             .into_iter()

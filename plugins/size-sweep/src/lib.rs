@@ -30,7 +30,7 @@ impl Scenario for SizeSweep {
         let mib_per_s = param::float("target_mib_per_s")?;
         let step_duration = param::duration("step_duration")?;
         let pause = param::duration("pause")?;
-        create_topic("source", &topic, param::int("partitions")? as u32, 1)?;
+        create_topic("source", &topic, param::int("partitions")? as u32)?;
 
         let largest = sizes.iter().copied().max().unwrap_or(0);
         // librdkafka refuses records above message.max.bytes (1 MB by default): leave room.

@@ -51,7 +51,7 @@ impl Scenario for Steady {
         let topic = param::text("topic")?;
         let rate = param::float("rate")?;
         let count = param::int("count")?;
-        create_topic("source", &topic, param::int("partitions")? as u32, 1)?;
+        create_topic("source", &topic, param::int("partitions")? as u32)?;
 
         let mut load = Load::to("source", &topic).record_size(param::size("record_size")? as u32);
         load = if rate > 0.0 {
