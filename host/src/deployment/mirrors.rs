@@ -249,7 +249,7 @@ pub fn discover(listed: Vec<Listed>) -> Vec<Mirror> {
         };
         mirrors[index].put(role, connector);
     }
-    mirrors.sort_by(|a, b| a.label().cmp(&b.label()));
+    mirrors.sort_by_key(Mirror::label);
     mirrors
 }
 

@@ -127,7 +127,9 @@ mod tests {
                 && error.contains("[[mm2.mirrors]]"),
             "{error}"
         );
-        let error = discovered("lab", "http://w:1", Vec::new()).unwrap_err().to_string();
+        let error = discovered("lab", "http://w:1", Vec::new())
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("it runs: nothing."), "{error}");
         let lab = discovered("lab", "http://w:1", fixtures::lab_listing()).unwrap();
         assert_eq!(lab.len(), 1);
