@@ -23,7 +23,7 @@ use rdkafka::admin::{AdminClient, AdminOptions};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 
-use lab_env::{eventually, lab_profile, LAB_LOCK};
+use lab_env::{eventually, lab_profile, Stopped, LAB_LOCK};
 
 const SETTLE: Duration = Duration::from_secs(60);
 
@@ -113,6 +113,59 @@ async fn describe_deployment_finds_the_labs_mirror() {
     let by_pair = mirrors::choose(&mirrors, &format!("{source}->{target}")).unwrap();
     let by_name = mirrors::choose(&mirrors, &connectors[0]).unwrap();
     assert_eq!(by_pair.label(), by_name.label());
+}
+
+#[tokio::test]
+async fn a_task_on_a_worker_that_does_not_answer_is_a_problem() {
+    let Some(profile) = lab_profile() else { return };
+    let _lab = LAB_LOCK.lock().await;
+    let (source, target, _) = lab_names(&profile);
+    let pair = format!("{source}->{target}");
+    let healthy = || async {
+        let found = kscen::deployment::mirrors("lab", &profile)
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        let mirror = mirrors::choose(&found, &pair)
+            .map_err(|e| e.to_string())?
+            .clone();
+        match problems(&mirror, None).as_slice() {
+            [] => Ok(mirror),
+            some => Err(format!("{some:?}")),
+        }
+    };
+    let mirror = eventually("the lab's mirror healthy", SETTLE, healthy).await;
+    let status = match &mirror.source.as_ref().unwrap().lookup {
+        Lookup::Found(deployed) => deployed.status.clone().unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let busy = status.tasks[0].worker_id.clone();
+    let (_, worker) = profile
+        .workers
+        .iter()
+        .find(|(_, w)| w.worker_id.as_deref() == Some(busy.as_str()))
+        .unwrap_or_else(|| panic!("no worker of the profile is {busy}"));
+    {
+        // SIGSTOPped: it keeps its TCP port but answers nothing, and Connect's status topic
+        // still shows its tasks RUNNING until the group's session timeout.
+        let _stopped = Stopped::stop(worker.pid_file.as_deref().unwrap());
+        let found = kscen::deployment::mirrors("lab", &profile).await.unwrap();
+        let shown: Vec<String> = problems(mirrors::choose(&found, &pair).unwrap(), None)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(
+            shown
+                .iter()
+                .any(|p| p.contains(&format!("RUNNING on {busy}, which does not answer"))),
+            "{shown:?}"
+        );
+    }
+    eventually(
+        "the lab's mirror healthy again",
+        Duration::from_secs(120),
+        healthy,
+    )
+    .await;
 }
 
 #[tokio::test]
