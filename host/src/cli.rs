@@ -1,4 +1,4 @@
-//! The command line: `kscen run`, `list`, `describe`.
+//! The command line: `kscen run`, `list`, `describe`, `describe-deployment`.
 
 use std::path::{Path, PathBuf};
 
@@ -70,6 +70,9 @@ pub enum Command {
     },
     /// Render result files as a Markdown report, a self-contained HTML page and CSV files.
     Report(crate::report::command::ReportArgs),
+    /// Show the deployment's MirrorMaker 2 mirrors (found through Connect, or pinned by the
+    /// profile's [mm2]) and what is wrong with them. Exits 2 when a problem is listed.
+    DescribeDeployment(DescribeDeploymentArgs),
     /// Read kafka-producer-perf-test output into a result file.
     Import(crate::import::ImportArgs),
     /// Signed plugin packs: build, inspect, verify, install, list, keygen, sign, trust.
@@ -93,6 +96,19 @@ pub struct NewArgs {
     /// Take kscen-sdk from this git repository of kscen.
     #[arg(long, value_name = "URL")]
     pub sdk_git: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DescribeDeploymentArgs {
+    /// Profile of the deployment (a file, or `lab` for the local lab).
+    #[arg(long)]
+    pub profile: String,
+    /// A source topic: print its remote name and check each mirror's filter lets it through.
+    #[arg(long)]
+    pub topic: Option<String>,
+    /// Only this mirror: one of its connectors' names, or its alias pair SOURCE->TARGET.
+    #[arg(long)]
+    pub mirror: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -140,6 +156,7 @@ pub async fn execute(cli: Cli) -> Result<u8> {
         Command::New(args) => new_project(args).map(|()| EXIT_OK),
         Command::Lab { command } => crate::lab::run(command).await.map(|()| EXIT_OK),
         Command::Report(args) => crate::report::command::run(args).map(|()| EXIT_OK),
+        Command::DescribeDeployment(args) => describe_deployment(args).await,
         Command::Import(args) => crate::import::run(args).map(|()| EXIT_OK),
         Command::Pack { command } => crate::pack::run(command).await.map(|()| EXIT_OK),
     }
@@ -199,6 +216,21 @@ async fn run(args: RunArgs) -> Result<u8> {
             eprintln!("error: {failure}");
             EXIT_PLUGIN_FAILED
         }
+    })
+}
+
+async fn describe_deployment(args: DescribeDeploymentArgs) -> Result<u8> {
+    use crate::deployment::{mirrors, render};
+    let profile = Profile::load(&args.profile)?;
+    let mut found = crate::deployment::mirrors(&args.profile, &profile).await?;
+    if let Some(choice) = &args.mirror {
+        found = vec![mirrors::choose(&found, choice)?.clone()];
+    }
+    let description = render::describe(&args.profile, &found, args.topic.as_deref());
+    print!("{}", description.text);
+    Ok(match description.problems {
+        0 => EXIT_OK,
+        _ => EXIT_THRESHOLD_FAILED,
     })
 }
 

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod connect;
+pub mod deployment;
 pub mod engine;
 pub mod error;
 pub mod faults;

@@ -23,6 +23,9 @@ pub struct Profile {
     pub links: BTreeMap<String, ProcessProfile>,
     #[serde(default)]
     pub probes: BTreeMap<String, ProbeProfile>,
+    /// MirrorMaker 2 mirrors pinned by the operator, used instead of discovering them through
+    /// Connect.
+    pub mm2: Option<Mm2Profile>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -62,6 +65,40 @@ pub struct BasicAuth {
     /// Usually a secret reference (`${env:…}`, `${file:…}`); never serialised.
     #[serde(skip_serializing)]
     pub password: String,
+}
+
+/// `[mm2]`: the deployment's mirrors, named rather than discovered (`[[mm2.mirrors]]`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mm2Profile {
+    pub mirrors: Vec<Mm2Mirror>,
+}
+
+/// One pinned mirror: its flow, its connectors by name and its replication policy.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mm2Mirror {
+    pub source_alias: String,
+    pub target_alias: String,
+    pub source_connector: Option<String>,
+    pub checkpoint_connector: Option<String>,
+    pub heartbeat_connector: Option<String>,
+    /// `default`, `identity`, or a `replication.policy.class`; default `default`.
+    pub replication_policy: Option<String>,
+    /// `replication.policy.separator` of the default policy; default ".".
+    pub separator: Option<String>,
+}
+
+impl Mm2Mirror {
+    /// `(role, connector name)` of the connectors the pin names: `source`, `checkpoint`,
+    /// `heartbeat`.
+    pub fn connectors(&self) -> [(&'static str, Option<&str>); 3] {
+        [
+            ("source", self.source_connector.as_deref()),
+            ("checkpoint", self.checkpoint_connector.as_deref()),
+            ("heartbeat", self.heartbeat_connector.as_deref()),
+        ]
+    }
 }
 
 /// A Connect worker or a broker that fault actions can target.
@@ -155,6 +192,9 @@ impl Profile {
                 bail!("cluster {name:?} has an empty bootstrap_servers");
             }
         }
+        if let Some(mm2) = &self.mm2 {
+            check_mm2(mm2)?;
+        }
         if let Some(ca_file) = self.connect.as_ref().and_then(|c| c.ca_file.as_ref()) {
             if !ca_file.is_file() {
                 bail!(
@@ -170,6 +210,62 @@ impl Profile {
     pub fn cluster(&self, name: &str) -> Option<&ClusterProfile> {
         self.clusters.get(name)
     }
+}
+
+fn check_mm2(mm2: &Mm2Profile) -> Result<()> {
+    if mm2.mirrors.is_empty() {
+        bail!(
+            "[mm2] pins no mirror: add [[mm2.mirrors]] with source_alias and target_alias, or \
+             remove [mm2] to discover the mirrors through Connect"
+        );
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for (index, mirror) in mm2.mirrors.iter().enumerate() {
+        let key = |field: &str| format!("mm2.mirrors[{index}].{field}");
+        for (field, value) in [
+            ("source_alias", &mirror.source_alias),
+            ("target_alias", &mirror.target_alias),
+        ] {
+            if value.trim().is_empty() {
+                bail!(
+                    "{} is empty: give the alias MM2 uses for that cluster",
+                    key(field)
+                );
+            }
+        }
+        for (role, name) in mirror.connectors() {
+            let Some(name) = name else { continue };
+            let field = key(&format!("{role}_connector"));
+            if name.trim().is_empty() {
+                bail!("{field} is empty: give the connector's name in Connect, or leave it out");
+            }
+            if !names.insert(name) {
+                bail!("{field}: connector {name:?} is pinned twice");
+            }
+        }
+        let policy = mirror.replication_policy.as_deref().unwrap_or("default");
+        let default_policy = matches!(
+            policy,
+            "default" | "org.apache.kafka.connect.mirror.DefaultReplicationPolicy"
+        );
+        match &mirror.separator {
+            Some(_) if !default_policy => bail!(
+                "{}: only the default replication policy has a separator, not {policy:?}",
+                key("separator")
+            ),
+            Some(separator) if separator.is_empty() => {
+                bail!("{} is empty: leave it out for \".\"", key("separator"))
+            }
+            _ => {}
+        }
+        if policy.trim().is_empty() {
+            bail!(
+                "{} is empty: `default`, `identity`, or a replication.policy.class",
+                key("replication_policy")
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `lab` means the profile of the running local lab; anything else is a file path.
@@ -330,6 +426,82 @@ mod tests {
         let error = format!("{:#}", Profile::load(path.to_str().unwrap()).unwrap_err());
         assert!(
             error.contains("connect.ca_file") && error.contains("is not a file"),
+            "{error}"
+        );
+    }
+
+    fn load_text(text: &str) -> Result<Profile> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mm2.toml");
+        std::fs::write(&path, text).unwrap();
+        Profile::load(path.to_str().unwrap())
+    }
+
+    #[test]
+    fn mm2_mirrors_are_pinned_by_name() {
+        let profile = load_text(
+            r#"
+            [[mm2.mirrors]]
+            source_alias = "nemo"
+            target_alias = "applicatif"
+            source_connector = "nemo-to-applicatif-source"
+            heartbeat_connector = "nemo-to-applicatif-heartbeat"
+            separator = "_"
+            [[mm2.mirrors]]
+            source_alias = "applicatif"
+            target_alias = "nemo"
+            source_connector = "back"
+            replication_policy = "identity"
+            "#,
+        )
+        .unwrap();
+        let mirrors = &profile.mm2.unwrap().mirrors;
+        assert_eq!(mirrors.len(), 2);
+        assert_eq!(
+            mirrors[0].connectors(),
+            [
+                ("source", Some("nemo-to-applicatif-source")),
+                ("checkpoint", None),
+                ("heartbeat", Some("nemo-to-applicatif-heartbeat"))
+            ]
+        );
+        assert_eq!(mirrors[1].replication_policy.as_deref(), Some("identity"));
+    }
+
+    #[test]
+    fn mm2_pin_errors_name_the_key() {
+        let pin = |body: &str| {
+            let error = load_text(&format!(
+                "[[mm2.mirrors]]\nsource_alias = \"a\"\ntarget_alias = \"b\"\n{body}"
+            ))
+            .unwrap_err();
+            format!("{error:#}")
+        };
+        let error = pin("separator = \"_\"\nreplication_policy = \"identity\"\n");
+        assert!(
+            error.contains("mm2.mirrors[0].separator: only the default replication policy"),
+            "{error}"
+        );
+        let error = pin("source_connector = \"x\"\nheartbeat_connector = \"x\"\n");
+        assert!(
+            error.contains("mm2.mirrors[0].heartbeat_connector: connector \"x\" is pinned twice"),
+            "{error}"
+        );
+        let error = pin("checkpoint_connector = \" \"\n");
+        assert!(
+            error.contains("mm2.mirrors[0].checkpoint_connector is empty"),
+            "{error}"
+        );
+        let error = pin("source = \"x\"\n");
+        assert!(error.contains("unknown field `source`"), "{error}");
+        let error = format!("{:#}", load_text("[mm2]\nmirrors = []\n").unwrap_err());
+        assert!(error.contains("[mm2] pins no mirror"), "{error}");
+        let error = format!(
+            "{:#}",
+            load_text("[[mm2.mirrors]]\nsource_alias = \"\"\ntarget_alias = \"b\"\n").unwrap_err()
+        );
+        assert!(
+            error.contains("mm2.mirrors[0].source_alias is empty"),
             "{error}"
         );
     }

@@ -1,0 +1,398 @@
+//! MirrorMaker 2 discovery against the real lab (`kscen lab up`): `kscen describe-deployment`
+//! finds the lab's mirror under the names and aliases the lab's profile records, a mirror deployed
+//! here under names and aliases generated at test time is discovered with its identity policy and
+//! topic filter, and an `[mm2]` pin is checked against what Connect runs. Set `KSCEN_LAB_PROFILE`
+//! to the lab's profile.toml; without it the tests skip (and fail under CI=true). Every connector
+//! deployed here is deleted, also when a check fails. One test needs no lab: a profile that names
+//! neither Connect nor mirrors.
+
+#[path = "support/lab_env.rs"]
+mod lab_env;
+
+use std::process::Output;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use kscen::config::profile::Profile;
+use kscen::connect::{ConnectClient, State};
+use kscen::deployment::filter::Verdict;
+use kscen::deployment::mirrors::{self, Lookup};
+use kscen::deployment::policy::ReplicationPolicy;
+use kscen::deployment::problems::{problems, Problem};
+use rdkafka::admin::{AdminClient, AdminOptions};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+
+use lab_env::{eventually, lab_profile, Stopped, LAB_LOCK};
+
+const SETTLE: Duration = Duration::from_secs(60);
+
+fn profile_path() -> String {
+    std::env::var("KSCEN_LAB_PROFILE").expect("checked by lab_profile")
+}
+
+fn describe_deployment(profile: &str, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_kscen"))
+        .args(["describe-deployment", "--profile", profile])
+        .args(args)
+        .output()
+        .expect("kscen runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The names the lab gave its connectors and aliases, as its generated profile records them.
+fn lab_names(profile: &Profile) -> (String, String, Vec<String>) {
+    let connect = profile
+        .connect
+        .as_ref()
+        .expect("the lab profile has [connect]");
+    (
+        connect.source_alias.clone().expect("connect.source_alias"),
+        connect.target_alias.clone().expect("connect.target_alias"),
+        connect.connectors.clone(),
+    )
+}
+
+/// No lab needed: a profile that cannot say where MM2 runs.
+#[test]
+fn a_profile_without_connect_or_mm2_is_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kafka-only.toml");
+    std::fs::write(
+        &path,
+        "[clusters.source]\nbootstrap_servers = \"127.0.0.1:9092\"\n",
+    )
+    .unwrap();
+    let output = describe_deployment(path.to_str().unwrap(), &[]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "profile {} has no [connect] section and no [mm2] pin",
+            path.display()
+        )) && stderr.contains("add [connect] urls"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn describe_deployment_finds_the_labs_mirror() {
+    let Some(profile) = lab_profile() else { return };
+    let _lab = LAB_LOCK.lock().await;
+    let (source, target, connectors) = lab_names(&profile);
+    assert_eq!(connectors.len(), 3, "{connectors:?}");
+    let output = describe_deployment(&profile_path(), &["--topic", "orders"]);
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        text(&output.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("\nmirror {source}->{target}\n")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("orders -> {source}.orders on {target}")),
+        "{stdout}"
+    );
+    for connector in &connectors {
+        assert!(
+            stdout.contains(&format!("  {connector} (Mirror")),
+            "{connector} in\n{stdout}"
+        );
+    }
+    assert!(stdout.contains("problems    none"), "{stdout}");
+
+    // The same mirror, chosen by its alias pair and by a connector name.
+    let mirrors = kscen::deployment::mirrors("lab", &profile).await.unwrap();
+    let by_pair = mirrors::choose(&mirrors, &format!("{source}->{target}")).unwrap();
+    let by_name = mirrors::choose(&mirrors, &connectors[0]).unwrap();
+    assert_eq!(by_pair.label(), by_name.label());
+}
+
+#[tokio::test]
+async fn a_task_on_a_worker_that_does_not_answer_is_a_problem() {
+    let Some(profile) = lab_profile() else { return };
+    let _lab = LAB_LOCK.lock().await;
+    let (source, target, _) = lab_names(&profile);
+    let pair = format!("{source}->{target}");
+    let healthy = || async {
+        let found = kscen::deployment::mirrors("lab", &profile)
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        let mirror = mirrors::choose(&found, &pair)
+            .map_err(|e| e.to_string())?
+            .clone();
+        match problems(&mirror, None).as_slice() {
+            [] => Ok(mirror),
+            some => Err(format!("{some:?}")),
+        }
+    };
+    let mirror = eventually("the lab's mirror healthy", SETTLE, healthy).await;
+    let status = match &mirror.source.as_ref().unwrap().lookup {
+        Lookup::Found(deployed) => deployed.status.clone().unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let busy = status.tasks[0].worker_id.clone();
+    let (_, worker) = profile
+        .workers
+        .iter()
+        .find(|(_, w)| w.worker_id.as_deref() == Some(busy.as_str()))
+        .unwrap_or_else(|| panic!("no worker of the profile is {busy}"));
+    {
+        // SIGSTOPped: it keeps its TCP port but answers nothing, and Connect's status topic
+        // still shows its tasks RUNNING until the group's session timeout.
+        let _stopped = Stopped::stop(worker.pid_file.as_deref().unwrap());
+        let found = kscen::deployment::mirrors("lab", &profile).await.unwrap();
+        let shown: Vec<String> = problems(mirrors::choose(&found, &pair).unwrap(), None)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(
+            shown
+                .iter()
+                .any(|p| p.contains(&format!("RUNNING on {busy}, which does not answer"))),
+            "{shown:?}"
+        );
+    }
+    eventually(
+        "the lab's mirror healthy again",
+        Duration::from_secs(120),
+        healthy,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_pin_with_a_wrong_connector_name_is_reported() {
+    let Some(profile) = lab_profile() else { return };
+    let _lab = LAB_LOCK.lock().await;
+    let (source, target, connectors) = lab_names(&profile);
+    let lab_text = std::fs::read_to_string(profile_path()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pinned = dir.path().join("pinned.toml");
+    std::fs::write(
+        &pinned,
+        format!(
+            "{lab_text}\n[[mm2.mirrors]]\nsource_alias = {source:?}\ntarget_alias = {target:?}\n\
+             source_connector = {:?}\nheartbeat_connector = \"no-such-heartbeat\"\n",
+            connectors[0]
+        ),
+    )
+    .unwrap();
+    let output = describe_deployment(pinned.to_str().unwrap(), &[]);
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{stdout}{}",
+        text(&output.stderr)
+    );
+    assert!(
+        stdout.contains("(pinned by the profile's [mm2])"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("no-such-heartbeat: pinned in [mm2] but Connect does not run it"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("no checkpoint connector"), "{stdout}");
+}
+
+#[tokio::test]
+async fn a_mirror_named_at_test_time_with_the_identity_policy_is_discovered() {
+    let Some(profile) = lab_profile() else { return };
+    let _lab = LAB_LOCK.lock().await;
+    let tag = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        .to_string();
+    let flow = Flow {
+        tag: tag.clone(),
+        name: format!("flow-{tag}"),
+        source_alias: format!("src{tag}"),
+        target_alias: format!("tgt{tag}"),
+        include: format!("t{tag}-.*"),
+        exclude: format!("t{tag}-skip.*"),
+    };
+    let (source, target, _) = lab_names(&profile);
+    let bootstrap = |cluster: &str| profile.clusters[cluster].bootstrap_servers.clone();
+    let (source_bootstrap, target_bootstrap) = (bootstrap(&source), bootstrap(&target));
+    let client = ConnectClient::from_profile(&profile).unwrap().unwrap();
+    client
+        .put_config(
+            &flow.name,
+            &flow.config(&source_bootstrap, &target_bootstrap),
+        )
+        .await
+        .unwrap();
+
+    // The checks run in their own task so the connector is deleted whatever they find.
+    let profile = Arc::new(profile);
+    let checks = tokio::spawn(check_discovered(profile.clone(), flow.clone()));
+    let outcome = checks.await;
+    client.delete(&flow.name).await.unwrap();
+    eventually("the test connector gone", SETTLE, || async {
+        let names = client.connectors().await.map_err(|e| e.to_string())?;
+        match names.contains(&flow.name) {
+            false => Ok(()),
+            true => Err(format!("{names:?}")),
+        }
+    })
+    .await;
+    // MirrorSourceConnector made its offset-syncs topic on the source cluster.
+    delete_topic(
+        &source_bootstrap,
+        &format!("mm2-offset-syncs.{}.internal", flow.target_alias),
+    )
+    .await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic.into_panic());
+    }
+}
+
+#[derive(Clone)]
+struct Flow {
+    tag: String,
+    name: String,
+    source_alias: String,
+    target_alias: String,
+    include: String,
+    exclude: String,
+}
+
+impl Flow {
+    fn config(&self, source_bootstrap: &str, target_bootstrap: &str) -> Vec<(String, String)> {
+        [
+            (
+                "connector.class",
+                "org.apache.kafka.connect.mirror.MirrorSourceConnector",
+            ),
+            ("tasks.max", "2"),
+            ("source.cluster.alias", &self.source_alias),
+            ("target.cluster.alias", &self.target_alias),
+            ("source.cluster.bootstrap.servers", source_bootstrap),
+            ("target.cluster.bootstrap.servers", target_bootstrap),
+            (
+                "replication.policy.class",
+                "org.apache.kafka.connect.mirror.IdentityReplicationPolicy",
+            ),
+            ("topics", &self.include),
+            ("topics.exclude", &self.exclude),
+            ("replication.factor", "1"),
+            ("offset-syncs.topic.replication.factor", "1"),
+            ("sync.topic.acls.enabled", "false"),
+            (
+                "key.converter",
+                "org.apache.kafka.connect.converters.ByteArrayConverter",
+            ),
+            (
+                "value.converter",
+                "org.apache.kafka.connect.converters.ByteArrayConverter",
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+}
+
+async fn check_discovered(profile: Arc<Profile>, flow: Flow) {
+    let mirror = eventually("the test mirror discovered RUNNING", SETTLE, || async {
+        let found = kscen::deployment::mirrors("lab", &profile)
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        let mirror = mirrors::choose(&found, &flow.name)
+            .map_err(|e| e.to_string())?
+            .clone();
+        let state = match &mirror.source.as_ref().map(|c| &c.lookup) {
+            Some(Lookup::Found(deployed)) => deployed.status.as_ref().map(|s| s.state),
+            _ => None,
+        };
+        match state {
+            Some(State::Running) => Ok(mirror),
+            other => Err(format!("source connector state {other:?}")),
+        }
+    })
+    .await;
+    assert_eq!(
+        mirror.label(),
+        format!("{}->{}", flow.source_alias, flow.target_alias)
+    );
+    assert_eq!(mirror.policy, ReplicationPolicy::Identity);
+    let kept = format!("t{}-orders", flow.tag);
+    let skipped = format!("t{}-skip-orders", flow.tag);
+    assert_eq!(mirror.remote_topic(&kept).as_deref(), Some(kept.as_str()));
+    let found = problems(&mirror, Some(&skipped));
+    assert!(
+        found.contains(&Problem::TopicNotReplicated {
+            topic: skipped.clone(),
+            why: Verdict::Excluded {
+                pattern: flow.exclude.clone()
+            },
+        }),
+        "{found:?}"
+    );
+    assert!(!problems(&mirror, Some(&kept))
+        .iter()
+        .any(|p| matches!(p, Problem::TopicNotReplicated { .. })));
+
+    let output = describe_deployment(
+        &profile_path(),
+        &["--mirror", &flow.name, "--topic", &skipped],
+    );
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{stdout}{}",
+        text(&output.stderr)
+    );
+    for line in [
+        format!("mirror {}->{}", flow.source_alias, flow.target_alias),
+        "policy      IdentityReplicationPolicy".to_string(),
+        format!(
+            "topic       {skipped} -> {skipped} on {}",
+            flow.target_alias
+        ),
+        format!(
+            "topics      include {}; exclude {}",
+            flow.include, flow.exclude
+        ),
+        format!(
+            "source      {} (MirrorSourceConnector, tasks.max 2): RUNNING",
+            flow.name
+        ),
+        format!(
+            "topic {skipped:?} is excluded by {:?}: not replicated",
+            flow.exclude
+        ),
+        "no checkpoint connector (MirrorCheckpointConnector) for this alias pair".to_string(),
+    ] {
+        assert!(stdout.contains(&line), "{line:?} in\n{stdout}");
+    }
+}
+
+async fn delete_topic(bootstrap: &str, topic: &str) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("admin client");
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    let results = admin
+        .delete_topics(&[topic], &options)
+        .await
+        .expect("delete_topics");
+    for result in results {
+        match result {
+            Ok(_) | Err((_, rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition)) => {}
+            Err((topic, error)) => panic!("deleting {topic}: {error}"),
+        }
+    }
+}
