@@ -347,14 +347,19 @@ pub fn settings_drift(topo: &Topology, args: &super::UpArgs) -> Vec<String> {
     notes
 }
 
-/// Running brokers and workers whose configs predate the link proxies (no `PROXIED` listener, or
-/// a worker bootstrap that bypasses the proxy). Keeping them would leave the workers outside the
-/// links' reach, or the proxies forwarding to a port nobody listens on.
+/// Running brokers and workers whose configs predate this lab's layout: no `PROXIED` listener on
+/// this lab's port (a lab from before the link proxies, or before the ports moved below the
+/// ephemeral range), or a worker bootstrap that is not this lab's link proxy. Keeping them would
+/// leave the workers outside the links' reach, or the proxies forwarding to a port nobody
+/// listens on.
 pub fn outdated_layout(topo: &Topology, running: &[&Process]) -> Vec<String> {
     let mut outdated = Vec::new();
     for p in running {
         let (file, needle) = match p.kind {
-            Kind::Broker { .. } => ("server.properties", "PROXIED://".to_string()),
+            Kind::Broker { proxied_port, .. } => (
+                "server.properties",
+                format!("PROXIED://127.0.0.1:{proxied_port},"),
+            ),
             Kind::Worker => (
                 "worker.properties",
                 format!(
@@ -584,9 +589,9 @@ mod tests {
         for p in [broker, worker] {
             std::fs::create_dir_all(&p.dir).unwrap();
         }
-        let old_broker = "listeners=PLAINTEXT://127.0.0.1:39092,CONTROLLER://127.0.0.1:39093\n";
+        let old_broker = "listeners=PLAINTEXT://127.0.0.1:20112,CONTROLLER://127.0.0.1:20113\n";
         write(&broker.dir.join("server.properties"), old_broker).unwrap();
-        let old_worker = "bootstrap.servers=127.0.0.1:39192\n";
+        let old_worker = "bootstrap.servers=127.0.0.1:20212\n";
         write(&worker.dir.join("worker.properties"), old_worker).unwrap();
         assert_eq!(
             outdated_layout(&topo, &[broker, worker]),
@@ -594,13 +599,13 @@ mod tests {
         );
 
         let current = broker_config(&topo, "source-1");
-        assert!(current.contains("PROXIED://127.0.0.1:39094,"), "{current}");
+        assert!(current.contains("PROXIED://127.0.0.1:20114,"), "{current}");
         assert!(
-            current.contains("PROXIED://127.0.0.1:39095\n"),
+            current.contains("PROXIED://127.0.0.1:20115\n"),
             "advertises the proxy"
         );
         write(&broker.dir.join("server.properties"), &current).unwrap();
-        let new_worker = "bootstrap.servers=127.0.0.1:39195\n";
+        let new_worker = "bootstrap.servers=127.0.0.1:20215\n";
         write(&worker.dir.join("worker.properties"), new_worker).unwrap();
         assert!(outdated_layout(&topo, &[broker, worker]).is_empty());
     }
@@ -612,10 +617,10 @@ mod tests {
         assert!(yml.starts_with("# generated"), "{yml}");
         assert!(yml.contains("\nglobal:\n  scrape_interval: 1s\n"), "{yml}");
         for (job, target, process) in [
-            ("kafka-source", "42401", "source-1"),
-            ("kafka-target", "42402", "target-1"),
-            ("mm2-connect", "42404", "worker-1"),
-            ("mm2-connect", "42406", "worker-3"),
+            ("kafka-source", "23116", "source-1"),
+            ("kafka-target", "23216", "target-1"),
+            ("mm2-connect", "23404", "worker-1"),
+            ("mm2-connect", "23406", "worker-3"),
         ] {
             assert!(yml.contains(&format!("  - job_name: {job}\n")), "{yml}");
             assert!(
@@ -664,7 +669,7 @@ mod tests {
         let topo = Topology::new(Path::new("/tmp/s"), 0);
         let server = broker_config(&topo, "source-1");
         assert!(
-            server.contains("\nlisteners=PLAINTEXT://127.0.0.1:39092,"),
+            server.contains("\nlisteners=PLAINTEXT://127.0.0.1:20112,"),
             "{server}"
         );
         assert!(server.ends_with("log.retention.hours=6\n"), "{server}");
@@ -674,7 +679,7 @@ mod tests {
         );
         let worker = worker_properties(&topo, topo.process("worker-1").unwrap(), &settings());
         assert!(
-            worker.contains("\nlisteners=http://127.0.0.1:38083\n"),
+            worker.contains("\nlisteners=http://127.0.0.1:20083\n"),
             "{worker}"
         );
         assert!(
@@ -691,9 +696,9 @@ mod tests {
         let topo = Topology::new(Path::new("/s"), 2000).secured();
         let server = broker_config(&topo, "target-1");
         for line in [
-            "listeners=SASL_SSL://127.0.0.1:41192,PROXIED://127.0.0.1:41194,CONTROLLER://127.0.0.1:41193",
+            "listeners=SASL_SSL://127.0.0.1:22212,PROXIED://127.0.0.1:22214,CONTROLLER://127.0.0.1:22213",
             // PROXIED still advertises the link proxy
-            "advertised.listeners=SASL_SSL://127.0.0.1:41192,PROXIED://127.0.0.1:41195",
+            "advertised.listeners=SASL_SSL://127.0.0.1:22212,PROXIED://127.0.0.1:22215",
             "inter.broker.listener.name=SASL_SSL",
             "listener.security.protocol.map=CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL,PROXIED:SASL_SSL",
             "config.providers.file.class=org.apache.kafka.common.config.provider.FileConfigProvider",
@@ -718,11 +723,11 @@ mod tests {
         let worker = topo.process("worker-2").unwrap();
         let text = worker_properties(&topo, worker, &settings());
         assert!(
-            text.contains("\nbootstrap.servers=127.0.0.1:41195\n"),
+            text.contains("\nbootstrap.servers=127.0.0.1:22215\n"),
             "through the link"
         );
         let mut lines = vec![
-            "listeners=https://127.0.0.1:40084".to_string(),
+            "listeners=https://127.0.0.1:22084".to_string(),
             "rest.advertised.listener=https".to_string(),
             "config.providers=file".to_string(),
             "listeners.https.ssl.keystore.location=/s/tls/server.p12".to_string(),

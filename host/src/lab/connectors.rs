@@ -323,7 +323,7 @@ mod tests {
                 );
             }
             assert_eq!(
-                config["source.cluster.bootstrap.servers"], "127.0.0.1:41095",
+                config["source.cluster.bootstrap.servers"], "127.0.0.1:22115",
                 "through the link"
             );
         }

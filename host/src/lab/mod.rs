@@ -93,8 +93,9 @@ pub struct UpArgs {
     /// `tasks.max` of the mirror-source connector.
     #[arg(long, default_value_t = 4)]
     pub source_tasks: u32,
-    /// Added to every lab port, to run a second lab beside the default one (the test suite
-    /// uses 1000). Recorded in the state folder; default: the recorded one, else 0.
+    /// Added to every lab port (20000-20999), to run a second lab beside the default one, in
+    /// steps of 1000 (the test suite uses 1000 and 4000). Up to 11000 the ports stay below Linux's
+    /// default ephemeral port range. Recorded in the state folder; default: the recorded one, else 0.
     #[arg(long)]
     pub port_offset: Option<u16>,
     /// Seconds to wait for the whole lab to be ready.
@@ -230,6 +231,7 @@ async fn up(args: UpArgs) -> Result<()> {
     if secure {
         full = full.secured();
     }
+    warn_ephemeral_ports(&full);
     let deadline = started + Duration::from_secs(args.timeout_secs);
     let prometheus = match find_prometheus() {
         _ if args.no_prometheus => Err("--no-prometheus".to_string()),
@@ -306,7 +308,7 @@ async fn up(args: UpArgs) -> Result<()> {
     let outdated = config::outdated_layout(&topo, &running);
     if !outdated.is_empty() {
         bail!(
-            "{} run(s) with the configs of an older lab (without the link proxies); \
+            "{} run(s) with the configs of an older lab (other ports, or no link proxies); \
              `kscen lab down` then `kscen lab up` to recreate them",
             outdated.join(", ")
         );
@@ -391,6 +393,22 @@ async fn up(args: UpArgs) -> Result<()> {
         state.display()
     );
     Ok(())
+}
+
+/// Says which ports lie in the kernel's range for outgoing connections' local ports (only a
+/// large `--port-offset` puts them there): any client connection may be given one of them, and
+/// the lab process that should listen on it then cannot.
+fn warn_ephemeral_ports(topo: &Topology) {
+    let Ok((low, high)) = process::ephemeral_port_range() else {
+        return;
+    };
+    let inside = topo.ports_within(low, high);
+    if let Some(first) = inside.first() {
+        println!(
+            "warning: {} of the lab's ports lie in net.ipv4.ip_local_port_range ({low}-{high}),              which the kernel hands out to outgoing connections, e.g. {first}; a smaller              --port-offset keeps the lab below {low}",
+            inside.len()
+        );
+    }
 }
 
 /// Whether `up` makes a secure lab: asked with `--secure`, or recorded by an earlier `up

@@ -169,12 +169,12 @@ mod tests {
         assert_eq!(v["name"].as_str(), Some("lab"));
         assert_eq!(
             v["clusters"]["source"]["bootstrap_servers"].as_str(),
-            Some("127.0.0.1:39092")
+            Some("127.0.0.1:20112")
         );
         assert_eq!(v["connect"]["urls"].as_array().map(Vec::len), Some(3));
         assert_eq!(
             v["workers"]["worker-2"]["worker_id"].as_str(),
-            Some("127.0.0.1:38084")
+            Some("127.0.0.1:20084")
         );
         assert_eq!(
             v["workers"]["worker-1"]["actions"]["kill"]["signal"].as_str(),
@@ -187,7 +187,7 @@ mod tests {
         assert_eq!(v["brokers"]["target-1"]["cluster"].as_str(), Some("target"));
         assert_eq!(
             v["probes"]["worker-1"]["url"].as_str(),
-            Some("http://127.0.0.1:39404/metrics")
+            Some("http://127.0.0.1:20404/metrics")
         );
         assert_eq!(v["probes"].as_table().map(|t| t.len()), Some(6));
         assert_eq!(
@@ -196,7 +196,7 @@ mod tests {
         );
         assert_eq!(
             v["probes"]["prometheus"]["url"].as_str(),
-            Some("http://127.0.0.1:39090")
+            Some("http://127.0.0.1:20090")
         );
         let without: toml::Value = toml::from_str(&render(&topo.without_prometheus())).unwrap();
         assert_eq!(without["probes"].as_table().map(|t| t.len()), Some(5));
@@ -253,10 +253,10 @@ mod tests {
         }
         assert_eq!(
             v["clusters"]["source"]["bootstrap_servers"].as_str(),
-            Some("127.0.0.1:41092")
+            Some("127.0.0.1:22112")
         );
         let connect = &v["connect"];
-        assert_eq!(connect["urls"][0].as_str(), Some("https://127.0.0.1:40083"));
+        assert_eq!(connect["urls"][0].as_str(), Some("https://127.0.0.1:22083"));
         assert_eq!(connect["ca_file"].as_str(), Some("/s/tls/ca.pem"));
         assert_eq!(connect["basic_auth"]["username"].as_str(), Some("kscen"));
         assert_eq!(
@@ -266,11 +266,11 @@ mod tests {
         assert_eq!(connect["connectors"].as_array().map(Vec::len), Some(3));
         assert_eq!(
             v["workers"]["worker-3"]["url"].as_str(),
-            Some("https://127.0.0.1:40085")
+            Some("https://127.0.0.1:22085")
         );
         assert_eq!(
             v["probes"]["worker-1"]["url"].as_str(),
-            Some("http://127.0.0.1:41404/metrics")
+            Some("http://127.0.0.1:22404/metrics")
         );
     }
 
@@ -298,19 +298,19 @@ mod tests {
         let v: toml::Value = toml::from_str(&render(&topo)).unwrap();
         assert_eq!(
             v["clusters"]["target"]["bootstrap_servers"].as_str(),
-            Some("127.0.0.1:40192")
+            Some("127.0.0.1:21212")
         );
         assert_eq!(
             v["workers"]["worker-3"]["worker_id"].as_str(),
-            Some("127.0.0.1:39085")
+            Some("127.0.0.1:21085")
         );
         assert_eq!(
             v["probes"]["source-1"]["url"].as_str(),
-            Some("http://127.0.0.1:40401/metrics")
+            Some("http://127.0.0.1:21116/metrics")
         );
         assert_eq!(
             v["probes"]["prometheus"]["url"].as_str(),
-            Some("http://127.0.0.1:40090")
+            Some("http://127.0.0.1:21090")
         );
     }
 }

@@ -643,10 +643,10 @@ mod tests {
         let topo = Topology::load(dir.path()).unwrap();
         assert_eq!(topo.security, Some(Security::new(dir.path())));
         let worker = topo.process("worker-1").unwrap();
-        assert_eq!(worker.url(), "https://127.0.0.1:38083");
+        assert_eq!(worker.url(), "https://127.0.0.1:20083");
         assert_eq!(
             topo.prometheus().map(|p| p.url()),
-            Some("http://127.0.0.1:39090".to_string()),
+            Some("http://127.0.0.1:20090".to_string()),
             "metrics stay plain HTTP"
         );
     }

@@ -1,7 +1,12 @@
 //! The lab's fixed shape: which processes exist, their ports, and where their files live.
 //!
-//! Ports sit in the 38000–39999 loopback range, away from Kafka's usual 9092/8083/7072, so the lab
-//! never collides with another Kafka on the machine.
+//! Ports: the lab fits in one block of 1000 loopback ports from `BASE_PORT` (20000), away from
+//! Kafka's usual 9092/8083/7072 and below Linux's range for outgoing connections' local ports
+//! (`ip_local_port_range`, 32768–60999 by default). A port in that range can be handed by the
+//! kernel to any outgoing connection — the readiness probe's own connection to a broker that is
+//! not listening yet included — and is then taken when the broker binds it. `--port-offset` in
+//! steps of 1000 (the tests use 1000, 3000 and 4000) puts a second lab in a block of its own, still
+//! below the range up to an offset of 11000.
 //!
 //! Each cluster is reached two ways: kscen and the tests use the broker's `PLAINTEXT` listener
 //! directly; the Connect workers (and so MirrorMaker 2) go through a fault-injecting proxy, the
@@ -172,27 +177,30 @@ impl Topology {
     /// `port_offset` shifts every port, so a second lab (e.g. the test suite's) can run beside
     /// the default one. Includes Prometheus (see `without_prometheus`).
     pub fn new(state: &Path, port_offset: u16) -> Self {
-        // A broker's ports: `port` direct, +1 controller, +2 `PROXIED`, +3 its link proxy.
-        let broker = |cluster: &'static str, port: u16, jmx_port: u16| Process {
-            name: format!("{cluster}-1"),
-            kind: Kind::Broker {
-                cluster,
-                controller_port: port + 1,
-                proxied_port: port + 2,
-            },
-            port,
-            jmx_port: Some(jmx_port),
-            dir: state.join(format!("{cluster}-1")),
-            tls: false,
+        let broker = |cluster: &'static str| {
+            let base = broker_base_port(cluster, 1);
+            Process {
+                name: format!("{cluster}-1"),
+                kind: Kind::Broker {
+                    cluster,
+                    controller_port: base + 3,
+                    proxied_port: base + 4,
+                },
+                port: base + 2,
+                jmx_port: Some(base + 6),
+                dir: state.join(format!("{cluster}-1")),
+                tls: false,
+            }
         };
-        let proxy = |cluster: &'static str, broker_port: u16| {
+        let proxy = |cluster: &'static str| {
             let name = link_name(cluster);
+            let base = broker_base_port(cluster, 1);
             Process {
                 kind: Kind::Proxy {
                     cluster,
-                    upstream_port: broker_port + 2,
+                    upstream_port: base + 4,
                 },
-                port: broker_port + 3,
+                port: base + 5,
                 jmx_port: None,
                 dir: state.join(&name),
                 tls: false,
@@ -202,23 +210,23 @@ impl Topology {
         let worker = |i: u16| Process {
             name: format!("worker-{i}"),
             kind: Kind::Worker,
-            port: 38082 + i,
-            jmx_port: Some(39403 + i),
+            port: BASE_PORT + 82 + i,
+            jmx_port: Some(BASE_PORT + 403 + i),
             dir: state.join(format!("worker-{i}")),
             tls: false,
         };
         let mut processes = vec![
-            broker(SOURCE_ALIAS, 39092, 39401),
-            broker(TARGET_ALIAS, 39192, 39402),
-            proxy(SOURCE_ALIAS, 39092),
-            proxy(TARGET_ALIAS, 39192),
+            broker(SOURCE_ALIAS),
+            broker(TARGET_ALIAS),
+            proxy(SOURCE_ALIAS),
+            proxy(TARGET_ALIAS),
             worker(1),
             worker(2),
             worker(3),
             Process {
                 name: PROMETHEUS.into(),
                 kind: Kind::Prometheus,
-                port: 39090,
+                port: BASE_PORT + 90,
                 jmx_port: None,
                 dir: state.join(PROMETHEUS),
                 tls: false,
@@ -306,9 +314,36 @@ impl Topology {
             .join(",")
     }
 
+    /// The lab's ports that lie in `low..=high` (the machine's ephemeral port range), each as
+    /// `port (what of process)`.
+    pub fn ports_within(&self, low: u16, high: u16) -> Vec<String> {
+        self.processes
+            .iter()
+            .flat_map(|p| {
+                p.ports()
+                    .into_iter()
+                    .filter(|(port, _)| (low..=high).contains(port))
+                    .map(|(port, what)| format!("{port} ({what} of {})", p.name))
+            })
+            .collect()
+    }
+
     pub fn profile_path(&self) -> PathBuf {
         self.state.join("profile.toml")
     }
+}
+
+/// The first port of the lab's block, before `--port-offset`.
+pub const BASE_PORT: u16 = 20000;
+
+/// The ten ports of broker `index` (from 1) of `cluster`, before the offset: `+2` its direct Kafka
+/// listener, `+3` its KRaft controller, `+4` its `PROXIED` listener, `+5` the link proxy's port
+/// that forwards to it, `+6` its JMX exporter. Source brokers are 20112.., target brokers
+/// 20212..; the Connect workers' REST ports are 20083–20085, their exporters 20404–20406, and
+/// Prometheus listens on 20090.
+fn broker_base_port(cluster: &str, index: u16) -> u16 {
+    let cluster_base = if cluster == SOURCE_ALIAS { 100 } else { 200 };
+    BASE_PORT + cluster_base + 10 * index
 }
 
 /// The link (and proxy process) between the workers and `cluster`: `workers-to-source`.
@@ -390,4 +425,80 @@ pub fn cache_root() -> Result<PathBuf> {
     let base =
         directories::BaseDirs::new().context("cannot find the home directory (is $HOME set?)")?;
     Ok(base.cache_dir().join("kscen").join("lab"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The port offsets the repository's own labs use: the default lab, `cargo xtask test`'s plain
+    /// (1000) and secure (4000) labs (xtask/src/lab.rs), lab/README.md's example of a second lab
+    /// (2000) and the bench's lab (3000, xtask/src/bench/lab.rs).
+    const REPOSITORY_OFFSETS: [u16; 5] = [0, 1000, 2000, 3000, 4000];
+
+    #[test]
+    fn default_ports_lie_outside_the_ephemeral_port_range() {
+        let (low, high) = crate::lab::process::ephemeral_port_range()
+            .expect("reading /proc/sys/net/ipv4/ip_local_port_range");
+        for offset in REPOSITORY_OFFSETS {
+            let topo = Topology::new(Path::new("/s"), offset);
+            let ports: Vec<(u16, &str, &str)> = topo
+                .processes
+                .iter()
+                .flat_map(|p| {
+                    p.ports()
+                        .into_iter()
+                        .map(|(port, what)| (port, what, p.name.as_str()))
+                })
+                .collect();
+            assert!(ports.len() >= 17, "{ports:?}");
+            for (port, what, name) in ports {
+                assert!(
+                    !(low..=high).contains(&port),
+                    "offset {offset}: port {port} ({what} of {name}) lies in the ephemeral range \
+                     {low}-{high}"
+                );
+            }
+            assert!(topo.ports_within(low, high).is_empty());
+        }
+    }
+
+    #[test]
+    fn one_lab_fits_in_its_block_of_1000_ports() {
+        let topo = Topology::new(Path::new("/s"), 0);
+        let mut ports: Vec<u16> = topo
+            .processes
+            .iter()
+            .flat_map(|p| p.ports().into_iter().map(|(port, _)| port))
+            .collect();
+        let count = ports.len();
+        ports.sort_unstable();
+        ports.dedup();
+        assert_eq!(ports.len(), count, "no port is used twice");
+        assert!(
+            ports
+                .iter()
+                .all(|p| (BASE_PORT..BASE_PORT + 1000).contains(p)),
+            "{ports:?}"
+        );
+        let source = topo.process("source-1").unwrap();
+        assert_eq!(source.port, 20112);
+        assert_eq!(topo.workers_bootstrap(SOURCE_ALIAS), "127.0.0.1:20115");
+        assert_eq!(topo.process("worker-1").unwrap().port, 20083);
+    }
+
+    #[test]
+    fn ports_in_the_ephemeral_range_are_named() {
+        let topo = Topology::new(Path::new("/s"), 13_000);
+        let inside = topo.ports_within(32768, 60999);
+        assert!(
+            inside
+                .iter()
+                .any(|line| line.starts_with("33112 (Kafka listener of source-1)")),
+            "{inside:?}"
+        );
+        assert!(Topology::new(Path::new("/s"), 0)
+            .ports_within(32768, 60999)
+            .is_empty());
+    }
 }
