@@ -1,5 +1,5 @@
 //! `kscen lab`: a local lab of real Apache Kafka processes launched from Maven Central jars — two
-//! single-node KRaft clusters (`source`, `target`), a distributed Kafka Connect cluster of three
+//! KRaft clusters (`source`, `target`) of `--brokers N` nodes each, a distributed Kafka Connect cluster of three
 //! workers running the three MirrorMaker 2 connectors, the Prometheus JMX exporter on every JVM,
 //! two link proxies (`workers-to-source`, `workers-to-target`) through which the workers reach
 //! the clusters, so a network cut between the workers and one cluster is a real one, and —
@@ -46,7 +46,8 @@ pub const DEFAULT_KAFKA_VERSION: &str = "3.7.2";
 
 #[derive(clap::Subcommand, Debug)]
 pub enum LabCommand {
-    /// Start (or complete) the lab: 2 KRaft clusters, 3 Connect workers, 3 MM2 connectors.
+    /// Start (or complete) the lab: 2 KRaft clusters of N nodes, 3 Connect workers, 3 MM2
+    /// connectors.
     Up(UpArgs),
     /// Stop every lab process (SIGTERM, then SIGKILL after a timeout) and remove the profile.
     Down(DownArgs),
@@ -98,6 +99,12 @@ pub struct UpArgs {
     /// default ephemeral port range. Recorded in the state folder; default: the recorded one, else 0.
     #[arg(long)]
     pub port_offset: Option<u16>,
+    /// KRaft nodes per cluster, each broker and controller (the controller quorum is all of them).
+    /// Default and internal topics get replication factor min(3, N), the clusters
+    /// `min.insync.replicas` min(2, N). Recorded in the state folder; default: the recorded
+    /// number, else 1. Another number needs `down --purge` first.
+    #[arg(long)]
+    pub brokers: Option<u16>,
     /// Seconds to wait for the whole lab to be ready.
     #[arg(long, default_value_t = 240)]
     pub timeout_secs: u64,
@@ -227,7 +234,8 @@ async fn up(args: UpArgs) -> Result<()> {
     }
     let state = topology::state_dir(args.state.state_dir.clone())?;
     let secure = secure_choice(&state, args.secure)?;
-    let mut full = Topology::new(&state, port_offset(&state, args.port_offset)?);
+    let offset = port_offset(&state, args.port_offset)?;
+    let mut full = Topology::new(&state, offset, brokers_choice(&state, args.brokers)?)?;
     if secure {
         full = full.secured();
     }
@@ -417,7 +425,7 @@ fn warn_ephemeral_ports(topo: &Topology) {
 fn secure_choice(state: &std::path::Path, asked: bool) -> Result<bool> {
     let recorded = security::recorded(state);
     if asked && !recorded {
-        let plain = Topology::new(state, 0);
+        let plain = Topology::new(state, 0, topology::MAX_BROKERS)?;
         if let Some(p) = plain.processes.iter().find(|p| p.dir.exists()) {
             bail!(
                 "the state folder {} holds a plain lab ({} exists); `kscen lab down --purge` \
@@ -489,7 +497,8 @@ fn port_offset(state: &std::path::Path, asked: Option<u16>) -> Result<u16> {
     let stored = topology::stored_port_offset(state)?;
     let offset = asked.or(stored).unwrap_or(0);
     if let Some(old) = stored.filter(|&o| o != offset) {
-        let old_topo = Topology::new(state, old);
+        let brokers = topology::stored_brokers(state)?.unwrap_or(1);
+        let old_topo = Topology::new(state, old, brokers)?;
         if old_topo
             .processes
             .iter()
@@ -505,13 +514,37 @@ fn port_offset(state: &std::path::Path, asked: Option<u16>) -> Result<u16> {
     Ok(offset)
 }
 
+/// Brokers per cluster for `up`: the number asked for, else the one the state folder recorded,
+/// else 1. A node's data holds its controller quorum, so another number over formatted brokers is
+/// refused.
+fn brokers_choice(state: &std::path::Path, asked: Option<u16>) -> Result<u16> {
+    let recorded = topology::stored_brokers(state)?.unwrap_or(1);
+    let brokers = topology::check_brokers(asked.unwrap_or(recorded))?;
+    if brokers != recorded {
+        let old = Topology::new(state, 0, recorded)?;
+        let formatted = old.brokers().find(|p| config::storage_formatted(p));
+        if let Some(p) = formatted {
+            bail!(
+                "the lab in {} has {recorded} broker(s) per cluster ({} holds the data of one); \
+                 `kscen lab down --purge` first (it deletes the lab's data), or `--state-dir` \
+                 another folder",
+                state.display(),
+                p.dir.display()
+            );
+        }
+    }
+    topology::store_brokers(state, brokers)?;
+    Ok(brokers)
+}
+
 async fn down(args: DownArgs) -> Result<()> {
     let state = topology::state_dir(args.state.state_dir)?;
     let topo = Topology::load(&state)?;
     let grace = Duration::from_secs(args.grace_secs);
     // Prometheus first (it only reads the others), whether or not the lab records one: a
     // `--no-prometheus` up does not forget one that runs.
-    let prometheus = Topology::new(&state, topology::stored_port_offset(&state)?.unwrap_or(0));
+    let offset = topology::stored_port_offset(&state)?.unwrap_or(0);
+    let prometheus = Topology::new(&state, offset, topo.brokers_per_cluster)?;
     let mut stopped = process::stop_all(
         &prometheus.prometheus().into_iter().collect::<Vec<_>>(),
         grace,
@@ -573,6 +606,28 @@ mod tests {
         assert!(error.contains("kscen lab down --purge"), "{error}");
         assert!(!security::recorded(state));
         assert!(!secure_choice(state, false).unwrap(), "stays plain");
+    }
+
+    #[test]
+    fn the_broker_count_changes_only_over_unformatted_brokers() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path();
+        assert_eq!(brokers_choice(state, None).unwrap(), 1);
+        assert_eq!(
+            brokers_choice(state, Some(3)).unwrap(),
+            3,
+            "nothing formatted yet"
+        );
+        assert_eq!(brokers_choice(state, None).unwrap(), 3, "recorded");
+        std::fs::create_dir_all(state.join("target-2/data")).unwrap();
+        std::fs::write(state.join("target-2/data/meta.properties"), "").unwrap();
+        let error = format!("{:#}", brokers_choice(state, Some(1)).unwrap_err());
+        assert!(error.contains("has 3 broker(s) per cluster"), "{error}");
+        assert!(error.contains("target-2"), "{error}");
+        assert_eq!(brokers_choice(state, Some(3)).unwrap(), 3);
+        let error = format!("{:#}", brokers_choice(state, Some(10)).unwrap_err());
+        assert!(error.contains("1 to 9 brokers"), "{error}");
+        assert_eq!(topology::stored_brokers(state).unwrap(), Some(3));
     }
 
     #[test]

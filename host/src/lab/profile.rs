@@ -163,7 +163,7 @@ mod tests {
 
     #[test]
     fn profile_is_valid_toml_with_the_documented_keys() {
-        let topo = Topology::new(std::path::Path::new("/tmp/st\"ate"), 0);
+        let topo = Topology::new(std::path::Path::new("/tmp/st\"ate"), 0, 1).unwrap();
         let text = render(&topo);
         let v: toml::Value = toml::from_str(&text).expect("valid TOML");
         assert_eq!(v["name"].as_str(), Some("lab"));
@@ -215,7 +215,7 @@ mod tests {
 
     #[test]
     fn the_profile_loads_and_offers_every_fault_target() {
-        let topo = Topology::new(std::path::Path::new("/tmp/s"), 0);
+        let topo = Topology::new(std::path::Path::new("/tmp/s"), 0, 1).unwrap();
         let profile: crate::config::profile::Profile = toml::from_str(&render(&topo)).unwrap();
         let faults = crate::faults::FaultTargets::try_from_profile(&profile).unwrap();
         let names: Vec<String> = faults.targets().into_iter().map(|t| t.name).collect();
@@ -234,8 +234,38 @@ mod tests {
     }
 
     #[test]
+    fn a_three_broker_profile_bootstraps_from_and_faults_every_broker() {
+        let topo = Topology::new(std::path::Path::new("/tmp/s"), 0, 3).unwrap();
+        let text = render(&topo);
+        let v: toml::Value = toml::from_str(&text).unwrap();
+        assert_eq!(
+            v["clusters"]["source"]["bootstrap_servers"].as_str(),
+            Some("127.0.0.1:20112,127.0.0.1:20122,127.0.0.1:20132")
+        );
+        let profile: crate::config::profile::Profile = toml::from_str(&text).unwrap();
+        let faults = crate::faults::FaultTargets::try_from_profile(&profile).unwrap();
+        let names: Vec<String> = faults.targets().into_iter().map(|t| t.name).collect();
+        for name in [
+            "source-1",
+            "source-2",
+            "source-3",
+            "target-3",
+            "workers-to-target",
+        ] {
+            assert!(names.iter().any(|n| n == name), "{name}: {names:?}");
+        }
+        assert_eq!(
+            v["probes"]["target-3"]["url"].as_str(),
+            Some("http://127.0.0.1:20236/metrics")
+        );
+        assert_eq!(v["probes"].as_table().map(|t| t.len()), Some(10));
+    }
+
+    #[test]
     fn a_secure_profile_references_every_secret_by_file() {
-        let topo = Topology::new(std::path::Path::new("/s"), 2000).secured();
+        let topo = Topology::new(std::path::Path::new("/s"), 2000, 1)
+            .unwrap()
+            .secured();
         let v: toml::Value = toml::from_str(&render(&topo)).expect("valid TOML");
         for cluster in ["source", "target"] {
             let properties = &v["clusters"][cluster]["properties"];
@@ -277,7 +307,7 @@ mod tests {
     #[test]
     fn kscen_loads_the_secure_profile_with_its_secrets() {
         let dir = tempfile::tempdir().unwrap();
-        let topo = Topology::new(dir.path(), 2000).secured();
+        let topo = Topology::new(dir.path(), 2000, 1).unwrap().secured();
         let security = topo.security.clone().unwrap();
         super::super::security::write_test_secrets(&security);
         write(&topo).unwrap();
@@ -294,7 +324,7 @@ mod tests {
 
     #[test]
     fn port_offset_shifts_every_port() {
-        let topo = Topology::new(std::path::Path::new("/tmp/s"), 1000);
+        let topo = Topology::new(std::path::Path::new("/tmp/s"), 1000, 1).unwrap();
         let v: toml::Value = toml::from_str(&render(&topo)).unwrap();
         assert_eq!(
             v["clusters"]["target"]["bootstrap_servers"].as_str(),

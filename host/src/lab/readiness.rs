@@ -11,7 +11,7 @@ use anyhow::{bail, Result};
 use super::connectors::{self, ConnectorStatus, CONNECTORS, MIRROR_CHECKPOINT};
 use super::process;
 use super::security::{self, KafkaProperties};
-use super::topology::{Process, Topology};
+use super::topology::{Kind, Process, Topology};
 use crate::faults::link_state::{self, LinkState};
 use rdkafka::consumer::Consumer as _;
 
@@ -77,15 +77,22 @@ where
     }
 }
 
-/// Brokers answer a Kafka metadata request.
+/// Every broker answers a Kafka metadata request listing every broker of its cluster (each has
+/// registered with the controller quorum).
 pub async fn wait_brokers(topo: &Topology, deadline: Instant) -> Result<()> {
     let brokers: Vec<&Process> = topo.brokers().collect();
     let kafka = &security::kscen_client_properties(topo)?;
+    let expected = usize::from(topo.brokers_per_cluster);
     wait_until("brokers", &brokers, deadline, move || async move {
         let mut pending = Vec::new();
         for b in topo.brokers() {
-            if let Err(e) = broker_metadata(b.bootstrap(), kafka).await {
-                pending.push(format!("{} metadata on {} ({e})", b.name, b.bootstrap()));
+            match broker_metadata(b.bootstrap(), kafka).await {
+                Ok(registered) if registered == expected => {}
+                Ok(registered) => pending.push(format!(
+                    "{} lists {registered} of its cluster's {expected} brokers",
+                    b.name
+                )),
+                Err(e) => pending.push(format!("{} metadata on {} ({e})", b.name, b.bootstrap())),
             }
         }
         pending
@@ -111,20 +118,32 @@ pub async fn wait_proxies(topo: &Topology, deadline: Instant) -> Result<()> {
     .await
 }
 
-/// `Ok` when the link is open and a metadata request through it comes back advertising the proxy.
+/// `Ok` when the link is open and a metadata request through each of its routes comes back
+/// advertising exactly the link's routes: every broker of the cluster, each behind its route.
 pub async fn proxy_forwards(p: &Process, kafka: &KafkaProperties) -> Result<(), String> {
     if link_state(p) != Some(LinkState::Open) {
         return Err(format!("{} is not open (cut, or still starting)", p.name));
     }
-    let advertised = advertised_brokers(p.bootstrap(), kafka)
-        .await
-        .map_err(|e| format!("{} metadata through {} ({e})", p.name, p.bootstrap()))?;
-    if advertised.iter().any(|a| *a != p.bootstrap()) {
-        return Err(format!(
-            "{}: the broker behind it advertises {advertised:?}, not the proxy {}",
-            p.name,
-            p.bootstrap()
-        ));
+    let Kind::Proxy { routes, .. } = &p.kind else {
+        return Err(format!("{} is not a link proxy", p.name));
+    };
+    let mut expected: Vec<String> = routes
+        .iter()
+        .map(|r| format!("127.0.0.1:{}", r.listen))
+        .collect();
+    expected.sort();
+    for through in &expected {
+        let mut advertised = advertised_brokers(through.clone(), kafka)
+            .await
+            .map_err(|e| format!("{} metadata through {through} ({e})", p.name))?;
+        advertised.sort();
+        if advertised != expected {
+            return Err(format!(
+                "{}: the brokers behind {through} advertise {advertised:?}, not the link's \
+                 routes {expected:?}",
+                p.name
+            ));
+        }
     }
     Ok(())
 }
@@ -173,7 +192,8 @@ fn metadata_consumer(
     config.create().map_err(|e| e.to_string())
 }
 
-/// One metadata round trip through librdkafka (blocking, so off the async threads).
+/// One metadata round trip through librdkafka (blocking, so off the async threads); returns the
+/// number of brokers the metadata lists.
 pub async fn broker_metadata(bootstrap: String, kafka: &KafkaProperties) -> Result<usize, String> {
     let kafka = kafka.clone();
     tokio::task::spawn_blocking(move || {
@@ -183,7 +203,7 @@ pub async fn broker_metadata(bootstrap: String, kafka: &KafkaProperties) -> Resu
         if md.brokers().is_empty() {
             return Err("no broker in metadata".to_string());
         }
-        Ok(md.topics().len())
+        Ok(md.brokers().len())
     })
     .await
     .map_err(|e| e.to_string())?

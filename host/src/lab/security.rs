@@ -613,7 +613,7 @@ mod tests {
     #[test]
     fn kscen_logs_in_as_kscen_and_trusts_the_lab_ca() {
         let dir = tempfile::tempdir().unwrap();
-        let plain = Topology::new(dir.path(), 2000);
+        let plain = Topology::new(dir.path(), 2000, 1).unwrap();
         assert!(kscen_client_properties(&plain).unwrap().is_empty());
         let secure = plain.secured();
         let error = format!("{:#}", kscen_client_properties(&secure).unwrap_err());
