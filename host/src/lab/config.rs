@@ -9,12 +9,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use super::jars::Libs;
+use super::jars::{Libs, Logging};
 use super::security::{self, Security};
 use super::topology::{Kind, Process, Route, Topology, CONNECT_GROUP, TARGET_ALIAS};
 use crate::faults::link_state;
 
 const LOG4J: &str = include_str!("../../../lab/templates/log4j.properties");
+const LOG4J2: &str = include_str!("../../../lab/templates/log4j2.properties");
 const JMX_BROKER: &str = include_str!("../../../lab/templates/jmx-broker.yml");
 const JMX_CONNECT: &str = include_str!("../../../lab/templates/jmx-connect.yml");
 
@@ -71,7 +72,11 @@ pub fn write_process_files(topo: &Topology, p: &Process, s: &Settings) -> Result
         }
     };
     write(&p.dir.join(config_name), &config)?;
-    write(&p.dir.join("log4j.properties"), LOG4J)?;
+    let logging = match s.libs.logging {
+        Logging::Reload4j => LOG4J,
+        Logging::Log4j2 => LOG4J2,
+    };
+    write(&p.dir.join(s.libs.logging.config_file()), logging)?;
     write(&p.dir.join("jmx-exporter.yml"), jmx)?;
     let command = java_command(p, s, config_name, topo.security.as_ref());
     write(&p.start_script(), &start_script(p, s, command))?;
@@ -305,7 +310,8 @@ fn worker_properties(topo: &Topology, p: &Process, s: &Settings) -> String {
 }
 
 /// Differences between what `up` was asked for and what the running workers were started with
-/// (an `up` on a running lab starts nothing, so new settings would silently not apply).
+/// (an `up` on a running lab starts nothing, so new settings would silently not apply). The Kafka
+/// version and broker count are not among them: `up` refuses to change those over a lab's data.
 pub fn settings_drift(topo: &Topology, args: &super::UpArgs) -> Vec<String> {
     let wanted = [
         ("session.timeout.ms", args.session_timeout_ms.to_string()),
@@ -337,7 +343,7 @@ pub fn settings_drift(topo: &Topology, args: &super::UpArgs) -> Vec<String> {
             }
         }
     }
-    let mut notes: Vec<String> = drift
+    drift
         .into_iter()
         .map(|((key, current, value), names)| {
             format!(
@@ -345,17 +351,7 @@ pub fn settings_drift(topo: &Topology, args: &super::UpArgs) -> Vec<String> {
                 names.join(", ")
             )
         })
-        .collect();
-    if let Ok(script) = std::fs::read_to_string(topo.processes[0].start_script()) {
-        let marker = format!("(Kafka {})", args.kafka_version);
-        if !script.contains(&marker) {
-            notes.push(format!(
-                "the lab runs another Kafka version than {}",
-                args.kafka_version
-            ));
-        }
-    }
-    notes
+        .collect()
 }
 
 /// Running brokers and workers whose configs predate this lab's layout: no `PROXIED` listener on
@@ -423,7 +419,9 @@ fn java_command(
         // names the process in `ps` and lets `down` find strays by command line
         format!("-Dkscen.lab.process={}", p.name),
         format!("-Dkafka.logs.dir={dir}/logs"),
-        format!("-Dlog4j.configuration=file:{dir}/log4j.properties"),
+        s.libs
+            .logging
+            .jvm_option(&p.dir.join(s.libs.logging.config_file())),
         format!(
             "-javaagent:{}=127.0.0.1:{}:{dir}/jmx-exporter.yml",
             s.libs.agent_jar.display(),
@@ -516,10 +514,11 @@ pub async fn format_storage(topo: &Topology, brokers: &[&Process], s: &Settings)
         );
         let cmd = tokio::process::Command::new(&s.java)
             .arg("-Xmx256m")
-            .arg(format!(
-                "-Dlog4j.configuration=file:{}/log4j.properties",
-                p.dir.display()
-            ))
+            .arg(
+                s.libs
+                    .logging
+                    .jvm_option(&p.dir.join(s.libs.logging.config_file())),
+            )
             .arg("-cp")
             .arg(format!("{}/*", s.libs.libs.display()))
             .arg("kafka.tools.StorageTool")
@@ -661,6 +660,7 @@ mod tests {
             libs: Libs {
                 libs: "/cache/libs".into(),
                 agent_jar: "/cache/agent.jar".into(),
+                logging: Logging::Reload4j,
             },
             kscen: "/usr/bin/kscen".into(),
             session_timeout_ms: 10_000,

@@ -15,6 +15,55 @@ pub struct Libs {
     pub libs: PathBuf,
     /// The Prometheus JMX exporter javaagent jar.
     pub agent_jar: PathBuf,
+    /// The SLF4J binding resolved into `libs`.
+    pub logging: Logging,
+}
+
+/// How a Kafka version logs: 3.x through reload4j (log4j 1.2), 4.x through Log4j 2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Logging {
+    Reload4j,
+    Log4j2,
+}
+
+impl Logging {
+    /// The logging of Kafka `version` (`3.7.2`, `4.3.1`).
+    pub fn of(version: &str) -> Result<Logging> {
+        let major: u32 = version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .with_context(|| format!("--kafka-version {version:?} is not a version like 3.7.2"))?;
+        match major {
+            3 => Ok(Logging::Reload4j),
+            m if m >= 4 => Ok(Logging::Log4j2),
+            _ => bail!("--kafka-version {version}: the lab runs Kafka 3.x (KRaft) and newer"),
+        }
+    }
+
+    /// The configuration file every lab JVM gets, in its process folder.
+    pub fn config_file(self) -> &'static str {
+        match self {
+            Logging::Reload4j => "log4j.properties",
+            Logging::Log4j2 => "log4j2.properties",
+        }
+    }
+
+    /// The JVM option that points the logging at `config` (absolute).
+    pub fn jvm_option(self, config: &Path) -> String {
+        match self {
+            Logging::Reload4j => format!("-Dlog4j.configuration=file:{}", config.display()),
+            Logging::Log4j2 => format!("-Dlog4j2.configurationFile={}", config.display()),
+        }
+    }
+
+    /// lab/pom.xml's profile (`-Dlab.logging=`); reload4j is the one without the property.
+    fn maven_property(self) -> Option<&'static str> {
+        match self {
+            Logging::Reload4j => None,
+            Logging::Log4j2 => Some("-Dlab.logging=log4j2"),
+        }
+    }
 }
 
 /// Absolute path of a Java 17+ `java`, checked with `java -version`.
@@ -128,6 +177,7 @@ pub async fn ensure_jars(version: &str) -> Result<Libs> {
     let libs = Libs {
         libs: root.join("libs"),
         agent_jar: root.join("agent/jmx_prometheus_javaagent.jar"),
+        logging: Logging::of(version)?,
     };
     // The marker is written last, so an interrupted resolution is redone rather than half-used.
     let marker = root.join(".resolved");
@@ -152,6 +202,7 @@ pub async fn ensure_jars(version: &str) -> Result<Libs> {
         .arg("dependency:copy-dependencies@libs")
         .arg("dependency:copy-dependencies@agent")
         .arg(format!("-Dkafka.version={version}"))
+        .args(libs.logging.maven_property())
         .arg(format!("-Dlab.libs={}", libs.libs.display()))
         .arg(format!("-Dlab.agent={}", root.join("agent").display()))
         .output()
@@ -222,7 +273,21 @@ fn strip_ansi(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_java_major, strip_ansi};
+    use super::{parse_java_major, strip_ansi, Logging};
+
+    #[test]
+    fn kafka_4_logs_through_log4j2() {
+        assert_eq!(Logging::of("3.7.2").unwrap(), Logging::Reload4j);
+        assert_eq!(Logging::of("3.9.1").unwrap(), Logging::Reload4j);
+        assert_eq!(Logging::of("4.1.2").unwrap(), Logging::Log4j2);
+        assert_eq!(Logging::of("4.3.1").unwrap(), Logging::Log4j2);
+        assert!(Logging::of("2.8.2").is_err());
+        assert!(Logging::of("latest").is_err());
+        assert_eq!(
+            Logging::Log4j2.jvm_option(std::path::Path::new("/s/w/log4j2.properties")),
+            "-Dlog4j2.configurationFile=/s/w/log4j2.properties"
+        );
+    }
 
     #[test]
     fn ansi_is_stripped() {

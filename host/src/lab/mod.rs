@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use self::topology::{Kind, Process, Topology};
+use self::topology::{Kind, Process, Recorded, Topology};
 use crate::faults::link_state::LinkState;
 
 /// Default Kafka version: Confluent Platform 7.7.3 (the seeds' platform) ships Apache Kafka 3.7.
@@ -77,9 +77,11 @@ pub struct StateArgs {
 pub struct UpArgs {
     #[command(flatten)]
     pub state: StateArgs,
-    /// Apache Kafka version resolved from Maven Central (3.7.x = Confluent Platform 7.7).
-    #[arg(long, default_value = DEFAULT_KAFKA_VERSION)]
-    pub kafka_version: String,
+    /// Apache Kafka version resolved from Maven Central (3.7.x = Confluent Platform 7.7; tested:
+    /// 3.7.2, 3.9.1, 4.1.2, 4.3.1). Recorded in the state folder; default: the recorded one, else
+    /// 3.7.2. Another version needs `down --purge` first.
+    #[arg(long)]
+    pub kafka_version: Option<String>,
     /// Connect worker `session.timeout.ms` (the seeds use 30000).
     #[arg(long, default_value_t = 10_000)]
     pub session_timeout_ms: u64,
@@ -235,7 +237,16 @@ async fn up(args: UpArgs) -> Result<()> {
     let state = topology::state_dir(args.state.state_dir.clone())?;
     let secure = secure_choice(&state, args.secure)?;
     let offset = port_offset(&state, args.port_offset)?;
-    let mut full = Topology::new(&state, offset, brokers_choice(&state, args.brokers)?)?;
+    let brokers = args.brokers.map(topology::check_brokers).transpose()?;
+    let brokers = data_bound_choice(&state, Recorded::Brokers, "--brokers", brokers, 1)?;
+    let kafka_version = data_bound_choice(
+        &state,
+        Recorded::KafkaVersion,
+        "--kafka-version",
+        args.kafka_version.clone(),
+        DEFAULT_KAFKA_VERSION.to_string(),
+    )?;
+    let mut full = Topology::new(&state, offset, brokers)?;
     if secure {
         full = full.secured();
     }
@@ -323,9 +334,9 @@ async fn up(args: UpArgs) -> Result<()> {
     }
 
     let java = jars::check_java()?;
-    let libs = jars::ensure_jars(&args.kafka_version).await?;
+    let libs = jars::ensure_jars(&kafka_version).await?;
     let settings = config::Settings {
-        kafka_version: args.kafka_version.clone(),
+        kafka_version: kafka_version.clone(),
         java,
         libs,
         kscen: std::env::current_exe().context("finding the kscen binary for the link proxies")?,
@@ -494,10 +505,10 @@ async fn restore_cut_links(topo: &Topology) -> Result<()> {
 /// The port offset for `up`: the one asked for, else the one the state folder recorded, else 0.
 /// Changing it while processes of the old layout run would orphan them, so that is refused.
 fn port_offset(state: &std::path::Path, asked: Option<u16>) -> Result<u16> {
-    let stored = topology::stored_port_offset(state)?;
+    let stored = Recorded::PortOffset.read(state)?;
     let offset = asked.or(stored).unwrap_or(0);
     if let Some(old) = stored.filter(|&o| o != offset) {
-        let brokers = topology::stored_brokers(state)?.unwrap_or(1);
+        let brokers = Recorded::Brokers.read(state)?.unwrap_or(1);
         let old_topo = Topology::new(state, old, brokers)?;
         if old_topo
             .processes
@@ -510,22 +521,33 @@ fn port_offset(state: &std::path::Path, asked: Option<u16>) -> Result<u16> {
             );
         }
     }
-    topology::store_port_offset(state, offset)?;
+    Recorded::PortOffset.write(state, offset)?;
     Ok(offset)
 }
 
-/// Brokers per cluster for `up`: the number asked for, else the one the state folder recorded,
-/// else 1. A node's data holds its controller quorum, so another number over formatted brokers is
-/// refused.
-fn brokers_choice(state: &std::path::Path, asked: Option<u16>) -> Result<u16> {
-    let recorded = topology::stored_brokers(state)?.unwrap_or(1);
-    let brokers = topology::check_brokers(asked.unwrap_or(recorded))?;
-    if brokers != recorded {
-        let old = Topology::new(state, 0, recorded)?;
-        let formatted = old.brokers().find(|p| config::storage_formatted(p));
+/// A choice of `up` that the brokers' data depends on (`--brokers`: a node's data holds its
+/// controller quorum; `--kafka-version`: the data's format): the value asked for, else the one
+/// recorded in the state folder, else `default` (also what a lab from before the record used).
+/// Another value than that over formatted brokers is refused.
+fn data_bound_choice<T>(
+    state: &std::path::Path,
+    record: Recorded,
+    flag: &str,
+    asked: Option<T>,
+    default: T,
+) -> Result<T>
+where
+    T: Clone + PartialEq + std::fmt::Display + std::str::FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let before = record.read(state)?.unwrap_or(default);
+    let value = asked.unwrap_or_else(|| before.clone());
+    if value != before {
+        let all = Topology::new(state, 0, topology::MAX_BROKERS)?;
+        let formatted = all.brokers().find(|p| config::storage_formatted(p));
         if let Some(p) = formatted {
             bail!(
-                "the lab in {} has {recorded} broker(s) per cluster ({} holds the data of one); \
+                "the lab in {} was made with {flag} {before} ({} holds a broker's data); \
                  `kscen lab down --purge` first (it deletes the lab's data), or `--state-dir` \
                  another folder",
                 state.display(),
@@ -533,8 +555,8 @@ fn brokers_choice(state: &std::path::Path, asked: Option<u16>) -> Result<u16> {
             );
         }
     }
-    topology::store_brokers(state, brokers)?;
-    Ok(brokers)
+    record.write(state, &value)?;
+    Ok(value)
 }
 
 async fn down(args: DownArgs) -> Result<()> {
@@ -543,7 +565,7 @@ async fn down(args: DownArgs) -> Result<()> {
     let grace = Duration::from_secs(args.grace_secs);
     // Prometheus first (it only reads the others), whether or not the lab records one: a
     // `--no-prometheus` up does not forget one that runs.
-    let offset = topology::stored_port_offset(&state)?.unwrap_or(0);
+    let offset = Recorded::PortOffset.read(&state)?.unwrap_or(0);
     let prometheus = Topology::new(&state, offset, topo.brokers_per_cluster)?;
     let mut stopped = process::stop_all(
         &prometheus.prometheus().into_iter().collect::<Vec<_>>(),
@@ -609,25 +631,37 @@ mod tests {
     }
 
     #[test]
-    fn the_broker_count_changes_only_over_unformatted_brokers() {
+    fn brokers_and_version_change_only_over_unformatted_brokers() {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path();
-        assert_eq!(brokers_choice(state, None).unwrap(), 1);
-        assert_eq!(
-            brokers_choice(state, Some(3)).unwrap(),
-            3,
-            "nothing formatted yet"
-        );
-        assert_eq!(brokers_choice(state, None).unwrap(), 3, "recorded");
+        let brokers = |asked| data_bound_choice(state, Recorded::Brokers, "--brokers", asked, 1);
+        assert_eq!(brokers(None).unwrap(), 1);
+        assert_eq!(brokers(Some(3)).unwrap(), 3, "nothing formatted yet");
+        assert_eq!(brokers(None).unwrap(), 3, "recorded");
         std::fs::create_dir_all(state.join("target-2/data")).unwrap();
         std::fs::write(state.join("target-2/data/meta.properties"), "").unwrap();
-        let error = format!("{:#}", brokers_choice(state, Some(1)).unwrap_err());
-        assert!(error.contains("has 3 broker(s) per cluster"), "{error}");
+        let error = format!("{:#}", brokers(Some(1)).unwrap_err());
+        assert!(error.contains("made with --brokers 3"), "{error}");
         assert!(error.contains("target-2"), "{error}");
-        assert_eq!(brokers_choice(state, Some(3)).unwrap(), 3);
-        let error = format!("{:#}", brokers_choice(state, Some(10)).unwrap_err());
-        assert!(error.contains("1 to 9 brokers"), "{error}");
-        assert_eq!(topology::stored_brokers(state).unwrap(), Some(3));
+        assert_eq!(brokers(Some(3)).unwrap(), 3);
+        assert_eq!(Recorded::Brokers.read::<u16>(state).unwrap(), Some(3));
+
+        let version = |asked: Option<&str>| {
+            data_bound_choice(
+                state,
+                Recorded::KafkaVersion,
+                "--kafka-version",
+                asked.map(String::from),
+                DEFAULT_KAFKA_VERSION.to_string(),
+            )
+        };
+        assert_eq!(
+            version(None).unwrap(),
+            DEFAULT_KAFKA_VERSION,
+            "a lab from before"
+        );
+        let error = format!("{:#}", version(Some("4.3.1")).unwrap_err());
+        assert!(error.contains("made with --kafka-version 3.7.2"), "{error}");
     }
 
     #[test]

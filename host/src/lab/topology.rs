@@ -166,8 +166,8 @@ impl Topology {
     pub fn load(state: &Path) -> Result<Self> {
         let mut topo = Self::new(
             state,
-            stored_port_offset(state)?.unwrap_or(0),
-            stored_brokers(state)?.unwrap_or(1),
+            Recorded::PortOffset.read(state)?.unwrap_or(0),
+            Recorded::Brokers.read(state)?.unwrap_or(1),
         )?;
         if security::recorded(state) {
             topo = topo.secured();
@@ -446,56 +446,59 @@ pub fn link_name(cluster: &str) -> String {
     format!("workers-to-{cluster}")
 }
 
-fn port_offset_file(state: &Path) -> PathBuf {
-    state.join("port-offset")
+/// A choice of `up` recorded in the state folder, a file each, so that later commands (`status`,
+/// `down`, another `up`) keep it.
+#[derive(Debug, Clone, Copy)]
+pub enum Recorded {
+    PortOffset,
+    Brokers,
+    KafkaVersion,
 }
 
-/// The port offset recorded by `up` in the state folder.
-pub fn stored_port_offset(state: &Path) -> Result<Option<u16>> {
-    let file = port_offset_file(state);
-    match std::fs::read_to_string(&file) {
-        Ok(text) => text.trim().parse().map(Some).with_context(|| {
-            format!(
-                "{} should hold a port offset; delete it or `kscen lab down --purge`",
-                file.display()
-            )
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("reading {}", file.display())),
+impl Recorded {
+    fn file(self, state: &Path) -> PathBuf {
+        state.join(match self {
+            Recorded::PortOffset => "port-offset",
+            Recorded::Brokers => "brokers",
+            Recorded::KafkaVersion => "kafka-version",
+        })
     }
-}
 
-pub fn store_port_offset(state: &Path, offset: u16) -> Result<()> {
-    std::fs::create_dir_all(state)
-        .with_context(|| format!("creating the state folder {}", state.display()))?;
-    let file = port_offset_file(state);
-    std::fs::write(&file, format!("{offset}\n"))
-        .with_context(|| format!("writing {}", file.display()))
-}
-
-fn brokers_file(state: &Path) -> PathBuf {
-    state.join("brokers")
-}
-
-/// The brokers per cluster recorded by `up` in the state folder.
-pub fn stored_brokers(state: &Path) -> Result<Option<u16>> {
-    let file = brokers_file(state);
-    match std::fs::read_to_string(&file) {
-        Ok(text) => text.trim().parse().map(Some).with_context(|| {
-            format!(
-                "{} should hold the number of brokers per cluster; `kscen lab down --purge`",
-                file.display()
-            )
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("reading {}", file.display())),
+    fn what(self) -> &'static str {
+        match self {
+            Recorded::PortOffset => "a port offset",
+            Recorded::Brokers => "the number of brokers per cluster",
+            Recorded::KafkaVersion => "a Kafka version",
+        }
     }
-}
 
-pub fn store_brokers(state: &Path, brokers: u16) -> Result<()> {
-    let file = brokers_file(state);
-    std::fs::write(&file, format!("{brokers}\n"))
-        .with_context(|| format!("writing {}", file.display()))
+    /// The recorded value; `None` if `up` recorded none.
+    pub fn read<T>(self, state: &Path) -> Result<Option<T>>
+    where
+        T: std::str::FromStr,
+        T::Err: std::error::Error + Send + Sync + 'static,
+    {
+        let file = self.file(state);
+        match std::fs::read_to_string(&file) {
+            Ok(text) => text.trim().parse().map(Some).with_context(|| {
+                format!(
+                    "{} should hold {}; delete it or `kscen lab down --purge`",
+                    file.display(),
+                    self.what()
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("reading {}", file.display())),
+        }
+    }
+
+    pub fn write(self, state: &Path, value: impl std::fmt::Display) -> Result<()> {
+        std::fs::create_dir_all(state)
+            .with_context(|| format!("creating the state folder {}", state.display()))?;
+        let file = self.file(state);
+        std::fs::write(&file, format!("{value}\n"))
+            .with_context(|| format!("writing {}", file.display()))
+    }
 }
 
 fn prometheus_off_file(state: &Path) -> PathBuf {
