@@ -57,6 +57,14 @@ impl Logging {
         }
     }
 
+    /// The jar of the SLF4J binding, as Maven names it in `libs`.
+    fn binding_jar_prefix(self) -> &'static str {
+        match self {
+            Logging::Reload4j => "slf4j-reload4j-",
+            Logging::Log4j2 => "log4j-slf4j-impl-",
+        }
+    }
+
     /// lab/pom.xml's profile (`-Dlab.logging=`); reload4j is the one without the property.
     fn maven_property(self) -> Option<&'static str> {
         match self {
@@ -181,8 +189,27 @@ pub async fn ensure_jars(version: &str) -> Result<Libs> {
     };
     // The marker is written last, so an interrupted resolution is redone rather than half-used.
     let marker = root.join(".resolved");
-    if marker.is_file() && libs.agent_jar.is_file() {
+    let binding = std::fs::read_dir(&libs.libs).is_ok_and(|mut jars| {
+        jars.any(|jar| {
+            jar.is_ok_and(|jar| {
+                let name = jar.file_name();
+                name.to_string_lossy()
+                    .starts_with(libs.logging.binding_jar_prefix())
+            })
+        })
+    });
+    if marker.is_file() && libs.agent_jar.is_file() && binding {
         return Ok(libs);
+    }
+    if marker.is_file() && !binding {
+        // Resolved by a pom without this version's logging binding (an older kscen): start over,
+        // or the old binding would stay beside the new one.
+        println!(
+            "{} lacks the {:?} logging binding of Kafka {version}: resolving again",
+            libs.libs.display(),
+            libs.logging
+        );
+        std::fs::remove_dir_all(&root).with_context(|| format!("removing {}", root.display()))?;
     }
     let pom = find_pom()?;
     let mvn = which("mvn").context(
