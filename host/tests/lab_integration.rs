@@ -466,3 +466,116 @@ async fn worker_metrics_expose_mm2_replication_latency() {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
+
+/// `up` over the state folder of a lab that went down must not pass its wait on the connector
+/// statuses the workers read back from the status topic. The workers are SIGKILLed first, so the
+/// topic holds RUNNING statuses from before on the same worker ids (a clean stop would have
+/// written UNASSIGNED). Once `up` returns, every connector and task the REST API reports RUNNING
+/// must run in the JVM of the worker it names — its exporter says so — with no wait in between.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_after_down_waits_for_the_connectors_to_run_again() {
+    let Some(lab) = lab() else { return };
+    let _one_at_a_time = LAB.lock().await;
+    let profile = PathBuf::from(std::env::var_os("KSCEN_LAB_PROFILE").unwrap());
+    let state = profile
+        .parent()
+        .expect("the profile lies in the state folder");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    wait_healthy(&lab, &client, Duration::from_secs(90)).await;
+    for (name, w) in &lab.workers {
+        let pid = pid_of(w).unwrap_or_else(|| panic!("{name} runs"));
+        // SAFETY: SIGKILL to the lab worker's PID read from its PID file.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    }
+    let kscen = |args: &[&str]| {
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_kscen"))
+            .arg("lab")
+            .args(args)
+            .arg("--state-dir")
+            .arg(state)
+            .status()
+            .expect("running kscen lab");
+        assert!(status.success(), "kscen lab {args:?} failed: {status}");
+    };
+    kscen(&["down"]);
+    // The choices `up` does not record: keep the lab as the harness made it.
+    let mut up = vec!["up"];
+    if state.join("prometheus-off").exists() {
+        up.push("--no-prometheus");
+    }
+    let started = Instant::now();
+    kscen(&up);
+    let up_took = started.elapsed();
+
+    let worker_names: BTreeMap<&str, &str> = lab
+        .workers
+        .iter()
+        .map(|(name, w)| (w.worker_id.as_str(), name.as_str()))
+        .collect();
+    let any = lab.workers.values().next().unwrap();
+    let statuses: Value = client
+        .get(format!("{}/connectors?expand=status", any.url))
+        .send()
+        .await
+        .expect("GET /connectors")
+        .json()
+        .await
+        .expect("JSON");
+    let mut exporters = BTreeMap::new();
+    for name in lab.workers.keys() {
+        let text = client
+            .get(&lab.probes[name])
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .unwrap_or_else(|e| panic!("{name}'s exporter: {e}"))
+            .text()
+            .await
+            .unwrap();
+        exporters.insert(name.as_str(), text);
+    }
+    // `kafka_connect_connector_status{connector="c",status="running"} 1.0` and
+    // `kafka_connect_connector_task_status{connector="c",status="running",task="0"} 1.0`
+    let runs = |worker_id: &str, connector: &str, task: Option<u64>| {
+        let text = &exporters[worker_names[worker_id]];
+        let (metric, tail) = match task {
+            None => ("kafka_connect_connector_status", String::new()),
+            Some(id) => (
+                "kafka_connect_connector_task_status",
+                format!(",task=\"{id}\""),
+            ),
+        };
+        let line = format!("{metric}{{connector=\"{connector}\",status=\"running\"{tail}}} 1.0");
+        text.lines().any(|l| l == line)
+    };
+    let mut checked = 0;
+    for (name, c) in statuses.as_object().expect("an object") {
+        let connector = &c["status"]["connector"];
+        assert_eq!(connector["state"], "RUNNING", "{name}: {c}");
+        let worker = connector["worker_id"].as_str().unwrap();
+        assert!(
+            runs(worker, name, None),
+            "{name} RUNNING on {worker} by the REST API, not in that worker's JVM"
+        );
+        for t in c["status"]["tasks"].as_array().unwrap() {
+            let (id, worker) = (t["id"].as_u64().unwrap(), t["worker_id"].as_str().unwrap());
+            assert_eq!(t["state"], "RUNNING", "{name} task {id}: {t}");
+            assert!(
+                runs(worker, name, Some(id)),
+                "{name} task {id} RUNNING on {worker} by the REST API, not in that worker's JVM"
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 5,
+        "mirror-source's 4 tasks and the heartbeat's: {statuses}"
+    );
+    eprintln!(
+        "up after down took {:.1}s; {checked} tasks run where the REST API says",
+        up_took.as_secs_f64()
+    );
+}

@@ -1,5 +1,5 @@
-//! The three MirrorMaker 2 connectors (adapted from the seeds' section 4 configs to a
-//! single-broker lab, plaintext or secure) and the Connect REST calls the lab needs.
+//! The three MirrorMaker 2 connectors (adapted from the seeds' section 4 configs to the lab's
+//! broker count, plaintext or secure) and the Connect REST calls the lab needs.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -53,14 +53,15 @@ fn common(topo: &Topology, class: &str, tasks_max: u32) -> serde_json::Map<Strin
 
 /// `(name, config)` of the three connectors.
 pub fn configs(topo: &Topology, source_tasks: u32) -> Vec<(&'static str, Value)> {
+    // the seeds' 3, or the lab's broker count if smaller
+    let rf = topo.replication_factor().to_string();
     let mut source = common(topo, "MirrorSourceConnector", source_tasks);
     source.extend(
         json!({
             "topics": ".*",
             "topics.exclude": TOPICS_EXCLUDE,
-            // one broker: every replication factor is 1
-            "replication.factor": "1",
-            "offset-syncs.topic.replication.factor": "1",
+            "replication.factor": rf,
+            "offset-syncs.topic.replication.factor": rf,
             "sync.topic.configs.enabled": "true",
             "sync.topic.acls.enabled": "false",
             "refresh.topics.enabled": "true",
@@ -82,8 +83,8 @@ pub fn configs(topo: &Topology, source_tasks: u32) -> Vec<(&'static str, Value)>
             "topics.exclude": TOPICS_EXCLUDE,
             "groups": ".*",
             "groups.exclude": "console-consumer.*,_.*",
-            "checkpoints.topic.replication.factor": "1",
-            "offset-syncs.topic.replication.factor": "1",
+            "checkpoints.topic.replication.factor": rf,
+            "offset-syncs.topic.replication.factor": rf,
             "emit.checkpoints.enabled": "true",
             "emit.checkpoints.interval.seconds": "5",
             "sync.group.offsets.enabled": "true",
@@ -98,7 +99,7 @@ pub fn configs(topo: &Topology, source_tasks: u32) -> Vec<(&'static str, Value)>
     let mut heartbeat = common(topo, "MirrorHeartbeatConnector", 1);
     heartbeat.extend(
         json!({
-            "heartbeats.topic.replication.factor": "1",
+            "heartbeats.topic.replication.factor": rf,
             "emit.heartbeats.enabled": "true",
             "emit.heartbeats.interval.seconds": "5",
         })
@@ -267,7 +268,11 @@ pub async fn create_seed_topic(topo: &Topology) -> Result<()> {
     let admin: AdminClient<DefaultClientContext> = config
         .create()
         .with_context(|| format!("creating an admin client for {bootstrap}"))?;
-    let topic = NewTopic::new(SEED_TOPIC, SEED_PARTITIONS, TopicReplication::Fixed(1));
+    let topic = NewTopic::new(
+        SEED_TOPIC,
+        SEED_PARTITIONS,
+        TopicReplication::Fixed(i32::from(topo.replication_factor())),
+    );
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     let results = admin
         .create_topics([&topic], &opts)
@@ -287,9 +292,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn mirror_topics_are_replicated_as_the_clusters_allow() {
+        let state = std::path::Path::new("/s");
+        for (brokers, rf) in [(1, "1"), (2, "2"), (3, "3"), (5, "3")] {
+            let topo = Topology::new(state, 0, brokers).unwrap();
+            let configs = configs(&topo, 4);
+            let keys = [
+                "replication.factor",
+                "offset-syncs.topic.replication.factor",
+                "checkpoints.topic.replication.factor",
+                "heartbeats.topic.replication.factor",
+            ];
+            let mut seen = 0;
+            for (_, config) in &configs {
+                for key in keys {
+                    if let Some(value) = config.get(key) {
+                        assert_eq!(value, rf, "{brokers} brokers: {key}");
+                        seen += 1;
+                    }
+                }
+            }
+            assert_eq!(seen, 5, "every MM2 topic's replication factor is set");
+            assert_eq!(
+                configs[0].1["source.cluster.bootstrap.servers"]
+                    .as_str()
+                    .unwrap()
+                    .split(',')
+                    .count(),
+                usize::from(brokers),
+                "every broker's route"
+            );
+        }
+    }
+
+    #[test]
     fn secure_connectors_log_in_as_connect_through_file_references() {
         let state = std::path::Path::new("/s");
-        let plain = Topology::new(state, 2000);
+        let plain = Topology::new(state, 2000, 1).unwrap();
         for (name, config) in configs(&plain, 4) {
             let keys: Vec<&String> = config.as_object().unwrap().keys().collect();
             assert!(
@@ -323,7 +362,7 @@ mod tests {
                 );
             }
             assert_eq!(
-                config["source.cluster.bootstrap.servers"], "127.0.0.1:41095",
+                config["source.cluster.bootstrap.servers"], "127.0.0.1:22115",
                 "through the link"
             );
         }

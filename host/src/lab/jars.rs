@@ -15,6 +15,63 @@ pub struct Libs {
     pub libs: PathBuf,
     /// The Prometheus JMX exporter javaagent jar.
     pub agent_jar: PathBuf,
+    /// The SLF4J binding resolved into `libs`.
+    pub logging: Logging,
+}
+
+/// How a Kafka version logs: 3.x through reload4j (log4j 1.2), 4.x through Log4j 2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Logging {
+    Reload4j,
+    Log4j2,
+}
+
+impl Logging {
+    /// The logging of Kafka `version` (`3.7.2`, `4.3.1`).
+    pub fn of(version: &str) -> Result<Logging> {
+        let major: u32 = version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .with_context(|| format!("--kafka-version {version:?} is not a version like 3.7.2"))?;
+        match major {
+            3 => Ok(Logging::Reload4j),
+            m if m >= 4 => Ok(Logging::Log4j2),
+            _ => bail!("--kafka-version {version}: the lab runs Kafka 3.x (KRaft) and newer"),
+        }
+    }
+
+    /// The configuration file every lab JVM gets, in its process folder.
+    pub fn config_file(self) -> &'static str {
+        match self {
+            Logging::Reload4j => "log4j.properties",
+            Logging::Log4j2 => "log4j2.properties",
+        }
+    }
+
+    /// The JVM option that points the logging at `config` (absolute).
+    pub fn jvm_option(self, config: &Path) -> String {
+        match self {
+            Logging::Reload4j => format!("-Dlog4j.configuration=file:{}", config.display()),
+            Logging::Log4j2 => format!("-Dlog4j2.configurationFile={}", config.display()),
+        }
+    }
+
+    /// The jar of the SLF4J binding, as Maven names it in `libs`.
+    fn binding_jar_prefix(self) -> &'static str {
+        match self {
+            Logging::Reload4j => "slf4j-reload4j-",
+            Logging::Log4j2 => "log4j-slf4j-impl-",
+        }
+    }
+
+    /// lab/pom.xml's profile (`-Dlab.logging=`); reload4j is the one without the property.
+    fn maven_property(self) -> Option<&'static str> {
+        match self {
+            Logging::Reload4j => None,
+            Logging::Log4j2 => Some("-Dlab.logging=log4j2"),
+        }
+    }
 }
 
 /// Absolute path of a Java 17+ `java`, checked with `java -version`.
@@ -128,11 +185,31 @@ pub async fn ensure_jars(version: &str) -> Result<Libs> {
     let libs = Libs {
         libs: root.join("libs"),
         agent_jar: root.join("agent/jmx_prometheus_javaagent.jar"),
+        logging: Logging::of(version)?,
     };
     // The marker is written last, so an interrupted resolution is redone rather than half-used.
     let marker = root.join(".resolved");
-    if marker.is_file() && libs.agent_jar.is_file() {
+    let binding = std::fs::read_dir(&libs.libs).is_ok_and(|mut jars| {
+        jars.any(|jar| {
+            jar.is_ok_and(|jar| {
+                let name = jar.file_name();
+                name.to_string_lossy()
+                    .starts_with(libs.logging.binding_jar_prefix())
+            })
+        })
+    });
+    if marker.is_file() && libs.agent_jar.is_file() && binding {
         return Ok(libs);
+    }
+    if marker.is_file() && !binding {
+        // Resolved by a pom without this version's logging binding (an older kscen): start over,
+        // or the old binding would stay beside the new one.
+        println!(
+            "{} lacks the {:?} logging binding of Kafka {version}: resolving again",
+            libs.libs.display(),
+            libs.logging
+        );
+        std::fs::remove_dir_all(&root).with_context(|| format!("removing {}", root.display()))?;
     }
     let pom = find_pom()?;
     let mvn = which("mvn").context(
@@ -152,6 +229,7 @@ pub async fn ensure_jars(version: &str) -> Result<Libs> {
         .arg("dependency:copy-dependencies@libs")
         .arg("dependency:copy-dependencies@agent")
         .arg(format!("-Dkafka.version={version}"))
+        .args(libs.logging.maven_property())
         .arg(format!("-Dlab.libs={}", libs.libs.display()))
         .arg(format!("-Dlab.agent={}", root.join("agent").display()))
         .output()
@@ -222,7 +300,21 @@ fn strip_ansi(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_java_major, strip_ansi};
+    use super::{parse_java_major, strip_ansi, Logging};
+
+    #[test]
+    fn kafka_4_logs_through_log4j2() {
+        assert_eq!(Logging::of("3.7.2").unwrap(), Logging::Reload4j);
+        assert_eq!(Logging::of("3.9.1").unwrap(), Logging::Reload4j);
+        assert_eq!(Logging::of("4.1.2").unwrap(), Logging::Log4j2);
+        assert_eq!(Logging::of("4.3.1").unwrap(), Logging::Log4j2);
+        assert!(Logging::of("2.8.2").is_err());
+        assert!(Logging::of("latest").is_err());
+        assert_eq!(
+            Logging::Log4j2.jvm_option(std::path::Path::new("/s/w/log4j2.properties")),
+            "-Dlog4j2.configurationFile=/s/w/log4j2.properties"
+        );
+    }
 
     #[test]
     fn ansi_is_stripped() {

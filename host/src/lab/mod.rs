@@ -1,5 +1,5 @@
 //! `kscen lab`: a local lab of real Apache Kafka processes launched from Maven Central jars — two
-//! single-node KRaft clusters (`source`, `target`), a distributed Kafka Connect cluster of three
+//! KRaft clusters (`source`, `target`) of `--brokers N` nodes each, a distributed Kafka Connect cluster of three
 //! workers running the three MirrorMaker 2 connectors, the Prometheus JMX exporter on every JVM,
 //! two link proxies (`workers-to-source`, `workers-to-target`) through which the workers reach
 //! the clusters, so a network cut between the workers and one cluster is a real one, and —
@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use self::topology::{Kind, Process, Topology};
+use self::topology::{Kind, Process, Recorded, Topology};
 use crate::faults::link_state::LinkState;
 
 /// Default Kafka version: Confluent Platform 7.7.3 (the seeds' platform) ships Apache Kafka 3.7.
@@ -46,7 +46,8 @@ pub const DEFAULT_KAFKA_VERSION: &str = "3.7.2";
 
 #[derive(clap::Subcommand, Debug)]
 pub enum LabCommand {
-    /// Start (or complete) the lab: 2 KRaft clusters, 3 Connect workers, 3 MM2 connectors.
+    /// Start (or complete) the lab: 2 KRaft clusters of N nodes, 3 Connect workers, 3 MM2
+    /// connectors.
     Up(UpArgs),
     /// Stop every lab process (SIGTERM, then SIGKILL after a timeout) and remove the profile.
     Down(DownArgs),
@@ -76,9 +77,11 @@ pub struct StateArgs {
 pub struct UpArgs {
     #[command(flatten)]
     pub state: StateArgs,
-    /// Apache Kafka version resolved from Maven Central (3.7.x = Confluent Platform 7.7).
-    #[arg(long, default_value = DEFAULT_KAFKA_VERSION)]
-    pub kafka_version: String,
+    /// Apache Kafka version resolved from Maven Central (3.7.x = Confluent Platform 7.7; tested:
+    /// 3.7.2, 3.9.1, 4.1.2, 4.3.1). Recorded in the state folder; default: the recorded one, else
+    /// 3.7.2. Another version needs `down --purge` first.
+    #[arg(long)]
+    pub kafka_version: Option<String>,
     /// Connect worker `session.timeout.ms` (the seeds use 30000).
     #[arg(long, default_value_t = 10_000)]
     pub session_timeout_ms: u64,
@@ -93,10 +96,17 @@ pub struct UpArgs {
     /// `tasks.max` of the mirror-source connector.
     #[arg(long, default_value_t = 4)]
     pub source_tasks: u32,
-    /// Added to every lab port, to run a second lab beside the default one (the test suite
-    /// uses 1000). Recorded in the state folder; default: the recorded one, else 0.
+    /// Added to every lab port (20000-20999), to run a second lab beside the default one, in
+    /// steps of 1000 (the test suite uses 1000 and 4000). Up to 11000 the ports stay below Linux's
+    /// default ephemeral port range. Recorded in the state folder; default: the recorded one, else 0.
     #[arg(long)]
     pub port_offset: Option<u16>,
+    /// KRaft nodes per cluster, each broker and controller (the controller quorum is all of them).
+    /// Default and internal topics get replication factor min(3, N), the clusters
+    /// `min.insync.replicas` min(2, N). Recorded in the state folder; default: the recorded
+    /// number, else 1. Another number needs `down --purge` first.
+    #[arg(long)]
+    pub brokers: Option<u16>,
     /// Seconds to wait for the whole lab to be ready.
     #[arg(long, default_value_t = 240)]
     pub timeout_secs: u64,
@@ -226,10 +236,21 @@ async fn up(args: UpArgs) -> Result<()> {
     }
     let state = topology::state_dir(args.state.state_dir.clone())?;
     let secure = secure_choice(&state, args.secure)?;
-    let mut full = Topology::new(&state, port_offset(&state, args.port_offset)?);
+    let offset = port_offset(&state, args.port_offset)?;
+    let brokers = args.brokers.map(topology::check_brokers).transpose()?;
+    let brokers = data_bound_choice(&state, Recorded::Brokers, "--brokers", brokers, 1)?;
+    let kafka_version = data_bound_choice(
+        &state,
+        Recorded::KafkaVersion,
+        "--kafka-version",
+        args.kafka_version.clone(),
+        DEFAULT_KAFKA_VERSION.to_string(),
+    )?;
+    let mut full = Topology::new(&state, offset, brokers)?;
     if secure {
         full = full.secured();
     }
+    warn_ephemeral_ports(&full);
     let deadline = started + Duration::from_secs(args.timeout_secs);
     let prometheus = match find_prometheus() {
         _ if args.no_prometheus => Err("--no-prometheus".to_string()),
@@ -306,16 +327,16 @@ async fn up(args: UpArgs) -> Result<()> {
     let outdated = config::outdated_layout(&topo, &running);
     if !outdated.is_empty() {
         bail!(
-            "{} run(s) with the configs of an older lab (without the link proxies); \
+            "{} run(s) with the configs of an older lab (other ports, or no link proxies); \
              `kscen lab down` then `kscen lab up` to recreate them",
             outdated.join(", ")
         );
     }
 
     let java = jars::check_java()?;
-    let libs = jars::ensure_jars(&args.kafka_version).await?;
+    let libs = jars::ensure_jars(&kafka_version).await?;
     let settings = config::Settings {
-        kafka_version: args.kafka_version.clone(),
+        kafka_version: kafka_version.clone(),
         java,
         libs,
         kscen: std::env::current_exe().context("finding the kscen binary for the link proxies")?,
@@ -393,13 +414,29 @@ async fn up(args: UpArgs) -> Result<()> {
     Ok(())
 }
 
+/// Says which ports lie in the kernel's range for outgoing connections' local ports (only a
+/// large `--port-offset` puts them there): any client connection may be given one of them, and
+/// the lab process that should listen on it then cannot.
+fn warn_ephemeral_ports(topo: &Topology) {
+    let Ok((low, high)) = process::ephemeral_port_range() else {
+        return;
+    };
+    let inside = topo.ports_within(low, high);
+    if let Some(first) = inside.first() {
+        println!(
+            "warning: {} of the lab's ports lie in net.ipv4.ip_local_port_range ({low}-{high}),              which the kernel hands out to outgoing connections, e.g. {first}; a smaller              --port-offset keeps the lab below {low}",
+            inside.len()
+        );
+    }
+}
+
 /// Whether `up` makes a secure lab: asked with `--secure`, or recorded by an earlier `up
 /// --secure`. A plain lab cannot become secure in place (its brokers were formatted without
 /// SCRAM users, its clients speak PLAINTEXT), so that is refused while its folders exist.
 fn secure_choice(state: &std::path::Path, asked: bool) -> Result<bool> {
     let recorded = security::recorded(state);
     if asked && !recorded {
-        let plain = Topology::new(state, 0);
+        let plain = Topology::new(state, 0, topology::MAX_BROKERS)?;
         if let Some(p) = plain.processes.iter().find(|p| p.dir.exists()) {
             bail!(
                 "the state folder {} holds a plain lab ({} exists); `kscen lab down --purge` \
@@ -468,10 +505,11 @@ async fn restore_cut_links(topo: &Topology) -> Result<()> {
 /// The port offset for `up`: the one asked for, else the one the state folder recorded, else 0.
 /// Changing it while processes of the old layout run would orphan them, so that is refused.
 fn port_offset(state: &std::path::Path, asked: Option<u16>) -> Result<u16> {
-    let stored = topology::stored_port_offset(state)?;
+    let stored = Recorded::PortOffset.read(state)?;
     let offset = asked.or(stored).unwrap_or(0);
     if let Some(old) = stored.filter(|&o| o != offset) {
-        let old_topo = Topology::new(state, old);
+        let brokers = Recorded::Brokers.read(state)?.unwrap_or(1);
+        let old_topo = Topology::new(state, old, brokers)?;
         if old_topo
             .processes
             .iter()
@@ -483,8 +521,42 @@ fn port_offset(state: &std::path::Path, asked: Option<u16>) -> Result<u16> {
             );
         }
     }
-    topology::store_port_offset(state, offset)?;
+    Recorded::PortOffset.write(state, offset)?;
     Ok(offset)
+}
+
+/// A choice of `up` that the brokers' data depends on (`--brokers`: a node's data holds its
+/// controller quorum; `--kafka-version`: the data's format): the value asked for, else the one
+/// recorded in the state folder, else `default` (also what a lab from before the record used).
+/// Another value than that over formatted brokers is refused.
+fn data_bound_choice<T>(
+    state: &std::path::Path,
+    record: Recorded,
+    flag: &str,
+    asked: Option<T>,
+    default: T,
+) -> Result<T>
+where
+    T: Clone + PartialEq + std::fmt::Display + std::str::FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let before = record.read(state)?.unwrap_or(default);
+    let value = asked.unwrap_or_else(|| before.clone());
+    if value != before {
+        let all = Topology::new(state, 0, topology::MAX_BROKERS)?;
+        let formatted = all.brokers().find(|p| config::storage_formatted(p));
+        if let Some(p) = formatted {
+            bail!(
+                "the lab in {} was made with {flag} {before} ({} holds a broker's data); \
+                 `kscen lab down --purge` first (it deletes the lab's data), or `--state-dir` \
+                 another folder",
+                state.display(),
+                p.dir.display()
+            );
+        }
+    }
+    record.write(state, &value)?;
+    Ok(value)
 }
 
 async fn down(args: DownArgs) -> Result<()> {
@@ -493,7 +565,8 @@ async fn down(args: DownArgs) -> Result<()> {
     let grace = Duration::from_secs(args.grace_secs);
     // Prometheus first (it only reads the others), whether or not the lab records one: a
     // `--no-prometheus` up does not forget one that runs.
-    let prometheus = Topology::new(&state, topology::stored_port_offset(&state)?.unwrap_or(0));
+    let offset = Recorded::PortOffset.read(&state)?.unwrap_or(0);
+    let prometheus = Topology::new(&state, offset, topo.brokers_per_cluster)?;
     let mut stopped = process::stop_all(
         &prometheus.prometheus().into_iter().collect::<Vec<_>>(),
         grace,
@@ -555,6 +628,40 @@ mod tests {
         assert!(error.contains("kscen lab down --purge"), "{error}");
         assert!(!security::recorded(state));
         assert!(!secure_choice(state, false).unwrap(), "stays plain");
+    }
+
+    #[test]
+    fn brokers_and_version_change_only_over_unformatted_brokers() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path();
+        let brokers = |asked| data_bound_choice(state, Recorded::Brokers, "--brokers", asked, 1);
+        assert_eq!(brokers(None).unwrap(), 1);
+        assert_eq!(brokers(Some(3)).unwrap(), 3, "nothing formatted yet");
+        assert_eq!(brokers(None).unwrap(), 3, "recorded");
+        std::fs::create_dir_all(state.join("target-2/data")).unwrap();
+        std::fs::write(state.join("target-2/data/meta.properties"), "").unwrap();
+        let error = format!("{:#}", brokers(Some(1)).unwrap_err());
+        assert!(error.contains("made with --brokers 3"), "{error}");
+        assert!(error.contains("target-2"), "{error}");
+        assert_eq!(brokers(Some(3)).unwrap(), 3);
+        assert_eq!(Recorded::Brokers.read::<u16>(state).unwrap(), Some(3));
+
+        let version = |asked: Option<&str>| {
+            data_bound_choice(
+                state,
+                Recorded::KafkaVersion,
+                "--kafka-version",
+                asked.map(String::from),
+                DEFAULT_KAFKA_VERSION.to_string(),
+            )
+        };
+        assert_eq!(
+            version(None).unwrap(),
+            DEFAULT_KAFKA_VERSION,
+            "a lab from before"
+        );
+        let error = format!("{:#}", version(Some("4.3.1")).unwrap_err());
+        assert!(error.contains("made with --kafka-version 3.7.2"), "{error}");
     }
 
     #[test]

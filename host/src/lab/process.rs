@@ -174,30 +174,91 @@ pub fn check_ports_free(p: &Process) -> Result<()> {
     Ok(())
 }
 
-/// `pid N (command line)` of the process listening on `port`, from /proc (best effort).
+/// Linux's range for outgoing connections' local ports (`net.ipv4.ip_local_port_range`).
+pub fn ephemeral_port_range() -> Result<(u16, u16)> {
+    let file = "/proc/sys/net/ipv4/ip_local_port_range";
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {file}"))?;
+    let mut bounds = text.split_whitespace().map(str::parse::<u16>);
+    match (bounds.next(), bounds.next()) {
+        (Some(Ok(low)), Some(Ok(high))) => Ok((low, high)),
+        _ => bail!("{file} holds {text:?}, not two port numbers"),
+    }
+}
+
+/// What holds `port` on loopback, from /proc (best effort): `pid N (command line)` listening on
+/// it, else the connection that uses it as its local port (`connection 127.0.0.1:P ->
+/// 127.0.0.1:Q (ESTABLISHED), pid N (...)`): a client the kernel gave that port to.
 fn port_holder(port: u16) -> Option<String> {
-    let mut inodes = Vec::new();
+    // (state, inode, remote) of every socket bound to `port`, listeners first.
+    let mut sockets: Vec<(&'static str, String, String)> = Vec::new();
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
         let Ok(text) = std::fs::read_to_string(table) else {
             continue;
         };
         for line in text.lines().skip(1) {
             let f: Vec<&str> = line.split_whitespace().collect();
-            // local_address is HEXIP:HEXPORT; state 0A is LISTEN; inode is field 9
-            if f.len() > 9 && f[3] == "0A" {
-                let lport = f[1]
-                    .rsplit(':')
-                    .next()
-                    .and_then(|h| u16::from_str_radix(h, 16).ok());
-                if lport == Some(port) {
-                    inodes.push(format!("socket:[{}]", f[9]));
-                }
+            // local_address and rem_address are HEXIP:HEXPORT; st is the TCP state; inode field 9
+            if f.len() <= 9 || hex_port(f[1]) != Some(port) {
+                continue;
             }
+            sockets.push((tcp_state(f[3]), f[9].to_string(), hex_address(f[2])));
         }
     }
-    if inodes.is_empty() {
+    sockets.sort_by_key(|(state, ..)| *state != "LISTEN");
+    let (state, inode, remote) = sockets.into_iter().next()?;
+    let owner = socket_owner(&inode);
+    Some(match (state, owner) {
+        ("LISTEN", Some(owner)) => owner,
+        ("LISTEN", None) => "a listener of another user".to_string(),
+        (state, owner) => format!(
+            "connection 127.0.0.1:{port} -> {remote} ({state}){}",
+            owner.map(|o| format!(", {o}")).unwrap_or_default()
+        ),
+    })
+}
+
+fn hex_port(address: &str) -> Option<u16> {
+    u16::from_str_radix(address.rsplit(':').next()?, 16).ok()
+}
+
+/// `a.b.c.d:port` of an IPv4 `/proc/net/tcp` address (the kernel prints the address's bytes as
+/// one native-endian word); an IPv6 one keeps its hex form.
+fn hex_address(address: &str) -> String {
+    let port = hex_port(address).unwrap_or_default();
+    let ip = address.split_once(':').map_or(address, |(ip, _)| ip);
+    match u32::from_str_radix(ip, 16) {
+        Ok(word) if ip.len() == 8 => {
+            format!("{}:{port}", std::net::Ipv4Addr::from(word.to_ne_bytes()))
+        }
+        _ => format!("[{ip}]:{port}"),
+    }
+}
+
+/// The name of a `/proc/net/tcp` state code.
+fn tcp_state(code: &str) -> &'static str {
+    match code {
+        "01" => "ESTABLISHED",
+        "02" => "SYN_SENT",
+        "03" => "SYN_RECV",
+        "04" => "FIN_WAIT1",
+        "05" => "FIN_WAIT2",
+        "06" => "TIME_WAIT",
+        "07" => "CLOSE",
+        "08" => "CLOSE_WAIT",
+        "09" => "LAST_ACK",
+        "0A" => "LISTEN",
+        "0B" => "CLOSING",
+        _ => "unknown state",
+    }
+}
+
+/// `pid N (command line)` of the process holding the socket `inode` (a TIME_WAIT socket has
+/// inode 0 and no owner).
+fn socket_owner(inode: &str) -> Option<String> {
+    if inode == "0" {
         return None;
     }
+    let needle = format!("socket:[{inode}]");
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
         let Some(pid) = entry
             .file_name()
@@ -210,13 +271,11 @@ fn port_holder(port: u16) -> Option<String> {
             continue;
         };
         for fd in fds.flatten() {
-            if let Ok(target) = std::fs::read_link(fd.path()) {
-                if inodes.iter().any(|i| target.to_str() == Some(i)) {
-                    let cmd = cmdline(pid).unwrap_or_default();
-                    let cmd = cmd.split_whitespace().collect::<Vec<_>>().join(" ");
-                    let cmd: String = cmd.chars().take(160).collect();
-                    return Some(format!("pid {pid} ({cmd})"));
-                }
+            if std::fs::read_link(fd.path()).is_ok_and(|t| t.to_str() == Some(needle.as_str())) {
+                let cmd = cmdline(pid).unwrap_or_default();
+                let cmd = cmd.split_whitespace().collect::<Vec<_>>().join(" ");
+                let cmd: String = cmd.chars().take(160).collect();
+                return Some(format!("pid {pid} ({cmd})"));
             }
         }
     }
@@ -253,4 +312,45 @@ pub fn rss_bytes(pid: u32) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The failure the issue saw: a client's connection holds a lab port as its local port.
+    #[test]
+    fn a_port_held_by_a_connection_is_named_with_the_connection() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let server = listener.local_addr().unwrap();
+        let client = std::net::TcpStream::connect(server).unwrap();
+        let local = client.local_addr().unwrap().port();
+        let holder = port_holder(local).expect("the connection is found");
+        assert_eq!(
+            holder,
+            format!(
+                "connection 127.0.0.1:{local} -> {server} (ESTABLISHED), pid {} ({})",
+                std::process::id(),
+                cmdline(std::process::id())
+                    .unwrap()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .chars()
+                    .take(160)
+                    .collect::<String>()
+            )
+        );
+        let listening = port_holder(server.port()).unwrap();
+        assert!(
+            listening.starts_with(&format!("pid {} (", std::process::id())),
+            "{listening}"
+        );
+    }
+
+    #[test]
+    fn the_ephemeral_range_is_read() {
+        let (low, high) = ephemeral_port_range().unwrap();
+        assert!(low < high, "{low}-{high}");
+    }
 }

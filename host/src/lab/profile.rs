@@ -163,18 +163,18 @@ mod tests {
 
     #[test]
     fn profile_is_valid_toml_with_the_documented_keys() {
-        let topo = Topology::new(std::path::Path::new("/tmp/st\"ate"), 0);
+        let topo = Topology::new(std::path::Path::new("/tmp/st\"ate"), 0, 1).unwrap();
         let text = render(&topo);
         let v: toml::Value = toml::from_str(&text).expect("valid TOML");
         assert_eq!(v["name"].as_str(), Some("lab"));
         assert_eq!(
             v["clusters"]["source"]["bootstrap_servers"].as_str(),
-            Some("127.0.0.1:39092")
+            Some("127.0.0.1:20112")
         );
         assert_eq!(v["connect"]["urls"].as_array().map(Vec::len), Some(3));
         assert_eq!(
             v["workers"]["worker-2"]["worker_id"].as_str(),
-            Some("127.0.0.1:38084")
+            Some("127.0.0.1:20084")
         );
         assert_eq!(
             v["workers"]["worker-1"]["actions"]["kill"]["signal"].as_str(),
@@ -187,7 +187,7 @@ mod tests {
         assert_eq!(v["brokers"]["target-1"]["cluster"].as_str(), Some("target"));
         assert_eq!(
             v["probes"]["worker-1"]["url"].as_str(),
-            Some("http://127.0.0.1:39404/metrics")
+            Some("http://127.0.0.1:20404/metrics")
         );
         assert_eq!(v["probes"].as_table().map(|t| t.len()), Some(6));
         assert_eq!(
@@ -196,7 +196,7 @@ mod tests {
         );
         assert_eq!(
             v["probes"]["prometheus"]["url"].as_str(),
-            Some("http://127.0.0.1:39090")
+            Some("http://127.0.0.1:20090")
         );
         let without: toml::Value = toml::from_str(&render(&topo.without_prometheus())).unwrap();
         assert_eq!(without["probes"].as_table().map(|t| t.len()), Some(5));
@@ -215,7 +215,7 @@ mod tests {
 
     #[test]
     fn the_profile_loads_and_offers_every_fault_target() {
-        let topo = Topology::new(std::path::Path::new("/tmp/s"), 0);
+        let topo = Topology::new(std::path::Path::new("/tmp/s"), 0, 1).unwrap();
         let profile: crate::config::profile::Profile = toml::from_str(&render(&topo)).unwrap();
         let faults = crate::faults::FaultTargets::try_from_profile(&profile).unwrap();
         let names: Vec<String> = faults.targets().into_iter().map(|t| t.name).collect();
@@ -234,8 +234,38 @@ mod tests {
     }
 
     #[test]
+    fn a_three_broker_profile_bootstraps_from_and_faults_every_broker() {
+        let topo = Topology::new(std::path::Path::new("/tmp/s"), 0, 3).unwrap();
+        let text = render(&topo);
+        let v: toml::Value = toml::from_str(&text).unwrap();
+        assert_eq!(
+            v["clusters"]["source"]["bootstrap_servers"].as_str(),
+            Some("127.0.0.1:20112,127.0.0.1:20122,127.0.0.1:20132")
+        );
+        let profile: crate::config::profile::Profile = toml::from_str(&text).unwrap();
+        let faults = crate::faults::FaultTargets::try_from_profile(&profile).unwrap();
+        let names: Vec<String> = faults.targets().into_iter().map(|t| t.name).collect();
+        for name in [
+            "source-1",
+            "source-2",
+            "source-3",
+            "target-3",
+            "workers-to-target",
+        ] {
+            assert!(names.iter().any(|n| n == name), "{name}: {names:?}");
+        }
+        assert_eq!(
+            v["probes"]["target-3"]["url"].as_str(),
+            Some("http://127.0.0.1:20236/metrics")
+        );
+        assert_eq!(v["probes"].as_table().map(|t| t.len()), Some(10));
+    }
+
+    #[test]
     fn a_secure_profile_references_every_secret_by_file() {
-        let topo = Topology::new(std::path::Path::new("/s"), 2000).secured();
+        let topo = Topology::new(std::path::Path::new("/s"), 2000, 1)
+            .unwrap()
+            .secured();
         let v: toml::Value = toml::from_str(&render(&topo)).expect("valid TOML");
         for cluster in ["source", "target"] {
             let properties = &v["clusters"][cluster]["properties"];
@@ -253,10 +283,10 @@ mod tests {
         }
         assert_eq!(
             v["clusters"]["source"]["bootstrap_servers"].as_str(),
-            Some("127.0.0.1:41092")
+            Some("127.0.0.1:22112")
         );
         let connect = &v["connect"];
-        assert_eq!(connect["urls"][0].as_str(), Some("https://127.0.0.1:40083"));
+        assert_eq!(connect["urls"][0].as_str(), Some("https://127.0.0.1:22083"));
         assert_eq!(connect["ca_file"].as_str(), Some("/s/tls/ca.pem"));
         assert_eq!(connect["basic_auth"]["username"].as_str(), Some("kscen"));
         assert_eq!(
@@ -266,18 +296,18 @@ mod tests {
         assert_eq!(connect["connectors"].as_array().map(Vec::len), Some(3));
         assert_eq!(
             v["workers"]["worker-3"]["url"].as_str(),
-            Some("https://127.0.0.1:40085")
+            Some("https://127.0.0.1:22085")
         );
         assert_eq!(
             v["probes"]["worker-1"]["url"].as_str(),
-            Some("http://127.0.0.1:41404/metrics")
+            Some("http://127.0.0.1:22404/metrics")
         );
     }
 
     #[test]
     fn kscen_loads_the_secure_profile_with_its_secrets() {
         let dir = tempfile::tempdir().unwrap();
-        let topo = Topology::new(dir.path(), 2000).secured();
+        let topo = Topology::new(dir.path(), 2000, 1).unwrap().secured();
         let security = topo.security.clone().unwrap();
         super::super::security::write_test_secrets(&security);
         write(&topo).unwrap();
@@ -294,23 +324,23 @@ mod tests {
 
     #[test]
     fn port_offset_shifts_every_port() {
-        let topo = Topology::new(std::path::Path::new("/tmp/s"), 1000);
+        let topo = Topology::new(std::path::Path::new("/tmp/s"), 1000, 1).unwrap();
         let v: toml::Value = toml::from_str(&render(&topo)).unwrap();
         assert_eq!(
             v["clusters"]["target"]["bootstrap_servers"].as_str(),
-            Some("127.0.0.1:40192")
+            Some("127.0.0.1:21212")
         );
         assert_eq!(
             v["workers"]["worker-3"]["worker_id"].as_str(),
-            Some("127.0.0.1:39085")
+            Some("127.0.0.1:21085")
         );
         assert_eq!(
             v["probes"]["source-1"]["url"].as_str(),
-            Some("http://127.0.0.1:40401/metrics")
+            Some("http://127.0.0.1:21116/metrics")
         );
         assert_eq!(
             v["probes"]["prometheus"]["url"].as_str(),
-            Some("http://127.0.0.1:40090")
+            Some("http://127.0.0.1:21090")
         );
     }
 }

@@ -1,5 +1,6 @@
 //! `kscen lab proxy`: the link between the Connect workers and one cluster, a TCP forwarder that
-//! can be cut. SIGUSR1 cuts, SIGUSR2 restores, SIGTERM/SIGINT exit.
+//! can be cut, with one route (a port of its own) per broker of the cluster. SIGUSR1 cuts every
+//! route at once, SIGUSR2 restores them, SIGTERM/SIGINT exit.
 //!
 //! A cut is a blackhole, as `iptables -j DROP` on the workers' hosts (the seeds' tests 5.5/5.6):
 //! no byte is forwarded in either direction and no new connection is accepted, but nothing is
@@ -32,15 +33,24 @@ pub struct ProxyArgs {
     /// The link's name (in logs; it also marks the process for `kscen lab down`).
     #[arg(long)]
     pub link: String,
-    /// Address the workers connect to.
-    #[arg(long)]
-    pub listen: SocketAddr,
-    /// The broker listener to forward to.
-    #[arg(long)]
-    pub upstream: SocketAddr,
+    /// `LISTEN=UPSTREAM`, once per broker: the address the workers connect to, and the broker
+    /// listener it forwards to.
+    #[arg(long = "route", value_parser = parse_route, required = true)]
+    pub routes: Vec<(SocketAddr, SocketAddr)>,
     /// Where to report `open`/`cut` after applying a signal.
     #[arg(long)]
     pub state_file: PathBuf,
+}
+
+fn parse_route(text: &str) -> Result<(SocketAddr, SocketAddr), String> {
+    let (listen, upstream) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not LISTEN=UPSTREAM"))?;
+    let address = |a: &str| {
+        a.parse::<SocketAddr>()
+            .map_err(|e| format!("{a:?} in {text:?}: {e}"))
+    };
+    Ok((address(listen)?, address(upstream)?))
 }
 
 /// Runs the proxy until SIGTERM/SIGINT, on its own single-threaded runtime (see the module doc).
@@ -73,16 +83,26 @@ async fn serve(args: ProxyArgs) -> Result<()> {
         signal(SignalKind::user_defined2()).context("installing the SIGUSR2 handler")?;
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("link {}: listening on {}", args.link, args.listen))?;
     let (gate_tx, gate) = watch::channel(false);
     let counters = Arc::new(Counters::default());
+    let mut routes = tokio::task::JoinSet::new();
+    for &(listen, upstream) in &args.routes {
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("link {}: listening on {listen}", args.link))?;
+        routes.spawn(route(listener, upstream, gate.clone(), counters.clone()));
+    }
     let pid = std::process::id();
     report(&args, pid, LinkState::Open)?;
+    let described: Vec<String> = args
+        .routes
+        .iter()
+        .map(|(listen, upstream)| format!("{listen} -> {upstream}"))
+        .collect();
     log(&format!(
-        "link {} up: {} -> {}; SIGUSR1 cuts, SIGUSR2 restores",
-        args.link, args.listen, args.upstream
+        "link {} up: {}; SIGUSR1 cuts, SIGUSR2 restores",
+        args.link,
+        described.join(", ")
     ));
     loop {
         tokio::select! {
@@ -105,16 +125,9 @@ async fn serve(args: ProxyArgs) -> Result<()> {
             }
             _ = term.recv() => break,
             _ = interrupt.recv() => break,
-            accepted = accept_when_open(&listener, gate.clone()) => match accepted {
-                Ok((client, from)) => {
-                    let number = counters.total.fetch_add(1, Ordering::Relaxed) + 1;
-                    counters.open.fetch_add(1, Ordering::Relaxed);
-                    tokio::spawn(connection(client, from, number, args.upstream, gate.clone(), counters.clone()));
-                }
-                Err(e) => log(&format!("accept failed: {e}")),
-            },
         }
     }
+    routes.abort_all();
     let _ = std::fs::remove_file(&args.state_file);
     log(&format!("link {} stopping", args.link));
     Ok(())
@@ -135,6 +148,27 @@ fn log(line: &str) {
         "{} {line}",
         chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ")
     );
+}
+
+/// Accepts the workers' connections on one route's port and forwards each to `upstream`.
+async fn route(listener: TcpListener, upstream: SocketAddr, gate: Gate, counters: Arc<Counters>) {
+    loop {
+        match accept_when_open(&listener, gate.clone()).await {
+            Ok((client, from)) => {
+                let number = counters.total.fetch_add(1, Ordering::Relaxed) + 1;
+                counters.open.fetch_add(1, Ordering::Relaxed);
+                tokio::spawn(connection(
+                    client,
+                    from,
+                    number,
+                    upstream,
+                    gate.clone(),
+                    counters.clone(),
+                ));
+            }
+            Err(e) => log(&format!("accept on {upstream}'s route failed: {e}")),
+        }
+    }
 }
 
 /// Accepts only while the link is open: during a cut, new connections wait in the backlog.
@@ -192,9 +226,11 @@ async fn connection(
     counters.open.fetch_sub(1, Ordering::Relaxed);
     match result {
         Ok((up, down)) => log(&format!(
-            "connection #{number} from {from} closed ({up} bytes up, {down} bytes down)"
+            "connection #{number} from {from} to {upstream} closed ({up} bytes up, {down} bytes down)"
         )),
-        Err(e) => log(&format!("connection #{number} from {from} ended: {e}")),
+        Err(e) => log(&format!(
+            "connection #{number} from {from} to {upstream} ended: {e}"
+        )),
     }
 }
 
@@ -234,5 +270,20 @@ async fn pump(
             }
         }
         total += n as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_route;
+
+    #[test]
+    fn routes_are_listen_equals_upstream() {
+        let (listen, upstream) = parse_route("127.0.0.1:20115=127.0.0.1:20114").unwrap();
+        assert_eq!((listen.port(), upstream.port()), (20115, 20114));
+        let error = parse_route("127.0.0.1:20115").unwrap_err();
+        assert!(error.contains("LISTEN=UPSTREAM"), "{error}");
+        let error = parse_route("127.0.0.1:20115=broker:1").unwrap_err();
+        assert!(error.contains("\"broker:1\""), "{error}");
     }
 }

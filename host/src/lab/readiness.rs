@@ -3,7 +3,7 @@
 //! lab runs it) is ready and scrapes every exporter. Prints what it waits for every few seconds and fails
 //! fast, with the log tail, when a process dies meanwhile.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
@@ -11,7 +11,7 @@ use anyhow::{bail, Result};
 use super::connectors::{self, ConnectorStatus, CONNECTORS, MIRROR_CHECKPOINT};
 use super::process;
 use super::security::{self, KafkaProperties};
-use super::topology::{Process, Topology};
+use super::topology::{Kind, Process, Topology};
 use crate::faults::link_state::{self, LinkState};
 use rdkafka::consumer::Consumer as _;
 
@@ -77,15 +77,22 @@ where
     }
 }
 
-/// Brokers answer a Kafka metadata request.
+/// Every broker answers a Kafka metadata request listing every broker of its cluster (each has
+/// registered with the controller quorum).
 pub async fn wait_brokers(topo: &Topology, deadline: Instant) -> Result<()> {
     let brokers: Vec<&Process> = topo.brokers().collect();
     let kafka = &security::kscen_client_properties(topo)?;
+    let expected = usize::from(topo.brokers_per_cluster);
     wait_until("brokers", &brokers, deadline, move || async move {
         let mut pending = Vec::new();
         for b in topo.brokers() {
-            if let Err(e) = broker_metadata(b.bootstrap(), kafka).await {
-                pending.push(format!("{} metadata on {} ({e})", b.name, b.bootstrap()));
+            match broker_metadata(b.bootstrap(), kafka).await {
+                Ok(registered) if registered == expected => {}
+                Ok(registered) => pending.push(format!(
+                    "{} lists {registered} of its cluster's {expected} brokers",
+                    b.name
+                )),
+                Err(e) => pending.push(format!("{} metadata on {} ({e})", b.name, b.bootstrap())),
             }
         }
         pending
@@ -111,20 +118,32 @@ pub async fn wait_proxies(topo: &Topology, deadline: Instant) -> Result<()> {
     .await
 }
 
-/// `Ok` when the link is open and a metadata request through it comes back advertising the proxy.
+/// `Ok` when the link is open and a metadata request through each of its routes comes back
+/// advertising exactly the link's routes: every broker of the cluster, each behind its route.
 pub async fn proxy_forwards(p: &Process, kafka: &KafkaProperties) -> Result<(), String> {
     if link_state(p) != Some(LinkState::Open) {
         return Err(format!("{} is not open (cut, or still starting)", p.name));
     }
-    let advertised = advertised_brokers(p.bootstrap(), kafka)
-        .await
-        .map_err(|e| format!("{} metadata through {} ({e})", p.name, p.bootstrap()))?;
-    if advertised.iter().any(|a| *a != p.bootstrap()) {
-        return Err(format!(
-            "{}: the broker behind it advertises {advertised:?}, not the proxy {}",
-            p.name,
-            p.bootstrap()
-        ));
+    let Kind::Proxy { routes, .. } = &p.kind else {
+        return Err(format!("{} is not a link proxy", p.name));
+    };
+    let mut expected: Vec<String> = routes
+        .iter()
+        .map(|r| format!("127.0.0.1:{}", r.listen))
+        .collect();
+    expected.sort();
+    for through in &expected {
+        let mut advertised = advertised_brokers(through.clone(), kafka)
+            .await
+            .map_err(|e| format!("{} metadata through {through} ({e})", p.name))?;
+        advertised.sort();
+        if advertised != expected {
+            return Err(format!(
+                "{}: the brokers behind {through} advertise {advertised:?}, not the link's \
+                 routes {expected:?}",
+                p.name
+            ));
+        }
     }
     Ok(())
 }
@@ -173,7 +192,8 @@ fn metadata_consumer(
     config.create().map_err(|e| e.to_string())
 }
 
-/// One metadata round trip through librdkafka (blocking, so off the async threads).
+/// One metadata round trip through librdkafka (blocking, so off the async threads); returns the
+/// number of brokers the metadata lists.
 pub async fn broker_metadata(bootstrap: String, kafka: &KafkaProperties) -> Result<usize, String> {
     let kafka = kafka.clone();
     tokio::task::spawn_blocking(move || {
@@ -183,7 +203,7 @@ pub async fn broker_metadata(bootstrap: String, kafka: &KafkaProperties) -> Resu
         if md.brokers().is_empty() {
             return Err("no broker in metadata".to_string());
         }
-        Ok(md.topics().len())
+        Ok(md.brokers().len())
     })
     .await
     .map_err(|e| e.to_string())?
@@ -220,17 +240,112 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
         .map_or_else(String::new, ToString::to_string)
 }
 
-/// Every connector RUNNING and every task RUNNING on a live worker.
+/// Every connector RUNNING and every task RUNNING on a live worker, both as the Connect REST API
+/// reports it and as that worker's own JVM does (its JMX exporter).
+///
+/// The REST status alone is not enough when `up` restarts workers over an existing state folder:
+/// a starting worker reads the status topic back, which still holds the statuses written before
+/// the lab went down — RUNNING, on the same worker ids, after a worker was killed — and it serves
+/// them until the new assignment's statuses replace them. A worker's exporter only shows the
+/// connectors and tasks it runs now.
 pub async fn wait_connectors(topo: &Topology, deadline: Instant) -> Result<()> {
     let procs: Vec<&Process> = topo.processes.iter().collect();
     let client = &connectors::rest_client(topo)?;
+    let exporters = &connectors::http();
     wait_until("MM2 connectors", &procs, deadline, move || async move {
-        match connectors::statuses(client, topo).await {
-            None => vec!["no worker answers GET /connectors".to_string()],
-            Some((_, map)) => connector_problems(&map, &live_worker_ids(topo)),
+        let Some((_, map)) = connectors::statuses(client, topo).await else {
+            return vec!["no worker answers GET /connectors".to_string()];
+        };
+        let problems = connector_problems(&map, &live_worker_ids(topo));
+        if !problems.is_empty() {
+            return problems;
+        }
+        match running_per_worker(exporters, topo).await {
+            Ok(running) => not_running_where_reported(&map, &running),
+            Err(why) => vec![why],
         }
     })
     .await
+}
+
+/// What a worker's JVM runs: connector names (`task` `None`) and tasks, from its exporter.
+type Running = BTreeSet<(String, Option<u32>)>;
+
+/// Per `worker_id`, the connectors and tasks its exporter reports with status `running`.
+async fn running_per_worker(
+    client: &reqwest::Client,
+    topo: &Topology,
+) -> Result<BTreeMap<String, Running>, String> {
+    let mut per_worker = BTreeMap::new();
+    for w in topo.workers() {
+        let Some(url) = w.metrics_url() else {
+            continue;
+        };
+        let body = async {
+            client
+                .get(&url)
+                .send()
+                .await?
+                .error_for_status()?
+                .text()
+                .await
+        }
+        .await
+        .map_err(|e| format!("{} exporter {url} ({})", w.name, root_cause(&e)))?;
+        let samples = crate::probe::text::parse(&body, "kafka_connect_connector_")
+            .map_err(|why| format!("{} exporter {url}: {why}", w.name))?;
+        let running = samples
+            .iter()
+            .filter(|s| s.label("status") == Some("running") && s.value == 1.0)
+            .filter_map(|s| {
+                let connector = s.label("connector")?.to_string();
+                match s.name.as_str() {
+                    "kafka_connect_connector_status" => Some((connector, None)),
+                    "kafka_connect_connector_task_status" => {
+                        Some((connector, Some(s.label("task")?.parse().ok()?)))
+                    }
+                    _ => None,
+                }
+            })
+            .collect();
+        per_worker.insert(w.worker_id(), running);
+    }
+    Ok(per_worker)
+}
+
+/// The lab's connectors and tasks the REST status reports RUNNING on a worker whose JVM does not
+/// run them (yet): a status left from before the workers started.
+pub fn not_running_where_reported(
+    map: &BTreeMap<String, ConnectorStatus>,
+    running: &BTreeMap<String, Running>,
+) -> Vec<String> {
+    let runs = |worker: &str, connector: &str, task: Option<u32>| {
+        running
+            .get(worker)
+            .is_some_and(|r| r.contains(&(connector.to_string(), task)))
+    };
+    let mut problems = Vec::new();
+    for name in CONNECTORS {
+        let Some(s) = map.get(name) else {
+            continue;
+        };
+        if !runs(&s.connector.worker_id, name, None) {
+            problems.push(format!(
+                "{name}: RUNNING on {} by a status the worker's JVM does not confirm (one from \
+                 before it started)",
+                s.connector.worker_id
+            ));
+        }
+        for t in &s.tasks {
+            if !runs(&t.worker_id, name, Some(t.id)) {
+                problems.push(format!(
+                    "{name} task {}: RUNNING on {} by a status the worker's JVM does not confirm",
+                    t.id, t.worker_id
+                ));
+            }
+        }
+    }
+    problems
 }
 
 /// `worker_id`s of the workers whose JVM runs (a SIGKILLed worker keeps showing RUNNING tasks
@@ -366,4 +481,68 @@ pub async fn prometheus_targets(
         }
     }
     Ok(targets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::connectors::{StateInfo, TaskInfo};
+
+    fn status(worker: &str, tasks: &[(u32, &str)]) -> ConnectorStatus {
+        ConnectorStatus {
+            connector: StateInfo {
+                state: "RUNNING".into(),
+                worker_id: worker.into(),
+                trace: None,
+            },
+            tasks: tasks
+                .iter()
+                .map(|(id, worker)| TaskInfo {
+                    id: *id,
+                    state: "RUNNING".into(),
+                    worker_id: worker.to_string(),
+                    trace: None,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_running_status_counts_only_where_the_worker_runs_it() {
+        let (w1, w2) = ("127.0.0.1:20083", "127.0.0.1:20084");
+        let map: BTreeMap<String, ConnectorStatus> = [
+            ("mirror-source", status(w1, &[(0, w1), (1, w2)])),
+            ("mirror-checkpoint", status(w2, &[])),
+            ("mirror-heartbeat", status(w2, &[(0, w1)])),
+        ]
+        .into_iter()
+        .map(|(name, s)| (name.to_string(), s))
+        .collect();
+        let entry = |c: &str, t: Option<u32>| (c.to_string(), t);
+        let mut running: BTreeMap<String, Running> = BTreeMap::new();
+        running.insert(
+            w1.into(),
+            [
+                entry("mirror-source", None),
+                entry("mirror-source", Some(0)),
+                entry("mirror-heartbeat", Some(0)),
+            ]
+            .into(),
+        );
+        // worker 2 has restarted and runs only the checkpoint connector so far
+        running.insert(w2.into(), [entry("mirror-checkpoint", None)].into());
+        let problems = not_running_where_reported(&map, &running);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].starts_with("mirror-source task 1: RUNNING on 127.0.0.1:20084"));
+        assert!(problems[1].starts_with("mirror-heartbeat: RUNNING on 127.0.0.1:20084"));
+
+        running.get_mut(w2).unwrap().extend([
+            entry("mirror-source", Some(1)),
+            entry("mirror-heartbeat", None),
+        ]);
+        assert_eq!(
+            not_running_where_reported(&map, &running),
+            Vec::<String>::new()
+        );
+    }
 }

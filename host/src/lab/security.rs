@@ -613,7 +613,7 @@ mod tests {
     #[test]
     fn kscen_logs_in_as_kscen_and_trusts_the_lab_ca() {
         let dir = tempfile::tempdir().unwrap();
-        let plain = Topology::new(dir.path(), 2000);
+        let plain = Topology::new(dir.path(), 2000, 1).unwrap();
         assert!(kscen_client_properties(&plain).unwrap().is_empty());
         let secure = plain.secured();
         let error = format!("{:#}", kscen_client_properties(&secure).unwrap_err());
@@ -643,10 +643,10 @@ mod tests {
         let topo = Topology::load(dir.path()).unwrap();
         assert_eq!(topo.security, Some(Security::new(dir.path())));
         let worker = topo.process("worker-1").unwrap();
-        assert_eq!(worker.url(), "https://127.0.0.1:38083");
+        assert_eq!(worker.url(), "https://127.0.0.1:20083");
         assert_eq!(
             topo.prometheus().map(|p| p.url()),
-            Some("http://127.0.0.1:39090".to_string()),
+            Some("http://127.0.0.1:20090".to_string()),
             "metrics stay plain HTTP"
         );
     }

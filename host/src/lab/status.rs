@@ -104,8 +104,12 @@ pub async fn collect(topo: &Topology) -> Result<Report> {
             pid,
             died,
             ready,
-            ports: match p.kind {
-                Kind::Proxy { upstream_port, .. } => format!("{}->{upstream_port}", p.port),
+            ports: match &p.kind {
+                Kind::Proxy { routes, .. } => routes
+                    .iter()
+                    .map(|r| format!("{}->{}", r.listen, r.upstream))
+                    .collect::<Vec<_>>()
+                    .join(","),
                 _ => p
                     .ports()
                     .iter()
