@@ -10,8 +10,9 @@ use anyhow::{bail, Context, Result};
 
 /// Shifts every lab port, beside the default lab (0), the test lab (1000) and the secure lab (2000).
 const PORT_OFFSET: u16 = 3000;
-/// The source broker's direct listener before the offset (lab/README.md).
-const SOURCE_PORT: u16 = 39092;
+/// The source broker's direct listener before the offset (lab/README.md; `broker_base_port` in
+/// host/src/lab/topology.rs).
+const SOURCE_PORT: u16 = 20112;
 /// Stopped after `up`: they would add CPU load (and MM2 traffic) that is not the benchmark's.
 const NOISE: [&str; 4] = ["worker-1", "worker-2", "worker-3", "target-1"];
 
