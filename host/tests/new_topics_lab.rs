@@ -19,14 +19,22 @@ fn steady_on_lab(topic: &str, new_topics: &str, args: &[&str]) -> Run {
     run_scenario(&scenario, &all)
 }
 
-fn topic_events(run: &Run) -> Vec<String> {
-    run.result()["events"]
+/// The run created `topic` on the source and its event names every one of `details`.
+fn assert_created_with(run: &Run, topic: &str, details: &[&str]) {
+    let events: Vec<&str> = run.result()["events"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|e| e["kind"] == "topic")
-        .map(|e| e["message"].as_str().unwrap().to_string())
-        .collect()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.starts_with(&format!("created {topic} on source"))
+                && details.iter().all(|d| e.contains(d))),
+        "no topic event for {topic} with {details:?}: {events:?}"
+    );
 }
 
 fn unique(prefix: &str) -> String {
@@ -45,14 +53,13 @@ fn the_operators_replication_settings_are_applied_and_reported() {
         &[],
     );
     assert_eq!(run.code(), 0, "stderr:\n{}", run.stderr());
-    let events = topic_events(&run);
-    assert!(
-        events
-            .iter()
-            .any(|e| e.starts_with(&format!("created {topic} on source"))
-                && e.contains("replication factor 1, min.insync.replicas 1")
-                && e.contains("retention.ms=600000")),
-        "{events:?}"
+    assert_created_with(
+        &run,
+        &topic,
+        &[
+            "replication factor 1, min.insync.replicas 1",
+            "retention.ms=600000",
+        ],
     );
 }
 
@@ -64,15 +71,7 @@ fn without_settings_the_cluster_defaults_apply_and_are_reported() {
     let topic = unique("kscen-new-topics-default");
     let run = steady_on_lab(&topic, "", &[]);
     assert_eq!(run.code(), 0, "stderr:\n{}", run.stderr());
-    let events = topic_events(&run);
-    assert!(
-        events
-            .iter()
-            .any(|e| e.starts_with(&format!("created {topic} on source"))
-                && e.contains("replication factor")
-                && e.contains("min.insync.replicas")),
-        "{events:?}"
-    );
+    assert_created_with(&run, &topic, &["replication factor", "min.insync.replicas"]);
 }
 
 #[test]
