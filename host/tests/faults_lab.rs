@@ -84,10 +84,8 @@ async fn a_cut_link_stops_real_bytes_and_restore_delivers_them() {
     let log = std::fs::File::create(dir.path().join("proxy.log")).unwrap();
     let child = Child(
         std::process::Command::new(env!("CARGO_BIN_EXE_kscen"))
-            .args(["lab", "proxy", "--link=test-link", "--listen"])
-            .arg(format!("127.0.0.1:{listen}"))
-            .arg("--upstream")
-            .arg(format!("127.0.0.1:{upstream}"))
+            .args(["lab", "proxy", "--link=test-link", "--route"])
+            .arg(format!("127.0.0.1:{listen}=127.0.0.1:{upstream}"))
             .arg("--state-file")
             .arg(dir.path().join("pid.state"))
             .stderr(log)
