@@ -51,15 +51,17 @@ pub fn find_scenario(name: &str) -> Result<PathBuf> {
     if let Some(found) = dirs.iter().map(|dir| dir.join(&file)).find(|p| p.is_file()) {
         return Ok(found);
     }
+    if dirs.is_empty() {
+        bail!(
+            "no scenario file {name:?} here, and this kscen has no bundled scenarios: install it \
+             with `cargo xtask install` (or give the path of a scenario file)"
+        );
+    }
     let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
     bail!(
         "no scenario file {name:?} here, and no bundled scenario of that name (looked in: {}); \
-         `kscen list` shows the bundled scenarios",
-        if looked.is_empty() {
-            "no scenario folder: install kscen with `cargo xtask install`".to_string()
-        } else {
-            looked.join(", ")
-        }
+         `kscen list` shows them",
+        looked.join(", ")
     )
 }
 
