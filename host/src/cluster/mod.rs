@@ -10,6 +10,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, Top
 use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
+use rdkafka::metadata::MetadataTopic;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientConfig;
 
@@ -177,25 +178,17 @@ impl Clusters {
     /// The replication factor of `topic` and its effective `min.insync.replicas` (the topic's
     /// own, else the broker's), as the cluster reports them.
     pub async fn topic_durability(&self, name: &str, topic: &str) -> HostResult<(usize, u32)> {
-        let config = self.client_config(name)?;
-        let replicas = {
-            let config = config.clone();
-            let topic = topic.to_string();
-            let cluster = name.to_string();
-            tokio::task::spawn_blocking(move || -> HostResult<usize> {
-                let consumer: BaseConsumer = config.create()?;
-                let metadata = consumer.fetch_metadata(Some(&topic), METADATA_TIMEOUT)?;
-                metadata
-                    .topics()
+        let replicas = self
+            .with_topic_metadata(name, topic, |_, metadata| {
+                Ok(metadata
+                    .partitions()
                     .iter()
-                    .find(|t| t.name() == topic && t.error().is_none())
-                    .and_then(|t| t.partitions().iter().map(|p| p.replicas().len()).min())
-                    .ok_or_else(|| HostError::NotFound(format!("topic {topic} on {cluster}")))
+                    .map(|p| p.replicas().len())
+                    .min()
+                    .unwrap_or_default())
             })
-            .await
-            .map_err(|e| HostError::Kafka(format!("topic metadata task failed: {e}")))??
-        };
-        let admin: AdminClient<DefaultClientContext> = config.create()?;
+            .await?;
+        let admin: AdminClient<DefaultClientContext> = self.client_config(name)?.create()?;
         let options = AdminOptions::new().request_timeout(Some(METADATA_TIMEOUT));
         let described = admin
             .describe_configs([&ResourceSpecifier::Topic(topic)], &options)
@@ -238,32 +231,47 @@ impl Clusters {
 
     /// High watermark of every partition of `topic`.
     pub async fn end_offsets(&self, name: &str, topic: &str) -> HostResult<Vec<(i32, i64)>> {
+        self.with_topic_metadata(name, topic, |consumer, metadata| {
+            metadata
+                .partitions()
+                .iter()
+                .map(|partition| {
+                    let (_, high) = consumer.fetch_watermarks(
+                        metadata.name(),
+                        partition.id(),
+                        METADATA_TIMEOUT,
+                    )?;
+                    Ok((partition.id(), high))
+                })
+                .collect()
+        })
+        .await
+    }
+
+    /// Runs `read` on a blocking thread with a consumer of cluster `name` and the metadata of
+    /// `topic`; a topic the cluster does not know (or that has no partitions) is `NotFound`.
+    async fn with_topic_metadata<T: Send + 'static>(
+        &self,
+        name: &str,
+        topic: &str,
+        read: impl FnOnce(&BaseConsumer, &MetadataTopic) -> HostResult<T> + Send + 'static,
+    ) -> HostResult<T> {
         let config = self.client_config(name)?;
+        let failed = format!("topic metadata task for {topic} on {name} failed");
         let topic = topic.to_string();
         let cluster = name.to_string();
         tokio::task::spawn_blocking(move || {
             let consumer: BaseConsumer = config.create()?;
             let metadata = consumer.fetch_metadata(Some(&topic), METADATA_TIMEOUT)?;
-            let partitions = metadata
+            let found = metadata
                 .topics()
                 .iter()
                 .find(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty())
-                .ok_or_else(|| HostError::NotFound(format!("topic {topic} on {cluster}")))?
-                .partitions()
-                .iter()
-                .map(|p| p.id())
-                .collect::<Vec<_>>();
-            partitions
-                .into_iter()
-                .map(|partition| {
-                    let (_, high) =
-                        consumer.fetch_watermarks(&topic, partition, METADATA_TIMEOUT)?;
-                    Ok((partition, high))
-                })
-                .collect()
+                .ok_or_else(|| HostError::NotFound(format!("topic {topic} on {cluster}")))?;
+            read(&consumer, found)
         })
         .await
-        .map_err(|e| HostError::Kafka(format!("end offsets task failed: {e}")))?
+        .map_err(|e| HostError::Kafka(format!("{failed}: {e}")))?
     }
 }
 
