@@ -29,20 +29,20 @@ pub fn run(workspace: &Workspace, args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// The archive built and checked, as `cargo xtask dist --check` does (the test suite's last step).
+pub fn build_and_check(workspace: &Workspace) -> Result<()> {
+    check_archive(workspace, &build(workspace)?)
+}
+
 fn build(workspace: &Workspace) -> Result<PathBuf> {
     let name = format!("kscen-{}-{}", workspace.version, host_triple()?);
     let out = workspace.target.join("dist");
-    let folder = out.join(&name);
-    if folder.exists() {
-        std::fs::remove_dir_all(&folder)
-            .with_context(|| format!("removing {}", folder.display()))?;
-    }
+    let folder = bundle::fresh_dir(&out.join(&name))?;
     bundle::write(workspace, &folder)?;
     for doc in ["README.md", "LICENSE"] {
         let from = workspace.root.join(doc);
         if from.is_file() {
-            std::fs::copy(&from, folder.join(doc))
-                .with_context(|| format!("copying {}", from.display()))?;
+            bundle::copy(&from, &folder.join(doc))?;
         }
     }
     write_checksums(&folder)?;
@@ -79,11 +79,7 @@ fn write_checksums(folder: &Path) -> Result<()> {
 /// scenario (PERF-02 ramp-up, by name, at 0.5 % of real time) with the unpacked binary from that
 /// folder, with no plugin path or kscen home in its environment: it must find its bundle itself.
 fn check_archive(workspace: &Workspace, archive: &Path) -> Result<()> {
-    let place = workspace.target.join("dist-check");
-    if place.exists() {
-        std::fs::remove_dir_all(&place).with_context(|| format!("removing {}", place.display()))?;
-    }
-    bundle::create_dir(&place)?;
+    let place = bundle::fresh_dir(&workspace.target.join("dist-check"))?;
     let file = std::fs::File::open(archive)?;
     tar::Archive::new(flate2::read::GzDecoder::new(file))
         .unpack(&place)

@@ -130,7 +130,7 @@ fn test(workspace: &Workspace) -> Result<()> {
         run(&mut command)
     })?;
     // What a user downloads: the release archive, unpacked elsewhere, runs a scenario.
-    dist::run(workspace, &["--check".to_string()])
+    dist::build_and_check(workspace)
 }
 
 /// The name prefix of the tests in host/tests/secure_lab.rs.
