@@ -146,6 +146,11 @@ pub struct RunArgs {
     /// Serve live Prometheus metrics on this loopback address during the run (GET /metrics).
     #[arg(long = "metrics-addr", value_name = "HOST:PORT")]
     pub metrics_addr: Option<String>,
+    /// The MirrorMaker 2 mirror to measure when the deployment runs several (see
+    /// `kscen describe-deployment`): one of its connectors' names, or its alias pair
+    /// SOURCE->TARGET. Overrides the scenario file's `mirror`.
+    #[arg(long, value_name = "NAME")]
+    pub mirror: Option<String>,
 }
 
 pub async fn execute(cli: Cli) -> Result<u8> {
@@ -195,6 +200,7 @@ async fn run(args: RunArgs) -> Result<u8> {
             .collect::<Result<_>>()?,
         abort_on_fail: args.abort_on_fail,
         json: args.json,
+        mirror: args.mirror,
         metrics_addr: match &args.metrics_addr {
             Some(addr) => Some(crate::report::live_metrics::resolve(addr).await?),
             None => None,

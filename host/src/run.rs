@@ -15,6 +15,7 @@ use crate::config::producer_props::{map_producer_properties, Property};
 use crate::config::profile::Profile;
 use crate::config::scenario::ScenarioFile;
 use crate::connect::ConnectClient;
+use crate::deployment::run_mirror::RunMirror;
 use crate::engine::{Host, PluginFailure};
 use crate::faults::FaultTargets;
 use crate::metrics::clock::RunClock;
@@ -43,6 +44,8 @@ pub struct RunRequest {
     pub json: Option<PathBuf>,
     /// `--metrics-addr`: serve live Prometheus metrics here during the run
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// `--mirror`: the MirrorMaker 2 mirror to measure, over the scenario file's `mirror`
+    pub mirror: Option<String>,
 }
 
 /// How the run ended, for the exit code.
@@ -177,11 +180,10 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         next_job_id: AtomicU64::new(1),
         run_id: rand::random(),
         limits: scenario.limits,
-        source_alias: request
-            .profile
-            .as_ref()
-            .and_then(|(_, p)| p.connect.as_ref())
-            .and_then(|c| c.source_alias.clone()),
+        mirror: RunMirror::new(
+            request.profile.as_ref().map(|(name, p)| (name.as_str(), p)),
+            request.mirror.clone().or_else(|| scenario.mirror.clone()),
+        ),
         single_record_producers: Default::default(),
         new_topics,
         created_topics: Default::default(),

@@ -1,7 +1,8 @@
 //! The host runs every published `kscen:scenario` version side by side: a plugin built against
 //! 0.1.0 (fixture: plugins/legacy-v0-1) still loads, describes and runs; a 0.2.0 plugin that
-//! declares its topics (fixture: plugins/declared-topics) is held to them, also in its pack
-//! manifest; a component of any other version is refused with one clear error.
+//! declares its topics (fixture: plugins/declared-topics, which calls nothing of 0.3.0's) is held
+//! to them, also in its pack manifest; a plugin that calls `mm2` is a 0.3.0 one; a component of
+//! any other version is refused with one clear error.
 
 mod support;
 
@@ -10,7 +11,8 @@ use std::path::Path;
 use kscen::pack::archive::PackArchive;
 use support::{f64_of, plugin_dist, run_scenario, u64_of, Sandbox};
 
-const SUPPORTED: &str = "supported WIT versions: kscen:scenario@0.1.0, kscen:scenario@0.2.0";
+const SUPPORTED: &str =
+    "supported WIT versions: kscen:scenario@0.1.0, kscen:scenario@0.2.0, kscen:scenario@0.3.0";
 
 #[test]
 fn a_0_1_0_plugin_still_loads_describes_and_runs() {
@@ -87,6 +89,17 @@ fn a_topic_outside_the_declared_patterns_is_denied_and_nothing_is_created() {
     assert!(
         !everything.iter().any(|m| m.contains("created payments")),
         "nothing outside is created: {everything:?}"
+    );
+}
+
+#[test]
+fn a_plugin_asking_for_the_mirror_is_a_0_3_0_plugin() {
+    // `consistency` asks `mm2` for its remote topic (its runs: tests/mm2_scenarios_lab.rs,
+    // tests/deployment_lab.rs).
+    let described = Sandbox::new().ok(&["describe", "consistency"]);
+    assert!(
+        described.contains("built for kscen:scenario@0.3.0"),
+        "{described}"
     );
 }
 

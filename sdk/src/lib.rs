@@ -36,18 +36,18 @@ pub mod load;
 pub mod mm2;
 pub mod param;
 
-/// Generated bindings of `kscen:scenario@0.2.0`, for what the wrappers do not cover. 0.2.0 imports
-/// 0.1.0's host interfaces unchanged, so they sit in `kscen::scenario0_1_0` and 0.2.0's own
-/// `types` in `kscen::scenario0_2_0`.
+/// Generated bindings of `kscen:scenario@0.3.0`, for what the wrappers do not cover. 0.3.0 imports
+/// 0.1.0's host interfaces and 0.2.0's `types` unchanged, so they sit in `kscen::scenario0_1_0`
+/// and `kscen::scenario0_2_0`, and 0.3.0's own `mm2` in `kscen::scenario0_3_0`.
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "wit/scenario@0.2.0",
+        path: "wit/scenario@0.3.0",
         world: "scenario",
         pub_export_macro: true,
         export_macro_name: "export_bindings",
         default_bindings_module: "kscen_sdk::bindings",
         runtime_path: "kscen_sdk::wit_bindgen::rt",
-        // 0.1.0's interfaces come from `deps/`: generate them here too.
+        // 0.1.0's and 0.2.0's interfaces come from `deps/`: generate them here too.
         generate_all,
     });
 }
@@ -58,7 +58,8 @@ pub use bindings::kscen::scenario0_1_0::{
     clock, connect, faults, kafka, log, metrics, params, probe,
 };
 
-/// The contract's types: the description of 0.2.0, errors and parameters as 0.1.0 defines them.
+/// The contract's types: the description of 0.2.0 (unchanged in 0.3.0), errors and parameters as
+/// 0.1.0 defines them.
 pub mod types {
     pub use crate::bindings::kscen::scenario0_1_0::types::{
         ConnectError, Error, ParamKind, ParamSpec,

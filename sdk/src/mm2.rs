@@ -1,13 +1,53 @@
-//! Helpers for scenarios that watch Kafka Connect and MirrorMaker 2: what "healthy" means, and
-//! polling for it on the host's clock.
+//! MirrorMaker 2 for scenarios: the mirror the run measures (its connectors whatever the
+//! deployment named them, its aliases and replication policy, as the host found them), what
+//! "healthy" means for its connectors, and polling for it on the host's clock.
 
 use std::time::Duration;
 
+use crate::bindings::kscen::scenario0_3_0::mm2 as host;
+pub use crate::bindings::kscen::scenario0_3_0::mm2::{
+    ConnectorRole, Mirror, MirrorConnector, ReplicationPolicy,
+};
 use crate::connect::{self, ConnectorStatus, State};
 use crate::{monotonic_now, sleep, ScenarioError};
 
-/// The MirrorMaker 2 connectors a standard deployment runs.
-pub const MM2_CONNECTORS: [&str; 3] = ["mirror-source", "mirror-checkpoint", "mirror-heartbeat"];
+/// The mirror this run measures: the one the operator chose (`mirror` in the scenario file,
+/// `kscen run --mirror`), else the deployment's only one.
+pub fn mirror() -> Result<Mirror, ScenarioError> {
+    Ok(host::run_mirror()?)
+}
+
+/// Every mirror of the deployment.
+pub fn mirrors() -> Result<Vec<Mirror>, ScenarioError> {
+    Ok(host::all_mirrors()?)
+}
+
+/// The name the run's mirror gives `topic` of the source cluster on the target cluster.
+pub fn remote_topic(topic: &str) -> Result<String, ScenarioError> {
+    Ok(host::remote_topic(topic)?)
+}
+
+impl Mirror {
+    /// The names of its connectors, source first.
+    pub fn connector_names(&self) -> Vec<String> {
+        self.connectors.iter().map(|c| c.name.clone()).collect()
+    }
+
+    /// Its connector of `role`, if the deployment runs one.
+    pub fn connector(&self, role: ConnectorRole) -> Option<&MirrorConnector> {
+        self.connectors.iter().find(|c| c.role == role)
+    }
+
+    /// The name of its connector of `role`; an error naming the mirror when it has none.
+    pub fn connector_name(&self, role: ConnectorRole) -> Result<String, ScenarioError> {
+        self.connector(role).map(|c| c.name.clone()).ok_or_else(|| {
+            ScenarioError::Failed(format!(
+                "mirror {} runs no {role:?} connector (see kscen describe-deployment)",
+                self.label
+            ))
+        })
+    }
+}
 
 /// Every task RUNNING on a worker that answers (a task shown RUNNING on a dead worker is not).
 /// A connector with no tasks (the checkpoint connector with no consumer group) counts when the
@@ -35,8 +75,11 @@ pub fn failed_tasks(statuses: &[ConnectorStatus]) -> Vec<String> {
 }
 
 /// The statuses of `connectors`, in that order.
-pub fn statuses(connectors: &[&str]) -> Result<Vec<ConnectorStatus>, ScenarioError> {
-    connectors.iter().map(|c| Ok(connect::status(c)?)).collect()
+pub fn statuses(connectors: &[impl AsRef<str>]) -> Result<Vec<ConnectorStatus>, ScenarioError> {
+    connectors
+        .iter()
+        .map(|c| Ok(connect::status(c.as_ref())?))
+        .collect()
 }
 
 /// Polls `check` every `every` until it returns true; the time it took, or None after `timeout`.
@@ -59,7 +102,7 @@ pub fn wait_until(
 
 /// Waits until every connector named is healthy; the time it took, or None after `timeout`.
 pub fn wait_healthy(
-    connectors: &[&str],
+    connectors: &[impl AsRef<str>],
     timeout: Duration,
     every: Duration,
 ) -> Result<Option<Duration>, ScenarioError> {
@@ -133,7 +176,7 @@ pub fn same_shape(a: &[ConnectorStatus], b: &[ConnectorStatus]) -> bool {
 /// whose task placement or states differ from `baseline`.
 #[allow(clippy::too_many_arguments)]
 pub fn watch_reaction(
-    connectors: &[&str],
+    connectors: &[impl AsRef<str>],
     baseline: &[ConnectorStatus],
     since: Duration,
     load: Option<&crate::Load>,

@@ -92,36 +92,44 @@ impl RunContext {
     }
 
     /// Where a tracked load's records should reappear: the target cluster (which must be
-    /// granted too) and the remote topic, `<source alias>.<topic>` unless the plugin names it.
-    fn replication_plan(
+    /// granted too) and the remote topic, as the run's mirror names it unless the plugin does.
+    /// Also says how the remote topic was named, for the run's events.
+    async fn replication_plan(
         &self,
         source: &str,
         topic: &str,
         replication: Replication,
-    ) -> HostResult<ReplicationPlan> {
+    ) -> HostResult<(ReplicationPlan, String)> {
         self.grants.check_cluster(&replication.cluster)?;
         let target = self.clusters.client_config(&replication.cluster)?;
-        let alias = self.source_alias.as_deref().unwrap_or(source);
-        let remote_topic = replication
-            .topic
-            .unwrap_or_else(|| format!("{alias}.{topic}"));
+        let (remote_topic, why) = match replication.topic {
+            Some(named) => (named, "as the plugin named it".to_string()),
+            None => {
+                let remote = self.mirror.remote_topic(source, topic).await?;
+                (remote.name, remote.why)
+            }
+        };
         self.grants
             .check_topic(&replication.cluster, &remote_topic)?;
-        Ok(ReplicationPlan {
+        let plan = ReplicationPlan {
             target,
             target_cluster: replication.cluster,
             remote_topic,
             grace: Duration::from_millis(replication.grace_ms),
-        })
+        };
+        Ok((plan, why))
     }
 
-    fn start_load(&self, spec: LoadSpec) -> HostResult<Arc<LoadJob>> {
+    async fn start_load(&self, spec: LoadSpec) -> HostResult<Arc<LoadJob>> {
         self.grants.check_topic(&spec.cluster, &spec.topic)?;
-        let replication = match spec.replication {
+        let (replication, named) = match spec.replication {
             Some(replication) => {
-                Some(self.replication_plan(&spec.cluster, &spec.topic, replication)?)
+                let (plan, why) = self
+                    .replication_plan(&spec.cluster, &spec.topic, replication)
+                    .await?;
+                (Some(plan), why)
             }
-            None => None,
+            None => (None, String::new()),
         };
         let plan = LoadPlan {
             cluster: spec.cluster,
@@ -144,7 +152,7 @@ impl RunContext {
         if let Some(replication) = &plan.replication {
             let now = self.metrics.clock.now_ns();
             let message = format!(
-                "load {id}: {} on {} tracked to {} on {}",
+                "load {id}: {} on {} tracked to {} on {} (named {named})",
                 plan.topic, plan.cluster, replication.remote_topic, replication.target_cluster
             );
             self.metrics.events.push(now, "replication", &message);
@@ -251,7 +259,8 @@ impl Host for PluginState {
         &mut self,
         spec: LoadSpec,
     ) -> wasmtime::Result<Result<Resource<LoadHandle>, WitError>> {
-        let started = self.run()?.start_load(spec);
+        let run = self.run()?.clone();
+        let started = unless_cancelled(&run, run.start_load(spec)).await?;
         Ok(match started {
             Ok(job) => Ok(self.table.push(LoadHandle { job })?),
             Err(error) => Err(error.into()),

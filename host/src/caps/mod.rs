@@ -6,6 +6,7 @@ pub mod faults;
 pub mod kafka;
 pub mod log;
 pub mod metrics;
+pub mod mm2;
 pub mod params;
 pub mod probe;
 
@@ -39,8 +40,9 @@ pub struct RunContext {
     pub run_id: u64,
     /// The scenario's `[limits]`: host-call timeout, record size, load jobs.
     pub limits: crate::config::scenario::Limits,
-    /// The mirror's name for the source cluster (remote topics are `<alias>.<topic>`).
-    pub source_alias: Option<String>,
+    /// The MirrorMaker 2 mirror the run measures, found on first use: names tracked loads'
+    /// remote topics and answers the `mm2` interface.
+    pub mirror: crate::deployment::run_mirror::RunMirror,
     pub single_record_producers: Mutex<BTreeMap<String, rdkafka::producer::FutureProducer>>,
     /// How topics are created on each cluster: the scenario's `[new_topics]` over the profile's.
     pub new_topics: BTreeMap<String, crate::config::new_topics::NewTopics>,

@@ -47,10 +47,6 @@ pub struct ClusterProfile {
 #[serde(deny_unknown_fields)]
 pub struct ConnectProfile {
     pub urls: Vec<String>,
-    pub source_alias: Option<String>,
-    pub target_alias: Option<String>,
-    #[serde(default)]
-    pub connectors: Vec<String>,
     /// PEM file of the CA(s) that signed the workers' HTTPS certificates, trusted besides the
     /// system roots (seed 002, day 4: Connect REST over HTTPS).
     pub ca_file: Option<PathBuf>,
@@ -339,7 +335,6 @@ mod tests {
             "security.protocol" = "plaintext"
             [connect]
             urls = ["http://127.0.0.1:38083"]
-            source_alias = "source"
             [workers.worker-1]
             url = "http://127.0.0.1:38083"
             pid_file = "/tmp/w1.pid"

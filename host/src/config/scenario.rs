@@ -25,6 +25,9 @@ pub struct ScenarioFile {
     /// How the topics the run creates are made, on every cluster (`[new_topics]`); over the
     /// profile's per-cluster settings.
     pub new_topics: super::new_topics::NewTopics,
+    /// The MirrorMaker 2 mirror the run measures when the deployment has several (`mirror =
+    /// "NAME"`: a connector name, or the alias pair `SOURCE->TARGET`).
+    pub mirror: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -52,6 +55,7 @@ struct RawScenario {
     abort_on_fail: bool,
     #[serde(default)]
     new_topics: super::new_topics::NewTopics,
+    mirror: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -149,6 +153,7 @@ impl ScenarioFile {
             granted_faults: raw.grants.faults,
             abort_on_fail: raw.abort_on_fail,
             new_topics: raw.new_topics,
+            mirror: raw.mirror,
             thresholds: raw
                 .thresholds
                 .iter()

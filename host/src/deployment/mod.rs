@@ -7,7 +7,8 @@
 //! - `mirrors`: connectors grouped into mirrors by alias pair (pure), and choosing one;
 //! - `pinned`: mirrors from `[[mm2.mirrors]]`, checked against Connect;
 //! - `problems`: what is wrong with a mirror;
-//! - `render`: the `kscen describe-deployment` printout.
+//! - `render`: the `kscen describe-deployment` printout;
+//! - `run_mirror`: the mirror a run measures, found on first use and chosen by the operator.
 
 pub mod filter;
 pub mod mirrors;
@@ -15,6 +16,7 @@ pub mod pinned;
 pub mod policy;
 pub mod problems;
 pub mod render;
+pub mod run_mirror;
 
 #[cfg(test)]
 mod fixtures;
