@@ -1,5 +1,5 @@
 //! MirrorMaker 2 discovery against the real lab (`kscen lab up`): `kscen describe-deployment`
-//! finds the lab's mirror under the names and aliases the lab's profile records, a mirror deployed
+//! finds the lab's mirror under the names and aliases its connectors carry, a mirror deployed
 //! here under names and aliases generated at test time is discovered with its identity policy and
 //! topic filter, and an `[mm2]` pin is checked against what Connect runs. Set `KSCEN_LAB_PROFILE`
 //! to the lab's profile.toml; without it the tests skip (and fail under CI=true). Every connector
@@ -43,17 +43,93 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// The names the lab gave its connectors and aliases, as its generated profile records them.
-fn lab_names(profile: &Profile) -> (String, String, Vec<String>) {
-    let connect = profile
+/// The lab's MirrorMaker 2 connectors and their aliases, read straight from Connect's REST API
+/// (`?expand=info`), not through the discovery code under test.
+/// Also the name the lab's mirror gives a topic `orders` on the target. The source connector is
+/// listed first.
+async fn lab_names(profile: &Profile) -> (String, String, Vec<String>, String) {
+    let url = &profile
         .connect
         .as_ref()
-        .expect("the lab profile has [connect]");
+        .expect("the lab profile has [connect]")
+        .urls[0];
+    let listing: serde_json::Value = reqwest::get(format!("{url}/connectors?expand=info"))
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .expect("Connect lists its connectors")
+        .json()
+        .await
+        .expect("a JSON listing");
+    let mut connectors = Vec::new();
+    let mut aliases = None;
+    let mut remote_orders = None;
+    for (name, entry) in listing.as_object().expect("a map by name") {
+        let config = &entry["info"]["config"];
+        let class = config["connector.class"].as_str().unwrap_or_default();
+        if !class.starts_with("org.apache.kafka.connect.mirror.Mirror") {
+            continue;
+        }
+        let alias = |key: &str, default: &str| config[key].as_str().unwrap_or(default).to_string();
+        if class.ends_with("MirrorSourceConnector") {
+            let source = alias("source.cluster.alias", "source");
+            remote_orders = Some(
+                if alias("replication.policy.class", "").ends_with("IdentityReplicationPolicy") {
+                    "orders".to_string()
+                } else {
+                    format!(
+                        "{source}{}orders",
+                        alias("replication.policy.separator", ".")
+                    )
+                },
+            );
+            aliases = Some((source, alias("target.cluster.alias", "target")));
+            // source first: a test pins it as the source connector
+            connectors.insert(0, name.clone());
+        } else {
+            connectors.push(name.clone());
+        }
+    }
+    let (source, target) = aliases.expect("the lab runs a MirrorSourceConnector");
     (
-        connect.source_alias.clone().expect("connect.source_alias"),
-        connect.target_alias.clone().expect("connect.target_alias"),
-        connect.connectors.clone(),
+        source,
+        target,
+        connectors,
+        remote_orders.expect("with its source"),
     )
+}
+
+/// The lab's clusters without its Connect: a 0.3.0 plugin asking for the mirror (consistency, for
+/// its remote topic) is told what the profile lacks, and nothing runs.
+#[test]
+fn a_scenario_on_a_profile_without_connect_or_mm2_is_told_what_to_add() {
+    if lab_profile().is_none() {
+        return;
+    }
+    let lab: toml::Table =
+        toml::from_str(&std::fs::read_to_string(profile_path()).unwrap()).unwrap();
+    let mut kafka_only = toml::Table::new();
+    kafka_only.insert("clusters".into(), lab["clusters"].clone());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kafka-only.toml");
+    std::fs::write(&path, toml::to_string(&kafka_only).unwrap()).unwrap();
+    let scenario = dir.path().join("consistency.toml");
+    std::fs::write(&scenario, "plugin = \"consistency\"\n").unwrap();
+    let plugins = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/dist");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_kscen"))
+        .arg("run")
+        .arg(&scenario)
+        .arg("--profile")
+        .arg(&path)
+        .args(["--set", "count=10"])
+        .env("KSCEN_PLUGIN_PATH", plugins)
+        .output()
+        .expect("kscen runs");
+    let stderr = text(&output.stderr);
+    assert_ne!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("the profile describes no MirrorMaker 2 deployment: add [connect] urls"),
+        "{stderr}"
+    );
 }
 
 /// No lab needed: a profile that cannot say where MM2 runs.
@@ -82,7 +158,7 @@ fn a_profile_without_connect_or_mm2_is_one_clear_error() {
 async fn describe_deployment_finds_the_labs_mirror() {
     let Some(profile) = lab_profile() else { return };
     let _lab = LAB_LOCK.lock().await;
-    let (source, target, connectors) = lab_names(&profile);
+    let (source, target, connectors, remote_orders) = lab_names(&profile).await;
     assert_eq!(connectors.len(), 3, "{connectors:?}");
     let output = describe_deployment(&profile_path(), &["--topic", "orders"]);
     let stdout = text(&output.stdout);
@@ -97,7 +173,7 @@ async fn describe_deployment_finds_the_labs_mirror() {
         "{stdout}"
     );
     assert!(
-        stdout.contains(&format!("orders -> {source}.orders on {target}")),
+        stdout.contains(&format!("orders -> {remote_orders} on {target}")),
         "{stdout}"
     );
     for connector in &connectors {
@@ -119,7 +195,7 @@ async fn describe_deployment_finds_the_labs_mirror() {
 async fn a_task_on_a_worker_that_does_not_answer_is_a_problem() {
     let Some(profile) = lab_profile() else { return };
     let _lab = LAB_LOCK.lock().await;
-    let (source, target, _) = lab_names(&profile);
+    let (source, target, _, _) = lab_names(&profile).await;
     let pair = format!("{source}->{target}");
     let healthy = || async {
         let found = kscen::deployment::mirrors("lab", &profile)
@@ -172,7 +248,7 @@ async fn a_task_on_a_worker_that_does_not_answer_is_a_problem() {
 async fn a_pin_with_a_wrong_connector_name_is_reported() {
     let Some(profile) = lab_profile() else { return };
     let _lab = LAB_LOCK.lock().await;
-    let (source, target, connectors) = lab_names(&profile);
+    let (source, target, connectors, _) = lab_names(&profile).await;
     let lab_text = std::fs::read_to_string(profile_path()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let pinned = dir.path().join("pinned.toml");
@@ -221,9 +297,9 @@ async fn a_mirror_named_at_test_time_with_the_identity_policy_is_discovered() {
         include: format!("t{tag}-.*"),
         exclude: format!("t{tag}-skip.*"),
     };
-    let (source, target, _) = lab_names(&profile);
+    // The profile's clusters by role; the flow's aliases are its own.
     let bootstrap = |cluster: &str| profile.clusters[cluster].bootstrap_servers.clone();
-    let (source_bootstrap, target_bootstrap) = (bootstrap(&source), bootstrap(&target));
+    let (source_bootstrap, target_bootstrap) = (bootstrap("source"), bootstrap("target"));
     let client = ConnectClient::from_profile(&profile).unwrap().unwrap();
     client
         .put_config(
@@ -235,7 +311,13 @@ async fn a_mirror_named_at_test_time_with_the_identity_policy_is_discovered() {
 
     // The checks run in their own task so the connector is deleted whatever they find.
     let profile = Arc::new(profile);
-    let checks = tokio::spawn(check_discovered(profile.clone(), flow.clone()));
+    let checks = tokio::spawn({
+        let flow = flow.clone();
+        async move {
+            check_discovered(profile.clone(), flow.clone()).await;
+            check_consistency_through(&flow).await;
+        }
+    });
     let outcome = checks.await;
     client.delete(&flow.name).await.unwrap();
     eventually("the test connector gone", SETTLE, || async {
@@ -287,6 +369,8 @@ impl Flow {
             ("topics.exclude", &self.exclude),
             ("replication.factor", "1"),
             ("offset-syncs.topic.replication.factor", "1"),
+            // MM2's default (10 min) would not see the consistency run's topic in time
+            ("refresh.topics.interval.seconds", "5"),
             ("sync.topic.acls.enabled", "false"),
             (
                 "key.converter",
@@ -377,6 +461,60 @@ async fn check_discovered(profile: Arc<Profile>, flow: Flow) {
     ] {
         assert!(stdout.contains(&line), "{line:?} in\n{stdout}");
     }
+}
+
+/// Bundled scenario 9.1 through the identity mirror, chosen by name beside the lab's own: its
+/// records are found on the target under their source name, none lost.
+async fn check_consistency_through(flow: &Flow) {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("result.json");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_kscen"))
+        .arg("run")
+        .arg(root.join("scenarios/consistency-9-1.toml"))
+        .args([
+            "--profile",
+            &profile_path(),
+            "--mirror",
+            &flow.name,
+            "--json",
+        ])
+        .arg(&json)
+        .args(["--set", &format!("topic=\"t{}-orders\"", flow.tag)])
+        .args([
+            "--set",
+            "count=2000",
+            "--set",
+            "rate=1000",
+            "--set",
+            "timeout=\"2m\"",
+        ])
+        .env("KSCEN_PLUGIN_PATH", root.join("plugins/dist"))
+        .output()
+        .await
+        .expect("kscen runs");
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let result: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let replication = &result["replication"][0];
+    assert_eq!(replication["replicated"], 2000, "{replication}");
+    assert_eq!(replication["lost"], 0, "{replication}");
+    let source = result["figures"]["source_records"]["value"].as_f64();
+    assert_eq!(source, Some(2000.0), "{}", result["figures"]);
+    assert_eq!(
+        result["figures"]["target_records"]["value"].as_f64(),
+        source
+    );
+    let events = result["events"].to_string();
+    let topic = format!("t{}-orders-", flow.tag);
+    assert!(
+        events.contains(&format!("on source tracked to {topic}"))
+            && events.contains(&format!(
+                "by mirror {}->{}",
+                flow.source_alias, flow.target_alias
+            )),
+        "the identity mirror names the remote topic after the source one: {events}"
+    );
 }
 
 async fn delete_topic(bootstrap: &str, topic: &str) {

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use kscen::config::profile::{FaultAction, Profile};
+use kscen::deployment::run_mirror::RunMirror;
 use kscen::error::HostError;
 use kscen::faults::{Action, FaultTargets};
 use rdkafka::config::ClientConfig;
@@ -174,8 +175,19 @@ struct Lab {
     faults: FaultTargets,
     source: String,
     target: String,
-    source_alias: String,
+    /// The lab's mirror, as `kscen run` finds it: names remote topics.
+    mirror: RunMirror,
     http: reqwest::Client,
+}
+
+impl Lab {
+    async fn remote_topic(&self, topic: &str) -> String {
+        self.mirror
+            .mirrored_topic(topic)
+            .await
+            .unwrap_or_else(|e| panic!("the lab's mirror names {topic} on the target: {e}"))
+            .name
+    }
 }
 
 /// Reads `KSCEN_LAB_PROFILE`; `None` (test skipped) when unset, a panic when unset under CI=true.
@@ -201,11 +213,7 @@ fn lab() -> Option<Lab> {
     Some(Lab {
         source: bootstrap("source"),
         target: bootstrap("target"),
-        source_alias: profile
-            .connect
-            .as_ref()
-            .and_then(|c| c.source_alias.clone())
-            .unwrap_or_else(|| "source".into()),
+        mirror: RunMirror::new(Some((&path.display().to_string(), &profile)), None),
         faults,
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(2))
@@ -467,7 +475,7 @@ async fn cut_and_restore(lab: &Lab, link: &str, silence: Duration) {
     create_topic(&lab.source, &topic, PARTITIONS).await;
     let producer = producer(&lab.source);
     let before = produce(&producer, &topic, "before", 20).await;
-    let remote = format!("{}.{topic}", lab.source_alias);
+    let remote = lab.remote_topic(&topic).await;
     let mut mirror = Mirror::open(&lab.target, &remote).await;
     let took = mirror
         .wait_all(&before, Duration::from_secs(60), "before the cut")
@@ -577,7 +585,7 @@ async fn a_killed_worker_is_gone_when_kill_returns_and_start_brings_it_back() {
     let topic = unique_topic("kscen-faults", "after-kill");
     create_topic(&lab.source, &topic, PARTITIONS).await;
     let records = produce(&producer(&lab.source), &topic, "after", 20).await;
-    let remote = format!("{}.{topic}", lab.source_alias);
+    let remote = lab.remote_topic(&topic).await;
     let mut mirror = Mirror::open(&lab.target, &remote).await;
     mirror
         .wait_all(&records, Duration::from_secs(60), "after the restart")

@@ -210,20 +210,13 @@ fn two_workers_killed_leave_every_task_on_the_survivor() {
 fn connector_restart_and_pause_resume_are_timed() {
     let Some(run) = run_bundled(
         "resilience-5-3-connector-restart.toml",
-        &[
-            "--set",
-            "connectors=\"mirror-source\"",
-            "--set",
-            "pause=\"5s\"",
-            "--set",
-            "settle=\"3s\"",
-        ],
+        &["--set", "pause=\"5s\"", "--set", "settle=\"3s\""],
     ) else {
         return;
     };
     assert_criteria_met(&run);
     assert!(
-        figure(&run, "mirror-source_resume_lag_peak_records") > 0.0,
+        figure(&run, "source_resume_lag_peak_records") > 0.0,
         "a 5 s pause builds a lag"
     );
     assert_nothing_lost(&run);
@@ -301,7 +294,17 @@ fn config_changes_apply_under_load() {
     assert_eq!(
         figure(&run, "tasks_max_rebalanced"),
         1.0,
-        "fewer tasks means a rebalance"
+        "3 -> 5 tasks means a rebalance"
+    );
+    // The topic only `prod-.*` matches: none of it before the change, all of it after.
+    assert_eq!(figure(&run, "added_topic_replicated_before"), 0.0);
+    assert!(figure(&run, "topics_replicated_ms") > 0.0);
+    let replication = run.result()["replication"].as_array().unwrap();
+    assert!(
+        replication.iter().any(|v| v["topic"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("prod-kscen-"))),
+        "{replication:?}"
     );
     assert_nothing_lost(&run);
 }

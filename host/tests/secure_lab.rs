@@ -183,12 +183,7 @@ fn secure_lab_scenario_passes_and_no_secret_reaches_output_logs_result_or_report
         .arg(&path)
         .arg("--json")
         .arg(&json)
-        .args([
-            "--set",
-            "connectors=\"mirror-source\"",
-            "--set",
-            "pause=\"4s\"",
-        ])
+        .args(["--set", "pause=\"4s\""])
         .args(["--set", "settle=\"3s\"", "--set", "rate=300"])
         .env("KSCEN_PLUGIN_PATH", support::plugin_dist())
         .env("KSCEN_LOG", "debug")

@@ -2,7 +2,7 @@
 //! measure the time until the target has caught up and the drain rate.
 
 use kscen_sdk::connect::{self, State};
-use kscen_sdk::mm2::{self, MM2_CONNECTORS};
+use kscen_sdk::mm2;
 use kscen_sdk::prelude::*;
 
 struct CatchUp;
@@ -11,7 +11,7 @@ impl Scenario for CatchUp {
     fn describe() -> ScenarioInfo {
         Describe::new("catch-up", "Pause MM2, create a backlog, resume, time the catch-up (PERF-07)")
             .description(
-                "Waits until MirrorMaker 2 replicates `topic`, pauses the three MM2 connectors, \
+                "Waits until MirrorMaker 2 replicates `topic`, pauses the mirror's MM2 connectors (found by class, whatever their names), \
                  produces `backlog` records as fast as possible (every record tracked), resumes the \
                  connectors and measures the time until every backlog record is on the target \
                  (`catch_up_ms`) and the drain rate (`drain_rate`, records/s).",
@@ -37,6 +37,7 @@ impl Scenario for CatchUp {
         let size = param::size("record_size")? as u32;
         let grace = param::duration("grace")?;
         create_topic("source", &topic, param::int("partitions")? as u32)?;
+        let connectors = mm2::mirror()?.connector_names();
 
         phase("discovery");
         let probe = Load::to("source", &topic)
@@ -49,11 +50,11 @@ impl Scenario for CatchUp {
         probe.stop();
 
         phase("backlog");
-        for connector in MM2_CONNECTORS {
+        for connector in &connectors {
             connect::pause(connector)?;
         }
         let paused = mm2::wait_until(Duration::from_secs(60), Duration::from_millis(200), || {
-            Ok(mm2::statuses(&MM2_CONNECTORS)?
+            Ok(mm2::statuses(&connectors)?
                 .iter()
                 .all(|s| s.state == State::Paused))
         })?;
@@ -76,7 +77,7 @@ impl Scenario for CatchUp {
 
         phase("catch-up");
         let resumed = monotonic_now();
-        for connector in MM2_CONNECTORS {
+        for connector in &connectors {
             connect::resume(connector)?;
         }
         let caught_up = mm2::wait_until(

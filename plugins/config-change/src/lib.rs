@@ -1,9 +1,10 @@
 //! Resilience test 5.7: change MirrorMaker 2's configuration under load through the REST API —
 //! `tasks.max`, `topics`, `sync.group.offsets.enabled` — and measure the time to apply, whether a
-//! rebalance happened, the impact on replication, and that nothing is lost.
+//! rebalance happened, the impact on replication, that a topic the change adds really starts being
+//! mirrored, and that nothing is lost.
 
 use kscen_sdk::connect::{self, ConnectorStatus};
-use kscen_sdk::mm2::{self, MM2_CONNECTORS};
+use kscen_sdk::mm2::{self, ConnectorRole};
 use kscen_sdk::prelude::*;
 
 struct ConfigChange;
@@ -20,14 +21,22 @@ impl Scenario for ConfigChange {
     fn describe() -> ScenarioInfo {
         Describe::new("config-change", "Change tasks.max, topics, sync.group.offsets.enabled under load (5.7)")
             .description(
-                "Under tracked load: sets mirror-source `tasks.max` to `tasks_max` (time until that \
-                 many tasks run on live workers), changes `topics` to add a pattern (time until the \
-                 new config is applied and healthy), toggles `sync.group.offsets.enabled` on \
-                 mirror-checkpoint, then restores the original configurations. Figures per change: \
+                "Under tracked load on the run's mirror (connectors found by class, whatever their \
+                 names). Setup: the source connector gets `tasks_max_before` and `topics_before` \
+                 (the seeds' starting point; 0 and \"\" keep the deployment's). Then, each change \
+                 timed: `tasks.max` to `tasks_max` (until that many tasks run on live workers); \
+                 `topics` to `<topics_before>|<topics_added>` while a tracked load writes to \
+                 `added_topic` (which only the added pattern matches): nothing of it reaches the \
+                 target before, and `topics_replicated_ms` is the time from the change to its first \
+                 record on the target; `sync.group.offsets.enabled` toggled on the checkpoint \
+                 connector; then the original configurations restored. Figures per change: \
                  `<change>_ms`, `<change>_detected_ms` (a task set change = a rebalance), lag peaks.",
             )
-            .param(spec::int("tasks_max", 2, "new tasks.max for mirror-source"))
-            .param(spec::text("extra_topics", "kscen-config-change-.*", "pattern added to `topics`"))
+            .param(spec::int("tasks_max_before", 3, "tasks.max set before the changes (0 = keep the deployment's)"))
+            .param(spec::int("tasks_max", 5, "new tasks.max of the source connector"))
+            .param(spec::text("topics_before", "test-.*", "`topics` set before the changes (\"\" = keep the deployment's); must match `topic`"))
+            .param(spec::text("topics_added", "prod-.*", "pattern the `topics` change adds"))
+            .param(spec::text("added_topic", "prod-kscen", "topic only the added pattern matches (a fresh suffix is added per run)"))
             .param(spec::duration("settle", "10s", "steady load between changes"))
             .param(spec::duration("timeout", "2m", "longest wait for each change"))
             .apply(|d| mm2::tracked_load_params(d, TRACKED))
@@ -40,46 +49,91 @@ impl Scenario for ConfigChange {
     fn run() -> Result<(), ScenarioError> {
         let settle = param::duration("settle")?;
         let timeout = param::duration("timeout")?;
+        let mirror = mm2::mirror()?;
+        let source = mirror.connector_name(ConnectorRole::Source)?;
+        let checkpoint = mirror.connector_name(ConnectorRole::Checkpoint)?;
 
         phase("before");
         let (load, _topic) = mm2::start_tracked_load(&[])?;
+        let changes = Changes {
+            load: &load,
+            connectors: mirror.connector_names(),
+            timeout,
+        };
         mm2::wait_healthy(
-            &MM2_CONNECTORS,
+            &changes.connectors,
             Duration::from_secs(120),
             Duration::from_millis(200),
         )?
         .ok_or("MM2 is not healthy")?;
         sleep(settle);
-        let source_config = connect::get_config("mirror-source")?;
-        let checkpoint_config = connect::get_config("mirror-checkpoint")?;
+        let source_config = connect::get_config(&source)?;
+        let checkpoint_config = connect::get_config(&checkpoint)?;
+
+        // The seeds' starting point, so each change goes from their "before" to their "after".
+        let mut base = source_config.clone();
+        let tasks_before = param::int("tasks_max_before")?;
+        if tasks_before > 0 {
+            base = with("tasks.max", &tasks_before.to_string(), &base);
+        }
+        let topics_before = param::text("topics_before")?;
+        if !topics_before.is_empty() {
+            base = with("topics", &topics_before, &base);
+        }
+        if base != source_config {
+            changes.apply("setup", &source, &base, all_healthy)?;
+            sleep(settle);
+        }
 
         let tasks_max = param::int("tasks_max")?;
-        let with_tasks = move |s: &[ConnectorStatus]| {
+        let with_tasks = |s: &[ConnectorStatus]| {
             s.iter().all(mm2::healthy)
                 && s.iter()
-                    .find(|c| c.name == "mirror-source")
+                    .find(|c| c.name == source)
                     .is_some_and(|c| c.tasks.len() as i64 == tasks_max)
         };
-        change(
-            &load,
-            "tasks_max",
-            "mirror-source",
-            &with("tasks.max", &tasks_max.to_string(), &source_config),
-            timeout,
-            with_tasks,
-        )?;
+        let base = with("tasks.max", &tasks_max.to_string(), &base);
+        changes.apply("tasks_max", &source, &base, with_tasks)?;
         sleep(settle);
 
-        let topics = get(&source_config, "topics").unwrap_or(".*".into());
-        let extra = format!("{topics}|{}", param::text("extra_topics")?);
-        change(
-            &load,
+        let added = AddedTopic::start()?;
+        sleep(settle);
+        let before_change = added.replicated();
+        figure(
+            "added_topic_replicated_before",
+            before_change as f64,
+            "records",
+        );
+        if before_change > 0 {
+            warn(&format!(
+                "{} reached the target before `topics` included it: the deployment's filter \
+                 already matched it, so the change does not show a new topic being mirrored",
+                added.topic
+            ));
+        }
+        let topics = get(&base, "topics").unwrap_or(".*".into());
+        let extended = format!("{topics}|{}", param::text("topics_added")?);
+        let changed_at = monotonic_now();
+        changes.apply(
             "topics",
-            "mirror-source",
-            &with("topics", &extra, &source_config),
-            timeout,
+            &source,
+            &with("topics", &extended, &base),
             all_healthy,
         )?;
+        let first = mm2::wait_until(timeout, Duration::from_millis(100), || {
+            Ok(added.replicated() > before_change)
+        })?;
+        match first {
+            Some(_) => figure(
+                "topics_replicated_ms",
+                (monotonic_now() - changed_at).as_secs_f64() * 1000.0,
+                "ms",
+            ),
+            None => warn(&format!(
+                "{} was not mirrored within {timeout:?} of the `topics` change",
+                added.topic
+            )),
+        }
         sleep(settle);
 
         let sync =
@@ -89,37 +143,51 @@ impl Scenario for ConfigChange {
             &(!sync).to_string(),
             &checkpoint_config,
         );
-        change(
-            &load,
-            "sync_group_offsets",
-            "mirror-checkpoint",
-            &toggled,
-            timeout,
-            all_healthy,
-        )?;
+        changes.apply("sync_group_offsets", &checkpoint, &toggled, all_healthy)?;
         sleep(settle);
 
         phase("restore");
-        change(
-            &load,
-            "restore_source",
-            "mirror-source",
-            &source_config,
-            timeout,
-            all_healthy,
-        )?;
-        change(
-            &load,
+        changes.apply("restore_source", &source, &source_config, all_healthy)?;
+        changes.apply(
             "restore_checkpoint",
-            "mirror-checkpoint",
+            &checkpoint,
             &checkpoint_config,
-            timeout,
             all_healthy,
         )?;
         sleep(settle);
 
+        added.load.stop();
         mm2::finish_tracked_load(load);
         Ok(())
+    }
+}
+
+/// A slow tracked load to a topic that only the added `topics` pattern matches.
+struct AddedTopic {
+    topic: String,
+    load: Load,
+}
+
+impl AddedTopic {
+    fn start() -> Result<AddedTopic, ScenarioError> {
+        let topic = format!(
+            "{}-{}",
+            param::text("added_topic")?,
+            kscen_sdk::clock::wall_now_ms()
+        );
+        create_topic("source", &topic, 1)?;
+        let load = Load::to("source", &topic)
+            .rate(20.0)
+            .record_size(param::size("record_size")? as u32)
+            .replicate_to("target")
+            .grace(param::duration("grace")?)
+            .start()?;
+        event("mirror", &format!("{topic}: tracked, not in `topics` yet"));
+        Ok(AddedTopic { topic, load })
+    }
+
+    fn replicated(&self) -> u64 {
+        self.load.status().replication.map_or(0, |r| r.replicated)
     }
 }
 
@@ -141,41 +209,50 @@ fn with(key: &str, value: &str, config: &[(String, String)]) -> Vec<(String, Str
     changed
 }
 
-/// PUTs `config` and measures the reaction until `applied` holds.
-fn change(
-    load: &Load,
-    name: &str,
-    connector: &str,
-    config: &[(String, String)],
+/// Configuration changes to the mirror's connectors under a tracked load.
+struct Changes<'a> {
+    load: &'a Load,
+    /// every connector of the mirror, watched for the reaction
+    connectors: Vec<String>,
     timeout: Duration,
-    applied: impl FnMut(&[ConnectorStatus]) -> bool,
-) -> Result<(), ScenarioError> {
-    phase(name);
-    let baseline = mm2::statuses(&MM2_CONNECTORS)?;
-    let at = monotonic_now();
-    connect::put_config(connector, config)?;
-    // Not every change moves tasks; one that has not shown within 5 s will not.
-    let reaction = mm2::watch_reaction(
-        &MM2_CONNECTORS,
-        &baseline,
-        at,
-        Some(load),
-        mm2::Expect::ChangeWithin(Duration::from_secs(5)),
-        timeout,
-        Duration::from_millis(100),
-        applied,
-    )?;
-    figure(
-        &format!("{name}_rebalanced"),
-        if reaction.detected.is_some() {
-            1.0
-        } else {
-            0.0
-        },
-        "",
-    );
-    mm2::record_reaction(name, &reaction);
-    Ok(())
+}
+
+impl Changes<'_> {
+    /// PUTs `config` to `connector` and measures the reaction until `applied` holds.
+    fn apply(
+        &self,
+        name: &str,
+        connector: &str,
+        config: &[(String, String)],
+        applied: impl FnMut(&[ConnectorStatus]) -> bool,
+    ) -> Result<(), ScenarioError> {
+        phase(name);
+        let baseline = mm2::statuses(&self.connectors)?;
+        let at = monotonic_now();
+        connect::put_config(connector, config)?;
+        // Not every change moves tasks; one that has not shown within 5 s will not.
+        let reaction = mm2::watch_reaction(
+            &self.connectors,
+            &baseline,
+            at,
+            Some(self.load),
+            mm2::Expect::ChangeWithin(Duration::from_secs(5)),
+            self.timeout,
+            Duration::from_millis(100),
+            applied,
+        )?;
+        figure(
+            &format!("{name}_rebalanced"),
+            if reaction.detected.is_some() {
+                1.0
+            } else {
+                0.0
+            },
+            "",
+        );
+        mm2::record_reaction(name, &reaction);
+        Ok(())
+    }
 }
 
 kscen_sdk::export_scenario!(ConfigChange);

@@ -4,7 +4,7 @@
 
 use kscen_sdk::connect::State;
 use kscen_sdk::faults::{self, Action};
-use kscen_sdk::mm2::{self, MM2_CONNECTORS};
+use kscen_sdk::mm2;
 use kscen_sdk::prelude::*;
 
 struct ConnectivityLoss;
@@ -81,13 +81,14 @@ impl Scenario for ConnectivityLoss {
         }
         let poll = Duration::from_millis(100);
         let timeout = param::duration("timeout")?;
+        let connectors = mm2::mirror()?.connector_names();
 
         phase("before");
         let (load, _topic) = mm2::start_tracked_load(&[])?;
         sleep(param::duration("warmup")?);
 
         phase("outage");
-        let baseline = mm2::statuses(&MM2_CONNECTORS)?;
+        let baseline = mm2::statuses(&connectors)?;
         let cut_at = Duration::from_nanos(faults::inject(&link, Action::Cut)?);
         let stall = param::duration("stall")?;
         let outage_end = cut_at + param::duration("outage")?;
@@ -110,7 +111,7 @@ impl Scenario for ConnectivityLoss {
             if let Some(r) = load.status().replication {
                 lag_peak = (lag_peak.0.max(r.lag_records), lag_peak.1.max(r.lag_ms));
             }
-            if let Ok(statuses) = mm2::statuses(&MM2_CONNECTORS) {
+            if let Ok(statuses) = mm2::statuses(&connectors) {
                 if status_changed_at.is_none() && !mm2::same_shape(&statuses, &baseline) {
                     status_changed_at = Some(now - cut_at);
                 }
@@ -158,7 +159,7 @@ impl Scenario for ConnectivityLoss {
         }
         figure("lag_peak_records", lag_peak.0 as f64, "records");
         figure("lag_peak_ms", lag_peak.1 as f64, "ms");
-        let failed = mm2::failed_tasks(&mm2::statuses(&MM2_CONNECTORS)?);
+        let failed = mm2::failed_tasks(&mm2::statuses(&connectors)?);
         figure("failed_tasks_after", failed.len() as f64, "tasks");
 
         mm2::finish_tracked_load(load);

@@ -2,7 +2,7 @@
 //! pause/resume it, under tracked load: time to be RUNNING again, induced lag, time to catch up.
 
 use kscen_sdk::connect;
-use kscen_sdk::mm2::{self, MM2_CONNECTORS};
+use kscen_sdk::mm2::{self, ConnectorRole};
 use kscen_sdk::prelude::*;
 
 struct ConnectorRestart;
@@ -23,55 +23,84 @@ const TRACKED: mm2::TrackedLoadDefaults = mm2::TrackedLoadDefaults {
 
 impl Scenario for ConnectorRestart {
     fn describe() -> ScenarioInfo {
-        Describe::new("connector-restart", "Restart and pause/resume each MM2 connector under load (5.3)")
-            .description(
-                "For each connector of `connectors`: a restart of the connector alone, a restart with \
-                 its tasks (includeTasks=true), and a pause held for `pause` then a resume. Each \
-                 action's reaction is measured: Connect's status change, the time until every task \
-                 is RUNNING on a live worker again (`<connector>_<action>_ms`), the lag it induced, \
-                 and (after a resume) the time until the lag is back under `caught_up_lag`.",
-            )
-            .param(spec::text("connectors", "mirror-source,mirror-checkpoint,mirror-heartbeat", "comma-separated"))
-            .param(spec::duration("pause", "30s", "how long each connector stays paused"))
-            .param(spec::duration("settle", "10s", "steady load between actions"))
-            .param(spec::duration("timeout", "2m", "longest wait for each reaction"))
-            .param(spec::int("caught_up_lag", 1000, "lag (records) under which the target has caught up"))
-            .apply(|d| mm2::tracked_load_params(d, TRACKED))
+        Describe::new(
+            "connector-restart",
+            "Restart and pause/resume each MM2 connector under load (5.3)",
+        )
+        .description(
+            "For each of the run's mirror's connectors in `roles` (found by class, whatever their \
+                 names): a restart of the connector alone, a restart with its tasks \
+                 (includeTasks=true), and a pause held for `pause` then a resume. Each action's \
+                 reaction is measured: Connect's status change, the time until every task is \
+                 RUNNING on a live worker again (`<role>_<action>_ms`, e.g. `source_resume_ms`), \
+                 the lag it induced, and (after a resume) the time until the lag is back under \
+                 `caught_up_lag` (`<role>_catch_up_ms`).",
+        )
+        .param(spec::text(
+            "roles",
+            "source,checkpoint,heartbeat",
+            "the mirror's connectors to act on, by role (comma-separated)",
+        ))
+        .param(spec::duration(
+            "pause",
+            "30s",
+            "how long each connector stays paused",
+        ))
+        .param(spec::duration(
+            "settle",
+            "10s",
+            "steady load between actions",
+        ))
+        .param(spec::duration(
+            "timeout",
+            "2m",
+            "longest wait for each reaction",
+        ))
+        .param(spec::int(
+            "caught_up_lag",
+            1000,
+            "lag (records) under which the target has caught up",
+        ))
+        .apply(|d| mm2::tracked_load_params(d, TRACKED))
         .cluster("source")
-            .cluster("target")
-            .connect()
-            .build()
+        .cluster("target")
+        .connect()
+        .build()
     }
 
     fn run() -> Result<(), ScenarioError> {
-        let connectors: Vec<String> = param::text("connectors")?
+        let mirror = mm2::mirror()?;
+        let all = mirror.connector_names();
+        let acted_on = param::text("roles")?
             .split(',')
-            .map(|c| c.trim().to_string())
-            .collect();
+            .map(|role| {
+                let role = parse_role(role.trim())?;
+                Ok((role_name(role), mirror.connector_name(role)?))
+            })
+            .collect::<Result<Vec<_>, ScenarioError>>()?;
         let timeout = param::duration("timeout")?;
         let settle = param::duration("settle")?;
 
         phase("before");
         let (load, _topic) = mm2::start_tracked_load(&[])?;
-        mm2::wait_healthy(&MM2_CONNECTORS, Duration::from_secs(120), POLL)?
-            .ok_or("MM2 is not healthy")?;
+        mm2::wait_healthy(&all, Duration::from_secs(120), POLL)?.ok_or("MM2 is not healthy")?;
         sleep(settle);
 
-        for connector in &connectors {
+        for (role, connector) in &acted_on {
             for (action, include_tasks) in [("restart", false), ("restart_with_tasks", true)] {
-                phase(&format!("{connector} {action}"));
-                react(&format!("{connector}_{action}"), &load, timeout, || {
+                phase(&format!("{role} {action}"));
+                react(&format!("{role}_{action}"), &all, &load, timeout, || {
                     Ok(connect::restart(connector, include_tasks, false)?)
                 })?;
                 sleep(settle);
             }
 
-            phase(&format!("{connector} pause"));
+            phase(&format!("{role} pause"));
             connect::pause(connector)?;
             sleep(param::duration("pause")?);
-            phase(&format!("{connector} resume"));
+            phase(&format!("{role} resume"));
             let at = monotonic_now();
-            react(&format!("{connector}_resume"), &load, timeout, || {
+            react(&format!("{role}_resume"), &all, &load, timeout, || {
                 Ok(connect::resume(connector)?)
             })?;
             let caught_up_lag = param::int("caught_up_lag")? as u64;
@@ -83,7 +112,7 @@ impl Scenario for ConnectorRestart {
             })?;
             if caught_up.is_some() {
                 figure(
-                    &format!("{connector}_catch_up_ms"),
+                    &format!("{role}_catch_up_ms"),
                     (monotonic_now() - at).as_secs_f64() * 1000.0,
                     "ms",
                 );
@@ -96,19 +125,42 @@ impl Scenario for ConnectorRestart {
     }
 }
 
-/// Acts on Connect and records how it reacted, under `name`: until every task runs on a live
-/// worker again (a connector-only restart may leave every task as it was: nothing to detect).
+/// A role as the `roles` parameter names it.
+fn parse_role(role: &str) -> Result<ConnectorRole, ScenarioError> {
+    match role {
+        "source" => Ok(ConnectorRole::Source),
+        "checkpoint" => Ok(ConnectorRole::Checkpoint),
+        "heartbeat" => Ok(ConnectorRole::Heartbeat),
+        other => Err(format!(
+            "roles: {other:?} is not a MirrorMaker 2 connector role (source, checkpoint, heartbeat)"
+        )
+        .into()),
+    }
+}
+
+fn role_name(role: ConnectorRole) -> &'static str {
+    match role {
+        ConnectorRole::Source => "source",
+        ConnectorRole::Checkpoint => "checkpoint",
+        ConnectorRole::Heartbeat => "heartbeat",
+    }
+}
+
+/// Acts on Connect and records how it reacted, under `name`: until every task of `connectors`
+/// runs on a live worker again (a connector-only restart may leave every task as it was: nothing
+/// to detect).
 fn react(
     name: &str,
+    connectors: &[String],
     load: &Load,
     timeout: Duration,
     act: impl FnOnce() -> Result<(), ScenarioError>,
 ) -> Result<(), ScenarioError> {
-    let baseline = mm2::statuses(&MM2_CONNECTORS)?;
+    let baseline = mm2::statuses(connectors)?;
     let at = monotonic_now();
     act()?;
     let reaction = mm2::watch_reaction(
-        &MM2_CONNECTORS,
+        connectors,
         &baseline,
         at,
         Some(load),

@@ -13,12 +13,12 @@ impl Scenario for Consistency {
             .description(
                 "Produces `count` tracked records to a fresh `topic`, waits until the mirror has \
                  delivered them (or `timeout`), then compares the end offsets of the source topic and \
-                 its remote topic partition by partition (`source_records`, `target_records`, \
+                 its remote topic (named by the run's mirror's replication policy) partition by \
+                 partition (`source_records`, `target_records`, \
                  `partition_differences`) and reports the per-record verdict (lost, duplicated, out \
                  of order).",
             )
             .param(spec::text("topic", "test-mm2-perf", "source topic (a fresh suffix is added per run)"))
-            .param(spec::text("source_alias", "source", "the mirror's alias for the source cluster"))
             .param(spec::int("count", 100_000, "records to produce"))
             .param(spec::float("rate", 5000.0, "records per second; 0 = unthrottled"))
             .param(spec::size("record_size", "1024", "record value size"))
@@ -35,7 +35,8 @@ impl Scenario for Consistency {
             param::text("topic")?,
             kscen_sdk::clock::wall_now_ms()
         );
-        let remote = format!("{}.{topic}", param::text("source_alias")?);
+        let remote = mm2::remote_topic(&topic)?;
+        event("mirror", &format!("{topic} is {remote} on the target"));
         let count = param::int("count")? as u64;
         let rate = param::float("rate")?;
         create_topic("source", &topic, param::int("partitions")? as u32)?;
@@ -45,7 +46,6 @@ impl Scenario for Consistency {
             .count(count)
             .record_size(param::size("record_size")? as u32)
             .replicate_to("target")
-            .remote_topic(&remote)
             .grace(param::duration("timeout")?);
         load = if rate > 0.0 {
             load.rate(rate)

@@ -2,7 +2,7 @@
 //! FAILED tasks, and (through the probe) the Connect workers' heap and CPU — in memory that does
 //! not grow with the number of records.
 
-use kscen_sdk::mm2::{self, MM2_CONNECTORS};
+use kscen_sdk::mm2;
 use kscen_sdk::prelude::*;
 use kscen_sdk::probe;
 
@@ -43,6 +43,8 @@ impl Scenario for Endurance {
         let checkpoint = param::duration("checkpoint")?.max(Duration::from_secs(1));
         let use_probe = param::flag("use_probe")?;
 
+        let connectors = mm2::mirror()?.connector_names();
+
         phase("hour-1");
         let (load, _topic) = mm2::start_tracked_load(&[])?;
         let end = monotonic_now() + duration;
@@ -56,7 +58,7 @@ impl Scenario for Endurance {
                 .replication
                 .ok_or("the load does not track replication")?;
             lag_peak = lag_peak.max(replication.lag_records);
-            let failed = mm2::failed_tasks(&mm2::statuses(&MM2_CONNECTORS)?);
+            let failed = mm2::failed_tasks(&mm2::statuses(&connectors)?);
             failed_max = failed_max.max(failed.len());
             let mut line = format!(
                 "checkpoint {index}: lag {} records / {} ms, replicated {}, FAILED tasks {}",

@@ -4,12 +4,11 @@
 //! through the REST API and measure the recovery.
 
 use kscen_sdk::connect::{self, ConnectorStatus, State};
-use kscen_sdk::mm2::{self, MM2_CONNECTORS};
+use kscen_sdk::mm2::{self, ConnectorRole};
 use kscen_sdk::prelude::*;
 
 struct TaskFailure;
 
-const CONNECTOR: &str = "mirror-source";
 /// Larger than the Java producer's default max.request.size (1 MiB).
 const POISON_BYTES: u32 = 2 * 1024 * 1024;
 
@@ -50,7 +49,10 @@ impl Scenario for TaskFailure {
     fn run() -> Result<(), ScenarioError> {
         let timeout = param::duration("timeout")?;
         let poll = Duration::from_millis(100);
-        let original = connect::get_config(CONNECTOR)?;
+        let mirror = mm2::mirror()?;
+        let connectors = mirror.connector_names();
+        let source = mirror.connector_name(ConnectorRole::Source)?;
+        let original = connect::get_config(&source)?;
 
         phase("before");
         let max_bytes = [(
@@ -74,13 +76,13 @@ impl Scenario for TaskFailure {
         );
         let any_failed = |s: &[ConnectorStatus]| !mm2::failed_tasks(s).is_empty();
         let failed = mm2::wait_until(timeout, poll, || {
-            Ok(any_failed(&mm2::statuses(&[CONNECTOR])?))
+            Ok(any_failed(&mm2::statuses(&[&source])?))
         })?;
         let Some(failed) = failed else {
             return Err("no task failed: did the mirror replicate the 2 MiB record?".into());
         };
         figure("failed_ms", failed.as_secs_f64() * 1000.0, "ms");
-        for status in mm2::statuses(&[CONNECTOR])? {
+        for status in mm2::statuses(&[&source])? {
             for task in status.tasks.iter().filter(|t| t.state == State::Failed) {
                 let first_line = task
                     .trace
@@ -98,9 +100,9 @@ impl Scenario for TaskFailure {
         }
 
         phase("plain-restart");
-        connect::restart(CONNECTOR, true, true)?;
+        connect::restart(&source, true, true)?;
         let refailed = mm2::wait_until(Duration::from_secs(30), poll, || {
-            let statuses = mm2::statuses(&[CONNECTOR])?;
+            let statuses = mm2::statuses(&[&source])?;
             Ok(any_failed(&statuses)
                 && !statuses
                     .iter()
@@ -120,9 +122,9 @@ impl Scenario for TaskFailure {
             "producer.override.max.request.size".into(),
             (POISON_BYTES * 2).to_string(),
         ));
-        connect::put_config(CONNECTOR, &fixed)?;
-        connect::restart(CONNECTOR, true, true)?;
-        let recovered = mm2::wait_healthy(&MM2_CONNECTORS, timeout, poll)?;
+        connect::put_config(&source, &fixed)?;
+        connect::restart(&source, true, true)?;
+        let recovered = mm2::wait_healthy(&connectors, timeout, poll)?;
         if recovered.is_some() {
             figure(
                 "recovery_ms",
@@ -150,8 +152,8 @@ impl Scenario for TaskFailure {
         // committed past it before restoring, or they would fail on it once more.
         phase("restore");
         sleep(param::duration("offset_flush")?);
-        connect::put_config(CONNECTOR, &original)?;
-        mm2::wait_healthy(&MM2_CONNECTORS, timeout, poll)?;
+        connect::put_config(&source, &original)?;
+        mm2::wait_healthy(&connectors, timeout, poll)?;
         mm2::finish_tracked_load(load);
         Ok(())
     }

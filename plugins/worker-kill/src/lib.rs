@@ -5,7 +5,7 @@
 
 use kscen_sdk::connect::{self, ConnectorStatus};
 use kscen_sdk::faults::{self, Action};
-use kscen_sdk::mm2::{self, MM2_CONNECTORS};
+use kscen_sdk::mm2;
 use kscen_sdk::prelude::*;
 
 struct WorkerKill;
@@ -62,13 +62,15 @@ impl Scenario for WorkerKill {
             other => return Err(format!("signal must be kill or stop, got {other:?}").into()),
         };
 
+        let connectors = mm2::mirror()?.connector_names();
+
         phase("before");
         let (load, _topic) = mm2::start_tracked_load(&[])?;
-        mm2::wait_healthy(&MM2_CONNECTORS, Duration::from_secs(120), poll)?
+        mm2::wait_healthy(&connectors, Duration::from_secs(120), poll)?
             .ok_or("MirrorMaker 2 connectors are not all RUNNING before the fault")?;
         sleep(param::duration("warmup")?);
 
-        let baseline = mm2::statuses(&MM2_CONNECTORS)?;
+        let baseline = mm2::statuses(&connectors)?;
         let leader = connect::leader()?;
         let victims = choose_victims(
             &param::text("victim")?,
@@ -114,7 +116,7 @@ impl Scenario for WorkerKill {
                     .all(|t| !victim_ids.contains(&t.worker_id))
         };
         let reaction = mm2::watch_reaction(
-            &MM2_CONNECTORS,
+            &connectors,
             &baseline,
             fault_at,
             Some(&load),
@@ -124,7 +126,7 @@ impl Scenario for WorkerKill {
             survivors_only,
         )?;
         mm2::record_reaction("rebalance", &reaction);
-        let placement = mm2::task_placement(&mm2::statuses(&MM2_CONNECTORS)?);
+        let placement = mm2::task_placement(&mm2::statuses(&connectors)?);
         event(
             "placement",
             &format!("tasks after the rebalance: {placement:?}"),
@@ -139,7 +141,7 @@ impl Scenario for WorkerKill {
 
         if param::flag("restart")? {
             phase("rejoin");
-            let baseline = mm2::statuses(&MM2_CONNECTORS)?;
+            let baseline = mm2::statuses(&connectors)?;
             let mut start_at = None;
             for (name, _) in &victims {
                 let at = Duration::from_nanos(faults::inject(name, Action::Start)?);
@@ -153,7 +155,7 @@ impl Scenario for WorkerKill {
                         .all(|w| w.alive)
             };
             let reaction = mm2::watch_reaction(
-                &MM2_CONNECTORS,
+                &connectors,
                 &baseline,
                 start_at.expect("at least one victim"),
                 Some(&load),
