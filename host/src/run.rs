@@ -129,7 +129,14 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
     if let Some((profile_name, _)) = &request.profile {
         check_clusters_answer(&clusters, grants.clusters(), profile_name).await?;
     }
-    let producer_config = map_producer_properties(&request.producer_properties);
+    // The scenario file's settings first: the command line's win.
+    let producer_properties: Vec<Property> = scenario
+        .producer
+        .iter()
+        .chain(&request.producer_properties)
+        .cloned()
+        .collect();
+    let producer_config = map_producer_properties(&producer_properties);
     for note in producer_config.not_applied() {
         eprintln!("warning: producer property {note}");
     }
@@ -293,6 +300,7 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
             },
         },
         producer_properties: producer_config.notes.clone(),
+        producer_settings: producer_config.in_force(),
         totals: result::totals(&phases),
         phases,
         timeline: metrics.timeline(),

@@ -37,6 +37,14 @@ impl std::fmt::Display for PropertyNote {
     }
 }
 
+/// Keys whose values never leave the process (results, reports).
+fn is_secret(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["password", "secret", "jaas", "token"]
+        .iter()
+        .any(|word| key.contains(word))
+}
+
 /// Reads a Java `.properties` file (comments, `\` continuations, `:` or `=` separators).
 pub fn read_properties_file(path: &Path) -> Result<Vec<Property>> {
     let file = std::fs::File::open(path)
@@ -187,6 +195,21 @@ pub fn map_producer_properties(properties: &[Property]) -> MappedConfig {
 }
 
 impl MappedConfig {
+    /// The settings passed to librdkafka, later ones winning, secrets shown as `(redacted)`.
+    pub fn in_force(&self) -> std::collections::BTreeMap<String, String> {
+        self.librdkafka
+            .iter()
+            .map(|(key, value)| {
+                let shown = if is_secret(key) {
+                    "(redacted)".to_string()
+                } else {
+                    value.clone()
+                };
+                (key.clone(), shown)
+            })
+            .collect()
+    }
+
     fn set(&mut self, key: &str, value: String) {
         self.librdkafka.retain(|(k, _)| k != key);
         self.librdkafka.push((key.to_string(), value));

@@ -28,6 +28,8 @@ pub struct ScenarioFile {
     /// The MirrorMaker 2 mirror the run measures when the deployment has several (`mirror =
     /// "NAME"`: a connector name, or the alias pair `SOURCE->TARGET`).
     pub mirror: Option<String>,
+    /// Producer settings (`[producer]`, Java or librdkafka names), before the command line's.
+    pub producer: Vec<super::producer_props::Property>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -56,6 +58,8 @@ struct RawScenario {
     #[serde(default)]
     new_topics: super::new_topics::NewTopics,
     mirror: Option<String>,
+    #[serde(default)]
+    producer: toml::Table,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -124,6 +128,26 @@ mod duration_ms {
     }
 }
 
+/// `[producer]` as properties, in key order: TOML strings, numbers and booleans as the text a
+/// properties file would hold.
+fn producer_settings(table: &toml::Table) -> Result<Vec<super::producer_props::Property>> {
+    table
+        .iter()
+        .map(|(key, value)| {
+            let text = match value {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Float(f) => f.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                other => anyhow::bail!(
+                    "{key} = {other}: a producer setting is a string, a number or a boolean"
+                ),
+            };
+            Ok((key.clone(), text))
+        })
+        .collect()
+}
+
 impl ScenarioFile {
     pub fn load(path: &Path) -> Result<ScenarioFile> {
         let text = std::fs::read_to_string(path)
@@ -138,6 +162,8 @@ impl ScenarioFile {
             .limits
             .resolve()
             .with_context(|| format!("invalid [limits] in {}", path.display()))?;
+        let producer = producer_settings(&raw.producer)
+            .with_context(|| format!("invalid [producer] in {}", path.display()))?;
         let name = raw.name.unwrap_or_else(|| {
             path.file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
@@ -154,6 +180,7 @@ impl ScenarioFile {
             abort_on_fail: raw.abort_on_fail,
             new_topics: raw.new_topics,
             mirror: raw.mirror,
+            producer,
             thresholds: raw
                 .thresholds
                 .iter()
@@ -231,6 +258,42 @@ mod tests {
         let text = format!("{error:#}");
         assert!(
             text.contains("bad.toml") && text.contains("unknown field `param`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn producer_settings_travel_with_the_scenario_and_the_result_hides_secrets() {
+        let scenario = ScenarioFile::parse(
+            Path::new("e.toml"),
+            "plugin = \"steady\"\n[producer]\nacks = \"1\"\n\"linger.ms\" = 5\n\
+             \"enable.idempotence\" = false\n\"sasl.password\" = \"hunter2\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            scenario.producer,
+            [
+                ("acks", "1"),
+                ("enable.idempotence", "false"),
+                ("linger.ms", "5"),
+                ("sasl.password", "hunter2"),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+        );
+        let in_force =
+            crate::config::producer_props::map_producer_properties(&scenario.producer).in_force();
+        assert_eq!(in_force["linger.ms"], "5");
+        assert_eq!(in_force["sasl.password"], "(redacted)");
+
+        let error = ScenarioFile::parse(
+            Path::new("e.toml"),
+            "plugin = \"steady\"\n[producer]\nacks = [1]\n",
+        )
+        .unwrap_err();
+        let text = format!("{error:#}");
+        assert!(
+            text.contains("invalid [producer] in e.toml")
+                && text.contains("acks = [1]: a producer setting is a string"),
             "{text}"
         );
     }

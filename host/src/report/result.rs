@@ -27,6 +27,9 @@ pub struct RunResult {
     pub duration_s: f64,
     pub outcome: Outcome,
     pub producer_properties: Vec<PropertyNote>,
+    /// the producer settings in force (librdkafka names, secrets redacted): the scenario file's
+    /// `[producer]`, then `--producer.config`, then `--producer-props`
+    pub producer_settings: std::collections::BTreeMap<String, String>,
     pub phases: Vec<PhaseResult>,
     pub totals: Totals,
     pub timeline: Vec<TimelinePoint>,
