@@ -43,16 +43,17 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// The names the lab gave its connectors and aliases, as its generated profile records them.
-fn lab_names(profile: &Profile) -> (String, String, Vec<String>) {
-    let connect = profile
-        .connect
-        .as_ref()
-        .expect("the lab profile has [connect]");
+/// The names the lab gave its connectors and aliases (its own, or those of `--mm2-config`).
+fn lab_names() -> (String, String, Vec<String>) {
+    let path = std::path::PathBuf::from(profile_path());
+    let state = path
+        .parent()
+        .expect("the profile lies in the lab's state folder");
+    let deployed = kscen::lab::deployed_connectors(state).expect("the lab's MM2 connectors");
     (
-        connect.source_alias.clone().expect("connect.source_alias"),
-        connect.target_alias.clone().expect("connect.target_alias"),
-        connect.connectors.clone(),
+        deployed[0].source_alias.clone(),
+        deployed[0].target_alias.clone(),
+        deployed.into_iter().map(|c| c.name).collect(),
     )
 }
 
@@ -82,7 +83,7 @@ fn a_profile_without_connect_or_mm2_is_one_clear_error() {
 async fn describe_deployment_finds_the_labs_mirror() {
     let Some(profile) = lab_profile() else { return };
     let _lab = LAB_LOCK.lock().await;
-    let (source, target, connectors) = lab_names(&profile);
+    let (source, target, connectors) = lab_names();
     assert_eq!(connectors.len(), 3, "{connectors:?}");
     let output = describe_deployment(&profile_path(), &["--topic", "orders"]);
     let stdout = text(&output.stdout);
@@ -119,7 +120,7 @@ async fn describe_deployment_finds_the_labs_mirror() {
 async fn a_task_on_a_worker_that_does_not_answer_is_a_problem() {
     let Some(profile) = lab_profile() else { return };
     let _lab = LAB_LOCK.lock().await;
-    let (source, target, _) = lab_names(&profile);
+    let (source, target, _) = lab_names();
     let pair = format!("{source}->{target}");
     let healthy = || async {
         let found = kscen::deployment::mirrors("lab", &profile)
@@ -170,9 +171,9 @@ async fn a_task_on_a_worker_that_does_not_answer_is_a_problem() {
 
 #[tokio::test]
 async fn a_pin_with_a_wrong_connector_name_is_reported() {
-    let Some(profile) = lab_profile() else { return };
+    let Some(_) = lab_profile() else { return };
     let _lab = LAB_LOCK.lock().await;
-    let (source, target, connectors) = lab_names(&profile);
+    let (source, target, connectors) = lab_names();
     let lab_text = std::fs::read_to_string(profile_path()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let pinned = dir.path().join("pinned.toml");
@@ -221,7 +222,7 @@ async fn a_mirror_named_at_test_time_with_the_identity_policy_is_discovered() {
         include: format!("t{tag}-.*"),
         exclude: format!("t{tag}-skip.*"),
     };
-    let (source, target, _) = lab_names(&profile);
+    let (source, target, _) = lab_names();
     let bootstrap = |cluster: &str| profile.clusters[cluster].bootstrap_servers.clone();
     let (source_bootstrap, target_bootstrap) = (bootstrap(&source), bootstrap(&target));
     let client = ConnectClient::from_profile(&profile).unwrap().unwrap();

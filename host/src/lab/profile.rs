@@ -9,7 +9,6 @@ use std::fmt::Write as _;
 
 use anyhow::{Context, Result};
 
-use super::connectors::CONNECTORS;
 use super::security::{Security, KSCEN_USER};
 use super::topology::{Kind, Process, Topology, SOURCE_ALIAS, TARGET_ALIAS};
 
@@ -84,12 +83,9 @@ pub fn render(topo: &Topology) -> String {
         }
     }
     let urls: Vec<String> = topo.workers().map(|w| q(&w.url())).collect();
-    let names: Vec<String> = CONNECTORS.iter().map(|c| q(c)).collect();
+    // No connector names or aliases: scenarios find the mirrors through Connect, by class.
     out.push_str("\n[connect]\n");
     let _ = writeln!(out, "urls = [{}]", urls.join(", "));
-    let _ = writeln!(out, "source_alias = {}", q(SOURCE_ALIAS));
-    let _ = writeln!(out, "target_alias = {}", q(TARGET_ALIAS));
-    let _ = writeln!(out, "connectors = [{}]", names.join(", "));
     if let Some(security) = &topo.security {
         connect_auth(&mut out, security);
     }
@@ -293,7 +289,9 @@ mod tests {
             connect["basic_auth"]["password"].as_str(),
             Some("${file:/s/secrets/connect-rest.password}")
         );
-        assert_eq!(connect["connectors"].as_array().map(Vec::len), Some(3));
+        for key in ["connectors", "source_alias", "target_alias"] {
+            assert!(connect.get(key).is_none(), "{key}: found through Connect");
+        }
         assert_eq!(
             v["workers"]["worker-3"]["url"].as_str(),
             Some("https://127.0.0.1:22085")
