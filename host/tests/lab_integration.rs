@@ -51,6 +51,16 @@ fn lab() -> Option<Lab> {
     Some(parse_profile(Path::new(&path)))
 }
 
+/// The source alias of the lab's mirror: the profile names none (scenarios find the mirrors
+/// through Connect); the lab's state folder, where the profile lies, knows what it deployed.
+fn lab_source_alias(profile: &Path) -> String {
+    let state = profile
+        .parent()
+        .expect("the profile lies in the lab's state folder");
+    let deployed = kscen::lab::deployed_connectors(state).expect("the lab's MM2 connectors");
+    deployed[0].source_alias.clone()
+}
+
 fn parse_profile(path: &Path) -> Lab {
     let text = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("reading the lab profile {}: {e}", path.display()));
@@ -87,7 +97,7 @@ fn parse_profile(path: &Path) -> Lab {
     Lab {
         source: s(&v["clusters"]["source"]["bootstrap_servers"]),
         target: s(&v["clusters"]["target"]["bootstrap_servers"]),
-        source_alias: s(&v["connect"]["source_alias"]),
+        source_alias: lab_source_alias(path),
         workers,
         probes,
     }

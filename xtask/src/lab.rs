@@ -25,6 +25,41 @@ pub const PLAIN: TestLab = TestLab {
     up_args: &[],
 };
 
+/// The MirrorMaker 2 scenarios' labs: 3 KRaft nodes per cluster (RF 3, min ISR 2) and MM2
+/// connectors deployed from a user's config file, whose names, aliases (`east` -> `west`) and
+/// replication policy separator (`_`) appear nowhere in kscen; one lab per Kafka version, one after
+/// the other on the same ports.
+pub const MM2_KAFKA_3: TestLab = TestLab {
+    state_name: "mm2-test-state-3",
+    port_offset: "8000",
+    up_args: &[
+        "--brokers",
+        "3",
+        "--kafka-version",
+        "3.7.2",
+        "--mm2-config",
+        MM2_FIXTURE,
+        "--no-prometheus",
+    ],
+};
+
+pub const MM2_KAFKA_4: TestLab = TestLab {
+    state_name: "mm2-test-state-4",
+    port_offset: "8000",
+    up_args: &[
+        "--brokers",
+        "3",
+        "--kafka-version",
+        "4.3.1",
+        "--mm2-config",
+        MM2_FIXTURE,
+        "--no-prometheus",
+    ],
+};
+
+/// Relative to the checkout, where `cargo xtask` runs.
+const MM2_FIXTURE: &str = "host/tests/fixtures/mm2-dc-east-west.json";
+
 /// SASL_SSL + SCRAM towards Kafka, HTTPS + Basic auth towards Connect; no Prometheus (the
 /// secure tests do not probe it).
 pub const SECURE: TestLab = TestLab {

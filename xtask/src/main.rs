@@ -102,15 +102,22 @@ fn test(workspace: &Workspace) -> Result<()> {
     plugins::build(workspace)?;
     run(cargo().args(["build", "--workspace", "--all-targets"]))?;
     let kscen = workspace.binary("debug", "kscen");
+    // The other crates' tests need no lab.
+    run(cargo().args(["test", "--workspace", "--exclude", "kscen"]))?;
+    run(cargo().args(["test", "-p", "kscen", "--doc"]))?;
+    let plain_lab_tests: Vec<String> = kscen_test_targets(workspace)?
+        .into_iter()
+        .filter(|t| !MM2_LAB_TESTS.contains(&t.as_str()))
+        .collect();
     lab::with_lab(&kscen, &lab::PLAIN, |profile| {
         let mut command = cargo();
+        command.args(["test", "-p", "kscen", "--lib", "--bins"]);
+        for target in &plain_lab_tests {
+            command.args(["--test", target]);
+        }
         // The secure lab's tests run next, against a lab of their own.
-        command.args(["test", "--workspace", "--", "--skip", SECURE_LAB_TESTS]);
-        match profile {
-            Some(profile) => command.env("KSCEN_LAB_PROFILE", profile),
-            None => command.env_remove("KSCEN_LAB_PROFILE"),
-        };
-        run(&mut command)
+        command.args(["--", "--skip", SECURE_LAB_TESTS]);
+        run(with_profile(&mut command, "KSCEN_LAB_PROFILE", profile))
     })?;
     lab::with_lab(&kscen, &lab::SECURE, |profile| {
         let mut command = cargo();
@@ -123,15 +130,60 @@ fn test(workspace: &Workspace) -> Result<()> {
             "--",
             SECURE_LAB_TESTS,
         ]);
-        match profile {
-            Some(profile) => command.env("KSCEN_SECURE_LAB_PROFILE", profile),
-            None => command.env_remove("KSCEN_SECURE_LAB_PROFILE"),
-        };
-        run(&mut command)
+        run(with_profile(
+            &mut command,
+            "KSCEN_SECURE_LAB_PROFILE",
+            profile,
+        ))
     })?;
+    for mm2_lab in [&lab::MM2_KAFKA_3, &lab::MM2_KAFKA_4] {
+        lab::with_lab(&kscen, mm2_lab, |profile| {
+            let mut command = cargo();
+            command.args(["test", "-p", "kscen"]);
+            for target in MM2_LAB_TESTS {
+                command.args(["--test", target]);
+            }
+            run(with_profile(&mut command, "KSCEN_LAB_PROFILE", profile))
+        })?;
+    }
     // What a user downloads: the release archive, unpacked elsewhere, runs a scenario.
     dist::build_and_check(workspace)
 }
 
+/// Points the tests at the lab's profile through `variable`, or unsets it when the lab could not
+/// start locally (the tests then say they are skipped).
+fn with_profile<'a>(
+    command: &'a mut Command,
+    variable: &str,
+    profile: Option<&std::path::Path>,
+) -> &'a mut Command {
+    match profile {
+        Some(profile) => command.env(variable, profile),
+        None => command.env_remove(variable),
+    }
+}
+
+/// The kscen crate's integration test targets: Cargo makes one of each `host/tests/*.rs`.
+fn kscen_test_targets(workspace: &Workspace) -> Result<Vec<String>> {
+    let dir = workspace.root.join("host").join("tests");
+    let mut targets = Vec::new();
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
+        let path = entry
+            .with_context(|| format!("listing {}", dir.display()))?
+            .path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+                targets.push(stem.to_string());
+            }
+        }
+    }
+    targets.sort();
+    Ok(targets)
+}
+
 /// The name prefix of the tests in host/tests/secure_lab.rs.
 const SECURE_LAB_TESTS: &str = "secure_lab_";
+
+/// The MirrorMaker 2 suites: they run on the 3-broker labs whose connectors come from a config
+/// file (lab::MM2_KAFKA_3, lab::MM2_KAFKA_4), not on the plain lab.
+const MM2_LAB_TESTS: [&str; 2] = ["mm2_scenarios_lab", "deployment_lab"];

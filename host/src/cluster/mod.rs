@@ -149,6 +149,9 @@ impl Clusters {
                 }
             }
         }
+        if created {
+            wait_until_known(config, topic, partitions).await?;
+        }
         Ok(created)
     }
 
@@ -273,6 +276,47 @@ impl Clusters {
         .await
         .map_err(|e| HostError::Kafka(format!("{failed}: {e}")))?
     }
+}
+
+/// Lookups in a row, each through a new client (a broker picked anew), that must see a new topic.
+const SEEN_IN_A_ROW: u32 = 3;
+
+/// Waits until the brokers know a topic the controller just created: each learns it from the
+/// metadata log on its own, seconds later on a loaded multi-broker KRaft cluster, and a lookup
+/// (metadata, topic configs) answered by one that has not yet says the topic does not exist.
+/// Done when `SEEN_IN_A_ROW` lookups through new clients list every partition with a leader.
+async fn wait_until_known(config: ClientConfig, topic: &str, partitions: i32) -> HostResult<()> {
+    let topic = topic.to_string();
+    tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + METADATA_TIMEOUT;
+        let mut seen = 0;
+        while seen < SEEN_IN_A_ROW {
+            let consumer: BaseConsumer = config.create()?;
+            let known = consumer
+                .fetch_metadata(Some(&topic), METADATA_TIMEOUT)
+                .is_ok_and(|metadata| {
+                    metadata.topics().iter().any(|t| {
+                        t.name() == topic
+                            && t.error().is_none()
+                            && t.partitions().len() == partitions as usize
+                            && t.partitions().iter().all(|p| p.leader() >= 0)
+                    })
+                });
+            seen = if known { seen + 1 } else { 0 };
+            if std::time::Instant::now() > deadline {
+                return Err(HostError::Kafka(format!(
+                    "topic {topic} was created, but the brokers did not all list it with a \
+                     leader for each of its {partitions} partitions within {METADATA_TIMEOUT:?}"
+                )));
+            }
+            if !known {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| HostError::Kafka(format!("waiting for a new topic's metadata failed: {e}")))?
 }
 
 /// Keeps librdkafka's last error report: it says why a broker cannot be reached, where the

@@ -28,11 +28,17 @@ pub struct Settings {
     pub libs: Libs,
     /// This kscen binary: the link proxies run `<kscen> lab proxy`.
     pub kscen: PathBuf,
+    pub timers: WorkerTimers,
+    /// The Prometheus binary, when the lab runs one.
+    pub prometheus: Option<PathBuf>,
+}
+
+/// The Connect workers' group timers: they decide what a worker-kill scenario measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerTimers {
     pub session_timeout_ms: u64,
     pub heartbeat_interval_ms: u64,
     pub scheduled_rebalance_max_delay_ms: u64,
-    /// The Prometheus binary, when the lab runs one.
-    pub prometheus: Option<PathBuf>,
 }
 
 /// Writes every file the process needs to start (configs, log4j, JMX rules, start.sh).
@@ -303,25 +309,25 @@ fn worker_properties(topo: &Topology, p: &Process, s: &Settings) -> String {
         scheme = p.scheme(),
         security = security.unwrap_or_default(),
         rf = topo.replication_factor(),
-        session = s.session_timeout_ms,
-        heartbeat = s.heartbeat_interval_ms,
-        delay = s.scheduled_rebalance_max_delay_ms,
+        session = s.timers.session_timeout_ms,
+        heartbeat = s.timers.heartbeat_interval_ms,
+        delay = s.timers.scheduled_rebalance_max_delay_ms,
     )
 }
 
 /// Differences between what `up` was asked for and what the running workers were started with
 /// (an `up` on a running lab starts nothing, so new settings would silently not apply). The Kafka
 /// version and broker count are not among them: `up` refuses to change those over a lab's data.
-pub fn settings_drift(topo: &Topology, args: &super::UpArgs) -> Vec<String> {
+pub fn settings_drift(topo: &Topology, timers: &WorkerTimers) -> Vec<String> {
     let wanted = [
-        ("session.timeout.ms", args.session_timeout_ms.to_string()),
+        ("session.timeout.ms", timers.session_timeout_ms.to_string()),
         (
             "heartbeat.interval.ms",
-            args.heartbeat_interval_ms.to_string(),
+            timers.heartbeat_interval_ms.to_string(),
         ),
         (
             "scheduled.rebalance.max.delay.ms",
-            args.scheduled_rebalance_max_delay_ms.to_string(),
+            timers.scheduled_rebalance_max_delay_ms.to_string(),
         ),
     ];
     // (key, running value, wanted value) -> workers
@@ -663,9 +669,11 @@ mod tests {
                 logging: Logging::Reload4j,
             },
             kscen: "/usr/bin/kscen".into(),
-            session_timeout_ms: 10_000,
-            heartbeat_interval_ms: 3_000,
-            scheduled_rebalance_max_delay_ms: 10_000,
+            timers: WorkerTimers {
+                session_timeout_ms: 10_000,
+                heartbeat_interval_ms: 3_000,
+                scheduled_rebalance_max_delay_ms: 10_000,
+            },
             prometheus: Some("/usr/bin/prometheus".into()),
         }
     }
@@ -884,8 +892,11 @@ mod tests {
             write_process_files(&topo, p, &settings()).unwrap();
         }
         super::super::profile::write(&topo).unwrap();
-        let connectors =
-            serde_json::to_string(&super::super::connectors::configs(&topo, 4)).unwrap();
+        let connectors: Vec<_> = super::super::connectors::defaults(&topo, 4)
+            .into_iter()
+            .map(|c| c.config)
+            .collect();
+        let connectors = serde_json::to_string(&connectors).unwrap();
         let mut texts = vec![("connector configs".to_string(), connectors)];
         for p in &topo.processes {
             for entry in std::fs::read_dir(&p.dir).unwrap() {

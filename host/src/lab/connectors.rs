@@ -1,20 +1,59 @@
-//! The three MirrorMaker 2 connectors (adapted from the seeds' section 4 configs to the lab's
-//! broker count, plaintext or secure) and the Connect REST calls the lab needs.
+//! The lab's MirrorMaker 2 connectors — its own three (adapted from the seeds' section 4 configs
+//! to the lab's broker count, plaintext or secure), or a user's (`mm2_config`) — and the Connect
+//! REST calls the lab needs.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::security;
 use super::topology::{Topology, SOURCE_ALIAS, TARGET_ALIAS};
 
-pub const MIRROR_SOURCE: &str = "mirror-source";
-pub const MIRROR_CHECKPOINT: &str = "mirror-checkpoint";
-pub const MIRROR_HEARTBEAT: &str = "mirror-heartbeat";
-pub const CONNECTORS: [&str; 3] = [MIRROR_SOURCE, MIRROR_CHECKPOINT, MIRROR_HEARTBEAT];
+/// `tasks.max` of the lab's own mirror-source connector unless `--source-tasks` says otherwise.
+pub const DEFAULT_SOURCE_TASKS: u32 = 4;
+
+/// A connector the lab deploys: its name and the config it PUTs (every value a string).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Connector {
+    pub name: String,
+    pub config: Map<String, Value>,
+}
+
+/// The three MirrorMaker 2 connector classes, by the last part of `connector.class`.
+const MIRROR_CLASSES: [&str; 3] = [
+    "MirrorSourceConnector",
+    "MirrorCheckpointConnector",
+    "MirrorHeartbeatConnector",
+];
+
+/// Whether `class` names a MirrorMaker 2 connector: its full name, its simple name, or Connect's
+/// alias without `Connector` (`MirrorSource`).
+pub fn is_mirror_class(class: &str) -> bool {
+    let simple = class.rsplit('.').next().unwrap_or(class);
+    MIRROR_CLASSES
+        .iter()
+        .any(|c| simple == *c || Some(simple) == c.strip_suffix("Connector"))
+}
+
+impl Connector {
+    pub fn class(&self) -> &str {
+        self.config
+            .get("connector.class")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+
+    /// A MirrorCheckpointConnector runs no task until a consumer group matches its filters.
+    pub fn may_run_no_task(&self) -> bool {
+        self.class()
+            .rsplit('.')
+            .next()
+            .is_some_and(|c| c.starts_with("MirrorCheckpoint"))
+    }
+}
 
 /// A source topic created by `up` so mirror-source has partitions to spread over its tasks from
 /// the start (with no matching partition, MirrorSourceConnector runs zero tasks).
@@ -24,7 +63,7 @@ const SEED_PARTITIONS: i32 = 8;
 /// Topics that are never mirrored (the seeds' exclusion list).
 const TOPICS_EXCLUDE: &str = r".*[\.\-]internal,.*\.replica,__.*,connect-.*,mm2-.*";
 
-fn common(topo: &Topology, class: &str, tasks_max: u32) -> serde_json::Map<String, Value> {
+fn common(topo: &Topology, class: &str, tasks_max: u32) -> Map<String, Value> {
     let v = json!({
         "connector.class": format!("org.apache.kafka.connect.mirror.{class}"),
         "tasks.max": tasks_max.to_string(),
@@ -51,8 +90,8 @@ fn common(topo: &Topology, class: &str, tasks_max: u32) -> serde_json::Map<Strin
     config
 }
 
-/// `(name, config)` of the three connectors.
-pub fn configs(topo: &Topology, source_tasks: u32) -> Vec<(&'static str, Value)> {
+/// The lab's own three connectors, `mirror-source`, `mirror-checkpoint` and `mirror-heartbeat`.
+pub fn defaults(topo: &Topology, source_tasks: u32) -> Vec<Connector> {
     // the seeds' 3, or the lab's broker count if smaller
     let rf = topo.replication_factor().to_string();
     let mut source = common(topo, "MirrorSourceConnector", source_tasks);
@@ -107,11 +146,17 @@ pub fn configs(topo: &Topology, source_tasks: u32) -> Vec<(&'static str, Value)>
         .cloned()
         .unwrap_or_default(),
     );
-    vec![
-        (MIRROR_SOURCE, Value::Object(source)),
-        (MIRROR_CHECKPOINT, Value::Object(checkpoint)),
-        (MIRROR_HEARTBEAT, Value::Object(heartbeat)),
+    [
+        ("mirror-source", source),
+        ("mirror-checkpoint", checkpoint),
+        ("mirror-heartbeat", heartbeat),
     ]
+    .into_iter()
+    .map(|(name, config)| Connector {
+        name: name.to_string(),
+        config,
+    })
+    .collect()
 }
 
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -133,58 +178,151 @@ pub fn rest_client(topo: &Topology) -> Result<reqwest::Client> {
     }
 }
 
-/// Creates or updates each connector with `PUT /connectors/{name}/config` (idempotent), retrying
-/// through the 409s a rebalance answers and the moments a worker is busy.
-pub async fn deploy_all(topo: &Topology, source_tasks: u32, deadline: Instant) -> Result<()> {
-    let client = rest_client(topo)?;
+/// Creates or updates each connector with `PUT /connectors/{name}/config` (idempotent), then
+/// deletes the MirrorMaker 2 connectors Connect runs beside them (those of an earlier
+/// `--mm2-config`), so no topic is mirrored twice. Retries through the 409s a rebalance answers
+/// and the moments a worker is busy.
+pub async fn deploy_all(
+    topo: &Topology,
+    connectors: &[Connector],
+    deadline: Instant,
+) -> Result<()> {
+    let client = &rest_client(topo)?;
     let urls: Vec<String> = topo.workers().map(|w| w.url()).collect();
-    for (name, config) in configs(topo, source_tasks) {
-        let mut attempt = 0usize;
-        loop {
-            let url = &urls[attempt % urls.len()];
-            attempt += 1;
+    for c in connectors {
+        let (name, config) = (&c.name, &Value::Object(c.config.clone()));
+        let what = format!("deploying connector {name}");
+        on_some_worker(&urls, &what, deadline, async |url| {
             // Re-PUTting an unchanged config would restart the connector: leave it alone.
-            if current_config(&client, url, name).await.as_ref() == Some(&config) {
-                println!("connector {name} already deployed");
-                break;
+            if current_config(client, url, name).await.as_ref() == Some(config) {
+                return Ok(Answer::Done(format!("connector {name} already deployed")));
             }
             let res = client
                 .put(format!("{url}/connectors/{name}/config"))
-                .json(&config)
+                .json(config)
                 .send()
                 .await;
-            let why = match res {
-                Ok(r) if r.status().is_success() => {
-                    println!(
-                        "connector {name} {} via {url}",
-                        if r.status().as_u16() == 201 {
-                            "created"
-                        } else {
-                            "configured"
-                        }
-                    );
-                    break;
-                }
+            Ok(match res {
+                Ok(r) if r.status().is_success() => Answer::Done(format!(
+                    "connector {name} {} via {url}",
+                    if r.status().as_u16() == 201 {
+                        "created"
+                    } else {
+                        "configured"
+                    }
+                )),
                 Ok(r) => {
                     let code = r.status();
                     let body = r.text().await.unwrap_or_default();
                     if code.as_u16() == 400 {
                         bail!("Connect rejected the {name} config ({code}): {body}");
                     }
-                    format!("{code}: {body}")
+                    Answer::Retry(format!("{code}: {body}"))
                 }
-                Err(e) => e.to_string(),
-            };
-            if Instant::now() > deadline {
-                bail!("could not deploy connector {name} before the deadline; last answer {why}");
-            }
-            if attempt.is_multiple_of(5) {
-                println!("  still deploying {name}: {why}");
-            }
-            tokio::time::sleep(Duration::from_millis(1000)).await;
-        }
+                Err(e) => Answer::Retry(e.to_string()),
+            })
+        })
+        .await?;
+    }
+    let wanted: Vec<&str> = connectors.iter().map(|c| c.name.as_str()).collect();
+    for name in mirrors_besides(client, &urls, &wanted).await {
+        let what = format!("deleting connector {name}");
+        on_some_worker(&urls, &what, deadline, async |url| {
+            Ok(
+                match client
+                    .delete(format!("{url}/connectors/{name}"))
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status().is_success() || r.status().as_u16() == 404 => {
+                        Answer::Done(format!(
+                            "connector {name} deleted: a MirrorMaker 2 connector the lab's MM2 \
+                             config does not hold"
+                        ))
+                    }
+                    Ok(r) => Answer::Retry(r.status().to_string()),
+                    Err(e) => Answer::Retry(e.to_string()),
+                },
+            )
+        })
+        .await?;
     }
     Ok(())
+}
+
+/// What one REST call gave: done (with the line to print), or worth another try (with why).
+enum Answer {
+    Done(String),
+    Retry(String),
+}
+
+/// Calls `attempt` with one worker's URL after the other, every second, until it is done or
+/// `deadline` passes; an error from `attempt` stops at once.
+async fn on_some_worker(
+    urls: &[String],
+    what: &str,
+    deadline: Instant,
+    mut attempt: impl AsyncFnMut(&str) -> Result<Answer>,
+) -> Result<()> {
+    let mut tries = 0usize;
+    loop {
+        let why = match attempt(&urls[tries % urls.len()]).await? {
+            Answer::Done(line) => {
+                println!("{line}");
+                return Ok(());
+            }
+            Answer::Retry(why) => why,
+        };
+        if Instant::now() > deadline {
+            bail!("{what}: not done before the deadline; last answer {why}");
+        }
+        tries += 1;
+        if tries.is_multiple_of(5) {
+            println!("  still {what}: {why}");
+        }
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+    }
+}
+
+/// The MirrorMaker 2 connectors (by class) Connect runs that are not `wanted`; none if no worker
+/// answers `GET /connectors?expand=info` (a lab whose workers just started has none anyway).
+async fn mirrors_besides(
+    client: &reqwest::Client,
+    urls: &[String],
+    wanted: &[&str],
+) -> Vec<String> {
+    #[derive(Deserialize)]
+    struct Info {
+        info: InfoBody,
+    }
+    #[derive(Deserialize)]
+    struct InfoBody {
+        config: BTreeMap<String, String>,
+    }
+    for url in urls {
+        let Ok(r) = client
+            .get(format!("{url}/connectors?expand=info"))
+            .send()
+            .await
+        else {
+            continue;
+        };
+        let Ok(all) = r.json::<BTreeMap<String, Info>>().await else {
+            continue;
+        };
+        return all
+            .into_iter()
+            .filter(|(name, i)| {
+                !wanted.contains(&name.as_str())
+                    && i.info
+                        .config
+                        .get("connector.class")
+                        .is_some_and(|c| is_mirror_class(c))
+            })
+            .map(|(name, _)| name)
+            .collect();
+    }
+    Vec::new()
 }
 
 /// `GET /connectors/{name}/config` without the `name` key Connect adds; `None` if absent.
@@ -296,7 +434,7 @@ mod tests {
         let state = std::path::Path::new("/s");
         for (brokers, rf) in [(1, "1"), (2, "2"), (3, "3"), (5, "3")] {
             let topo = Topology::new(state, 0, brokers).unwrap();
-            let configs = configs(&topo, 4);
+            let connectors = defaults(&topo, 4);
             let keys = [
                 "replication.factor",
                 "offset-syncs.topic.replication.factor",
@@ -304,9 +442,9 @@ mod tests {
                 "heartbeats.topic.replication.factor",
             ];
             let mut seen = 0;
-            for (_, config) in &configs {
+            for c in &connectors {
                 for key in keys {
-                    if let Some(value) = config.get(key) {
+                    if let Some(value) = c.config.get(key) {
                         assert_eq!(value, rf, "{brokers} brokers: {key}");
                         seen += 1;
                     }
@@ -314,7 +452,7 @@ mod tests {
             }
             assert_eq!(seen, 5, "every MM2 topic's replication factor is set");
             assert_eq!(
-                configs[0].1["source.cluster.bootstrap.servers"]
+                connectors[0].config["source.cluster.bootstrap.servers"]
                     .as_str()
                     .unwrap()
                     .split(',')
@@ -329,8 +467,8 @@ mod tests {
     fn secure_connectors_log_in_as_connect_through_file_references() {
         let state = std::path::Path::new("/s");
         let plain = Topology::new(state, 2000, 1).unwrap();
-        for (name, config) in configs(&plain, 4) {
-            let keys: Vec<&String> = config.as_object().unwrap().keys().collect();
+        for Connector { name, config } in defaults(&plain, 4) {
+            let keys: Vec<&String> = config.keys().collect();
             assert!(
                 !keys
                     .iter()
@@ -338,9 +476,9 @@ mod tests {
                 "{name}: {keys:?}"
             );
         }
-        for (name, config) in configs(&plain.secured(), 4) {
+        for Connector { name, config } in defaults(&plain.secured(), 4) {
             for cluster in ["source", "target"] {
-                let setting = |key: &str| config[format!("{cluster}.cluster.{key}")].clone();
+                let setting = |key: &str| config[&format!("{cluster}.cluster.{key}")].clone();
                 assert_eq!(setting("security.protocol"), "SASL_SSL", "{name}");
                 assert_eq!(setting("sasl.mechanism"), "SCRAM-SHA-512", "{name}");
                 assert_eq!(
@@ -366,5 +504,35 @@ mod tests {
                 "through the link"
             );
         }
+    }
+
+    #[test]
+    fn mirror_classes_are_known_by_any_name_connect_accepts() {
+        for class in [
+            "org.apache.kafka.connect.mirror.MirrorSourceConnector",
+            "MirrorCheckpointConnector",
+            "MirrorHeartbeat",
+        ] {
+            assert!(is_mirror_class(class), "{class}");
+        }
+        for class in [
+            "io.confluent.connect.replicator.ReplicatorSourceConnector",
+            "Mirror",
+            "",
+        ] {
+            assert!(!is_mirror_class(class), "{class}");
+        }
+        let checkpoint = Connector {
+            name: "x".into(),
+            config: json!({"connector.class": "org.apache.kafka.connect.mirror.MirrorCheckpointConnector"})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        };
+        assert!(checkpoint.may_run_no_task());
+        assert!(
+            !defaults(&Topology::new(std::path::Path::new("/s"), 0, 1).unwrap(), 4)[0]
+                .may_run_no_task()
+        );
     }
 }

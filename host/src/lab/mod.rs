@@ -17,7 +17,8 @@
 //! - `proxy`: `kscen lab proxy`, the link proxy that can be cut (SIGUSR1) and restored (SIGUSR2);
 //! - `readiness`: wait for brokers, link proxies, workers, connectors and Prometheus, with
 //!   progress lines;
-//! - `connectors`: MM2 connector configs and the Connect REST calls;
+//! - `connectors`: the lab's own MM2 connector configs and the Connect REST calls;
+//! - `mm2_config`: a user's MM2 connector configs (`--mm2-config`), adapted to the lab;
 //! - `profile`: the `profile.toml` that `kscen run --profile` reads;
 //! - `security`: the secure lab's TLS material, passwords and security settings;
 //! - `status`: the status table.
@@ -25,6 +26,7 @@
 mod config;
 mod connectors;
 mod jars;
+mod mm2_config;
 mod process;
 mod profile;
 mod proxy;
@@ -46,8 +48,8 @@ pub const DEFAULT_KAFKA_VERSION: &str = "3.7.2";
 
 #[derive(clap::Subcommand, Debug)]
 pub enum LabCommand {
-    /// Start (or complete) the lab: 2 KRaft clusters of N nodes, 3 Connect workers, 3 MM2
-    /// connectors.
+    /// Start (or complete) the lab: 2 KRaft clusters of N nodes, 3 Connect workers, MM2 (the
+    /// lab's three connectors, or those of --mm2-config).
     Up(UpArgs),
     /// Stop every lab process (SIGTERM, then SIGKILL after a timeout) and remove the profile.
     Down(DownArgs),
@@ -82,20 +84,35 @@ pub struct UpArgs {
     /// 3.7.2. Another version needs `down --purge` first.
     #[arg(long)]
     pub kafka_version: Option<String>,
-    /// Connect worker `session.timeout.ms` (the seeds use 30000).
-    #[arg(long, default_value_t = 10_000)]
-    pub session_timeout_ms: u64,
-    /// Connect worker `heartbeat.interval.ms` (the seeds use 10000).
-    #[arg(long, default_value_t = 3_000)]
-    pub heartbeat_interval_ms: u64,
+    /// The Connect workers' rebalance timers: `lab` (session.timeout.ms 10000,
+    /// heartbeat.interval.ms 3000, scheduled.rebalance.max.delay.ms 10000: a worker-kill scenario
+    /// stays quick to test while still showing the delay) or `seeds` (30000 / 10000 / 60000, seed
+    /// 003 §2.1). The three flags below override one each.
+    #[arg(long, value_enum, default_value_t = Timers::Lab)]
+    pub timers: Timers,
+    /// Connect worker `session.timeout.ms`.
+    #[arg(long)]
+    pub session_timeout_ms: Option<u64>,
+    /// Connect worker `heartbeat.interval.ms`.
+    #[arg(long)]
+    pub heartbeat_interval_ms: Option<u64>,
     /// Connect worker `scheduled.rebalance.max.delay.ms`: how long the tasks of a cleanly stopped
-    /// worker wait before moving. The seeds use 60000 (Kafka's default is 300000); the lab's 10000
-    /// keeps the worker-kill scenario quick to test while still showing the delay.
-    #[arg(long, default_value_t = 10_000)]
-    pub scheduled_rebalance_max_delay_ms: u64,
-    /// `tasks.max` of the mirror-source connector.
-    #[arg(long, default_value_t = 4)]
-    pub source_tasks: u32,
+    /// worker wait before moving (Kafka's default is 300000).
+    #[arg(long)]
+    pub scheduled_rebalance_max_delay_ms: Option<u64>,
+    /// The MirrorMaker 2 connectors to deploy instead of the lab's own three: a JSON file of the
+    /// configs you send to your Connect (one `{"name": ..., "config": {...}}`, an array of them,
+    /// or an object of name -> config), or a preset (`seed-003`: seed 003's recommended
+    /// configuration and names). Names, aliases, policy, filters and overrides are kept; the
+    /// bootstrap servers, security settings and replication factors above the broker count are
+    /// rewritten for the lab, and printed. Recorded in the state folder; `default` goes back to
+    /// the lab's own connectors.
+    #[arg(long, value_name = "FILE|PRESET")]
+    pub mm2_config: Option<String>,
+    /// `tasks.max` of the lab's own mirror-source connector (default 4; with --mm2-config, the
+    /// file says).
+    #[arg(long)]
+    pub source_tasks: Option<u32>,
     /// Added to every lab port (20000-20999), to run a second lab beside the default one, in
     /// steps of 1000 (the test suite uses 1000 and 4000). Up to 11000 the ports stay below Linux's
     /// default ephemeral port range. Recorded in the state folder; default: the recorded one, else 0.
@@ -120,6 +137,42 @@ pub struct UpArgs {
     /// `down --purge` first.
     #[arg(long)]
     pub secure: bool,
+}
+
+/// Named sets of the Connect workers' rebalance timers (`up --timers`).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timers {
+    /// 10000 / 3000 / 10000 ms.
+    Lab,
+    /// Seed 003 §2.1: 30000 / 10000 / 60000 ms.
+    Seeds,
+}
+
+impl UpArgs {
+    /// The workers' timers: the `--timers` set, with the single flags given over it.
+    fn worker_timers(&self) -> config::WorkerTimers {
+        let preset = match self.timers {
+            Timers::Lab => config::WorkerTimers {
+                session_timeout_ms: 10_000,
+                heartbeat_interval_ms: 3_000,
+                scheduled_rebalance_max_delay_ms: 10_000,
+            },
+            Timers::Seeds => config::WorkerTimers {
+                session_timeout_ms: 30_000,
+                heartbeat_interval_ms: 10_000,
+                scheduled_rebalance_max_delay_ms: 60_000,
+            },
+        };
+        config::WorkerTimers {
+            session_timeout_ms: self.session_timeout_ms.unwrap_or(preset.session_timeout_ms),
+            heartbeat_interval_ms: self
+                .heartbeat_interval_ms
+                .unwrap_or(preset.heartbeat_interval_ms),
+            scheduled_rebalance_max_delay_ms: self
+                .scheduled_rebalance_max_delay_ms
+                .unwrap_or(preset.scheduled_rebalance_max_delay_ms),
+        }
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -167,13 +220,40 @@ pub struct StopArgs {
     pub kill: bool,
 }
 
+/// A MirrorMaker 2 connector a lab deploys, as the tests that know the lab see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployedConnector {
+    pub name: String,
+    pub source_alias: String,
+    pub target_alias: String,
+}
+
+/// The MM2 connectors the lab of `state` deploys: those of its `--mm2-config`, else its own three.
+pub fn deployed_connectors(state: &std::path::Path) -> Result<Vec<DeployedConnector>> {
+    let topo = Topology::load(state)?;
+    let (connectors, _) = mm2_config::lab_connectors(&topo, connectors::DEFAULT_SOURCE_TASKS)?;
+    Ok(connectors
+        .iter()
+        .map(|c| {
+            let (source_alias, target_alias) = mm2_config::aliases(c);
+            DeployedConnector {
+                name: c.name.clone(),
+                source_alias,
+                target_alias,
+            }
+        })
+        .collect())
+}
+
 pub async fn run(cmd: LabCommand) -> Result<()> {
     match cmd {
         LabCommand::Up(args) => up(args).await,
         LabCommand::Down(args) => down(args).await,
         LabCommand::Status(args) => {
             let topo = Topology::load(&topology::state_dir(args.state_dir)?)?;
-            let report = status::collect(&topo).await?;
+            let (connectors, _) =
+                mm2_config::lab_connectors(&topo, connectors::DEFAULT_SOURCE_TASKS)?;
+            let report = status::collect(&topo, &connectors).await?;
             status::print(&report);
             if !report.fully_up() {
                 bail!("the lab is not fully up (see above); `kscen lab up` starts or repairs it");
@@ -226,12 +306,14 @@ pub async fn run(cmd: LabCommand) -> Result<()> {
 
 async fn up(args: UpArgs) -> Result<()> {
     let started = Instant::now();
+    let timers = args.worker_timers();
     // Kafka's own rule for group members; checked before anything starts.
-    if args.heartbeat_interval_ms * 3 > args.session_timeout_ms {
+    if timers.heartbeat_interval_ms * 3 > timers.session_timeout_ms {
         bail!(
-            "--heartbeat-interval-ms {} must be at most a third of --session-timeout-ms {}",
-            args.heartbeat_interval_ms,
-            args.session_timeout_ms
+            "heartbeat.interval.ms {} must be at most a third of session.timeout.ms {} \
+             (--heartbeat-interval-ms, --session-timeout-ms, --timers)",
+            timers.heartbeat_interval_ms,
+            timers.session_timeout_ms
         );
     }
     let state = topology::state_dir(args.state.state_dir.clone())?;
@@ -251,6 +333,30 @@ async fn up(args: UpArgs) -> Result<()> {
         full = full.secured();
     }
     warn_ephemeral_ports(&full);
+    // Before anything starts: a config the lab cannot deploy stops here.
+    let users_mm2 = mm2_config::choose(&state, args.mm2_config.as_deref())?;
+    if users_mm2 && args.source_tasks.is_some() {
+        bail!(
+            "--source-tasks sets the lab's own mirror-source; with --mm2-config, tasks.max comes \
+             from the MM2 config"
+        );
+    }
+    let source_tasks = args
+        .source_tasks
+        .unwrap_or(connectors::DEFAULT_SOURCE_TASKS);
+    let (mm2, rewrites) = mm2_config::lab_connectors(&full, source_tasks)?;
+    if users_mm2 {
+        let names: Vec<&str> = mm2.iter().map(|c| c.name.as_str()).collect();
+        println!(
+            "MM2 connectors of --mm2-config (recorded in {}): {}",
+            mm2_config::record_file(&state).display(),
+            names.join(", ")
+        );
+        println!("rewritten for the lab:");
+        for rewrite in &rewrites {
+            println!("  {rewrite}");
+        }
+    }
     let deadline = started + Duration::from_secs(args.timeout_secs);
     let prometheus = match find_prometheus() {
         _ if args.no_prometheus => Err("--no-prometheus".to_string()),
@@ -301,17 +407,17 @@ async fn up(args: UpArgs) -> Result<()> {
     }
 
     // Idempotence: a fully healthy lab is reported, not started twice.
-    let before = status::collect(&topo).await?;
+    let before = status::collect(&topo, &mm2).await?;
     if before.fully_up() {
         let before = if reloaded {
             readiness::wait_prometheus(&topo, deadline).await?;
-            status::collect(&topo).await?
+            status::collect(&topo, &mm2).await?
         } else {
             before
         };
         profile::write(&topo)?;
         println!("the lab is already up ({})", state.display());
-        for note in config::settings_drift(&topo, &args) {
+        for note in config::settings_drift(&topo, &timers) {
             println!("note: {note}; `kscen lab down` then `kscen lab up` to apply");
         }
         status::print(&before);
@@ -340,9 +446,7 @@ async fn up(args: UpArgs) -> Result<()> {
         java,
         libs,
         kscen: std::env::current_exe().context("finding the kscen binary for the link proxies")?,
-        session_timeout_ms: args.session_timeout_ms,
-        heartbeat_interval_ms: args.heartbeat_interval_ms,
-        scheduled_rebalance_max_delay_ms: args.scheduled_rebalance_max_delay_ms,
+        timers,
         prometheus: prometheus.ok(),
     };
 
@@ -397,11 +501,11 @@ async fn up(args: UpArgs) -> Result<()> {
     // Every exporter is up once the workers answer; the connectors, checked last, are what the
     // final status table is most likely to catch mid-rebalance.
     readiness::wait_prometheus(&topo, deadline).await?;
-    connectors::deploy_all(&topo, args.source_tasks, deadline).await?;
-    readiness::wait_connectors(&topo, deadline).await?;
+    connectors::deploy_all(&topo, &mm2, deadline).await?;
+    readiness::wait_connectors(&topo, &mm2, deadline).await?;
 
     profile::write(&topo)?;
-    let report = status::collect(&topo).await?;
+    let report = status::collect(&topo, &mm2).await?;
     status::print(&report);
     println!("profile: {}", topo.profile_path().display());
     println!(

@@ -83,7 +83,7 @@ pub fn render(topo: &Topology) -> String {
         }
     }
     let urls: Vec<String> = topo.workers().map(|w| q(&w.url())).collect();
-    // No connector names or aliases: kscen finds the MM2 connectors through Connect.
+    // No connector names or aliases: scenarios find the mirrors through Connect, by class.
     out.push_str("\n[connect]\n");
     let _ = writeln!(out, "urls = [{}]", urls.join(", "));
     if let Some(security) = &topo.security {
@@ -289,6 +289,9 @@ mod tests {
             connect["basic_auth"]["password"].as_str(),
             Some("${file:/s/secrets/connect-rest.password}")
         );
+        for key in ["connectors", "source_alias", "target_alias"] {
+            assert!(connect.get(key).is_none(), "{key}: found through Connect");
+        }
         assert_eq!(
             v["workers"]["worker-3"]["url"].as_str(),
             Some("https://127.0.0.1:22085")

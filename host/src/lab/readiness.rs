@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
-use super::connectors::{self, ConnectorStatus, CONNECTORS, MIRROR_CHECKPOINT};
+use super::connectors::{self, Connector, ConnectorStatus};
 use super::process;
 use super::security::{self, KafkaProperties};
 use super::topology::{Kind, Process, Topology};
@@ -248,7 +248,11 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
 /// the lab went down — RUNNING, on the same worker ids, after a worker was killed — and it serves
 /// them until the new assignment's statuses replace them. A worker's exporter only shows the
 /// connectors and tasks it runs now.
-pub async fn wait_connectors(topo: &Topology, deadline: Instant) -> Result<()> {
+pub async fn wait_connectors(
+    topo: &Topology,
+    wanted: &[Connector],
+    deadline: Instant,
+) -> Result<()> {
     let procs: Vec<&Process> = topo.processes.iter().collect();
     let client = &connectors::rest_client(topo)?;
     let exporters = &connectors::http();
@@ -256,12 +260,12 @@ pub async fn wait_connectors(topo: &Topology, deadline: Instant) -> Result<()> {
         let Some((_, map)) = connectors::statuses(client, topo).await else {
             return vec!["no worker answers GET /connectors".to_string()];
         };
-        let problems = connector_problems(&map, &live_worker_ids(topo));
+        let problems = connector_problems(&map, &live_worker_ids(topo), wanted);
         if !problems.is_empty() {
             return problems;
         }
         match running_per_worker(exporters, topo).await {
-            Ok(running) => not_running_where_reported(&map, &running),
+            Ok(running) => not_running_where_reported(&map, &running, wanted),
             Err(why) => vec![why],
         }
     })
@@ -318,6 +322,7 @@ async fn running_per_worker(
 pub fn not_running_where_reported(
     map: &BTreeMap<String, ConnectorStatus>,
     running: &BTreeMap<String, Running>,
+    wanted: &[Connector],
 ) -> Vec<String> {
     let runs = |worker: &str, connector: &str, task: Option<u32>| {
         running
@@ -325,7 +330,7 @@ pub fn not_running_where_reported(
             .is_some_and(|r| r.contains(&(connector.to_string(), task)))
     };
     let mut problems = Vec::new();
-    for name in CONNECTORS {
+    for name in wanted.iter().map(|c| c.name.as_str()) {
         let Some(s) = map.get(name) else {
             continue;
         };
@@ -357,11 +362,17 @@ pub fn live_worker_ids(topo: &Topology) -> Vec<String> {
         .collect()
 }
 
-/// What keeps the connectors from being healthy; empty when all is RUNNING on live workers.
-/// mirror-checkpoint may legitimately run 0 tasks (no consumer group to checkpoint yet).
-pub fn connector_problems(map: &BTreeMap<String, ConnectorStatus>, live: &[String]) -> Vec<String> {
+/// What keeps the connectors the lab deploys (`wanted`) from being healthy; empty when all is RUNNING on live
+/// workers. A checkpoint connector may legitimately run 0 tasks (no consumer group to checkpoint
+/// yet).
+pub fn connector_problems(
+    map: &BTreeMap<String, ConnectorStatus>,
+    live: &[String],
+    wanted: &[Connector],
+) -> Vec<String> {
     let mut problems = Vec::new();
-    for name in CONNECTORS {
+    for c in wanted {
+        let name = &c.name;
         let Some(s) = map.get(name) else {
             problems.push(format!("{name} not deployed"));
             continue;
@@ -371,7 +382,7 @@ pub fn connector_problems(map: &BTreeMap<String, ConnectorStatus>, live: &[Strin
         } else if !live.contains(&s.connector.worker_id) {
             problems.push(format!("{name} on dead worker {}", s.connector.worker_id));
         }
-        if s.tasks.is_empty() && name != MIRROR_CHECKPOINT {
+        if s.tasks.is_empty() && !c.may_run_no_task() {
             problems.push(format!("{name} has no task yet"));
         }
         for t in &s.tasks {
@@ -531,7 +542,9 @@ mod tests {
         );
         // worker 2 has restarted and runs only the checkpoint connector so far
         running.insert(w2.into(), [entry("mirror-checkpoint", None)].into());
-        let problems = not_running_where_reported(&map, &running);
+        let lab =
+            connectors::defaults(&Topology::new(std::path::Path::new("/s"), 0, 1).unwrap(), 4);
+        let problems = not_running_where_reported(&map, &running, &lab);
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].starts_with("mirror-source task 1: RUNNING on 127.0.0.1:20084"));
         assert!(problems[1].starts_with("mirror-heartbeat: RUNNING on 127.0.0.1:20084"));
@@ -541,7 +554,7 @@ mod tests {
             entry("mirror-heartbeat", None),
         ]);
         assert_eq!(
-            not_running_where_reported(&map, &running),
+            not_running_where_reported(&map, &running, &lab),
             Vec::<String>::new()
         );
     }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use super::connectors::{self, ConnectorStatus};
+use super::connectors::{self, Connector, ConnectorStatus};
 use super::process;
 use super::readiness;
 use super::security::{self, Security};
@@ -47,8 +47,9 @@ impl Report {
     }
 }
 
-/// Fails only when a secure lab's credentials cannot be read.
-pub async fn collect(topo: &Topology) -> Result<Report> {
+/// The lab's processes, and how Connect runs the connectors the lab deploys (`wanted`). Fails only when a secure
+/// lab's credentials cannot be read.
+pub async fn collect(topo: &Topology, wanted: &[Connector]) -> Result<Report> {
     let client = connectors::http();
     let rest = connectors::rest_client(topo)?;
     let kafka = security::kscen_client_properties(topo)?;
@@ -128,7 +129,9 @@ pub async fn collect(topo: &Topology) -> Result<Report> {
         None
     };
     let problems = match &connectors {
-        Some((_, map)) => readiness::connector_problems(map, &readiness::live_worker_ids(topo)),
+        Some((_, map)) => {
+            readiness::connector_problems(map, &readiness::live_worker_ids(topo), wanted)
+        }
         None => vec!["no Connect worker answers the REST API".to_string()],
     };
     Ok(Report {

@@ -5,8 +5,8 @@
 //! (`ip_local_port_range`, 32768–60999 by default). A port in that range can be handed by the
 //! kernel to any outgoing connection — the readiness probe's own connection to a broker that is
 //! not listening yet included — and is then taken when the broker binds it. `--port-offset` in
-//! steps of 1000 (the tests use 1000, 3000 and 4000) puts a second lab in a block of its own, still
-//! below the range up to an offset of 11000.
+//! steps of 1000 (the tests use 1000, 4000 and 8000, the bench 3000) puts a second lab in a block
+//! of its own, still below the range up to an offset of 11000.
 //!
 //! Each cluster has `--brokers N` KRaft nodes (`<cluster>-1..N`), each both broker and controller:
 //! the controller quorum is every node of the cluster. Replication follows N: default and
@@ -555,9 +555,9 @@ mod tests {
     use super::*;
 
     /// The port offsets the repository's own labs use: the default lab, `cargo xtask test`'s plain
-    /// (1000) and secure (4000) labs (xtask/src/lab.rs), lab/README.md's example of a second lab
-    /// (2000) and the bench's lab (3000, xtask/src/bench/lab.rs).
-    const REPOSITORY_OFFSETS: [u16; 5] = [0, 1000, 2000, 3000, 4000];
+    /// (1000), secure (4000) and MirrorMaker 2 (8000) labs (xtask/src/lab.rs), lab/README.md's
+    /// example of a second lab (2000) and the bench's lab (3000, xtask/src/bench/lab.rs).
+    const REPOSITORY_OFFSETS: [u16; 6] = [0, 1000, 2000, 3000, 4000, 8000];
 
     #[test]
     fn default_ports_lie_outside_the_ephemeral_port_range() {
