@@ -71,8 +71,34 @@ impl Stopped {
             .parse()
             .unwrap_or_else(|e| panic!("{}: {e}", pid_file.display()));
         assert!(signal(pid, "STOP"), "kill -STOP {pid} failed");
+        // A JVM's threads stop one by one; until all have, one may still answer a request.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !all_threads_stopped(pid) {
+            assert!(
+                Instant::now() < deadline,
+                "process {pid} not stopped 5 s after SIGSTOP"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
         Stopped { pid }
     }
+}
+
+/// Whether every thread of `pid` shows state `T` (stopped) in /proc.
+fn all_threads_stopped(pid: i32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().all(|task| {
+        std::fs::read_to_string(task.path().join("stat"))
+            .ok()
+            // the state follows the command name, which is in parentheses and may hold spaces
+            .and_then(|stat| {
+                stat.rsplit_once(')')
+                    .map(|(_, rest)| rest.trim_start().starts_with('T'))
+            })
+            .unwrap_or(true)
+    })
 }
 
 impl Drop for Stopped {
