@@ -568,11 +568,13 @@ async fn a_killed_worker_is_gone_when_kill_returns_and_start_brings_it_back() {
         .worker_pid(worker)
         .expect("a live pid once start returns");
     assert_ne!(new_pid, pid);
-    let deadline = Instant::now() + Duration::from_secs(60);
+    // A JVM start on a loaded 2-core machine took over 60 s once; this checks that start brings
+    // the worker back, not how fast.
+    let deadline = Instant::now() + Duration::from_secs(120);
     while !lab.answers(worker).await {
         assert!(
             Instant::now() < deadline,
-            "worker-3 REST did not answer within 60 s"
+            "worker-3 REST did not answer within 120 s"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
