@@ -278,42 +278,60 @@ impl Clusters {
     }
 }
 
-/// Lookups in a row, each through a new client (a broker picked anew), that must see a new topic.
-const SEEN_IN_A_ROW: u32 = 3;
-
-/// Waits until the brokers know a topic the controller just created: each learns it from the
+/// Waits until every broker knows a topic the controller just created: each learns it from the
 /// metadata log on its own, seconds later on a loaded multi-broker KRaft cluster, and a lookup
 /// (metadata, topic configs) answered by one that has not yet says the topic does not exist.
-/// Done when `SEEN_IN_A_ROW` lookups through new clients list every partition with a leader.
+/// Each broker is asked through a client bootstrapped with it alone (a new client sends its first
+/// request to its bootstrap broker), until all list every partition with a leader.
 async fn wait_until_known(config: ClientConfig, topic: &str, partitions: i32) -> HostResult<()> {
     let topic = topic.to_string();
     tokio::task::spawn_blocking(move || {
         let deadline = std::time::Instant::now() + METADATA_TIMEOUT;
-        let mut seen = 0;
-        while seen < SEEN_IN_A_ROW {
+        let knows = |config: &ClientConfig| -> HostResult<(bool, Vec<String>)> {
             let consumer: BaseConsumer = config.create()?;
-            let known = consumer
-                .fetch_metadata(Some(&topic), METADATA_TIMEOUT)
-                .is_ok_and(|metadata| {
-                    metadata.topics().iter().any(|t| {
-                        t.name() == topic
-                            && t.error().is_none()
-                            && t.partitions().len() == partitions as usize
-                            && t.partitions().iter().all(|p| p.leader() >= 0)
-                    })
-                });
-            seen = if known { seen + 1 } else { 0 };
+            let Ok(metadata) = consumer.fetch_metadata(Some(&topic), METADATA_TIMEOUT) else {
+                return Ok((false, Vec::new()));
+            };
+            let known = metadata.topics().iter().any(|t| {
+                t.name() == topic
+                    && t.error().is_none()
+                    && t.partitions().len() == partitions as usize
+                    && t.partitions().iter().all(|p| p.leader() >= 0)
+            });
+            let brokers = metadata
+                .brokers()
+                .iter()
+                .map(|b| format!("{}:{}", b.host(), b.port()))
+                .collect();
+            Ok((known, brokers))
+        };
+        loop {
+            let (_, brokers) = knows(&config)?;
+            let mut waiting_for = Vec::new();
+            for broker in &brokers {
+                let mut alone = config.clone();
+                alone.set("bootstrap.servers", broker);
+                if !knows(&alone)?.0 {
+                    waiting_for.push(broker.clone());
+                }
+            }
+            if !brokers.is_empty() && waiting_for.is_empty() {
+                return Ok(());
+            }
             if std::time::Instant::now() > deadline {
                 return Err(HostError::Kafka(format!(
-                    "topic {topic} was created, but the brokers did not all list it with a \
-                     leader for each of its {partitions} partitions within {METADATA_TIMEOUT:?}"
+                    "topic {topic} was created, but within {METADATA_TIMEOUT:?} not every broker \
+                     listed it with a leader for each of its {partitions} partitions (still \
+                     waiting for {})",
+                    if brokers.is_empty() {
+                        "a metadata answer".to_string()
+                    } else {
+                        waiting_for.join(", ")
+                    }
                 )));
             }
-            if !known {
-                std::thread::sleep(Duration::from_millis(100));
-            }
+            std::thread::sleep(Duration::from_millis(100));
         }
-        Ok(())
     })
     .await
     .map_err(|e| HostError::Kafka(format!("waiting for a new topic's metadata failed: {e}")))?

@@ -724,6 +724,45 @@ mod tests {
     use super::*;
 
     #[test]
+    fn timers_come_as_a_set_and_single_flags_override_it() {
+        #[derive(clap::Parser)]
+        struct Up {
+            #[command(flatten)]
+            args: UpArgs,
+        }
+        let timers = |flags: &[&str]| {
+            <Up as clap::Parser>::try_parse_from(std::iter::once("up").chain(flags.iter().copied()))
+                .unwrap()
+                .args
+                .worker_timers()
+        };
+        let timers_of = |session, heartbeat, delay| config::WorkerTimers {
+            session_timeout_ms: session,
+            heartbeat_interval_ms: heartbeat,
+            scheduled_rebalance_max_delay_ms: delay,
+        };
+        assert_eq!(timers(&[]), timers_of(10_000, 3_000, 10_000));
+        assert_eq!(
+            timers(&["--timers", "lab"]),
+            timers_of(10_000, 3_000, 10_000)
+        );
+        assert_eq!(
+            timers(&["--timers", "seeds"]),
+            timers_of(30_000, 10_000, 60_000),
+            "seed 003 section 2.1"
+        );
+        assert_eq!(
+            timers(&[
+                "--timers",
+                "seeds",
+                "--scheduled-rebalance-max-delay-ms",
+                "20000"
+            ]),
+            timers_of(30_000, 10_000, 20_000)
+        );
+    }
+
+    #[test]
     fn a_plain_lab_is_not_made_secure_in_place() {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path();

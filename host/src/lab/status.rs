@@ -202,13 +202,15 @@ pub fn print(r: &Report) {
     match &r.connectors {
         None => println!("\nconnectors: no worker answers the REST API"),
         Some((via, map)) => {
+            // Users' connector names run long (`nemo-to-applicatif-checkpoint`).
+            let width = map.keys().map(String::len).max().unwrap_or(0).max(22);
             println!(
-                "\n{:<22} {:<12} WORKER   (REST via {via})",
+                "\n{:<width$} {:<12} WORKER   (REST via {via})",
                 "CONNECTOR/TASK", "STATE"
             );
             for (name, s) in map {
                 println!(
-                    "{:<22} {:<12} {}",
+                    "{:<width$} {:<12} {}",
                     name,
                     s.connector.state,
                     worker(&s.connector.worker_id)
@@ -218,7 +220,7 @@ pub fn print(r: &Report) {
                 }
                 for t in &s.tasks {
                     println!(
-                        "{:<22} {:<12} {}",
+                        "{:<width$} {:<12} {}",
                         format!("  task {}", t.id),
                         t.state,
                         worker(&t.worker_id)
