@@ -51,10 +51,13 @@ fn packaged_sdk(dir: &Path) -> PathBuf {
         .expect("the crate's folder");
     // The WIT the SDK generates its bindings from travels inside the crate, not beside it.
     assert!(
-        sdk.join("wit/scenario@0.2.0/scenario.wit").is_file()
-            && sdk
-                .join("wit/scenario@0.2.0/deps/scenario@0.1.0/scenario.wit")
-                .is_file(),
+        [
+            "scenario.wit",
+            "deps/scenario@0.2.0/scenario.wit",
+            "deps/scenario@0.1.0/scenario.wit"
+        ]
+        .iter()
+        .all(|file| sdk.join("wit/scenario@0.3.0").join(file).is_file()),
         "the packaged kscen-sdk lacks its WIT"
     );
     sdk

@@ -1,4 +1,4 @@
-//! `kscen:scenario@0.2.0`, the newest version: its own `types` (capabilities with topic requests)
+//! `kscen:scenario@0.2.0`: its own `types` (capabilities with topic requests)
 //! and the world's exports. Its host interfaces are 0.1.0's, reused as they are generated there.
 
 wasmtime::component::bindgen!({
