@@ -31,6 +31,11 @@ fn profile_path() -> String {
     std::env::var("KSCEN_LAB_PROFILE").expect("checked by lab_profile")
 }
 
+/// The checkout: bundled scenarios and built plugins.
+fn checkout() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
 fn describe_deployment(profile: &str, args: &[&str]) -> Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_kscen"))
         .args(["describe-deployment", "--profile", profile])
@@ -114,14 +119,13 @@ fn a_scenario_on_a_profile_without_connect_or_mm2_is_told_what_to_add() {
     std::fs::write(&path, toml::to_string(&kafka_only).unwrap()).unwrap();
     let scenario = dir.path().join("consistency.toml");
     std::fs::write(&scenario, "plugin = \"consistency\"\n").unwrap();
-    let plugins = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/dist");
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_kscen"))
         .arg("run")
         .arg(&scenario)
         .arg("--profile")
         .arg(&path)
         .args(["--set", "count=10"])
-        .env("KSCEN_PLUGIN_PATH", plugins)
+        .env("KSCEN_PLUGIN_PATH", checkout().join("plugins/dist"))
         .output()
         .expect("kscen runs");
     let stderr = text(&output.stderr);
@@ -468,7 +472,7 @@ async fn check_discovered(profile: Arc<Profile>, flow: Flow) {
 async fn check_consistency_through(flow: &Flow) {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("result.json");
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = checkout();
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_kscen"))
         .arg("run")
         .arg(root.join("scenarios/consistency-9-1.toml"))
