@@ -15,6 +15,7 @@ use crate::config::producer_props::{map_producer_properties, Property};
 use crate::config::profile::Profile;
 use crate::config::scenario::ScenarioFile;
 use crate::connect::ConnectClient;
+use crate::deployment::mirrors::Mirror;
 use crate::deployment::run_mirror::RunMirror;
 use crate::engine::{Host, PluginFailure};
 use crate::faults::FaultTargets;
@@ -307,6 +308,7 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         events: metrics.events.snapshot(),
         custom_histograms: result::custom_histograms(&metrics),
         replication: result::replication(&metrics),
+        mirror: context.mirror.used().map(Mirror::summary),
         figures: metrics.figures(),
         thresholds: Vec::new(),
     };

@@ -179,6 +179,29 @@ impl Mirror {
         }
     }
 
+    /// What a run's result records of the mirror it measured: names and shape, never the
+    /// connectors' configs (they hold the clusters' credentials).
+    pub fn summary(&self) -> MirrorSummary {
+        MirrorSummary {
+            label: self.label(),
+            source_alias: self.source_alias.clone(),
+            target_alias: self.target_alias.clone(),
+            replication_policy: self.policy.to_string(),
+            connectors: Role::ALL
+                .into_iter()
+                .filter_map(|role| {
+                    let connector = self.connector(role)?;
+                    Some(ConnectorSummary {
+                        role,
+                        name: connector.name.clone(),
+                        tasks_max: connector.deployed().map(|d| d.tasks_max),
+                    })
+                })
+                .collect(),
+            pinned: self.pinned,
+        }
+    }
+
     /// The name the mirror gives `source_topic` on the target; `None` for an unknown policy.
     pub fn remote_topic(&self, source_topic: &str) -> Option<String> {
         self.policy.remote_topic(&self.source_alias, source_topic)
@@ -215,6 +238,27 @@ impl Mirror {
         }
         *self.slot(role) = Some(connector);
     }
+}
+
+/// The mirror a run measured, as its result records it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MirrorSummary {
+    /// `source->target`
+    pub label: String,
+    pub source_alias: String,
+    pub target_alias: String,
+    pub replication_policy: String,
+    pub connectors: Vec<ConnectorSummary>,
+    /// named by the profile's `[mm2]` section rather than discovered
+    pub pinned: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ConnectorSummary {
+    pub role: Role,
+    pub name: String,
+    /// `None` for a pinned connector Connect was not asked about
+    pub tasks_max: Option<u32>,
 }
 
 /// The mirrors among `listed` connectors, sorted by alias pair. Connectors that are not MM2's
@@ -333,6 +377,49 @@ mod tests {
         let groups = mirror.groups.as_ref().unwrap();
         assert_eq!(groups.replicates("console-consumer-1"), Some(false));
         assert_eq!(groups.replicates("billing"), Some(true));
+    }
+
+    #[test]
+    fn a_runs_summary_names_the_mirror_and_never_its_credentials() {
+        let secret = "org.apache.kafka.common.security.scram.ScramLoginModule required \
+                      username=\"mm2\" password=\"hunter2\";";
+        let mirrors = discover(vec![
+            fixtures::listed(
+                "nemo-to-applicatif-source",
+                "MirrorSourceConnector",
+                "nemo",
+                "applicatif",
+                &[
+                    ("tasks.max", "6"),
+                    ("source.cluster.sasl.jaas.config", secret),
+                    ("replication.policy.separator", "_"),
+                ],
+            ),
+            fixtures::listed(
+                "nemo-to-applicatif-heartbeat",
+                "MirrorHeartbeatConnector",
+                "nemo",
+                "applicatif",
+                &[("replication.policy.separator", "_")],
+            ),
+        ]);
+        let summary = mirrors[0].summary();
+        assert_eq!(summary.label, "nemo->applicatif");
+        let connectors: Vec<(Role, &str, Option<u32>)> = summary
+            .connectors
+            .iter()
+            .map(|c| (c.role, c.name.as_str(), c.tasks_max))
+            .collect();
+        assert_eq!(
+            connectors,
+            [
+                (Role::Source, "nemo-to-applicatif-source", Some(6)),
+                (Role::Heartbeat, "nemo-to-applicatif-heartbeat", Some(1)),
+            ]
+        );
+        assert!(summary.replication_policy.contains("\"_\""), "{summary:?}");
+        let json = serde_json::to_string(&summary).unwrap();
+        assert!(!json.contains("hunter2"), "{json}");
     }
 
     #[test]

@@ -66,6 +66,13 @@ impl RunMirror {
         Ok(&found.all[index])
     }
 
+    /// The run's mirror if the run looked it up and found it; never looks it up.
+    pub fn used(&self) -> Option<&Mirror> {
+        let found = self.found.get()?.as_ref().ok()?;
+        let index = *found.chosen.as_ref().ok()?;
+        Some(&found.all[index])
+    }
+
     /// The name `topic` of cluster `source_cluster` gets on the target. Without a deployment in
     /// the profile (no `[connect]`, no `[mm2]`), MirrorMaker 2's defaults: the default policy and
     /// the cluster's profile name as its alias.

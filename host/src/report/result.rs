@@ -41,6 +41,8 @@ pub struct RunResult {
     pub thresholds: Vec<crate::thresholds::ThresholdResult>,
     /// per-record verdicts of the loads that tracked replication
     pub replication: Vec<JobReplication>,
+    /// the MirrorMaker 2 mirror the run measured, when it used one
+    pub mirror: Option<crate::deployment::mirrors::MirrorSummary>,
 }
 
 #[derive(Debug, Clone, Serialize)]
