@@ -30,36 +30,7 @@ fn lab_profile() -> Option<PathBuf> {
 fn run_bundled(scenario: &str, args: &[&str]) -> Option<Run> {
     let profile = lab_profile()?;
     let _one_at_a_time = LAB.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("result.json");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_kscen"))
-        .arg("run")
-        .arg(workspace_root().join("scenarios").join(scenario))
-        .arg("--profile")
-        .arg(&profile)
-        .arg("--json")
-        .arg(&json)
-        .args(args)
-        .env("KSCEN_PLUGIN_PATH", support::plugin_dist())
-        .output()
-        .expect("kscen runs");
-    let run = Run::collect(output, &json);
-    eprintln!(
-        "{scenario}: exit {}\n{}\n{}",
-        run.code(),
-        run.stdout(),
-        run.stderr()
-    );
-    Some(run)
-}
-
-fn figure(run: &Run, name: &str) -> f64 {
-    let figures = &run.result()["figures"];
-    f64_of(
-        &figures
-            .get(name)
-            .unwrap_or_else(|| panic!("no figure {name} in {figures}"))["value"],
-    )
+    Some(support::run_bundled(&profile, scenario, args))
 }
 
 /// The verdict of the run's main tracked load (the last one started).
@@ -122,8 +93,8 @@ fn catch_up_times_the_drain_of_a_backlog() {
         return;
     };
     assert_criteria_met(&run);
-    assert!(figure(&run, "catch_up_ms") > 0.0);
-    assert!(figure(&run, "drain_rate") > 100.0);
+    assert!(run.figure("catch_up_ms") > 0.0);
+    assert!(run.figure("drain_rate") > 100.0);
     assert_eq!(
         u64_of(&verdict(&run)["replicated"]),
         20_000,
@@ -136,14 +107,29 @@ fn catch_up_times_the_drain_of_a_backlog() {
 fn consistency_compares_partitions_and_records() {
     let Some(run) = run_bundled(
         "consistency-9-1.toml",
-        &["--set", "count=20000", "--set", "rate=4000"],
+        &[
+            "--set",
+            "count=20000",
+            "--set",
+            "rate=4000",
+            "--set",
+            "timeout=\"3m\"",
+        ],
     ) else {
         return;
     };
     assert_criteria_met(&run);
-    assert_eq!(figure(&run, "source_records"), 20_000.0);
-    assert_eq!(figure(&run, "target_records"), 20_000.0);
-    assert_eq!(figure(&run, "partition_differences"), 0.0);
+    assert_eq!(run.figure("source_records"), 20_000.0);
+    assert_eq!(run.figure("target_records"), 20_000.0);
+    assert_eq!(run.figure("partition_differences"), 0.0);
+    // The result names the mirror measured, as the fixture deployed it.
+    let mirror = &run.result()["mirror"];
+    assert_eq!(mirror["label"], "east->west", "{mirror}");
+    assert!(mirror["connectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["role"] == "source" && c["name"] == "dc-east-to-dc-west-replicator"));
 }
 
 #[test]
@@ -164,8 +150,8 @@ fn worker_kill_measures_the_rebalance_and_loses_nothing() {
     assert_criteria_met(&run);
     // The lab: session.timeout.ms 10 s, scheduled.rebalance.max.delay.ms 10 s. A killed follower's
     // tasks move after the session timeout plus the delay; a killed leader's after the timeout.
-    let rebalance = figure(&run, "rebalance_ms");
-    let leader = figure(&run, "victim_was_leader") == 1.0;
+    let rebalance = run.figure("rebalance_ms");
+    let leader = run.figure("victim_was_leader") == 1.0;
     let expected = if leader {
         8_000.0..25_000.0
     } else {
@@ -175,8 +161,8 @@ fn worker_kill_measures_the_rebalance_and_loses_nothing() {
         expected.contains(&rebalance),
         "rebalance {rebalance} ms (leader: {leader})"
     );
-    assert!(figure(&run, "rebalance_detected_ms") <= rebalance);
-    assert_eq!(figure(&run, "rebalance_failed_tasks"), 0.0);
+    assert!(run.figure("rebalance_detected_ms") <= rebalance);
+    assert_eq!(run.figure("rebalance_failed_tasks"), 0.0);
     assert!(run.result()["figures"]
         .get("rejoin_lag_peak_records")
         .is_some());
@@ -200,7 +186,7 @@ fn two_workers_killed_leave_every_task_on_the_survivor() {
         return;
     };
     assert_criteria_met(&run);
-    assert_eq!(figure(&run, "workers_with_tasks"), 1.0);
+    assert_eq!(run.figure("workers_with_tasks"), 1.0);
     // Replication went on with one worker: records reached the target during the "after" phase.
     assert!(u64_of(&run.phase("after")["replicated_us"]["count"]) > 0);
     assert_nothing_lost(&run);
@@ -216,7 +202,7 @@ fn connector_restart_and_pause_resume_are_timed() {
     };
     assert_criteria_met(&run);
     assert!(
-        figure(&run, "source_resume_lag_peak_records") > 0.0,
+        run.figure("source_resume_lag_peak_records") > 0.0,
         "a 5 s pause builds a lag"
     );
     assert_nothing_lost(&run);
@@ -231,8 +217,8 @@ fn a_poison_record_fails_a_task_for_real_and_the_fix_recovers_it() {
         return;
     };
     assert_criteria_met(&run);
-    assert!(figure(&run, "failed_ms") > 0.0);
-    assert!(figure(&run, "recovery_ms") > 0.0);
+    assert!(run.figure("failed_ms") > 0.0);
+    assert!(run.figure("recovery_ms") > 0.0);
     let events = run.result()["events"].as_array().unwrap();
     assert!(
         events.iter().any(|e| e["kind"] == "task-failed"),
@@ -257,8 +243,8 @@ fn losing_the_source_link_stalls_replication_and_loses_nothing() {
         return;
     };
     assert_criteria_met(&run);
-    assert!(figure(&run, "stall_detected_ms") < 15_000.0);
-    assert!(figure(&run, "lag_peak_records") > 0.0);
+    assert!(run.figure("stall_detected_ms") < 15_000.0);
+    assert!(run.figure("lag_peak_records") > 0.0);
     assert_nothing_lost(&run);
 }
 
@@ -278,7 +264,7 @@ fn losing_the_target_link_and_recovering() {
         return;
     };
     assert_criteria_met(&run);
-    assert!(figure(&run, "reconnect_ms") > 0.0);
+    assert!(run.figure("reconnect_ms") > 0.0);
     assert_nothing_lost(&run);
 }
 
@@ -292,13 +278,13 @@ fn config_changes_apply_under_load() {
     };
     assert_criteria_met(&run);
     assert_eq!(
-        figure(&run, "tasks_max_rebalanced"),
+        run.figure("tasks_max_rebalanced"),
         1.0,
         "3 -> 5 tasks means a rebalance"
     );
     // The topic only `prod-.*` matches: none of it before the change, all of it after.
-    assert_eq!(figure(&run, "added_topic_replicated_before"), 0.0);
-    assert!(figure(&run, "topics_replicated_ms") > 0.0);
+    assert_eq!(run.figure("added_topic_replicated_before"), 0.0);
+    assert!(run.figure("topics_replicated_ms") > 0.0);
     let replication = run.result()["replication"].as_array().unwrap();
     assert!(
         replication.iter().any(|v| v["topic"]

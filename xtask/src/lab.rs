@@ -60,6 +60,21 @@ pub const MM2_KAFKA_4: TestLab = TestLab {
 /// Relative to the checkout, where `cargo xtask` runs.
 const MM2_FIXTURE: &str = "host/tests/fixtures/mm2-dc-east-west.json";
 
+/// The seeds' own deployment: seed 003's MM2 connectors (names and aliases as the seed writes
+/// them) on workers with seed 001's rebalance timers. One broker per cluster: the test measures
+/// the workers' rebalance, not the brokers.
+pub const SEEDS: TestLab = TestLab {
+    state_name: "seeds-test-state",
+    port_offset: "1000",
+    up_args: &[
+        "--mm2-config",
+        "seed-003",
+        "--timers",
+        "seeds",
+        "--no-prometheus",
+    ],
+};
+
 /// SASL_SSL + SCRAM towards Kafka, HTTPS + Basic auth towards Connect; no Prometheus (the
 /// secure tests do not probe it).
 pub const SECURE: TestLab = TestLab {

@@ -107,7 +107,7 @@ fn test(workspace: &Workspace) -> Result<()> {
     run(cargo().args(["test", "-p", "kscen", "--doc"]))?;
     let plain_lab_tests: Vec<String> = kscen_test_targets(workspace)?
         .into_iter()
-        .filter(|t| !MM2_LAB_TESTS.contains(&t.as_str()))
+        .filter(|t| !MM2_LAB_TESTS.contains(&t.as_str()) && t != SEEDS_LAB_TESTS)
         .collect();
     lab::with_lab(&kscen, &lab::PLAIN, |profile| {
         let mut command = cargo();
@@ -133,6 +133,15 @@ fn test(workspace: &Workspace) -> Result<()> {
         run(with_profile(
             &mut command,
             "KSCEN_SECURE_LAB_PROFILE",
+            profile,
+        ))
+    })?;
+    lab::with_lab(&kscen, &lab::SEEDS, |profile| {
+        let mut command = cargo();
+        command.args(["test", "-p", "kscen", "--test", SEEDS_LAB_TESTS]);
+        run(with_profile(
+            &mut command,
+            "KSCEN_SEEDS_LAB_PROFILE",
             profile,
         ))
     })?;
@@ -183,6 +192,9 @@ fn kscen_test_targets(workspace: &Workspace) -> Result<Vec<String>> {
 
 /// The name prefix of the tests in host/tests/secure_lab.rs.
 const SECURE_LAB_TESTS: &str = "secure_lab_";
+
+/// The test target that runs on lab::SEEDS (seed 003's connectors, the seeds' worker timers).
+const SEEDS_LAB_TESTS: &str = "seeds_lab";
 
 /// The MirrorMaker 2 suites: they run on the 3-broker labs whose connectors come from a config
 /// file (lab::MM2_KAFKA_3, lab::MM2_KAFKA_4), not on the plain lab.

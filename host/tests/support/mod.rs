@@ -68,6 +68,29 @@ impl Run {
             .unwrap_or_else(|| panic!("no phase {name:?} in {:?}", self.phase_names()))
     }
 
+    /// The value of the figure the scenario reported as `name`.
+    pub fn figure(&self, name: &str) -> f64 {
+        let figures = &self.result()["figures"];
+        f64_of(
+            &figures
+                .get(name)
+                .unwrap_or_else(|| panic!("no figure {name} in {figures}"))["value"],
+        )
+    }
+
+    /// The verdict of the threshold written as `threshold` in the scenario file.
+    pub fn threshold_verdict(&self, threshold: &str) -> &str {
+        let thresholds = &self.result()["thresholds"];
+        thresholds
+            .as_array()
+            .expect("thresholds")
+            .iter()
+            .find(|t| t["threshold"] == threshold)
+            .unwrap_or_else(|| panic!("no threshold {threshold:?} in {thresholds}"))["verdict"]
+            .as_str()
+            .expect("a verdict")
+    }
+
     pub fn phase_names(&self) -> Vec<String> {
         self.phases()
             .iter()
@@ -92,6 +115,32 @@ pub fn run_scenario(scenario: &str, args: &[&str]) -> Run {
         .output()
         .expect("kscen runs");
     Run::collect(output, &json)
+}
+
+/// Runs a bundled scenario file (`scenarios/`) on the lab of `profile` with `args` (overrides,
+/// grants), and prints what it printed.
+pub fn run_bundled(profile: &Path, scenario: &str, args: &[&str]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("result.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_kscen"))
+        .arg("run")
+        .arg(workspace_root().join("scenarios").join(scenario))
+        .arg("--profile")
+        .arg(profile)
+        .arg("--json")
+        .arg(&json)
+        .args(args)
+        .env("KSCEN_PLUGIN_PATH", plugin_dist())
+        .output()
+        .expect("kscen runs");
+    let run = Run::collect(output, &json);
+    eprintln!(
+        "{scenario}: exit {}\n{}\n{}",
+        run.code(),
+        run.stdout(),
+        run.stderr()
+    );
+    run
 }
 
 pub fn f64_of(value: &Value) -> f64 {

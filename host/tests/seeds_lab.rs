@@ -1,0 +1,80 @@
+//! The seeds' own deployment in the lab (`kscen lab up --mm2-config seed-003 --timers seeds`):
+//! seed 003's MM2 connectors, names and aliases included, on workers with seed 001's rebalance
+//! timers (session 30 s, heartbeat 10 s, scheduled rebalance delay 60 s). Test 5.1 measures the
+//! rebalance those timers really give, and its RTO threshold follows that figure, pass or fail.
+
+mod support;
+
+use std::path::PathBuf;
+
+use support::{u64_of, Run};
+
+fn seeds_lab_profile() -> Option<PathBuf> {
+    match std::env::var_os("KSCEN_SEEDS_LAB_PROFILE") {
+        Some(path) => Some(PathBuf::from(path)),
+        None if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
+            "CI=true but KSCEN_SEEDS_LAB_PROFILE is unset: the seeds' lab must run for these tests"
+        ),
+        None => {
+            eprintln!("skipped: no seeds' lab (KSCEN_SEEDS_LAB_PROFILE unset)");
+            None
+        }
+    }
+}
+
+fn all_thresholds_passed(run: &Run) -> bool {
+    run.result()["thresholds"]
+        .as_array()
+        .expect("thresholds")
+        .iter()
+        .all(|t| t["verdict"] == "passed")
+}
+
+#[test]
+fn worker_kill_on_the_seeds_timers_gets_the_verdict_its_rebalance_earns() {
+    let Some(profile) = seeds_lab_profile() else {
+        return;
+    };
+    let run = support::run_bundled(
+        &profile,
+        "resilience-5-1-worker-kill.toml",
+        &[
+            "--set",
+            "warmup=\"15s\"",
+            "--set",
+            "after=\"5s\"",
+            "--set",
+            "recovery_timeout=\"4m\"",
+        ],
+    );
+    let rebalance = run.figure("rebalance_ms");
+    // A dead worker is noticed only once its session (30 s) expires; a dead follower's tasks then
+    // wait for the scheduled rebalance delay (60 s) too.
+    assert!(rebalance > 30_000.0, "rebalance {rebalance} ms");
+    let expected = if rebalance < 60_000.0 {
+        "passed"
+    } else {
+        "failed"
+    };
+    assert_eq!(
+        run.threshold_verdict("rebalance_ms < 60s"),
+        expected,
+        "rebalance {rebalance} ms"
+    );
+    // Exit 0 only when every threshold passed, 2 when one failed: what a CI job gates on.
+    assert_eq!(run.code(), if all_thresholds_passed(&run) { 0 } else { 2 });
+    // The mirror measured is the seed's, found under its own names.
+    let mirror = &run.result()["mirror"];
+    assert_eq!(mirror["label"], "nemo->applicatif", "{mirror}");
+    assert!(
+        mirror["connectors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["role"] == "source" && c["name"] == "nemo-to-applicatif-source"),
+        "{mirror}"
+    );
+    for verdict in run.result()["replication"].as_array().unwrap() {
+        assert_eq!(u64_of(&verdict["lost"]), 0, "{verdict}");
+    }
+}
