@@ -27,6 +27,35 @@ pub fn remote_topic(topic: &str) -> Result<String, ScenarioError> {
     Ok(host::remote_topic(topic)?)
 }
 
+impl ConnectorRole {
+    pub const ALL: [ConnectorRole; 3] = [
+        ConnectorRole::Source,
+        ConnectorRole::Checkpoint,
+        ConnectorRole::Heartbeat,
+    ];
+
+    /// As parameters, figures and messages name it: `source`, `checkpoint`, `heartbeat`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnectorRole::Source => "source",
+            ConnectorRole::Checkpoint => "checkpoint",
+            ConnectorRole::Heartbeat => "heartbeat",
+        }
+    }
+
+    /// The role a parameter names; an error listing the roles otherwise.
+    pub fn parse(name: &str) -> Result<ConnectorRole, ScenarioError> {
+        ConnectorRole::ALL
+            .into_iter()
+            .find(|role| role.name() == name)
+            .ok_or_else(|| {
+                ScenarioError::Failed(format!(
+                    "{name:?} is not a MirrorMaker 2 connector role (source, checkpoint, heartbeat)"
+                ))
+            })
+    }
+}
+
 impl Mirror {
     /// The names of its connectors, source first.
     pub fn connector_names(&self) -> Vec<String> {
@@ -42,8 +71,9 @@ impl Mirror {
     pub fn connector_name(&self, role: ConnectorRole) -> Result<String, ScenarioError> {
         self.connector(role).map(|c| c.name.clone()).ok_or_else(|| {
             ScenarioError::Failed(format!(
-                "mirror {} runs no {role:?} connector (see kscen describe-deployment)",
-                self.label
+                "mirror {} runs no {} connector (see kscen describe-deployment)",
+                self.label,
+                role.name()
             ))
         })
     }

@@ -74,8 +74,9 @@ impl Scenario for ConnectorRestart {
         let acted_on = param::text("roles")?
             .split(',')
             .map(|role| {
-                let role = parse_role(role.trim())?;
-                Ok((role_name(role), mirror.connector_name(role)?))
+                let role = ConnectorRole::parse(role.trim())
+                    .map_err(|e| ScenarioError::Failed(format!("roles: {e}")))?;
+                Ok((role.name(), mirror.connector_name(role)?))
             })
             .collect::<Result<Vec<_>, ScenarioError>>()?;
         let timeout = param::duration("timeout")?;
@@ -122,27 +123,6 @@ impl Scenario for ConnectorRestart {
 
         mm2::finish_tracked_load(load);
         Ok(())
-    }
-}
-
-/// A role as the `roles` parameter names it.
-fn parse_role(role: &str) -> Result<ConnectorRole, ScenarioError> {
-    match role {
-        "source" => Ok(ConnectorRole::Source),
-        "checkpoint" => Ok(ConnectorRole::Checkpoint),
-        "heartbeat" => Ok(ConnectorRole::Heartbeat),
-        other => Err(format!(
-            "roles: {other:?} is not a MirrorMaker 2 connector role (source, checkpoint, heartbeat)"
-        )
-        .into()),
-    }
-}
-
-fn role_name(role: ConnectorRole) -> &'static str {
-    match role {
-        ConnectorRole::Source => "source",
-        ConnectorRole::Checkpoint => "checkpoint",
-        ConnectorRole::Heartbeat => "heartbeat",
     }
 }
 
