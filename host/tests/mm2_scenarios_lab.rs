@@ -14,16 +14,7 @@ use support::{f64_of, u64_of, workspace_root, Run};
 static LAB: Mutex<()> = Mutex::new(());
 
 fn lab_profile() -> Option<PathBuf> {
-    match std::env::var_os("KSCEN_LAB_PROFILE") {
-        Some(path) => Some(PathBuf::from(path)),
-        None if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("CI=true but KSCEN_LAB_PROFILE is unset: the lab must run for these tests")
-        }
-        None => {
-            eprintln!("skipped: no lab (KSCEN_LAB_PROFILE unset)");
-            None
-        }
-    }
+    support::lab_profile_from("KSCEN_LAB_PROFILE", "lab")
 }
 
 /// Runs a bundled scenario file on the lab with `args` (overrides, grants).

@@ -19,16 +19,7 @@ use rdkafka::ClientConfig;
 use support::{workspace_root, Run};
 
 fn secure_profile_path() -> Option<PathBuf> {
-    match std::env::var_os("KSCEN_SECURE_LAB_PROFILE") {
-        Some(path) => Some(PathBuf::from(path)),
-        None if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
-            "CI=true but KSCEN_SECURE_LAB_PROFILE is unset: `cargo xtask test` starts the secure lab for these tests"
-        ),
-        None => {
-            eprintln!("skipped: no secure lab (KSCEN_SECURE_LAB_PROFILE unset)");
-            None
-        }
-    }
+    support::lab_profile_from("KSCEN_SECURE_LAB_PROFILE", "secure lab")
 }
 
 fn load(path: &Path) -> Profile {

@@ -10,16 +10,7 @@ use std::path::PathBuf;
 use support::{u64_of, Run};
 
 fn seeds_lab_profile() -> Option<PathBuf> {
-    match std::env::var_os("KSCEN_SEEDS_LAB_PROFILE") {
-        Some(path) => Some(PathBuf::from(path)),
-        None if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
-            "CI=true but KSCEN_SEEDS_LAB_PROFILE is unset: the seeds' lab must run for these tests"
-        ),
-        None => {
-            eprintln!("skipped: no seeds' lab (KSCEN_SEEDS_LAB_PROFILE unset)");
-            None
-        }
-    }
+    support::lab_profile_from("KSCEN_SEEDS_LAB_PROFILE", "seeds' lab")
 }
 
 fn all_thresholds_passed(run: &Run) -> bool {

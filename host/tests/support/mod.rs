@@ -104,10 +104,31 @@ pub fn run_scenario(scenario: &str, args: &[&str]) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("scenario.toml");
     std::fs::write(&file, scenario).unwrap();
+    kscen_run(&file, &[], args)
+}
+
+/// Runs a bundled scenario file (`scenarios/`) on the lab of `profile` with `args` (overrides,
+/// grants), and prints what it printed.
+pub fn run_bundled(profile: &Path, scenario: &str, args: &[&str]) -> Run {
+    let file = workspace_root().join("scenarios").join(scenario);
+    let run = kscen_run(&file, &["--profile".as_ref(), profile.as_os_str()], args);
+    eprintln!(
+        "{scenario}: exit {}\n{}\n{}",
+        run.code(),
+        run.stdout(),
+        run.stderr()
+    );
+    run
+}
+
+/// `kscen run FILE` with the bundled plugins, its JSON result collected.
+fn kscen_run(file: &Path, options: &[&std::ffi::OsStr], args: &[&str]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("result.json");
     let output = Command::new(env!("CARGO_BIN_EXE_kscen"))
         .arg("run")
-        .arg(&file)
+        .arg(file)
+        .args(options)
         .arg("--json")
         .arg(&json)
         .args(args)
@@ -117,30 +138,19 @@ pub fn run_scenario(scenario: &str, args: &[&str]) -> Run {
     Run::collect(output, &json)
 }
 
-/// Runs a bundled scenario file (`scenarios/`) on the lab of `profile` with `args` (overrides,
-/// grants), and prints what it printed.
-pub fn run_bundled(profile: &Path, scenario: &str, args: &[&str]) -> Run {
-    let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("result.json");
-    let output = Command::new(env!("CARGO_BIN_EXE_kscen"))
-        .arg("run")
-        .arg(workspace_root().join("scenarios").join(scenario))
-        .arg("--profile")
-        .arg(profile)
-        .arg("--json")
-        .arg(&json)
-        .args(args)
-        .env("KSCEN_PLUGIN_PATH", plugin_dist())
-        .output()
-        .expect("kscen runs");
-    let run = Run::collect(output, &json);
-    eprintln!(
-        "{scenario}: exit {}\n{}\n{}",
-        run.code(),
-        run.stdout(),
-        run.stderr()
-    );
-    run
+/// The profile of a lab `cargo xtask test` started for these tests, from `variable`; `None`
+/// (the tests say they are skipped) when it is unset, a failure when it is unset on CI.
+pub fn lab_profile_from(variable: &str, lab: &str) -> Option<PathBuf> {
+    match std::env::var_os(variable) {
+        Some(path) => Some(PathBuf::from(path)),
+        None if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true but {variable} is unset: `cargo xtask test` starts the {lab} for these tests")
+        }
+        None => {
+            eprintln!("skipped: no {lab} ({variable} unset)");
+            None
+        }
+    }
 }
 
 pub fn f64_of(value: &Value) -> f64 {
