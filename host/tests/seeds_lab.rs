@@ -55,15 +55,9 @@ fn worker_kill_on_the_seeds_timers_gets_the_verdict_its_rebalance_earns() {
     // Exit 0 only when every threshold passed, 2 when one failed: what a CI job gates on.
     assert_eq!(run.code(), if all_thresholds_passed(&run) { 0 } else { 2 });
     // The mirror measured is the seed's, found under its own names.
-    let mirror = &run.result()["mirror"];
-    assert_eq!(mirror["label"], "nemo->applicatif", "{mirror}");
-    assert!(
-        mirror["connectors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|c| c["role"] == "source" && c["name"] == "nemo-to-applicatif-source"),
-        "{mirror}"
+    assert_eq!(
+        run.mirror_measured(),
+        ("nemo->applicatif", "nemo-to-applicatif-source")
     );
     for verdict in run.result()["replication"].as_array().unwrap() {
         assert_eq!(u64_of(&verdict["lost"]), 0, "{verdict}");

@@ -27,24 +27,24 @@ fn to_wit_policy(policy: &ReplicationPolicy) -> WitPolicy {
     }
 }
 
+/// The plugin's view is the result's (`Mirror::summary`), with the policy as a variant.
 fn to_wit_mirror(mirror: &Mirror) -> WitMirror {
+    let summary = mirror.summary();
     WitMirror {
-        label: mirror.label(),
-        source_alias: mirror.source_alias.clone(),
-        target_alias: mirror.target_alias.clone(),
-        connectors: Role::ALL
+        label: summary.label,
+        source_alias: summary.source_alias,
+        target_alias: summary.target_alias,
+        connectors: summary
+            .connectors
             .into_iter()
-            .filter_map(|role| {
-                let connector = mirror.connector(role)?;
-                Some(MirrorConnector {
-                    name: connector.name.clone(),
-                    role: to_wit_role(role),
-                    tasks_max: connector.deployed().map(|d| d.tasks_max),
-                })
+            .map(|connector| MirrorConnector {
+                name: connector.name,
+                role: to_wit_role(connector.role),
+                tasks_max: connector.tasks_max,
             })
             .collect(),
         policy: to_wit_policy(&mirror.policy),
-        pinned: mirror.pinned,
+        pinned: summary.pinned,
     }
 }
 

@@ -29,6 +29,12 @@ struct Found {
     chosen: Result<usize, HostError>,
 }
 
+impl Found {
+    fn chosen(&self) -> Result<&Mirror, &HostError> {
+        self.chosen.as_ref().map(|&index| &self.all[index])
+    }
+}
+
 /// How a tracked load's remote topic was named.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemoteTopic {
@@ -61,16 +67,12 @@ impl RunMirror {
 
     /// The run's mirror.
     pub async fn chosen(&self) -> HostResult<&Mirror> {
-        let found = self.found().await?;
-        let index = found.chosen.clone()?;
-        Ok(&found.all[index])
+        self.found().await?.chosen().map_err(Clone::clone)
     }
 
     /// The run's mirror if the run looked it up and found it; never looks it up.
     pub fn used(&self) -> Option<&Mirror> {
-        let found = self.found.get()?.as_ref().ok()?;
-        let index = *found.chosen.as_ref().ok()?;
-        Some(&found.all[index])
+        self.found.get()?.as_ref().ok()?.chosen().ok()
     }
 
     /// The name `topic` of cluster `source_cluster` gets on the target. Without a deployment in

@@ -78,6 +78,22 @@ impl Run {
         )
     }
 
+    /// The mirror the run measured, as its result records it: its label and the name of its
+    /// source connector.
+    pub fn mirror_measured(&self) -> (&str, &str) {
+        let mirror = &self.result()["mirror"];
+        let source = mirror["connectors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no mirror in the result: {mirror}"))
+            .iter()
+            .find(|c| c["role"] == "source")
+            .unwrap_or_else(|| panic!("no source connector: {mirror}"));
+        (
+            mirror["label"].as_str().expect("a label"),
+            source["name"].as_str().expect("a name"),
+        )
+    }
+
     /// The verdict of the threshold written as `threshold` in the scenario file.
     pub fn threshold_verdict(&self, threshold: &str) -> &str {
         let thresholds = &self.result()["thresholds"];
