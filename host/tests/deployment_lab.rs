@@ -413,7 +413,12 @@ async fn check_discovered(profile: Arc<Profile>, flow: Flow) {
         mirror.label(),
         format!("{}->{}", flow.source_alias, flow.target_alias)
     );
-    assert_eq!(mirror.policy, ReplicationPolicy::Identity);
+    assert_eq!(
+        mirror.policy,
+        ReplicationPolicy::Identity {
+            internal_separator: ".".into()
+        }
+    );
     let kept = format!("t{}-orders", flow.tag);
     let skipped = format!("t{}-skip-orders", flow.tag);
     assert_eq!(mirror.remote_topic(&kept).as_deref(), Some(kept.as_str()));

@@ -21,8 +21,8 @@ fn to_wit_role(role: Role) -> ConnectorRole {
 
 fn to_wit_policy(policy: &ReplicationPolicy) -> WitPolicy {
     match policy {
-        ReplicationPolicy::Default { separator } => WitPolicy::Default(separator.clone()),
-        ReplicationPolicy::Identity => WitPolicy::Identity,
+        ReplicationPolicy::Default { separator, .. } => WitPolicy::Default(separator.clone()),
+        ReplicationPolicy::Identity { .. } => WitPolicy::Identity,
         ReplicationPolicy::Unknown { class } => WitPolicy::Unknown(class.clone()),
     }
 }

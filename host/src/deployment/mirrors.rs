@@ -98,10 +98,7 @@ impl Deployed {
             tasks_max: get("tasks.max")
                 .and_then(|t| t.trim().parse().ok())
                 .unwrap_or(1),
-            policy: ReplicationPolicy::from_config(
-                get("replication.policy.class"),
-                get("replication.policy.separator"),
-            ),
+            policy: ReplicationPolicy::from_connector_config(&config),
             class,
             status: listed.status,
             config,
@@ -205,6 +202,18 @@ impl Mirror {
     /// The name the mirror gives `source_topic` on the target; `None` for an unknown policy.
     pub fn remote_topic(&self, source_topic: &str) -> Option<String> {
         self.policy.remote_topic(&self.source_alias, source_topic)
+    }
+
+    /// The topic on the target the mirror's checkpoints go to: named by the checkpoint
+    /// connector's own policy when Connect listed it (that connector writes the topic), else by
+    /// the mirror's. `None` for an unknown policy.
+    pub fn checkpoints_topic(&self) -> Option<String> {
+        let policy = self
+            .checkpoint
+            .as_ref()
+            .and_then(ConnectorRef::deployed)
+            .map_or(&self.policy, |deployed| &deployed.policy);
+        policy.checkpoints_topic(&self.source_alias)
     }
 
     /// An empty mirror for a flow; connectors are put in with [`Mirror::put`].
@@ -493,6 +502,50 @@ mod tests {
         assert!(
             error.contains("applicatif->nemo, nemo->applicatif"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn the_checkpoints_topic_is_named_by_the_checkpoint_connectors_policy() {
+        let separator = ("replication.policy.separator", "_");
+        let source = |extra: &[(&str, &str)]| {
+            fixtures::listed("east-src", "MirrorSourceConnector", "east", "west", extra)
+        };
+        let checkpoint = |extra: &[(&str, &str)]| {
+            fixtures::listed(
+                "east-cp",
+                "MirrorCheckpointConnector",
+                "east",
+                "west",
+                extra,
+            )
+        };
+        let both = discover(vec![source(&[separator]), checkpoint(&[separator])]);
+        assert_eq!(
+            both[0].checkpoints_topic().as_deref(),
+            Some("east_checkpoints_internal")
+        );
+        // Only the checkpoint connector keeps the dot for internal topics: it writes the topic.
+        let kept_dot = discover(vec![
+            source(&[separator]),
+            checkpoint(&[
+                separator,
+                (
+                    "replication.policy.internal.topic.separator.enabled",
+                    "false",
+                ),
+            ]),
+        ]);
+        assert_eq!(kept_dot[0].remote_topic("orders").unwrap(), "east_orders");
+        assert_eq!(
+            kept_dot[0].checkpoints_topic().as_deref(),
+            Some("east.checkpoints.internal")
+        );
+        // Without a checkpoint connector, the mirror's policy tells.
+        let source_only = discover(vec![source(&[separator])]);
+        assert_eq!(
+            source_only[0].checkpoints_topic().as_deref(),
+            Some("east_checkpoints_internal")
         );
     }
 
