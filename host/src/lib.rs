@@ -12,6 +12,7 @@ pub mod deployment;
 pub mod engine;
 pub mod error;
 pub mod faults;
+pub mod groups;
 pub mod import;
 pub mod lab;
 pub mod load;

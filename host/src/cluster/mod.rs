@@ -10,7 +10,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, Top
 use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
-use rdkafka::metadata::MetadataTopic;
+use rdkafka::metadata::{Metadata, MetadataTopic};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientConfig;
 
@@ -20,7 +20,7 @@ pub use embedded::EmbeddedCluster;
 
 /// The logical name the embedded cluster answers to.
 pub const EMBEDDED_NAME: &str = "source";
-const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 struct Connection {
@@ -235,18 +235,7 @@ impl Clusters {
     /// High watermark of every partition of `topic`.
     pub async fn end_offsets(&self, name: &str, topic: &str) -> HostResult<Vec<(i32, i64)>> {
         self.with_topic_metadata(name, topic, |consumer, metadata| {
-            metadata
-                .partitions()
-                .iter()
-                .map(|partition| {
-                    let (_, high) = consumer.fetch_watermarks(
-                        metadata.name(),
-                        partition.id(),
-                        METADATA_TIMEOUT,
-                    )?;
-                    Ok((partition.id(), high))
-                })
-                .collect()
+            high_watermarks(consumer, metadata)
         })
         .await
     }
@@ -266,16 +255,41 @@ impl Clusters {
         tokio::task::spawn_blocking(move || {
             let consumer: BaseConsumer = config.create()?;
             let metadata = consumer.fetch_metadata(Some(&topic), METADATA_TIMEOUT)?;
-            let found = metadata
-                .topics()
-                .iter()
-                .find(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty())
-                .ok_or_else(|| HostError::NotFound(format!("topic {topic} on {cluster}")))?;
-            read(&consumer, found)
+            read(&consumer, find_topic(&metadata, &cluster, &topic)?)
         })
         .await
         .map_err(|e| HostError::Kafka(format!("{failed}: {e}")))?
     }
+}
+
+/// `topic` in `metadata` of cluster `cluster`; a topic the cluster does not know (or that has no
+/// partitions) is `NotFound`.
+pub(crate) fn find_topic<'m>(
+    metadata: &'m Metadata,
+    cluster: &str,
+    topic: &str,
+) -> HostResult<&'m MetadataTopic> {
+    metadata
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty())
+        .ok_or_else(|| HostError::NotFound(format!("topic {topic} on {cluster}")))
+}
+
+/// High watermark of every partition of `topic`.
+pub(crate) fn high_watermarks<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    topic: &MetadataTopic,
+) -> HostResult<Vec<(i32, i64)>> {
+    topic
+        .partitions()
+        .iter()
+        .map(|partition| {
+            let (_, high) =
+                consumer.fetch_watermarks(topic.name(), partition.id(), METADATA_TIMEOUT)?;
+            Ok((partition.id(), high))
+        })
+        .collect()
 }
 
 /// Waits until every broker knows a topic the controller just created: each learns it from the
