@@ -198,4 +198,4 @@ const SEEDS_LAB_TESTS: &str = "seeds_lab";
 
 /// The MirrorMaker 2 suites: they run on the 3-broker labs whose connectors come from a config
 /// file (lab::MM2_KAFKA_3, lab::MM2_KAFKA_4), not on the plain lab.
-const MM2_LAB_TESTS: [&str; 2] = ["mm2_scenarios_lab", "deployment_lab"];
+const MM2_LAB_TESTS: [&str; 3] = ["mm2_scenarios_lab", "deployment_lab", "groups_lab"];
