@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
-use crate::config::producer_props::{parse_property_arg, read_properties_file};
+use crate::config::client_props::{parse_property_arg, read_properties_file, Client, Property};
 use crate::config::profile::Profile;
 use crate::config::scenario::ScenarioFile;
 use crate::engine::{Host, PluginFailure};
@@ -132,6 +132,13 @@ pub struct RunArgs {
     /// Producer properties key=value (Java or librdkafka names), after --producer.config.
     #[arg(long = "producer-props", value_name = "KEY=VALUE", num_args = 1..)]
     pub producer_props: Vec<String>,
+    /// Java consumer properties file, as kafka-consumer-perf-test takes it: applies to every
+    /// consume job of the run (before the plugin's own consumer-config); mapped to librdkafka.
+    #[arg(long = "consumer.config", value_name = "FILE")]
+    pub consumer_config: Option<PathBuf>,
+    /// Consumer properties key=value (Java or librdkafka names), after --consumer.config.
+    #[arg(long = "consumer-props", value_name = "KEY=VALUE", num_args = 1..)]
+    pub consumer_props: Vec<String>,
     /// Allow the plugin to act on this fault target of the profile (a worker, broker or link).
     /// Faults are never granted implicitly; `[grants] faults` in the scenario file grants too.
     #[arg(long = "grant-fault", value_name = "TARGET")]
@@ -167,6 +174,22 @@ pub async fn execute(cli: Cli) -> Result<u8> {
     }
 }
 
+/// A client's properties from its `--*.config` file, then its `--*-props` items.
+fn client_properties(
+    client: Client,
+    file: &Option<PathBuf>,
+    items: &[String],
+) -> Result<Vec<Property>> {
+    let mut properties = match file {
+        Some(path) => read_properties_file(client, path)?,
+        None => Vec::new(),
+    };
+    for item in items {
+        properties.push(parse_property_arg(client, item)?);
+    }
+    Ok(properties)
+}
+
 async fn run(args: RunArgs) -> Result<u8> {
     // A file path, or `<pack>/<scenario>` of an installed pack (verified again here).
     let scenario = crate::pack::load_scenario(&args.scenario)?;
@@ -179,19 +202,23 @@ async fn run(args: RunArgs) -> Result<u8> {
         .iter()
         .map(|s| parse_set(s))
         .collect::<Result<Vec<_>>>()?;
-    let mut producer_properties = match &args.producer_config {
-        Some(path) => read_properties_file(path)?,
-        None => Vec::new(),
-    };
-    for prop in &args.producer_props {
-        producer_properties.push(parse_property_arg(prop)?);
-    }
+    let producer_properties = client_properties(
+        Client::Producer,
+        &args.producer_config,
+        &args.producer_props,
+    )?;
+    let consumer_properties = client_properties(
+        Client::Consumer,
+        &args.consumer_config,
+        &args.consumer_props,
+    )?;
     let host = Host::new()?;
     let request = RunRequest {
         scenario,
         profile,
         overrides,
         producer_properties,
+        consumer_properties,
         granted_faults: args.grant_fault,
         thresholds: args
             .threshold

@@ -10,8 +10,8 @@ use anyhow::{bail, Context, Result};
 
 use crate::caps::RunContext;
 use crate::cluster::Clusters;
+use crate::config::client_props::{map_consumer_properties, map_producer_properties, Property};
 use crate::config::params;
-use crate::config::producer_props::{map_producer_properties, Property};
 use crate::config::profile::Profile;
 use crate::config::scenario::ScenarioFile;
 use crate::connect::ConnectClient;
@@ -25,8 +25,8 @@ use crate::plugin_path;
 use crate::policy::{Grants, Offer};
 use crate::probe::Probes;
 use crate::report::console::{
-    custom_histogram_lines, figure_lines, perf_test_final_line, replication_lines, summary_table,
-    threshold_lines, LiveOutput,
+    consumer_lines, custom_histogram_lines, figure_lines, group_lines, perf_test_final_line,
+    replication_lines, summary_table, threshold_lines, LiveOutput,
 };
 use crate::report::result::{self, Environment, Outcome, PluginMeta, RunResult, ScenarioMeta};
 use crate::thresholds::abort::AbortOnFail;
@@ -36,6 +36,8 @@ pub struct RunRequest {
     pub profile: Option<(String, Profile)>,
     pub overrides: Vec<(String, String)>,
     pub producer_properties: Vec<Property>,
+    /// `--consumer.config`, `--consumer-props`: for every consume job of the run
+    pub consumer_properties: Vec<Property>,
     /// fault targets granted on the command line (`--grant-fault`)
     pub granted_faults: Vec<String>,
     /// thresholds from the command line (`--threshold`), on top of the scenario file's
@@ -141,6 +143,10 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
     for note in producer_config.not_applied() {
         eprintln!("warning: producer property {note}");
     }
+    let consumer_config = map_consumer_properties(&request.consumer_properties);
+    for note in consumer_config.not_applied() {
+        eprintln!("warning: consumer property {note}");
+    }
 
     let clock = RunClock::start();
     let started_at = chrono::Utc::now();
@@ -185,6 +191,7 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         params: params.clone(),
         grants,
         producer_config: producer_config.clone(),
+        consumer_config,
         next_job_id: AtomicU64::new(1),
         run_id: rand::random(),
         limits: scenario.limits,
@@ -246,7 +253,13 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
     for job in metrics.jobs() {
         job.request_stop();
     }
+    for job in metrics.consume_jobs() {
+        job.request_stop();
+    }
     for job in metrics.jobs() {
+        job.wait_done().await;
+    }
+    for job in metrics.consume_jobs() {
         job.wait_done().await;
     }
     metrics.phases.end(metrics.clock.now_ns());
@@ -309,6 +322,10 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         custom_histograms: result::custom_histograms(&metrics),
         replication: result::replication(&metrics),
         mirror: context.mirror.used().map(Mirror::summary),
+        consumer_properties: context.consumer_config.notes.clone(),
+        consumer_settings: context.consumer_config.in_force(),
+        consumers: result::consumers(&metrics),
+        groups: result::groups(&metrics),
         figures: metrics.figures(),
         thresholds: Vec::new(),
     };
@@ -325,6 +342,8 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
     if let Some(line) = perf_test_final_line(&run_result.phases) {
         println!("{line}");
     }
+    print!("{}", consumer_lines(&run_result.consumers, started_at));
+    print!("{}", group_lines(&run_result.groups));
     if let Some(path) = &request.json {
         write_json(path, &run_result)?;
         eprintln!("Result written to {}", path.display());

@@ -6,8 +6,8 @@ mod support;
 
 use std::path::Path;
 
+use kscen::config::client_props::{map_producer_properties, parse_property_arg, Client};
 use kscen::config::params::{self, ParamKind, ParamSpec};
-use kscen::config::producer_props::{map_producer_properties, parse_property_arg};
 use kscen::config::profile::Profile;
 use kscen::config::scenario::ScenarioFile;
 use kscen::engine::Host;
@@ -48,7 +48,7 @@ proptest! {
         let mapped = map_producer_properties(&[(key.clone(), value.clone())]);
         // Every key is either applied (possibly renamed) or reported: never silently dropped.
         prop_assert!(!mapped.librdkafka.is_empty() || mapped.not_applied().next().is_some());
-        let _ = parse_property_arg(&format!("{key}={value}"));
+        let _ = parse_property_arg(Client::Producer, &format!("{key}={value}"));
     }
 
     #[test]

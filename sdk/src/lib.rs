@@ -30,24 +30,26 @@
 // Lets the generated code name this crate as plugins see it.
 extern crate self as kscen_sdk;
 
+pub mod consume;
 pub mod describe;
 mod error;
 pub mod load;
 pub mod mm2;
 pub mod param;
 
-/// Generated bindings of `kscen:scenario@0.3.0`, for what the wrappers do not cover. 0.3.0 imports
-/// 0.1.0's host interfaces and 0.2.0's `types` unchanged, so they sit in `kscen::scenario0_1_0`
-/// and `kscen::scenario0_2_0`, and 0.3.0's own `mm2` in `kscen::scenario0_3_0`.
+/// Generated bindings of `kscen:scenario@0.4.0`, for what the wrappers do not cover. 0.4.0 imports
+/// 0.1.0's host interfaces, 0.2.0's `types` and 0.3.0's `mm2` unchanged, so they sit in
+/// `kscen::scenario0_1_0`, `kscen::scenario0_2_0` and `kscen::scenario0_3_0`, and 0.4.0's own
+/// `groups` in `kscen::scenario0_4_0`.
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "wit/scenario@0.3.0",
+        path: "wit/scenario@0.4.0",
         world: "scenario",
         pub_export_macro: true,
         export_macro_name: "export_bindings",
         default_bindings_module: "kscen_sdk::bindings",
         runtime_path: "kscen_sdk::wit_bindgen::rt",
-        // 0.1.0's and 0.2.0's interfaces come from `deps/`: generate them here too.
+        // The older versions' interfaces come from `deps/`: generate them here too.
         generate_all,
     });
 }
@@ -58,7 +60,7 @@ pub use bindings::kscen::scenario0_1_0::{
     clock, connect, faults, kafka, log, metrics, params, probe,
 };
 
-/// The contract's types: the description of 0.2.0 (unchanged in 0.3.0), errors and parameters as
+/// The contract's types: the description of 0.2.0 (unchanged since), errors and parameters as
 /// 0.1.0 defines them.
 pub mod types {
     pub use crate::bindings::kscen::scenario0_1_0::types::{
@@ -68,6 +70,7 @@ pub mod types {
         Capability, ScenarioInfo, TopicRequest,
     };
 }
+pub use consume::Consume;
 pub use describe::{spec, Describe};
 pub use error::ScenarioError;
 pub use load::Load;
@@ -105,6 +108,7 @@ macro_rules! export_scenario {
 
 /// Everything a typical scenario uses.
 pub mod prelude {
+    pub use crate::consume::Consume;
     pub use crate::describe::{spec, Describe};
     pub use crate::load::Load;
     pub use crate::{

@@ -2,22 +2,23 @@
 //!
 //! Why it is this small: each version only adds to the one before. `kscen:scenario@0.2.0` changes
 //! only `types` (a plugin may declare topic requests in `describe`); 0.3.0 only adds the `mm2`
-//! interface. Each WIT imports the older packages unchanged (through its `deps/` folder), and its
+//! interface, 0.4.0 only the `groups` interface. Each WIT imports the older packages unchanged (through its `deps/` folder), and its
 //! `bindgen!` maps them to the code generated for them (`with:`). So every host capability
 //! (`caps/`) is implemented once, on the traits of the version that introduced it, and one linker,
 //! built from the newest world (whose imports include all older ones'), instantiates components
-//! of every version. 0.2.0 and 0.3.0 share their exports; a 0.1.0 `describe` result is adapted to
+//! of every version. 0.2.0, 0.3.0 and 0.4.0 share their exports; a 0.1.0 `describe` result is adapted to
 //! 0.2.0's [`ScenarioInfo`]. A future version that changes a host interface gets that interface
 //! generated in its own module, and the older module delegates its calls to it.
 //!
 //! A component's version is read from its imports: a 0.2.0 component imports `types@0.2.0` (its
-//! `describe` returns that interface's `scenario-info`), a 0.3.0 one `mm2@0.3.0`. A 0.3.0 plugin
-//! that never calls `mm2` imports what a 0.2.0 one does, and runs as one: the two are the same
-//! contract for it.
+//! `describe` returns that interface's `scenario-info`), a 0.3.0 one `mm2@0.3.0`, a 0.4.0 one
+//! `groups@0.4.0`. A plugin that never calls its version's new interface imports what one of the
+//! version before does, and runs as one: the two are the same contract for it.
 
 pub mod v0_1_0;
 pub mod v0_2_0;
 pub mod v0_3_0;
+pub mod v0_4_0;
 
 use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
 use wasmtime::{Engine, Store};
@@ -34,22 +35,28 @@ pub enum WitVersion {
     V0_1_0,
     V0_2_0,
     V0_3_0,
+    V0_4_0,
 }
 
 const PACKAGE: &str = "kscen:scenario";
 
 impl WitVersion {
     /// Oldest first.
-    pub const SUPPORTED: [WitVersion; 3] =
-        [WitVersion::V0_1_0, WitVersion::V0_2_0, WitVersion::V0_3_0];
+    pub const SUPPORTED: [WitVersion; 4] = [
+        WitVersion::V0_1_0,
+        WitVersion::V0_2_0,
+        WitVersion::V0_3_0,
+        WitVersion::V0_4_0,
+    ];
     /// What the SDK and new packs are built against.
-    pub const NEWEST: WitVersion = WitVersion::V0_3_0;
+    pub const NEWEST: WitVersion = WitVersion::V0_4_0;
 
     pub fn semver(self) -> &'static str {
         match self {
             WitVersion::V0_1_0 => "0.1.0",
             WitVersion::V0_2_0 => "0.2.0",
             WitVersion::V0_3_0 => "0.3.0",
+            WitVersion::V0_4_0 => "0.4.0",
         }
     }
 
@@ -100,11 +107,11 @@ impl std::fmt::Display for WitVersion {
 
 /// Links every version's host interfaces: the newest world imports all of the older ones'.
 pub fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
-    v0_3_0::Scenario::add_to_linker::<_, HasSelf<_>>(linker, |state| state)
+    v0_4_0::Scenario::add_to_linker::<_, HasSelf<_>>(linker, |state| state)
 }
 
-/// A component ready to instantiate, with its version's exports looked up. 0.3.0 exports what
-/// 0.2.0 does, so one variant serves both.
+/// A component ready to instantiate, with its version's exports looked up. 0.3.0 and 0.4.0
+/// export what 0.2.0 does, so one variant serves them all.
 pub enum ScenarioPre {
     V0_1_0(v0_1_0::ScenarioPre<PluginState>),
     V0_2_0(v0_2_0::ScenarioPre<PluginState>, WitVersion),
@@ -118,7 +125,7 @@ impl ScenarioPre {
     ) -> wasmtime::Result<ScenarioPre> {
         Ok(match version {
             WitVersion::V0_1_0 => ScenarioPre::V0_1_0(v0_1_0::ScenarioPre::new(instance_pre)?),
-            WitVersion::V0_2_0 | WitVersion::V0_3_0 => {
+            WitVersion::V0_2_0 | WitVersion::V0_3_0 | WitVersion::V0_4_0 => {
                 ScenarioPre::V0_2_0(v0_2_0::ScenarioPre::new(instance_pre)?, version)
             }
         })

@@ -16,9 +16,9 @@ use crate::bindings::v0_1_0::kscen::scenario::kafka::{
     ReplicationStatus as WitReplicationStatus, StartFrom,
 };
 use crate::bindings::WitError;
-use crate::caps::{unless_cancelled, PluginState, RunContext};
+use crate::caps::{unless_cancelled, wait_at_most, PluginState, RunContext};
+use crate::config::client_props::map_producer_properties;
 use crate::config::new_topics::acks_all;
-use crate::config::producer_props::map_producer_properties;
 use crate::error::{HostError, HostResult};
 use crate::load::{self, KeyMode, LoadJob, LoadPlan, LoadStatus, Rate, ReplicationPlan};
 use crate::policy::topics;
@@ -457,19 +457,7 @@ impl HostLoad for PluginState {
     ) -> wasmtime::Result<Result<WitStatus, WitError>> {
         let job = self.table.get(&load)?.job.clone();
         let run = self.run()?.clone();
-        let finished = match timeout_ms {
-            None => {
-                unless_cancelled(&run, job.wait_done()).await?;
-                true
-            }
-            Some(ms) => unless_cancelled(
-                &run,
-                tokio::time::timeout(Duration::from_millis(ms), job.wait_done()),
-            )
-            .await?
-            .is_ok(),
-        };
-        Ok(if finished {
+        Ok(if wait_at_most(&run, timeout_ms, job.wait_done()).await? {
             Ok(to_wit_status(job.status()))
         } else {
             Err(WitError::Timeout(format!(

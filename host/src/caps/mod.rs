@@ -3,6 +3,7 @@
 pub mod clock;
 pub mod connect;
 pub mod faults;
+pub mod groups;
 pub mod kafka;
 pub mod log;
 pub mod metrics;
@@ -19,8 +20,8 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::cluster::Clusters;
+use crate::config::client_props::MappedConfig;
 use crate::config::params::ResolvedParams;
-use crate::config::producer_props::MappedConfig;
 use crate::metrics::RunMetrics;
 use crate::policy::Grants;
 
@@ -35,6 +36,8 @@ pub struct RunContext {
     pub grants: Grants,
     /// `--producer.config` / `--producer-props`, already mapped to librdkafka.
     pub producer_config: MappedConfig,
+    /// `--consumer.config` / `--consumer-props`, already mapped to librdkafka.
+    pub consumer_config: MappedConfig,
     pub next_job_id: AtomicU64,
     /// Identifies this run's records on shared topics.
     pub run_id: u64,
@@ -143,4 +146,22 @@ pub async fn unless_cancelled<T>(
             run.limits.host_call_timeout.unwrap_or_default(),
         ))),
     }
+}
+
+/// Waits for a job's end (`done`) for at most `timeout_ms` (forever without one), unless the run
+/// is cancelled first; false when the job was still running at the timeout.
+pub async fn wait_at_most(
+    run: &RunContext,
+    timeout_ms: Option<u64>,
+    done: impl std::future::Future<Output = ()>,
+) -> wasmtime::Result<bool> {
+    Ok(match timeout_ms {
+        None => {
+            unless_cancelled(run, done).await?;
+            true
+        }
+        Some(ms) => unless_cancelled(run, tokio::time::timeout(Duration::from_millis(ms), done))
+            .await?
+            .is_ok(),
+    })
 }

@@ -29,7 +29,7 @@ pub struct ScenarioFile {
     /// "NAME"`: a connector name, or the alias pair `SOURCE->TARGET`).
     pub mirror: Option<String>,
     /// Producer settings (`[producer]`, Java or librdkafka names), before the command line's.
-    pub producer: Vec<super::producer_props::Property>,
+    pub producer: Vec<super::client_props::Property>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -130,7 +130,7 @@ mod duration_ms {
 
 /// `[producer]` as properties, in key order: TOML strings, numbers and booleans as the text a
 /// properties file would hold.
-fn producer_settings(table: &toml::Table) -> Result<Vec<super::producer_props::Property>> {
+fn producer_settings(table: &toml::Table) -> Result<Vec<super::client_props::Property>> {
     table
         .iter()
         .map(|(key, value)| {
@@ -281,7 +281,7 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
         );
         let in_force =
-            crate::config::producer_props::map_producer_properties(&scenario.producer).in_force();
+            crate::config::client_props::map_producer_properties(&scenario.producer).in_force();
         assert_eq!(in_force["linger.ms"], "5");
         assert_eq!(in_force["sasl.password"], "(redacted)");
 

@@ -86,6 +86,21 @@ impl ReplicationPolicy {
         }
     }
 
+    /// The source topic a remote topic of the mirror from `source_alias` copies
+    /// (`ReplicationPolicy.upstreamTopic`); `None` when the name is not one the policy gives a
+    /// topic of that cluster, or the policy is unknown.
+    pub fn upstream_topic(&self, source_alias: &str, remote_topic: &str) -> Option<String> {
+        match self {
+            ReplicationPolicy::Default { separator, .. } => remote_topic
+                .strip_prefix(source_alias)
+                .and_then(|rest| rest.strip_prefix(separator.as_str()))
+                .filter(|topic| !topic.is_empty())
+                .map(str::to_string),
+            ReplicationPolicy::Identity { .. } => Some(remote_topic.to_string()),
+            ReplicationPolicy::Unknown { .. } => None,
+        }
+    }
+
     /// The topic on the target where the checkpoint connector of a mirror from `source_alias`
     /// writes its checkpoints (`ReplicationPolicy.checkpointsTopic`): `<alias>.checkpoints.internal`
     /// with the internal separator in place of each `.`. `None` for an unknown policy.
@@ -154,6 +169,23 @@ mod tests {
             "nemo_orders"
         );
         assert_eq!(custom.class(), DEFAULT_POLICY_CLASS);
+    }
+
+    #[test]
+    fn a_remote_topic_names_its_source_topic_back() {
+        let custom = ReplicationPolicy::from_config(Some(DEFAULT_POLICY_CLASS), Some("_"));
+        assert_eq!(
+            custom.upstream_topic("nemo", "nemo_orders").as_deref(),
+            Some("orders")
+        );
+        assert_eq!(custom.upstream_topic("nemo", "nemo.orders"), None);
+        assert_eq!(custom.upstream_topic("nemo", "nemo_"), None);
+        assert_eq!(custom.upstream_topic("nemo", "orders"), None);
+        let identity = ReplicationPolicy::from_config(Some(IDENTITY_POLICY_CLASS), None);
+        assert_eq!(
+            identity.upstream_topic("nemo", "orders").as_deref(),
+            Some("orders")
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! Module map (one job each):
 //! - `checkpoints`: MM2's checkpoint records (the wire format of
 //!   `org.apache.kafka.connect.mirror.Checkpoint`), read from the target's checkpoints topic;
+//! - `commit`: committing a group's offsets (moving it);
 //! - `lag`: `kafka-consumer-groups --describe` for one group;
 //! - `translation`: a group's translated offsets, and the error of a translation measured on
 //!   kscen's stamped records.
@@ -13,6 +14,7 @@
 //! it never joins a group, never commits, and ends even while the topic keeps growing.
 
 pub mod checkpoints;
+pub mod commit;
 pub mod lag;
 pub mod translation;
 

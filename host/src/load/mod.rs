@@ -1,6 +1,7 @@
 //! Native load generation: plans from plugins become paced producer jobs on their own threads.
 
 mod batch;
+pub mod consume;
 pub mod job;
 pub mod recorder;
 mod reports;

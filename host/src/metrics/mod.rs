@@ -13,8 +13,10 @@ use std::sync::{Arc, Mutex};
 
 use hdrhistogram::Histogram;
 
+use crate::load::consume::ConsumeJob;
 use crate::load::recorder::Interval;
 use crate::load::LoadJob;
+use crate::verify::group_ledger::{GroupLedger, GroupVerdict, Produced};
 use clock::RunClock;
 use events::EventLog;
 use phases::PhaseBoard;
@@ -25,6 +27,9 @@ pub struct RunMetrics {
     pub phases: Arc<PhaseBoard>,
     pub events: EventLog,
     jobs: Mutex<Vec<Arc<LoadJob>>>,
+    consume_jobs: Mutex<Vec<Arc<ConsumeJob>>>,
+    /// consumer group name → what it read of this run's stamped records, over all its jobs
+    groups: Mutex<BTreeMap<String, Arc<Mutex<GroupLedger>>>>,
     gauges: Mutex<BTreeMap<String, f64>>,
     figures: Mutex<BTreeMap<String, Figure>>,
     custom: Mutex<CustomHistograms>,
@@ -75,6 +80,8 @@ pub struct Sample {
     /// the largest over tracked jobs
     pub replication_lag_ms: Option<u64>,
     pub interval: Option<Interval>,
+    /// records consume jobs took since the last sample; none when the run has none
+    pub consumed: Option<crate::load::consume::ConsumeInterval>,
 }
 
 impl RunMetrics {
@@ -84,6 +91,8 @@ impl RunMetrics {
             phases: Arc::new(PhaseBoard::default()),
             events: EventLog::default(),
             jobs: Mutex::default(),
+            consume_jobs: Mutex::default(),
+            groups: Mutex::default(),
             gauges: Mutex::default(),
             figures: Mutex::default(),
             custom: Mutex::default(),
@@ -97,6 +106,50 @@ impl RunMetrics {
 
     pub fn jobs(&self) -> Vec<Arc<LoadJob>> {
         self.jobs.lock().unwrap().clone()
+    }
+
+    pub fn add_consume_job(&self, job: Arc<ConsumeJob>) {
+        self.consume_jobs.lock().unwrap().push(job);
+    }
+
+    pub fn consume_jobs(&self) -> Vec<Arc<ConsumeJob>> {
+        self.consume_jobs.lock().unwrap().clone()
+    }
+
+    /// The ledger of consumer group `group`, shared by every job that reads as it.
+    pub fn group_ledger(&self, group: &str) -> Arc<Mutex<GroupLedger>> {
+        self.groups
+            .lock()
+            .unwrap()
+            .entry(group.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// The groups consume jobs read as, sorted.
+    pub fn group_names(&self) -> Vec<String> {
+        self.groups.lock().unwrap().keys().cloned().collect()
+    }
+
+    /// Group `group`'s verdict on the records of this run's tracked loads (the ones that stamp
+    /// their records); `None` when no consume job read as that group.
+    pub fn group_verdict(&self, group: &str) -> Option<GroupVerdict> {
+        let ledger = self.groups.lock().unwrap().get(group)?.clone();
+        let jobs = self.jobs();
+        let recorders: Vec<_> = jobs.iter().map(|j| j.recorder.lock().unwrap()).collect();
+        let produced = jobs.iter().zip(&recorders).filter_map(|(job, recorder)| {
+            let replication = recorder.replication.as_ref()?;
+            let mut reaches = vec![(job.cluster.clone(), job.topic.clone())];
+            reaches.extend(job.replication_target.clone());
+            Some(Produced {
+                job: job.id as u32,
+                reaches,
+                sent: recorder.totals.sent,
+                failed: replication.failed_records(),
+            })
+        });
+        let verdict = ledger.lock().unwrap().verdict(produced);
+        Some(verdict)
     }
 
     pub fn set_gauge(&self, name: &str, value: f64) {
@@ -158,6 +211,12 @@ impl RunMetrics {
                 }
             }
         }
+        for job in self.consume_jobs() {
+            let interval = job.recorder.lock().unwrap().take_interval();
+            let total = sample.consumed.get_or_insert_default();
+            total.records += interval.records;
+            total.bytes += interval.bytes;
+        }
         sample
     }
 
@@ -184,6 +243,10 @@ impl RunMetrics {
             backlog: sample.backlog,
             replication_lag_records: sample.replication_lag_records,
             replication_lag_ms: sample.replication_lag_ms,
+            consumed_per_s: sample.consumed.map(|c| c.records as f64 / seconds),
+            consumed_mb_per_s: sample
+                .consumed
+                .map(|c| c.bytes as f64 / seconds / (1024.0 * 1024.0)),
             gauges: self.gauges.lock().unwrap().clone(),
         };
         self.timeline.lock().unwrap().push(point.clone());

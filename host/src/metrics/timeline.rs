@@ -25,5 +25,10 @@ pub struct TimelinePoint {
     /// target, and the age of the oldest of them (ms)
     pub replication_lag_records: Option<u64>,
     pub replication_lag_ms: Option<u64>,
+    /// with consume jobs: records and MiB they took over the second, all jobs together
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumed_per_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumed_mb_per_s: Option<f64>,
     pub gauges: BTreeMap<String, f64>,
 }

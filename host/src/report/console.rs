@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::result::{HistogramResult, JobReplication, PhaseResult};
+use super::result::{HistogramResult, JobConsumption, JobReplication, PhaseResult};
 use crate::metrics::histogram::{new_latency_histogram, LatencySummary};
 use crate::metrics::timeline::TimelinePoint;
 use crate::metrics::unit::Unit;
@@ -243,6 +243,90 @@ pub fn replication_lines(jobs: &[JobReplication]) -> String {
         .collect()
 }
 
+/// kafka-consumer-perf-test's header and final line for each consume job, then kscen's own
+/// figures for it: what perf-test cannot tell (end-to-end latency, rebalances).
+pub fn consumer_lines(jobs: &[JobConsumption], run_start: chrono::DateTime<chrono::Utc>) -> String {
+    if jobs.is_empty() {
+        return String::new();
+    }
+    let mut text = String::from("start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec\n");
+    for job in jobs {
+        text += &consumer_perf_test_line(job, run_start);
+        text.push('\n');
+    }
+    for job in jobs {
+        let s = &job.status;
+        text += &format!(
+            "consume job {} ({} on {}, group {}, {} members): e2e p99 {:.1} ms over {} stamped records, {} rebalances, partitions unassigned {:.0} ms (longest {:.0} ms){}\n",
+            job.job,
+            job.topic,
+            job.cluster,
+            job.group,
+            job.members,
+            s.e2e_us.p99 as f64 / 1000.0,
+            s.stamped,
+            s.rebalances.rebalances,
+            s.rebalances.unassigned_ms,
+            s.rebalances.unassigned_max_ms,
+            s.last_error
+                .as_deref()
+                .map(|e| format!(", last error: {e}"))
+                .unwrap_or_default()
+        );
+    }
+    text
+}
+
+/// One job as kafka-consumer-perf-test prints its result, field for field: the time before the
+/// group had every partition counts as rebalance time, the rest as fetch time.
+fn consumer_perf_test_line(
+    job: &JobConsumption,
+    run_start: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let at = |s: f64| {
+        (run_start + chrono::Duration::microseconds((s * 1e6) as i64))
+            .format("%Y-%m-%d %H:%M:%S:%3f")
+            .to_string()
+    };
+    let status = &job.status;
+    let mb = status.bytes as f64 / (1024.0 * 1024.0);
+    let elapsed_s = (job.end_s - job.start_s).max(f64::EPSILON);
+    let rebalance_ms = status.rebalances.join_ms.unwrap_or(elapsed_s * 1000.0);
+    let fetch_ms = (elapsed_s * 1000.0 - rebalance_ms).max(0.0);
+    let per_fetch_s = |value: f64| {
+        if fetch_ms > 0.0 {
+            value / (fetch_ms / 1000.0)
+        } else {
+            0.0
+        }
+    };
+    format!(
+        "{}, {}, {mb:.4}, {:.4}, {}, {:.4}, {:.0}, {:.0}, {:.4}, {:.4}",
+        at(job.start_s),
+        at(job.end_s),
+        mb / elapsed_s,
+        status.records,
+        status.records as f64 / elapsed_s,
+        rebalance_ms,
+        fetch_ms,
+        per_fetch_s(mb),
+        per_fetch_s(status.records as f64),
+    )
+}
+
+/// One line per consumer group: its verdict on the run's stamped records.
+pub fn group_lines(groups: &BTreeMap<String, crate::verify::group_ledger::GroupVerdict>) -> String {
+    groups
+        .iter()
+        .map(|(group, v)| {
+            format!(
+                "group {group}: read {}, read twice {}, missed {}\n",
+                v.read, v.read_twice, v.unread
+            )
+        })
+        .collect()
+}
+
 fn truncate(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
         text.to_string()
@@ -277,10 +361,13 @@ impl LiveOutput {
     }
 
     pub fn tick(&mut self, point: TimelinePoint) {
-        let mirror = match (point.replication_lag_records, point.replication_lag_ms) {
+        let mut mirror = match (point.replication_lag_records, point.replication_lag_ms) {
             (Some(records), Some(ms)) => format!(" | mirror lag {records} rec / {ms} ms"),
             _ => String::new(),
         };
+        if let Some(consumed) = point.consumed_per_s {
+            mirror += &format!(" | consumed {consumed:.0} msg/s");
+        }
         self.progress.set_message(format!(
             "phase {} | {:.0} msg/s | {:.2} MB/s | p99 {:.1} ms | backlog {}{mirror}",
             point.phase.as_deref().unwrap_or("-"),

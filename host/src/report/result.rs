@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::config::client_props::PropertyNote;
 use crate::config::params::ResolvedParams;
-use crate::config::producer_props::PropertyNote;
 use crate::config::scenario::Limits;
 use crate::engine::{LoadedFrom, PluginFailure};
 use crate::load::recorder::PhaseRecord;
@@ -43,6 +43,67 @@ pub struct RunResult {
     pub replication: Vec<JobReplication>,
     /// the MirrorMaker 2 mirror the run measured, when it used one
     pub mirror: Option<crate::deployment::mirrors::MirrorSummary>,
+    /// the consumer settings in force for consume jobs (librdkafka names, secrets redacted):
+    /// `--consumer.config`, then `--consumer-props`; and what happened to the keys given
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub consumer_properties: Vec<PropertyNote>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub consumer_settings: BTreeMap<String, String>,
+    /// every consume job's figures
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub consumers: Vec<JobConsumption>,
+    /// per consumer group, its verdict on this run's stamped records over all its jobs
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub groups: BTreeMap<String, crate::verify::group_ledger::GroupVerdict>,
+}
+
+/// A consume job's figures, as its status gives them at the end.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobConsumption {
+    pub job: u64,
+    pub cluster: String,
+    pub topic: String,
+    pub group: String,
+    pub members: u32,
+    pub commit: crate::load::consume::CommitPolicy,
+    pub protocol: crate::load::consume::GroupProtocol,
+    /// start and end on the run's clock, s
+    pub start_s: f64,
+    pub end_s: f64,
+    #[serde(flatten)]
+    pub status: crate::load::consume::ConsumeStatus,
+}
+
+/// The figures of every consume job of the run.
+pub fn consumers(metrics: &RunMetrics) -> Vec<JobConsumption> {
+    metrics
+        .consume_jobs()
+        .iter()
+        .map(|job| {
+            let (start, end) = job.span_ns();
+            JobConsumption {
+                job: job.id,
+                cluster: job.plan.cluster.clone(),
+                topic: job.plan.topic.clone(),
+                group: job.plan.group.clone(),
+                members: job.plan.members,
+                commit: job.plan.commit,
+                protocol: job.plan.protocol,
+                start_s: start as f64 / 1e9,
+                end_s: end as f64 / 1e9,
+                status: job.status(),
+            }
+        })
+        .collect()
+}
+
+/// Every consumer group's verdict at the end of the run: what it has not read by then, it missed.
+pub fn groups(metrics: &RunMetrics) -> BTreeMap<String, crate::verify::group_ledger::GroupVerdict> {
+    metrics
+        .group_names()
+        .into_iter()
+        .filter_map(|group| Some((group.clone(), metrics.group_verdict(&group)?)))
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -27,12 +27,16 @@ impl AbortOnFail {
         let totals = result::totals(&phases);
         let replication = result::replication(metrics);
         let custom_histograms = result::custom_histograms(metrics);
+        let consumers = result::consumers(metrics);
         let now = Measurements {
             phases: &phases,
             figures: &figures,
             totals: &totals,
             replication: &replication,
             custom_histograms: &custom_histograms,
+            consumers: &consumers,
+            // What a group has not read yet is missed only once the run is over.
+            groups: &std::collections::BTreeMap::new(),
         };
         let failed = evaluate(&self.thresholds, &now)
             .into_iter()

@@ -10,7 +10,10 @@ use std::collections::BTreeMap;
 use crate::metrics::histogram::LatencySummary;
 use crate::metrics::unit::Unit;
 use crate::metrics::Figure;
-use crate::report::result::{HistogramResult, JobReplication, PhaseResult, RunResult, Totals};
+use crate::report::result::{
+    HistogramResult, JobConsumption, JobReplication, PhaseResult, RunResult, Totals,
+};
+use crate::verify::group_ledger::GroupVerdict;
 pub use expr::{parse, Threshold};
 use expr::{Limit, Scope};
 
@@ -53,6 +56,9 @@ pub struct Measurements<'a> {
     pub replication: &'a [JobReplication],
     /// the plugin's own histograms over the whole run (per phase: in `phases`)
     pub custom_histograms: &'a BTreeMap<String, HistogramResult>,
+    pub consumers: &'a [JobConsumption],
+    /// consumer groups' verdicts: final only, so empty while the run goes on
+    pub groups: &'a BTreeMap<String, GroupVerdict>,
 }
 
 impl<'a> From<&'a RunResult> for Measurements<'a> {
@@ -63,6 +69,8 @@ impl<'a> From<&'a RunResult> for Measurements<'a> {
             totals: &result.totals,
             replication: &result.replication,
             custom_histograms: &result.custom_histograms,
+            consumers: &result.consumers,
+            groups: &result.groups,
         }
     }
 }
@@ -348,7 +356,82 @@ fn run_reading(result: &Measurements, path: &str) -> Result<Reading, Missing> {
             _ => Err(format!("no replication figure named {field:?} (lost, duplicates, out_of_order, replicated)")),
         };
     }
+    if let Some(reading) = group_reading(result, path) {
+        return reading;
+    }
+    if let Some(field) = path.strip_prefix("consumers.") {
+        return consumers_reading(result.consumers, field);
+    }
     Err(format!("the run reported no figure {path:?}"))
+}
+
+/// `group(NAME).FIELD`, one group's verdict, or `groups.FIELD`, summed over every group.
+fn group_reading(result: &Measurements, path: &str) -> Option<Result<Reading, Missing>> {
+    let (verdicts, field): (Vec<&GroupVerdict>, &str) =
+        if let Some(rest) = path.strip_prefix("group(") {
+            let (name, field) = match rest.split_once(").") {
+                Some(split) => split,
+                None => return Some(Err("write group(NAME).FIELD".into())),
+            };
+            match result.groups.get(name) {
+                Some(verdict) => (vec![verdict], field),
+                None => {
+                    return Some(Err(format!(
+                        "no consume job read as group {name:?} (or the run is still going)"
+                    )))
+                }
+            }
+        } else if let Some(field) = path.strip_prefix("groups.") {
+            if result.groups.is_empty() {
+                return Some(Err("no consume job read as a group".into()));
+            }
+            (result.groups.values().collect(), field)
+        } else {
+            return None;
+        };
+    let sum = |f: fn(&GroupVerdict) -> u64| {
+        Ok(Reading {
+            value: verdicts.iter().map(|v| f(v)).sum::<u64>() as f64,
+            unit: Unit::Records,
+        })
+    };
+    Some(match field {
+        "missed" => sum(|v| v.unread),
+        "read_twice" => sum(|v| v.read_twice),
+        "read" => sum(|v| v.read),
+        _ => Err(format!(
+            "no group figure named {field:?} (missed, read_twice, read)"
+        )),
+    })
+}
+
+/// `consumers.FIELD` over every consume job: counts and rates summed, times the worst.
+fn consumers_reading(jobs: &[JobConsumption], field: &str) -> Result<Reading, Missing> {
+    if jobs.is_empty() {
+        return Err("the run started no consume job".into());
+    }
+    let statuses = || jobs.iter().map(|j| &j.status);
+    let reading = |value: f64, unit: Unit| Ok(Reading { value, unit });
+    let worst_ms = |f: fn(&crate::load::consume::ConsumeStatus) -> f64| {
+        reading(statuses().map(f).fold(0.0, f64::max), Unit::Milliseconds)
+    };
+    match field {
+        "records" => reading(
+            statuses().map(|s| s.records).sum::<u64>() as f64,
+            Unit::Records,
+        ),
+        "records_per_s" => reading(statuses().map(|s| s.records_per_s).sum(), Unit::Count),
+        "rebalances" => reading(
+            statuses().map(|s| s.rebalances.rebalances).sum::<u32>() as f64,
+            Unit::Count,
+        ),
+        "unassigned_max_ms" => worst_ms(|s| s.rebalances.unassigned_max_ms),
+        "e2e_p99_ms" => worst_ms(|s| s.e2e_us.p99 as f64 / 1000.0),
+        _ => Err(format!(
+            "no consumer figure named {field:?} (records, records_per_s, rebalances, \
+             unassigned_max_ms, e2e_p99_ms)"
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -395,6 +478,7 @@ mod tests {
         figures: BTreeMap<String, Figure>,
         totals: Totals,
         custom: BTreeMap<String, HistogramResult>,
+        groups: BTreeMap<String, GroupVerdict>,
     }
 
     impl Run {
@@ -427,6 +511,24 @@ mod tests {
                     ),
                     ("batch_bytes".to_string(), histogram(&[512, 1024])),
                 ]),
+                groups: BTreeMap::from([
+                    (
+                        "billing".to_string(),
+                        GroupVerdict {
+                            read: 1000,
+                            read_twice: 40,
+                            unread: 0,
+                        },
+                    ),
+                    (
+                        "audit".to_string(),
+                        GroupVerdict {
+                            read: 990,
+                            read_twice: 0,
+                            unread: 10,
+                        },
+                    ),
+                ]),
             }
         }
 
@@ -437,6 +539,8 @@ mod tests {
                 totals: &self.totals,
                 replication: &[],
                 custom_histograms: &self.custom,
+                consumers: &[],
+                groups: &self.groups,
             };
             evaluate(&[parse(text).unwrap()], &measurements)
         }
@@ -534,6 +638,22 @@ mod tests {
                 "probes_sent is a plain count and hist(roundtrip_us).p99 in us: a duration \
                  compares only with a duration"
             )
+        );
+    }
+
+    #[test]
+    fn group_verdicts_are_read_one_group_or_all() {
+        let run = Run::new();
+        assert!(run.one("group(billing).missed == 0").passed());
+        assert!(!run.one("group(audit).missed == 0").passed());
+        assert_eq!(run.one("groups.read_twice <= 40").measured, Some(40.0));
+        assert_eq!(run.one("groups.missed == 0").measured, Some(10.0));
+        let unknown = run.one("group(nobody).missed == 0");
+        assert_eq!(unknown.verdict, Verdict::NotMeasured);
+        assert!(unknown.note.unwrap().contains("nobody"));
+        assert_eq!(
+            run.one("consumers.records > 0").verdict,
+            Verdict::NotMeasured
         );
     }
 

@@ -3,6 +3,7 @@
 //! of order) kept in memory that grows with the number of gaps, not of records.
 
 pub mod consumer;
+pub mod group_ledger;
 pub mod seqset;
 pub mod stamp;
 
@@ -72,6 +73,11 @@ impl ReplicationState {
             self.duplicates += 1;
         }
         fresh
+    }
+
+    /// Records whose send failed: never acknowledged, so never expected anywhere.
+    pub fn failed_records(&self) -> &SeqSet {
+        &self.failed
     }
 
     pub fn last_ack_ns(&self) -> u64 {

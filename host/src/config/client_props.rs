@@ -1,14 +1,31 @@
-//! The seeds' Java producer configuration (`--producer.config` files, `--producer-props k=v`)
-//! mapped to librdkafka. Nothing is dropped silently: every key is either passed on, renamed,
-//! converted, or reported by name with the reason.
+//! The seeds' Java client configuration mapped to librdkafka: producer properties
+//! (`--producer.config` files, `--producer-props k=v`) and consumer properties (`--consumer.config`,
+//! `--consumer-props k=v`, a consume job's `consumer-config`). Nothing is dropped silently: every
+//! key is either passed on, renamed, converted, or reported by name with the reason.
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-/// One producer property as the user wrote it, in order of precedence (later wins).
+/// One client property as the user wrote it, in order of precedence (later wins).
 pub type Property = (String, String);
+
+/// Which Java client the properties were written for: a few keys differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Client {
+    Producer,
+    Consumer,
+}
+
+impl Client {
+    fn name(self) -> &'static str {
+        match self {
+            Client::Producer => "producer",
+            Client::Consumer => "consumer",
+        }
+    }
+}
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct MappedConfig {
@@ -46,12 +63,13 @@ fn is_secret(key: &str) -> bool {
 }
 
 /// Reads a Java `.properties` file (comments, `\` continuations, `:` or `=` separators).
-pub fn read_properties_file(path: &Path) -> Result<Vec<Property>> {
+pub fn read_properties_file(client: Client, path: &Path) -> Result<Vec<Property>> {
+    let what = client.name();
     let file = std::fs::File::open(path)
-        .with_context(|| format!("cannot open producer config {}", path.display()))?;
+        .with_context(|| format!("cannot open {what} config {}", path.display()))?;
     let map = java_properties::read(std::io::BufReader::new(file)).with_context(|| {
         format!(
-            "cannot parse producer config {} as Java properties",
+            "cannot parse {what} config {} as Java properties",
             path.display()
         )
     })?;
@@ -61,34 +79,35 @@ pub fn read_properties_file(path: &Path) -> Result<Vec<Property>> {
     Ok(properties)
 }
 
-/// Parses `--producer-props` items (`key=value`).
-pub fn parse_property_arg(arg: &str) -> Result<Property> {
+/// Parses `--producer-props` / `--consumer-props` items (`key=value`).
+pub fn parse_property_arg(client: Client, arg: &str) -> Result<Property> {
+    let what = client.name();
     let (key, value) = arg
         .split_once('=')
-        .with_context(|| format!("producer property {arg:?} must be written key=value"))?;
+        .with_context(|| format!("{what} property {arg:?} must be written key=value"))?;
     let key = key.trim();
-    anyhow::ensure!(
-        !key.is_empty(),
-        "producer property {arg:?} has an empty key"
-    );
+    anyhow::ensure!(!key.is_empty(), "{what} property {arg:?} has an empty key");
     Ok((key.to_string(), value.trim().to_string()))
 }
 
-/// Java client keys whose librdkafka name differs.
+/// Java client keys whose librdkafka name differs, for both clients.
 const RENAMED: &[(&str, &str)] = &[
-    ("compression.type", "compression.codec"),
-    ("max.request.size", "message.max.bytes"),
     ("send.buffer.bytes", "socket.send.buffer.bytes"),
     ("receive.buffer.bytes", "socket.receive.buffer.bytes"),
     ("sasl.mechanism", "sasl.mechanisms"),
 ];
 
-/// Java client keys with no librdkafka meaning, and what the user should know.
-const NOT_APPLIED: &[(&str, &str)] = &[
-    (
-        "bootstrap.servers",
-        "cluster addresses come from the profile (--profile)",
-    ),
+/// Java producer keys whose librdkafka name differs.
+const PRODUCER_RENAMED: &[(&str, &str)] = &[
+    ("compression.type", "compression.codec"),
+    ("max.request.size", "message.max.bytes"),
+];
+
+/// Java consumer keys whose librdkafka name differs.
+const CONSUMER_RENAMED: &[(&str, &str)] = &[("fetch.max.wait.ms", "fetch.wait.max.ms")];
+
+/// Java producer keys with no librdkafka meaning, and what the user should know.
+const PRODUCER_NOT_APPLIED: &[(&str, &str)] = &[
     ("key.serializer", "kscen sends raw bytes"),
     ("value.serializer", "kscen sends raw bytes"),
     (
@@ -98,6 +117,33 @@ const NOT_APPLIED: &[(&str, &str)] = &[
     (
         "partitioner.class",
         "use librdkafka's `partitioner` property",
+    ),
+];
+
+/// Java consumer keys with no librdkafka meaning, and what the user should know.
+const CONSUMER_NOT_APPLIED: &[(&str, &str)] = &[
+    ("key.deserializer", "kscen reads raw bytes"),
+    ("value.deserializer", "kscen reads raw bytes"),
+    (
+        "max.poll.records",
+        "librdkafka hands records over one at a time; kscen's consumers take them in batches \
+         of their own",
+    ),
+    (
+        "default.api.timeout.ms",
+        "Java-only; kscen's calls carry their own timeouts",
+    ),
+    (
+        "group.id",
+        "the consume job names its group (the plugin's `group`)",
+    ),
+];
+
+/// Java client keys with no librdkafka meaning for either client.
+const NOT_APPLIED: &[(&str, &str)] = &[
+    (
+        "bootstrap.servers",
+        "cluster addresses come from the profile (--profile)",
     ),
     ("interceptor.classes", "Java-only"),
     (
@@ -130,19 +176,50 @@ const NOT_APPLIED: &[(&str, &str)] = &[
     ),
 ];
 
-/// Maps Java producer properties to librdkafka, then asks librdkafka itself whether it knows
-/// each resulting key, so that anything it would reject is reported instead of failing late.
+/// Java assignor classes and librdkafka's `partition.assignment.strategy` names.
+const ASSIGNORS: &[(&str, &str)] = &[
+    ("org.apache.kafka.clients.consumer.RangeAssignor", "range"),
+    (
+        "org.apache.kafka.clients.consumer.RoundRobinAssignor",
+        "roundrobin",
+    ),
+    (
+        "org.apache.kafka.clients.consumer.CooperativeStickyAssignor",
+        "cooperative-sticky",
+    ),
+];
+
+/// Maps Java producer properties to librdkafka: see [`map_properties`].
 pub fn map_producer_properties(properties: &[Property]) -> MappedConfig {
+    map_properties(Client::Producer, properties)
+}
+
+/// Maps Java consumer properties to librdkafka: see [`map_properties`].
+pub fn map_consumer_properties(properties: &[Property]) -> MappedConfig {
+    map_properties(Client::Consumer, properties)
+}
+
+/// Maps Java client properties to librdkafka, then asks librdkafka itself whether it knows
+/// each resulting key, so that anything it would reject is reported instead of failing late.
+pub fn map_properties(client: Client, properties: &[Property]) -> MappedConfig {
+    let (renamed, not_applied) = match client {
+        Client::Producer => (PRODUCER_RENAMED, PRODUCER_NOT_APPLIED),
+        Client::Consumer => (CONSUMER_RENAMED, CONSUMER_NOT_APPLIED),
+    };
     let mut mapped = MappedConfig::default();
     for (key, value) in properties {
-        if let Some((_, reason)) = NOT_APPLIED.iter().find(|(k, _)| k == key) {
+        if let Some((_, reason)) = NOT_APPLIED
+            .iter()
+            .chain(not_applied)
+            .find(|(k, _)| k == key)
+        {
             mapped.note(PropertyNote::NotApplied {
                 key: key.clone(),
                 reason: (*reason).into(),
             });
             continue;
         }
-        if key == "buffer.memory" {
+        if client == Client::Producer && key == "buffer.memory" {
             match value.parse::<u64>() {
                 Ok(bytes) => {
                     mapped.rename(key, "queue.buffering.max.kbytes");
@@ -177,7 +254,11 @@ pub fn map_producer_properties(properties: &[Property]) -> MappedConfig {
             mapped.set(key, "none".into());
             continue;
         }
-        match RENAMED.iter().find(|(from, _)| from == key) {
+        if client == Client::Consumer && key == "partition.assignment.strategy" {
+            mapped.assignors(value);
+            continue;
+        }
+        match RENAMED.iter().chain(renamed).find(|(from, _)| from == key) {
             Some((from, to)) => {
                 mapped.rename(from, to);
                 mapped.set(to, value.clone());
@@ -208,6 +289,31 @@ impl MappedConfig {
                 (key.clone(), shown)
             })
             .collect()
+    }
+
+    /// Java's assignor class list, as librdkafka's strategy names; a class librdkafka does not
+    /// implement is reported, and the others are kept.
+    fn assignors(&mut self, classes: &str) {
+        let key = "partition.assignment.strategy";
+        let mut names = Vec::new();
+        for class in classes.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+            match ASSIGNORS
+                .iter()
+                .find(|(java, short)| *java == class || *short == class)
+            {
+                Some((_, name)) => names.push(*name),
+                None => self.note(PropertyNote::NotApplied {
+                    key: format!("{key} {class}"),
+                    reason: "librdkafka implements range, roundrobin and cooperative-sticky only"
+                        .into(),
+                }),
+            }
+        }
+        if !names.is_empty() {
+            let names = names.join(",");
+            self.rename(&format!("{key}={classes}"), &format!("{key}={names}"));
+            self.set(key, names);
+        }
     }
 
     fn set(&mut self, key: &str, value: String) {
@@ -348,7 +454,7 @@ mod tests {
             "# seeds\nacks=all\nsasl.jaas.config=Module required \\\n    username=\"u\" \\\n    password=\"p\";\ncompression.type: lz4\n",
         )
         .unwrap();
-        let read = read_properties_file(&path).unwrap();
+        let read = read_properties_file(Client::Producer, &path).unwrap();
         assert!(read.contains(&("acks".into(), "all".into())));
         assert!(read.contains(&("compression.type".into(), "lz4".into())));
         let jaas = &read
@@ -357,10 +463,70 @@ mod tests {
             .unwrap()
             .1;
         assert_eq!(jaas_credentials(jaas), Some(("u".into(), "p".into())));
-        assert!(parse_property_arg("linger.ms").is_err());
+        assert!(parse_property_arg(Client::Producer, "linger.ms").is_err());
         assert_eq!(
-            parse_property_arg("acks=1").unwrap(),
+            parse_property_arg(Client::Producer, "acks=1").unwrap(),
             ("acks".into(), "1".into())
         );
+    }
+
+    #[test]
+    fn a_java_consumer_config_maps_to_librdkafka() {
+        let mapped = map_consumer_properties(&props(&[
+            ("fetch.min.bytes", "1048576"),
+            ("fetch.max.wait.ms", "200"),
+            ("max.partition.fetch.bytes", "2097152"),
+            ("isolation.level", "read_committed"),
+            (
+                "partition.assignment.strategy",
+                "org.apache.kafka.clients.consumer.CooperativeStickyAssignor",
+            ),
+            ("session.timeout.ms", "45000"),
+        ]));
+        assert_eq!(mapped.not_applied().count(), 0, "{:?}", mapped.notes);
+        assert_eq!(value(&mapped, "fetch.wait.max.ms"), Some("200"));
+        assert_eq!(value(&mapped, "fetch.min.bytes"), Some("1048576"));
+        assert_eq!(value(&mapped, "isolation.level"), Some("read_committed"));
+        assert_eq!(
+            value(&mapped, "partition.assignment.strategy"),
+            Some("cooperative-sticky")
+        );
+    }
+
+    #[test]
+    fn consumer_keys_without_equivalent_are_reported_by_name() {
+        let mapped = map_consumer_properties(&props(&[
+            ("max.poll.records", "500"),
+            (
+                "value.deserializer",
+                "org.apache.kafka.common.serialization.ByteArrayDeserializer",
+            ),
+            (
+                "partition.assignment.strategy",
+                "org.apache.kafka.clients.consumer.StickyAssignor,range",
+            ),
+            ("compression.type", "lz4"),
+        ]));
+        let reported: Vec<String> = mapped
+            .not_applied()
+            .map(|n| match n {
+                PropertyNote::NotApplied { key, .. } => key.clone(),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(
+            reported,
+            [
+                "max.poll.records",
+                "value.deserializer",
+                "partition.assignment.strategy org.apache.kafka.clients.consumer.StickyAssignor",
+            ]
+        );
+        // The producer's renaming does not apply to a consumer: librdkafka takes the key as is.
+        assert_eq!(
+            value(&mapped, "partition.assignment.strategy"),
+            Some("range")
+        );
+        assert_eq!(value(&mapped, "compression.type"), Some("lz4"));
     }
 }

@@ -1,0 +1,185 @@
+//! One member of a consume job's group: a librdkafka consumer on its own thread, taking records
+//! in batches and handing each batch to the job's recorder and the group's ledger under one lock
+//! each, committing as the plan says.
+
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::ClientContext;
+
+use super::{CommitPolicy, ConsumeJob};
+use crate::error::{HostError, HostResult};
+use crate::metrics::histogram;
+use crate::verify::stamp::Stamp;
+
+/// Records taken before they are handed over under the job's locks.
+const BATCH: usize = 1024;
+/// How long a member waits for a first record before checking whether it must stop.
+const POLL_WAIT: Duration = Duration::from_millis(100);
+
+/// Tells the job which partitions this member holds after each rebalance.
+pub struct MemberContext {
+    job: std::sync::Arc<ConsumeJob>,
+    index: u32,
+}
+
+impl ClientContext for MemberContext {}
+
+impl ConsumerContext for MemberContext {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, _rebalance: &Rebalance<'_>) {
+        // Members leaving at the job's end are no rebalance worth counting.
+        if self.job.stopping() {
+            return;
+        }
+        // The assignment after the change, whatever the protocol (eager, cooperative, KIP-848).
+        let held = consumer.assignment().map_or(0, |list| list.count() as u32);
+        let now = self.job.clock.now_ns();
+        self.job
+            .assignment
+            .lock()
+            .unwrap()
+            .member_holds(self.index, held, now);
+    }
+}
+
+pub fn create(
+    job: &std::sync::Arc<ConsumeJob>,
+    index: u32,
+    config: &rdkafka::ClientConfig,
+) -> HostResult<BaseConsumer<MemberContext>> {
+    let context = MemberContext {
+        job: job.clone(),
+        index,
+    };
+    config.create_with_context(context).map_err(|e| {
+        HostError::Kafka(format!(
+            "consumer {index} of group {} on {}: {e}",
+            job.plan.group, job.plan.cluster
+        ))
+    })
+}
+
+/// What one batch brought.
+#[derive(Default)]
+struct Batch {
+    records: u64,
+    bytes: u64,
+    /// (producer job, sequence, end-to-end µs) of this run's stamped records
+    stamped: Vec<(u32, u64, u64)>,
+    error: Option<String>,
+}
+
+impl Batch {
+    fn add(&mut self, job: &ConsumeJob, message: &BorrowedMessage<'_>, received_ns: u64) {
+        let payload = message.payload().unwrap_or_default();
+        self.records += 1;
+        self.bytes += payload.len() as u64;
+        if let Some(stamp) = Stamp::read(payload).filter(|s| s.run == job.run_id) {
+            let e2e_us = received_ns.saturating_sub(stamp.intended_ns) / 1000;
+            self.stamped.push((stamp.job, stamp.seq, e2e_us));
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.records == 0 && self.error.is_none()
+    }
+}
+
+impl ConsumeJob {
+    /// Applies a batch; true once the plan's count is reached.
+    fn hand_over(&self, batch: &mut Batch, now_ns: u64) -> bool {
+        {
+            let mut recorder = self.recorder.lock().unwrap();
+            if batch.records > 0 {
+                recorder.records += batch.records;
+                recorder.bytes += batch.bytes;
+                recorder.interval_records += batch.records;
+                recorder.interval_bytes += batch.bytes;
+                recorder.stamped += batch.stamped.len() as u64;
+                recorder.last_record_ns = now_ns;
+                for (_, _, e2e_us) in &batch.stamped {
+                    histogram::record(&mut recorder.e2e, *e2e_us);
+                }
+            }
+            if let Some(error) = batch.error.take() {
+                recorder.last_error = Some(error);
+            }
+        }
+        if !batch.stamped.is_empty() {
+            let mut ledger = self.ledger.lock().unwrap();
+            for (job, seq, _) in batch.stamped.drain(..) {
+                ledger.read(job, seq);
+            }
+        }
+        let records = std::mem::take(&mut batch.records);
+        batch.bytes = 0;
+        self.take(records)
+    }
+}
+
+/// The member's loop: until the job stops, its duration passes or the group reached its count.
+pub fn run(job: &ConsumeJob, consumer: &BaseConsumer<MemberContext>) {
+    let index = consumer.context().index;
+    if let Err(e) = consumer.subscribe(&[&job.plan.topic]) {
+        job.recorder.lock().unwrap().last_error = Some(format!(
+            "consumer {index} cannot subscribe to {}: {e}",
+            job.plan.topic
+        ));
+        return;
+    }
+    let deadline = job.plan.duration.map(|d| Instant::now() + d);
+    let mut batch = Batch::default();
+    while !job.stopping() && deadline.is_none_or(|d| Instant::now() < d) {
+        let mut wait = POLL_WAIT;
+        while batch.records < BATCH as u64 {
+            match consumer.poll(wait) {
+                None => break,
+                Some(Err(e)) => {
+                    // Transient (a leader moving, a broker restarting): noted, not fatal.
+                    batch.error = Some(format!("consumer {index}: {e}"));
+                    break;
+                }
+                Some(Ok(message)) => {
+                    batch.add(job, &message, job.clock.now_ns());
+                    // After the first record, take only what is already there.
+                    wait = Duration::ZERO;
+                }
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let took = batch.records > 0;
+        let reached = job.hand_over(&mut batch, job.clock.now_ns());
+        if took && job.plan.commit == CommitPolicy::PerBatch {
+            note_commit_error(
+                job,
+                index,
+                consumer.commit_consumer_state(CommitMode::Async),
+            );
+        }
+        if reached {
+            break;
+        }
+    }
+    // Every member stops together: the count and the duration are the group's.
+    job.request_stop();
+    if job.plan.commit == CommitPolicy::PerBatch {
+        note_commit_error(job, index, consumer.commit_consumer_state(CommitMode::Sync));
+    }
+}
+
+/// A commit with nothing new to commit is not an error.
+fn note_commit_error(job: &ConsumeJob, index: u32, result: Result<(), KafkaError>) {
+    match result {
+        Ok(()) => {}
+        Err(e) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::NoOffset) => {}
+        Err(e) => {
+            job.recorder.lock().unwrap().last_error =
+                Some(format!("consumer {index}: commit failed: {e}"));
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! Consumer groups: native consume jobs (the host's threads read; the plugin never handles a
+//! record), group lag, and the run's mirror's offset translation checked record by record.
+
+use std::time::Duration;
+
+use crate::bindings::kscen::scenario0_4_0::groups::{self as host, ConsumeSpec};
+pub use crate::bindings::kscen::scenario0_4_0::groups::{
+    CommitPolicy, ConsumeStatus, GroupLag, GroupProtocol, GroupVerdict, PartitionLag,
+    TranslatedOffset, TranslationError,
+};
+use crate::kafka::StartFrom;
+use crate::ScenarioError;
+
+/// A consume job running in the host. Dropping it stops the job.
+pub struct Consume {
+    handle: host::ConsumeJob,
+}
+
+/// Builder for a consume job; start it with [`ConsumeBuilder::start`].
+pub struct ConsumeBuilder {
+    spec: ConsumeSpec,
+}
+
+impl Consume {
+    /// Reads `topic` on the cluster with this logical name as consumer group `group`. Defaults:
+    /// one member, a commit after each batch, the classic protocol, from the earliest record
+    /// when the group has no committed offset, until stopped.
+    pub fn group(cluster: &str, topic: &str, group: &str) -> ConsumeBuilder {
+        ConsumeBuilder {
+            spec: ConsumeSpec {
+                cluster: cluster.into(),
+                topic: topic.into(),
+                group: group.into(),
+                members: 1,
+                commit: CommitPolicy::PerBatch,
+                protocol: GroupProtocol::Classic,
+                start: StartFrom::Earliest,
+                consumer_config: Vec::new(),
+                count: None,
+                duration_ms: None,
+            },
+        }
+    }
+
+    pub fn status(&self) -> ConsumeStatus {
+        self.handle.status()
+    }
+
+    /// Stops reading, commits as the policy says, leaves the group; the final status.
+    pub fn stop(&self) -> ConsumeStatus {
+        self.handle.stop()
+    }
+
+    /// Waits for the job's count or duration to be reached.
+    pub fn wait(&self) -> Result<ConsumeStatus, ScenarioError> {
+        Ok(self.handle.wait(None)?)
+    }
+
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<ConsumeStatus, ScenarioError> {
+        Ok(self.handle.wait(Some(timeout.as_millis() as u64))?)
+    }
+}
+
+impl ConsumeBuilder {
+    pub fn members(mut self, members: u32) -> Self {
+        self.spec.members = members;
+        self
+    }
+
+    pub fn commit(mut self, policy: CommitPolicy) -> Self {
+        self.spec.commit = policy;
+        self
+    }
+
+    pub fn protocol(mut self, protocol: GroupProtocol) -> Self {
+        self.spec.protocol = protocol;
+        self
+    }
+
+    /// Where a member starts on a partition the group has no committed offset for.
+    pub fn start_from(mut self, start: StartFrom) -> Self {
+        self.spec.start = start;
+        self
+    }
+
+    /// A consumer property (Java or librdkafka name) for this job only.
+    pub fn consumer(mut self, key: &str, value: &str) -> Self {
+        self.spec.consumer_config.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn count(mut self, records: u64) -> Self {
+        self.spec.count = Some(records);
+        self
+    }
+
+    pub fn duration(mut self, duration: Duration) -> Self {
+        self.spec.duration_ms = Some(duration.as_millis() as u64);
+        self
+    }
+
+    pub fn start(self) -> Result<Consume, ScenarioError> {
+        Ok(Consume {
+            handle: host::start_consume(&self.spec)?,
+        })
+    }
+}
+
+/// Group `group`'s verdict on the run's stamped records, over every job that read as it.
+pub fn verdict(group: &str) -> Result<GroupVerdict, ScenarioError> {
+    Ok(host::verdict(group)?)
+}
+
+/// `kafka-consumer-groups --describe` of `group` on `cluster`, on `topics` (all when empty).
+pub fn describe_group(
+    cluster: &str,
+    group: &str,
+    topics: &[&str],
+) -> Result<GroupLag, ScenarioError> {
+    let topics: Vec<String> = topics.iter().map(|t| t.to_string()).collect();
+    Ok(host::describe_group(cluster, group, &topics)?)
+}
+
+impl GroupLag {
+    /// The largest lag over the partitions that have a committed offset.
+    pub fn max_lag(&self) -> i64 {
+        self.partitions
+            .iter()
+            .filter_map(|p| p.lag)
+            .max()
+            .unwrap_or(0)
+    }
+
+    pub fn total_lag(&self) -> i64 {
+        self.partitions.iter().filter_map(|p| p.lag).sum()
+    }
+}
+
+/// The run's mirror's newest checkpoints for `group`, translated to the target cluster.
+pub fn translate_offsets(group: &str) -> Result<Vec<TranslatedOffset>, ScenarioError> {
+    Ok(host::translate_offsets(group)?)
+}
+
+/// How many records a consumer of `group` resuming on the target would miss or read again: at
+/// the translated offsets, or with `synced` at the group's offsets MM2 synced on the target.
+pub fn translation_errors(
+    group: &str,
+    synced: bool,
+) -> Result<Vec<TranslationError>, ScenarioError> {
+    Ok(host::translation_errors(group, synced)?)
+}
+
+/// Commits `group`'s offsets on `cluster`, e.g. the translated ones before the group resumes
+/// there. The group must have no active member.
+pub fn commit_offsets(
+    cluster: &str,
+    group: &str,
+    offsets: &[(String, i32, i64)],
+) -> Result<(), ScenarioError> {
+    Ok(host::commit_offsets(cluster, group, offsets)?)
+}
