@@ -1,8 +1,9 @@
 //! The host runs every published `kscen:scenario` version side by side: a plugin built against
 //! 0.1.0 (fixture: plugins/legacy-v0-1) still loads, describes and runs; a 0.2.0 plugin that
 //! declares its topics (fixture: plugins/declared-topics, which calls nothing of 0.3.0's) is held
-//! to them, also in its pack manifest; a plugin that calls `mm2` is a 0.3.0 one; a component of
-//! any other version is refused with one clear error.
+//! to them, also in its pack manifest; a plugin that calls `mm2` is a 0.3.0 one, one that starts
+//! consume jobs (`groups`) a 0.4.0 one; a component of any other version is refused with one
+//! clear error.
 
 mod support;
 
@@ -11,8 +12,8 @@ use std::path::Path;
 use kscen::pack::archive::PackArchive;
 use support::{f64_of, plugin_dist, run_scenario, u64_of, Sandbox};
 
-const SUPPORTED: &str =
-    "supported WIT versions: kscen:scenario@0.1.0, kscen:scenario@0.2.0, kscen:scenario@0.3.0";
+const SUPPORTED: &str = "supported WIT versions: kscen:scenario@0.1.0, kscen:scenario@0.2.0, \
+     kscen:scenario@0.3.0, kscen:scenario@0.4.0";
 
 #[test]
 fn a_0_1_0_plugin_still_loads_describes_and_runs() {
@@ -99,6 +100,16 @@ fn a_plugin_asking_for_the_mirror_is_a_0_3_0_plugin() {
     let described = Sandbox::new().ok(&["describe", "consistency"]);
     assert!(
         described.contains("built for kscen:scenario@0.3.0"),
+        "{described}"
+    );
+}
+
+#[test]
+fn a_plugin_starting_consume_jobs_is_a_0_4_0_plugin() {
+    // `dr-failover` moves a consumer group (its run: tests/mm2_scenarios_lab.rs).
+    let described = Sandbox::new().ok(&["describe", "dr-failover"]);
+    assert!(
+        described.contains("built for kscen:scenario@0.4.0"),
         "{described}"
     );
 }

@@ -22,6 +22,8 @@ pub const BUNDLED: &[&str] = &[
     "connectivity-loss",
     "config-change",
     "task-failure",
+    "consumer-perf",
+    "dr-failover",
 ];
 
 /// Test fixtures and the bench's plugin: built for the tests, never shipped.

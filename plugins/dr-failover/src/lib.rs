@@ -1,0 +1,132 @@
+//! Disaster-recovery failover drill (seed 004 §11.5.2), active/passive: producers and a consumer
+//! group work on the source; the source is lost for them (they stop at once); the group moves to
+//! the target at the offsets the mirror translated and resumes there. Measured record by record
+//! on the run's stamped records: the time until the group consumes again (RTO), the records it
+//! never read (must be 0 once the mirror has delivered what was acknowledged), the records it
+//! read twice, and the error of the translation itself.
+
+use kscen_sdk::consume::{self, CommitPolicy};
+use kscen_sdk::mm2;
+use kscen_sdk::prelude::*;
+
+struct DrFailover;
+
+impl Scenario for DrFailover {
+    fn describe() -> ScenarioInfo {
+        Describe::new(
+            "dr-failover",
+            "Fail a consumer group over to the target at translated offsets: RTO, missed and read-twice records (004 §11.5.2)",
+        )
+        .description(
+            "Produces tracked records to a fresh `topic` at `rate` while a consumer group of \
+             `members` reads it on the source, committing after each batch. After `warmup`, the \
+             source is lost for the application: producer and consumers stop at once. The group's \
+             offsets translated by the run's mirror (its newest checkpoints) are committed on the \
+             target and the group resumes there on the remote topic. Figures: `rto_ms` (loss to \
+             the first record read on the target), `checkpoint_age_ms`, \
+             `translation_missed` / `translation_read_twice` (the error of the translated offsets \
+             against the stamped records of both clusters), and, once the group has read \
+             everything the mirror delivered (or `timeout`), the group's verdict over both \
+             clusters: `missed`, `read_twice`, `read`.",
+        )
+        .param(spec::text("topic", "kscen-dr", "source topic (a fresh suffix is added per run)"))
+        .param(spec::text("group", "kscen-dr-app", "the application's consumer group (a fresh suffix is added per run)"))
+        .param(spec::int("partitions", 6, "partitions of the source topic"))
+        .param(spec::float("rate", 2000.0, "records per second produced on the source"))
+        .param(spec::size("record_size", "512", "record value size"))
+        .param(spec::int("members", 2, "consumers in the group, on each cluster"))
+        .param(spec::duration("warmup", "30s", "load and consumption on the source before the loss"))
+        .param(spec::duration("timeout", "3m", "longest wait for a checkpoint, the mirror and the group to catch up"))
+        .cluster("source")
+        .cluster("target")
+        .build()
+    }
+
+    fn run() -> Result<(), ScenarioError> {
+        let suffix = kscen_sdk::clock::wall_now_ms();
+        let topic = format!("{}-{suffix}", param::text("topic")?);
+        let group = format!("{}-{suffix}", param::text("group")?);
+        let remote = mm2::remote_topic(&topic)?;
+        let members = param::int("members")? as u32;
+        let timeout = param::duration("timeout")?;
+        create_topic("source", &topic, param::int("partitions")? as u32)?;
+        event("mirror", &format!("{topic} is {remote} on the target; group {group}"));
+
+        phase("on source");
+        let load = Load::to("source", &topic)
+            .rate(param::float("rate")?)
+            .record_size(param::size("record_size")? as u32)
+            .replicate_to("target")
+            .grace(timeout)
+            .start()?;
+        let on_source = Consume::group("source", &topic, &group)
+            .members(members)
+            .commit(CommitPolicy::PerBatch)
+            .start()?;
+        sleep(param::duration("warmup")?);
+
+        phase("failover");
+        let lost_at = monotonic_now();
+        event("failover", "the source is lost for the application: producer and consumers stop");
+        load.stop();
+        let read_on_source = on_source.stop();
+        info(&format!("read {} records on the source", read_on_source.records));
+        // The newest checkpoint covering what the group committed last: MM2 emits one every
+        // `emit.checkpoints.interval.seconds`, so a failover may find an older one.
+        let translated = match consume::translate_offsets(&group) {
+            Ok(translated) => translated,
+            Err(first) => {
+                mm2::wait_until(timeout, Duration::from_millis(500), || {
+                    Ok(consume::translate_offsets(&group).is_ok())
+                })?
+                .ok_or_else(|| {
+                    ScenarioError::Failed(format!(
+                        "the mirror wrote no checkpoint for group {group} within {timeout:?}: {first}"
+                    ))
+                })?;
+                consume::translate_offsets(&group)?
+            }
+        };
+        let age = translated.iter().map(|t| t.age_ms).max().unwrap_or(0);
+        figure("checkpoint_age_ms", age as f64, "ms");
+        let errors = consume::translation_errors(&group, false)?;
+        figure("translation_missed", errors.iter().map(|e| e.missed).sum::<u64>() as f64, "records");
+        figure(
+            "translation_read_twice",
+            errors.iter().map(|e| e.read_twice).sum::<u64>() as f64,
+            "records",
+        );
+        let offsets: Vec<(String, i32, i64)> = translated
+            .iter()
+            .map(|t| (t.remote_topic.clone(), t.partition, t.downstream_offset))
+            .collect();
+        consume::commit_offsets("target", &group, &offsets)?;
+        let on_target = Consume::group("target", &remote, &group)
+            .members(members)
+            .commit(CommitPolicy::PerBatch)
+            .start()?;
+        let resumed = mm2::wait_until(timeout, Duration::from_millis(50), || {
+            Ok(on_target.status().records > 0)
+        })?;
+        match resumed {
+            Some(_) => figure("rto_ms", (monotonic_now() - lost_at).as_secs_f64() * 1000.0, "ms"),
+            None => warn(&format!("the group read nothing on the target within {timeout:?}")),
+        }
+
+        phase("drain");
+        // Everything the mirror delivered is read once the group has nothing unread left, or
+        // the mirror and the group have had `timeout`.
+        mm2::wait_until(timeout, Duration::from_millis(500), || {
+            Ok(consume::verdict(&group)?.unread == 0)
+        })?;
+        on_target.stop();
+        let verdict = consume::verdict(&group)?;
+        figure("read", verdict.read as f64, "records");
+        figure("read_twice", verdict.read_twice as f64, "records");
+        figure("missed", verdict.unread as f64, "records");
+        end_phase();
+        Ok(())
+    }
+}
+
+kscen_sdk::export_scenario!(DrFailover);
