@@ -156,6 +156,9 @@ fn dr_failover_resumes_the_group_on_the_target_without_missing_a_record() {
         on_target["topic"].as_str().unwrap().starts_with("east_"),
         "the remote topic is named by the fixture's policy: {on_target}"
     );
+    // The group's lag was sampled while it committed, on each cluster.
+    assert!(on_source["lag_max"].is_u64(), "{on_source}");
+    assert!(on_target["lag_max"].is_u64(), "{on_target}");
     let group = on_source["group"].as_str().unwrap();
     let read = &run.result()["groups"][group];
     assert_eq!(u64_of(&read["unread"]), 0, "{read}");
@@ -164,6 +167,40 @@ fn dr_failover_resumes_the_group_on_the_target_without_missing_a_record() {
         u64_of(&verdict(&run)["acked"]),
         "every acknowledged record was read: {read}"
     );
+}
+
+#[test]
+fn topic_migration_switches_the_group_and_rolls_it_back_over_the_lag_limit() {
+    // Any mirror lag over 0 records rolls the migration back: the rollback path, for real.
+    let Some(run) = run_bundled(
+        "topic-migration.toml",
+        &[
+            "--set",
+            "warmup=\"10s\"",
+            "--set",
+            "validate=\"20s\"",
+            "--set",
+            "rollback_lag=0",
+            "--set",
+            "timeout=\"2m\"",
+        ],
+    ) else {
+        return;
+    };
+    assert_eq!(run.threshold_verdict("switch_ms < 30s"), "passed");
+    assert_eq!(run.threshold_verdict("missed == 0"), "passed");
+    // The rollback is the scenario's own criterion failing: exit 2, as a failed threshold.
+    assert_eq!(run.threshold_verdict("rolled_back == 0"), "failed");
+    assert_eq!(run.code(), 2);
+    assert!(run.figure("rollback_ms") > 0.0);
+    assert_nothing_lost(&run);
+    let clusters: Vec<&str> = run.result()["consumers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["cluster"].as_str().unwrap())
+        .collect();
+    assert_eq!(clusters, ["source", "target", "source"]);
 }
 
 #[test]

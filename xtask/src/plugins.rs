@@ -24,6 +24,7 @@ pub const BUNDLED: &[&str] = &[
     "task-failure",
     "consumer-perf",
     "dr-failover",
+    "topic-migration",
 ];
 
 /// Test fixtures and the bench's plugin: built for the tests, never shipped.

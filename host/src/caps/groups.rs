@@ -48,6 +48,7 @@ fn to_wit_status(status: ConsumeStatus) -> WitStatus {
         stamped: status.stamped,
         read_twice: status.read_twice,
         e2e_p99_us: status.e2e_us.p99,
+        lag: status.lag,
         last_error: status.last_error,
     }
 }

@@ -75,64 +75,73 @@ pub async fn group_lag(
         format!("describing consumer group {group} on {cluster}"),
         move || {
             let consumer: BaseConsumer = config.create()?;
-            let (state, members) = describe(&consumer, &cluster, &group)?;
-            let metadata = consumer.fetch_metadata(None, METADATA_TIMEOUT)?;
-            let named = topics.is_some();
-            let candidates = candidates(&metadata, &cluster, topics.as_deref())?;
-            let mut list = TopicPartitionList::new();
-            for topic in &candidates {
-                for partition in topic.partitions() {
-                    list.add_partition(topic.name(), partition.id());
-                }
-            }
-            let committed: HashMap<(String, i32), i64> = consumer
-                .committed_offsets(list, METADATA_TIMEOUT)?
-                .elements()
-                .iter()
-                .filter_map(|e| match e.offset() {
-                    Offset::Offset(offset) => {
-                        Some(((e.topic().to_string(), e.partition()), offset))
-                    }
-                    _ => None,
-                })
-                .collect();
-            if committed.is_empty() && matches!(state.as_str(), "Dead" | "") {
-                return Err(HostError::NotFound(format!(
-                    "consumer group {group} on cluster {cluster}: no such group; \
-                     `kafka-consumer-groups --list` shows those that exist"
-                )));
-            }
-            let mut partitions = Vec::new();
-            for topic in candidates {
-                // Without named topics, the group's topics are those it committed offsets for.
-                let consumes = || committed.keys().any(|(t, _)| t == topic.name());
-                if !named && !consumes() {
-                    continue;
-                }
-                for (partition, end) in high_watermarks(&consumer, topic)? {
-                    let committed = committed
-                        .get(&(topic.name().to_string(), partition))
-                        .copied();
-                    partitions.push(PartitionLag {
-                        topic: topic.name().to_string(),
-                        partition,
-                        committed,
-                        end,
-                        lag: committed.map(|c| end - c),
-                    });
-                }
-            }
-            partitions.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
-            Ok(GroupLag {
-                cluster,
-                group,
-                state,
-                members,
-                partitions,
-            })
+            describe_group(&consumer, &cluster, &group, topics.as_deref())
         },
     )
     .await
+}
+
+/// [`group_lag`] with a consumer of the cluster whose `group.id` is the group (it never
+/// subscribes nor commits): blocking, for a caller that samples the lag on a thread of its own.
+pub fn describe_group(
+    consumer: &BaseConsumer,
+    cluster: &str,
+    group: &str,
+    topics: Option<&[String]>,
+) -> HostResult<GroupLag> {
+    let (state, members) = describe(consumer, cluster, group)?;
+    let metadata = consumer.fetch_metadata(None, METADATA_TIMEOUT)?;
+    let named = topics.is_some();
+    let candidates = candidates(&metadata, cluster, topics)?;
+    let mut list = TopicPartitionList::new();
+    for topic in &candidates {
+        for partition in topic.partitions() {
+            list.add_partition(topic.name(), partition.id());
+        }
+    }
+    let committed: HashMap<(String, i32), i64> = consumer
+        .committed_offsets(list, METADATA_TIMEOUT)?
+        .elements()
+        .iter()
+        .filter_map(|e| match e.offset() {
+            Offset::Offset(offset) => Some(((e.topic().to_string(), e.partition()), offset)),
+            _ => None,
+        })
+        .collect();
+    if committed.is_empty() && matches!(state.as_str(), "Dead" | "") {
+        return Err(HostError::NotFound(format!(
+            "consumer group {group} on cluster {cluster}: no such group; \
+             `kafka-consumer-groups --list` shows those that exist"
+        )));
+    }
+    let mut partitions = Vec::new();
+    for topic in candidates {
+        // Without named topics, the group's topics are those it committed offsets for.
+        let consumes = || committed.keys().any(|(t, _)| t == topic.name());
+        if !named && !consumes() {
+            continue;
+        }
+        for (partition, end) in high_watermarks(consumer, topic)? {
+            let committed = committed
+                .get(&(topic.name().to_string(), partition))
+                .copied();
+            partitions.push(PartitionLag {
+                topic: topic.name().to_string(),
+                partition,
+                committed,
+                end,
+                lag: committed.map(|c| end - c),
+            });
+        }
+    }
+    partitions.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+    Ok(GroupLag {
+        cluster: cluster.to_string(),
+        group: group.to_string(),
+        state,
+        members,
+        partitions,
+    })
 }
 
 /// The group's state and member count; `Dead` when the coordinator does not list it.

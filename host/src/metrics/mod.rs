@@ -82,6 +82,8 @@ pub struct Sample {
     pub interval: Option<Interval>,
     /// records consume jobs took since the last sample; none when the run has none
     pub consumed: Option<crate::load::consume::ConsumeInterval>,
+    /// the last lag sampled for each group a running consume job reads as
+    pub group_lag: BTreeMap<String, i64>,
 }
 
 impl RunMetrics {
@@ -212,6 +214,9 @@ impl RunMetrics {
             }
         }
         for job in self.consume_jobs() {
+            if let Some(lag) = job.status().lag.filter(|_| !job.is_done()) {
+                *sample.group_lag.entry(job.plan.group.clone()).or_default() += lag;
+            }
             let interval = job.recorder.lock().unwrap().take_interval();
             let total = sample.consumed.get_or_insert_default();
             total.records += interval.records;
@@ -247,6 +252,7 @@ impl RunMetrics {
             consumed_mb_per_s: sample
                 .consumed
                 .map(|c| c.bytes as f64 / seconds / (1024.0 * 1024.0)),
+            group_lag: sample.group_lag,
             gauges: self.gauges.lock().unwrap().clone(),
         };
         self.timeline.lock().unwrap().push(point.clone());

@@ -30,5 +30,8 @@ pub struct TimelinePoint {
     pub consumed_per_s: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consumed_mb_per_s: Option<f64>,
+    /// each consumer group's lag (end − committed offsets), as its consume jobs last sampled it
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub group_lag: BTreeMap<String, i64>,
     pub gauges: BTreeMap<String, f64>,
 }

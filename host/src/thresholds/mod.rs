@@ -360,35 +360,45 @@ fn run_reading(result: &Measurements, path: &str) -> Result<Reading, Missing> {
         return reading;
     }
     if let Some(field) = path.strip_prefix("consumers.") {
-        return consumers_reading(result.consumers, field);
+        let jobs: Vec<&JobConsumption> = result.consumers.iter().collect();
+        return consumers_reading(&jobs, field);
     }
     Err(format!("the run reported no figure {path:?}"))
 }
 
-/// `group(NAME).FIELD`, one group's verdict, or `groups.FIELD`, summed over every group.
+/// `group(NAME).FIELD`, one group's verdict or lag, or `groups.FIELD`, over every group.
 fn group_reading(result: &Measurements, path: &str) -> Option<Result<Reading, Missing>> {
-    let (verdicts, field): (Vec<&GroupVerdict>, &str) =
-        if let Some(rest) = path.strip_prefix("group(") {
-            let (name, field) = match rest.split_once(").") {
-                Some(split) => split,
-                None => return Some(Err("write group(NAME).FIELD".into())),
-            };
-            match result.groups.get(name) {
-                Some(verdict) => (vec![verdict], field),
-                None => {
-                    return Some(Err(format!(
-                        "no consume job read as group {name:?} (or the run is still going)"
-                    )))
-                }
+    let (name, field) = if let Some(rest) = path.strip_prefix("group(") {
+        match rest.split_once(").") {
+            Some((name, field)) => (Some(name), field),
+            None => return Some(Err("write group(NAME).FIELD".into())),
+        }
+    } else {
+        (None, path.strip_prefix("groups.")?)
+    };
+    let of_group = |group: &str| name.is_none_or(|name| name == group);
+    if field == "lag_max" {
+        let jobs: Vec<&JobConsumption> = result
+            .consumers
+            .iter()
+            .filter(|j| of_group(&j.group))
+            .collect();
+        return Some(consumers_reading(&jobs, field));
+    }
+    let verdicts: Vec<&GroupVerdict> = result
+        .groups
+        .iter()
+        .filter(|(group, _)| of_group(group))
+        .map(|(_, verdict)| verdict)
+        .collect();
+    if verdicts.is_empty() {
+        return Some(Err(match name {
+            Some(name) => {
+                format!("no consume job read as group {name:?} (or the run is still going)")
             }
-        } else if let Some(field) = path.strip_prefix("groups.") {
-            if result.groups.is_empty() {
-                return Some(Err("no consume job read as a group".into()));
-            }
-            (result.groups.values().collect(), field)
-        } else {
-            return None;
-        };
+            None => "no consume job read as a group".into(),
+        }));
+    }
     let sum = |f: fn(&GroupVerdict) -> u64| {
         Ok(Reading {
             value: verdicts.iter().map(|v| f(v)).sum::<u64>() as f64,
@@ -400,15 +410,15 @@ fn group_reading(result: &Measurements, path: &str) -> Option<Result<Reading, Mi
         "read_twice" => sum(|v| v.read_twice),
         "read" => sum(|v| v.read),
         _ => Err(format!(
-            "no group figure named {field:?} (missed, read_twice, read)"
+            "no group figure named {field:?} (missed, read_twice, read, lag_max)"
         )),
     })
 }
 
 /// `consumers.FIELD` over every consume job: counts and rates summed, times the worst.
-fn consumers_reading(jobs: &[JobConsumption], field: &str) -> Result<Reading, Missing> {
+fn consumers_reading(jobs: &[&JobConsumption], field: &str) -> Result<Reading, Missing> {
     if jobs.is_empty() {
-        return Err("the run started no consume job".into());
+        return Err("no consume job matches".into());
     }
     let statuses = || jobs.iter().map(|j| &j.status);
     let reading = |value: f64, unit: Unit| Ok(Reading { value, unit });
@@ -427,9 +437,13 @@ fn consumers_reading(jobs: &[JobConsumption], field: &str) -> Result<Reading, Mi
         ),
         "unassigned_max_ms" => worst_ms(|s| s.rebalances.unassigned_max_ms),
         "e2e_p99_ms" => worst_ms(|s| s.e2e_us.p99 as f64 / 1000.0),
+        "lag_max" => match statuses().filter_map(|s| s.lag_max).max() {
+            Some(lag) => reading(lag as f64, Unit::Records),
+            None => Err("no lag was sampled: the jobs commit nothing".into()),
+        },
         _ => Err(format!(
             "no consumer figure named {field:?} (records, records_per_s, rebalances, \
-             unassigned_max_ms, e2e_p99_ms)"
+             unassigned_max_ms, e2e_p99_ms, lag_max)"
         )),
     }
 }

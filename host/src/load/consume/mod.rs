@@ -6,6 +6,7 @@
 //! job that reads as the same group ([`crate::verify::group_ledger`]).
 
 mod assignment;
+mod lag;
 mod member;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -172,6 +173,7 @@ pub struct ConsumeJob {
     pub recorder: Mutex<ConsumeRecorder>,
     pub ledger: Arc<Mutex<GroupLedger>>,
     assignment: Mutex<GroupAssignment>,
+    lag: Mutex<lag::LagTrack>,
     /// records taken by all members, against the plan's count
     taken: AtomicU64,
     stop: AtomicBool,
@@ -201,6 +203,10 @@ pub struct ConsumeStatus {
     pub read_twice: u64,
     /// end-to-end latency of stamped records (received − intended send time), µs
     pub e2e_us: LatencySummary,
+    /// the group's lag on the topic (end − committed, over its partitions), sampled every
+    /// second while the job runs: the last sample and the largest; none without commits
+    pub lag: Option<i64>,
+    pub lag_max: Option<i64>,
     pub last_error: Option<String>,
 }
 
@@ -244,6 +250,10 @@ impl ConsumeJob {
             _ => 0.0,
         };
         let per_s = |value: f64| if fetch_s > 0.0 { value / fetch_s } else { 0.0 };
+        let (lag, lag_max) = {
+            let track = self.lag.lock().unwrap();
+            (track.last, track.max)
+        };
         ConsumeStatus {
             running: finished == 0,
             records: recorder.records,
@@ -257,6 +267,8 @@ impl ConsumeJob {
             stamped: recorder.stamped,
             read_twice: self.ledger.lock().unwrap().read_twice(),
             e2e_us: histogram::summarize(&recorder.e2e),
+            lag,
+            lag_max,
             last_error: recorder.last_error.clone(),
         }
     }
@@ -293,6 +305,8 @@ pub fn spawn(
 ) -> HostResult<Arc<ConsumeJob>> {
     plan.apply(&mut config);
     let partitions = topic_partitions(&config, &plan.cluster, &plan.topic)?;
+    // The sampler's own client: same group, never joining it.
+    let sampler_config = config.clone();
     ledger.lock().unwrap().reads(&plan.cluster, &plan.topic);
     let started_ns = clock.now_ns();
     let (done, _) = tokio::sync::watch::channel(false);
@@ -303,6 +317,7 @@ pub fn spawn(
         recorder: Mutex::new(ConsumeRecorder::default()),
         ledger,
         assignment: Mutex::new(GroupAssignment::new(partitions, members, started_ns)),
+        lag: Mutex::default(),
         taken: AtomicU64::new(0),
         stop: AtomicBool::new(false),
         started_ns,
@@ -330,6 +345,9 @@ pub fn spawn(
                     "cannot start consumer thread {index} of job {id}: {e}"
                 ))
             })?;
+    }
+    if job.plan.commit != CommitPolicy::None {
+        lag::start_sampler(&job, sampler_config)?;
     }
     Ok(job)
 }
