@@ -375,6 +375,8 @@ fn config_changes_apply_under_load() {
     // The topic only `prod-.*` matches: none of it before the change, all of it after.
     assert_eq!(run.figure("added_topic_replicated_before"), 0.0);
     assert!(run.figure("topics_replicated_ms") > 0.0);
+    // sync.group.offsets.enabled took effect, then stopped (the criteria hold both).
+    assert!(run.figure("sync_group_offsets_appear_ms") > 0.0);
     let replication = run.result()["replication"].as_array().unwrap();
     assert!(
         replication.iter().any(|v| v["topic"]

@@ -4,6 +4,7 @@
 //! mirrored, and that nothing is lost.
 
 use kscen_sdk::connect::{self, ConnectorStatus};
+use kscen_sdk::consume::{self, CommitPolicy};
 use kscen_sdk::mm2::{self, ConnectorRole};
 use kscen_sdk::prelude::*;
 
@@ -28,8 +29,11 @@ impl Scenario for ConfigChange {
                  `topics` to `<topics_before>|<topics_added>` while a tracked load writes to \
                  `added_topic` (which only the added pattern matches): nothing of it reaches the \
                  target before, and `topics_replicated_ms` is the time from the change to its first \
-                 record on the target; `sync.group.offsets.enabled` toggled on the checkpoint \
-                 connector; then the original configurations restored. Figures per change: \
+                 record on the target; `sync.group.offsets.enabled` on the checkpoint connector \
+                 with a consumer group committing on the source: the time until MM2 commits its \
+                 offsets on the target (`sync_group_offsets_appear_ms`), then disabled: how far \
+                 they still move (`sync_group_offsets_moved_after_disable`, records); then the \
+                 original configurations restored. Figures per change: \
                  `<change>_ms`, `<change>_detected_ms` (a task set change = a rebalance), lag peaks.",
             )
             .param(spec::int("tasks_max_before", 3, "tasks.max set before the changes (0 = keep the deployment's)"))
@@ -54,7 +58,7 @@ impl Scenario for ConfigChange {
         let checkpoint = mirror.connector_name(ConnectorRole::Checkpoint)?;
 
         phase("before");
-        let (load, _topic) = mm2::start_tracked_load(&[])?;
+        let (load, topic) = mm2::start_tracked_load(&[])?;
         let changes = Changes {
             load: &load,
             connectors: mirror.connector_names(),
@@ -136,14 +140,7 @@ impl Scenario for ConfigChange {
         }
         sleep(settle);
 
-        let sync =
-            get(&checkpoint_config, "sync.group.offsets.enabled").is_some_and(|v| v == "true");
-        let toggled = with(
-            "sync.group.offsets.enabled",
-            &(!sync).to_string(),
-            &checkpoint_config,
-        );
-        changes.apply("sync_group_offsets", &checkpoint, &toggled, all_healthy)?;
+        SyncedOffsets::start(&topic)?.check(&changes, &checkpoint, &checkpoint_config)?;
         sleep(settle);
 
         phase("restore");
@@ -188,6 +185,83 @@ impl AddedTopic {
 
     fn replicated(&self) -> u64 {
         self.load.status().replication.map_or(0, |r| r.replicated)
+    }
+}
+
+/// A consumer group committing on the source topic, and what MM2 commits for it on the target's
+/// remote topic: with `sync.group.offsets.enabled`, offsets must appear there and follow; once it
+/// is disabled, they must stop.
+struct SyncedOffsets {
+    group: String,
+    remote: String,
+    _consumer: Consume,
+}
+
+impl SyncedOffsets {
+    fn start(topic: &str) -> Result<SyncedOffsets, ScenarioError> {
+        let group = format!("kscen-sync-{}", kscen_sdk::clock::wall_now_ms());
+        let consumer = Consume::group("source", topic, &group)
+            .commit(CommitPolicy::PerBatch)
+            .start()?;
+        Ok(SyncedOffsets {
+            group,
+            remote: mm2::remote_topic(topic)?,
+            _consumer: consumer,
+        })
+    }
+
+    /// The group's committed offsets on the remote topic, summed; none while MM2 wrote none.
+    fn on_target(&self) -> Result<Option<i64>, ScenarioError> {
+        match consume::describe_group("target", &self.group, &[&self.remote]) {
+            Ok(lag) => Ok(lag.partitions.iter().filter_map(|p| p.committed).reduce(|a, b| a + b)),
+            // The group does not exist on the target until MM2 writes it there.
+            Err(ScenarioError::Host(kscen_sdk::types::Error::NotFound(_))) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Enables the sync (unless it is), times the group's offsets appearing on the target, then
+    /// disables it and counts how far they still moved over two of the deployment's sync periods: `sync_group_offsets_appear_ms`,
+    /// `sync_group_offsets_moved_after_disable` (records).
+    fn check(
+        &self,
+        changes: &Changes,
+        checkpoint: &str,
+        config: &[(String, String)],
+    ) -> Result<(), ScenarioError> {
+        let key = "sync.group.offsets.enabled";
+        let enabled = get(config, key).is_some_and(|v| v == "true");
+        let started = monotonic_now();
+        if !enabled {
+            changes.apply("sync_group_offsets_on", checkpoint, &with(key, "true", config), all_healthy)?;
+        }
+        let appeared = mm2::wait_until(changes.timeout, Duration::from_millis(500), || {
+            Ok(self.on_target()?.is_some())
+        })?;
+        match appeared {
+            Some(_) => figure(
+                "sync_group_offsets_appear_ms",
+                (monotonic_now() - started).as_secs_f64() * 1000.0,
+                "ms",
+            ),
+            None => warn(&format!(
+                "MM2 synced no offset of group {} to {} within {:?}",
+                self.group, self.remote, changes.timeout
+            )),
+        }
+        changes.apply("sync_group_offsets_off", checkpoint, &with(key, "false", config), all_healthy)?;
+        // The deployment's own sync period (MM2's default: 60 s): a sync already under way when
+        // the change landed may still arrive within one; a sync still running would show within
+        // two more.
+        let period = get(config, "sync.group.offsets.interval.seconds")
+            .and_then(|s| s.parse::<u64>().ok())
+            .map_or(Duration::from_secs(60), Duration::from_secs);
+        sleep(period);
+        let baseline = self.on_target()?.unwrap_or(0);
+        sleep(2 * period);
+        let moved = self.on_target()?.unwrap_or(0) - baseline;
+        figure("sync_group_offsets_moved_after_disable", moved as f64, "records");
+        Ok(())
     }
 }
 
