@@ -204,6 +204,35 @@ fn topic_migration_switches_the_group_and_rolls_it_back_over_the_lag_limit() {
 }
 
 #[test]
+fn offset_translation_never_skips_a_record_through_a_restart_and_an_outage() {
+    let Some(run) = run_bundled(
+        "offset-translation.toml",
+        &[
+            "--set",
+            "steady=\"10s\"",
+            "--set",
+            "check_every=\"5s\"",
+            "--set",
+            "outage=\"10s\"",
+            "--set",
+            "timeout=\"2m\"",
+        ],
+    ) else {
+        return;
+    };
+    // missed 0 at every check; checkpoints cover the group again < 60 s after the restart and
+    // after the outage; nothing lost.
+    assert_criteria_met(&run);
+    assert!(run.figure("checks") >= 4.0);
+    assert_eq!(run.figure("after_restart_missed"), 0.0);
+    assert_eq!(run.figure("after_outage_missed"), 0.0);
+    assert_eq!(
+        run.phase_names(),
+        ["steady", "mirror restart", "source outage", "after"]
+    );
+}
+
+#[test]
 fn consumer_perf_reads_every_record_once_on_both_clusters() {
     let Some(run) = run_bundled(
         "consumer-perf.toml",

@@ -25,6 +25,7 @@ pub const BUNDLED: &[&str] = &[
     "consumer-perf",
     "dr-failover",
     "topic-migration",
+    "offset-translation",
 ];
 
 /// Test fixtures and the bench's plugin: built for the tests, never shipped.
