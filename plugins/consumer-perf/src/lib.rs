@@ -2,7 +2,7 @@
 //! producer writes, on the source and, through the mirror, on the target's remote topic, while
 //! the producer runs. The host prints perf-test's final line for each group.
 
-use kscen_sdk::consume::CommitPolicy;
+use kscen_sdk::consume::{CommitPolicy, GroupProtocol};
 use kscen_sdk::mm2;
 use kscen_sdk::prelude::*;
 
@@ -24,6 +24,7 @@ impl Scenario for ConsumerPerf {
             .param(spec::size("record_size", "1024", "record value size"))
             .param(spec::int("partitions", 6, "partitions of the source topic"))
             .param(spec::int("members", 3, "consumers in each group"))
+            .param(spec::text("protocol", "classic", "group.protocol: classic, or consumer (KIP-848, Kafka 4.x brokers)"))
             .param(spec::duration("timeout", "5m", "longest wait for the groups to read every record"))
             .cluster("source")
             .cluster("target")
@@ -37,6 +38,15 @@ impl Scenario for ConsumerPerf {
         let rate = param::float("rate")?;
         let members = param::int("members")? as u32;
         let timeout = param::duration("timeout")?;
+        let protocol = match param::text("protocol")?.as_str() {
+            "classic" => GroupProtocol::Classic,
+            "consumer" => GroupProtocol::Consumer,
+            other => {
+                return Err(ScenarioError::Failed(format!(
+                    "protocol must be classic or consumer, got {other:?}"
+                )))
+            }
+        };
         create_topic("source", &topic, param::int("partitions")? as u32)?;
 
         phase("produce and consume");
@@ -48,6 +58,7 @@ impl Scenario for ConsumerPerf {
         load = if rate > 0.0 { load.rate(rate) } else { load.unthrottled() };
         let source = Consume::group("source", &topic, &format!("kscen-perf-source-{suffix}"))
             .members(members)
+            .protocol(protocol)
             .commit(CommitPolicy::Auto)
             .count(count)
             .start()?;
@@ -60,6 +71,7 @@ impl Scenario for ConsumerPerf {
         .ok_or_else(|| ScenarioError::Failed(format!("{remote} never appeared on the target")))?;
         let target = Consume::group("target", &remote, &format!("kscen-perf-target-{suffix}"))
             .members(members)
+            .protocol(protocol)
             .commit(CommitPolicy::Auto)
             .count(count)
             .start()?;
