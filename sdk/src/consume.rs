@@ -9,7 +9,7 @@ pub use crate::bindings::kscen::scenario0_4_0::groups::{
     TranslatedOffset, TranslationError,
 };
 use crate::kafka::StartFrom;
-use crate::ScenarioError;
+use crate::{figure, mm2, param, spec, Describe, ScenarioError};
 
 /// A consume job running in the host. Dropping it stops the job.
 pub struct Consume {
@@ -121,21 +121,6 @@ pub fn describe_group(
     Ok(host::describe_group(cluster, group, &topics)?)
 }
 
-impl GroupLag {
-    /// The largest lag over the partitions that have a committed offset.
-    pub fn max_lag(&self) -> i64 {
-        self.partitions
-            .iter()
-            .filter_map(|p| p.lag)
-            .max()
-            .unwrap_or(0)
-    }
-
-    pub fn total_lag(&self) -> i64 {
-        self.partitions.iter().filter_map(|p| p.lag).sum()
-    }
-}
-
 /// The run's mirror's newest checkpoints for `group`, translated to the target cluster.
 pub fn translate_offsets(group: &str) -> Result<Vec<TranslatedOffset>, ScenarioError> {
     Ok(host::translate_offsets(group)?)
@@ -158,4 +143,40 @@ pub fn commit_offsets(
     offsets: &[(String, i32, i64)],
 ) -> Result<(), ScenarioError> {
     Ok(host::commit_offsets(cluster, group, offsets)?)
+}
+
+/// Declares `group` (the application's consumer group; a fresh suffix is added per run) and
+/// `members`, the parameters read by [`fresh_group`] and the scenarios' consume jobs.
+pub fn group_params(describe: Describe, group: &'static str, members: i64) -> Describe {
+    describe
+        .param(spec::text(
+            "group",
+            group,
+            "the application's consumer group (a fresh suffix is added per run)",
+        ))
+        .param(spec::int("members", members, "consumers in the group"))
+}
+
+/// A fresh consumer group named after the `group` parameter and the wall clock, so runs never
+/// share offsets.
+pub fn fresh_group() -> Result<String, ScenarioError> {
+    Ok(format!(
+        "{}-{}",
+        param::text("group")?,
+        crate::clock::wall_now_ms()
+    ))
+}
+
+/// Waits, at most `timeout`, until `group` has read every record of the run's tracked loads it
+/// should have read, then reports its verdict over every job that read as it: figures `read`,
+/// `read_twice` and `missed` (what it has not read by then).
+pub fn drain_and_report(group: &str, timeout: Duration) -> Result<GroupVerdict, ScenarioError> {
+    mm2::wait_until(timeout, Duration::from_millis(500), || {
+        Ok(verdict(group)?.unread == 0)
+    })?;
+    let verdict = verdict(group)?;
+    figure("read", verdict.read as f64, "records");
+    figure("read_twice", verdict.read_twice as f64, "records");
+    figure("missed", verdict.unread as f64, "records");
+    Ok(verdict)
 }

@@ -376,6 +376,16 @@ mod tests {
             .collect()
     }
 
+    fn not_applied_keys(mapped: &MappedConfig) -> Vec<String> {
+        mapped
+            .not_applied()
+            .map(|n| match n {
+                PropertyNote::NotApplied { key, .. } => key.clone(),
+                _ => unreachable!(),
+            })
+            .collect()
+    }
+
     fn value<'a>(mapped: &'a MappedConfig, key: &str) -> Option<&'a str> {
         mapped
             .librdkafka
@@ -414,13 +424,7 @@ mod tests {
             ("no.such.property", "1"),
             ("linger.ms", "50"),
         ]));
-        let reported: Vec<String> = mapped
-            .not_applied()
-            .map(|n| match n {
-                PropertyNote::NotApplied { key, .. } => key.clone(),
-                _ => unreachable!(),
-            })
-            .collect();
+        let reported = not_applied_keys(&mapped);
         assert_eq!(
             reported,
             [
@@ -507,13 +511,7 @@ mod tests {
             ),
             ("compression.type", "lz4"),
         ]));
-        let reported: Vec<String> = mapped
-            .not_applied()
-            .map(|n| match n {
-                PropertyNote::NotApplied { key, .. } => key.clone(),
-                _ => unreachable!(),
-            })
-            .collect();
+        let reported = not_applied_keys(&mapped);
         assert_eq!(
             reported,
             [

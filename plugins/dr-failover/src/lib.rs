@@ -11,6 +11,13 @@ use kscen_sdk::prelude::*;
 
 struct DrFailover;
 
+const TRACKED: mm2::TrackedLoadDefaults = mm2::TrackedLoadDefaults {
+    topic: "kscen-dr",
+    rate: 2000.0,
+    partitions: 6,
+    grace: "3m",
+};
+
 impl Scenario for DrFailover {
     fn describe() -> ScenarioInfo {
         Describe::new(
@@ -29,12 +36,8 @@ impl Scenario for DrFailover {
              everything the mirror delivered (or `timeout`), the group's verdict over both \
              clusters: `missed`, `read_twice`, `read`.",
         )
-        .param(spec::text("topic", "kscen-dr", "source topic (a fresh suffix is added per run)"))
-        .param(spec::text("group", "kscen-dr-app", "the application's consumer group (a fresh suffix is added per run)"))
-        .param(spec::int("partitions", 6, "partitions of the source topic"))
-        .param(spec::float("rate", 2000.0, "records per second produced on the source"))
-        .param(spec::size("record_size", "512", "record value size"))
-        .param(spec::int("members", 2, "consumers in the group, on each cluster"))
+        .apply(|d| mm2::tracked_load_params(d, TRACKED))
+        .apply(|d| consume::group_params(d, "kscen-dr-app", 2))
         .param(spec::duration("warmup", "30s", "load and consumption on the source before the loss"))
         .param(spec::duration("timeout", "3m", "longest wait for a checkpoint, the mirror and the group to catch up"))
         .cluster("source")
@@ -43,22 +46,14 @@ impl Scenario for DrFailover {
     }
 
     fn run() -> Result<(), ScenarioError> {
-        let suffix = kscen_sdk::clock::wall_now_ms();
-        let topic = format!("{}-{suffix}", param::text("topic")?);
-        let group = format!("{}-{suffix}", param::text("group")?);
-        let remote = mm2::remote_topic(&topic)?;
+        let group = consume::fresh_group()?;
         let members = param::int("members")? as u32;
         let timeout = param::duration("timeout")?;
-        create_topic("source", &topic, param::int("partitions")? as u32)?;
-        event("mirror", &format!("{topic} is {remote} on the target; group {group}"));
 
         phase("on source");
-        let load = Load::to("source", &topic)
-            .rate(param::float("rate")?)
-            .record_size(param::size("record_size")? as u32)
-            .replicate_to("target")
-            .grace(timeout)
-            .start()?;
+        let (load, topic) = mm2::start_tracked_load(&[])?;
+        let remote = mm2::remote_topic(&topic)?;
+        event("mirror", &format!("{topic} is {remote} on the target; group {group}"));
         let on_source = Consume::group("source", &topic, &group)
             .members(members)
             .commit(CommitPolicy::PerBatch)
@@ -119,16 +114,8 @@ impl Scenario for DrFailover {
         }
 
         phase("drain");
-        // Everything the mirror delivered is read once the group has nothing unread left, or
-        // the mirror and the group have had `timeout`.
-        mm2::wait_until(timeout, Duration::from_millis(500), || {
-            Ok(consume::verdict(&group)?.unread == 0)
-        })?;
+        consume::drain_and_report(&group, timeout)?;
         on_target.stop();
-        let verdict = consume::verdict(&group)?;
-        figure("read", verdict.read as f64, "records");
-        figure("read_twice", verdict.read_twice as f64, "records");
-        figure("missed", verdict.unread as f64, "records");
         end_phase();
         Ok(())
     }

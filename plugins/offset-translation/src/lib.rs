@@ -13,6 +13,13 @@ use kscen_sdk::prelude::*;
 
 struct OffsetTranslation;
 
+const TRACKED: mm2::TrackedLoadDefaults = mm2::TrackedLoadDefaults {
+    topic: "kscen-translation",
+    rate: 1000.0,
+    partitions: 6,
+    grace: "3m",
+};
+
 /// The fault target the outage cuts: the workers' path to the source cluster.
 const SOURCE_LINK: &str = "workers-to-source";
 
@@ -126,11 +133,8 @@ impl Scenario for OffsetTranslation {
              `checkpoint_age_max_ms` over every check, `after_restart_missed`, \
              `after_outage_missed`.",
         )
-        .param(spec::text("topic", "kscen-translation", "source topic (a fresh suffix is added per run)"))
-        .param(spec::text("group", "kscen-translated-app", "the consumer group (a fresh suffix is added per run)"))
-        .param(spec::int("partitions", 6, "partitions of the source topic"))
-        .param(spec::float("rate", 1000.0, "records per second"))
-        .param(spec::size("record_size", "512", "record value size"))
+        .apply(|d| mm2::tracked_load_params(d, TRACKED))
+        .apply(|d| consume::group_params(d, "kscen-translated-app", 1))
         .param(spec::duration("steady", "30s", "checks before the restart"))
         .param(spec::duration("check_every", "10s", "time between checks"))
         .param(spec::duration("outage", "30s", "how long the workers lose the source"))
@@ -143,23 +147,16 @@ impl Scenario for OffsetTranslation {
     }
 
     fn run() -> Result<(), ScenarioError> {
-        let suffix = kscen_sdk::clock::wall_now_ms();
-        let topic = format!("{}-{suffix}", param::text("topic")?);
-        let group = format!("{}-{suffix}", param::text("group")?);
+        let group = consume::fresh_group()?;
         let timeout = param::duration("timeout")?;
         let check_every = param::duration("check_every")?;
         let mirror = mm2::mirror()?;
-        create_topic("source", &topic, param::int("partitions")? as u32)?;
 
         phase("steady");
         let started = monotonic_now();
-        let load = Load::to("source", &topic)
-            .rate(param::float("rate")?)
-            .record_size(param::size("record_size")? as u32)
-            .replicate_to("target")
-            .grace(timeout)
-            .start()?;
+        let (load, topic) = mm2::start_tracked_load(&[])?;
         let _consumer = Consume::group("source", &topic, &group)
+            .members(param::int("members")? as u32)
             .commit(CommitPolicy::PerBatch)
             .start()?;
         let mut worst = Worst::default();

@@ -12,6 +12,13 @@ use kscen_sdk::prelude::*;
 
 struct TopicMigration;
 
+const TRACKED: mm2::TrackedLoadDefaults = mm2::TrackedLoadDefaults {
+    topic: "kscen-migration",
+    rate: 1000.0,
+    partitions: 6,
+    grace: "3m",
+};
+
 /// The mirror's lag on the tracked load: records acknowledged on the source, not yet on the target.
 fn mirror_lag(load: &Load) -> u64 {
     load.status().replication.map_or(0, |r| r.lag_records)
@@ -34,12 +41,8 @@ impl Scenario for TopicMigration {
              stops and the group reads what is left; the group's verdict over both clusters: \
              `missed`, `read_twice`; and `mirror_lag_max` during validation.",
         )
-        .param(spec::text("topic", "kscen-migration", "topic to migrate (a fresh suffix is added per run)"))
-        .param(spec::text("group", "kscen-order-processor", "the consumer group migrated (a fresh suffix is added per run)"))
-        .param(spec::int("partitions", 6, "partitions of the source topic"))
-        .param(spec::float("rate", 1000.0, "records per second the application keeps producing on the source"))
-        .param(spec::size("record_size", "512", "record value size"))
-        .param(spec::int("members", 2, "consumers in the group"))
+        .apply(|d| mm2::tracked_load_params(d, TRACKED))
+        .apply(|d| consume::group_params(d, "kscen-order-processor", 2))
         .param(spec::duration("warmup", "20s", "consumption on the source before the migration starts"))
         .param(spec::int("max_lag", 100, "the mirror's lag (records) under which the group switches"))
         .param(spec::int("rollback_lag", 1000, "the mirror's lag (records) over which the group goes back to the source"))
@@ -51,16 +54,11 @@ impl Scenario for TopicMigration {
     }
 
     fn run() -> Result<(), ScenarioError> {
-        let suffix = kscen_sdk::clock::wall_now_ms();
-        let topic = format!("{}-{suffix}", param::text("topic")?);
-        let group = format!("{}-{suffix}", param::text("group")?);
-        let remote = mm2::remote_topic(&topic)?;
+        let group = consume::fresh_group()?;
         let members = param::int("members")? as u32;
         let timeout = param::duration("timeout")?;
         let max_lag = param::int("max_lag")? as u64;
         let rollback_lag = param::int("rollback_lag")? as u64;
-        create_topic("source", &topic, param::int("partitions")? as u32)?;
-        event("migration", &format!("{topic} (remote {remote}), group {group}"));
         let consume_on = |cluster: &str, topic: &str| {
             Consume::group(cluster, topic, &group)
                 .members(members)
@@ -69,12 +67,9 @@ impl Scenario for TopicMigration {
         };
 
         phase("on source");
-        let load = Load::to("source", &topic)
-            .rate(param::float("rate")?)
-            .record_size(param::size("record_size")? as u32)
-            .replicate_to("target")
-            .grace(timeout)
-            .start()?;
+        let (load, topic) = mm2::start_tracked_load(&[])?;
+        let remote = mm2::remote_topic(&topic)?;
+        event("migration", &format!("{topic} (remote {remote}), group {group}"));
         let on_source = consume_on("source", &topic)?;
         sleep(param::duration("warmup")?);
 
@@ -137,15 +132,9 @@ impl Scenario for TopicMigration {
 
         phase("drain");
         load.stop();
-        mm2::wait_until(timeout, Duration::from_millis(500), || {
-            Ok(consume::verdict(&group)?.unread == 0)
-        })?;
+        consume::drain_and_report(&group, timeout)?;
         drop(rolled_back);
         drop(on_target);
-        let verdict = consume::verdict(&group)?;
-        figure("read", verdict.read as f64, "records");
-        figure("read_twice", verdict.read_twice as f64, "records");
-        figure("missed", verdict.unread as f64, "records");
         end_phase();
         Ok(())
     }

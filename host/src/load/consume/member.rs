@@ -29,6 +29,19 @@ pub struct MemberContext {
 impl ClientContext for MemberContext {}
 
 impl ConsumerContext for MemberContext {
+    /// Before partitions go, what was read of them is committed, as Java's consumer does with
+    /// auto commit: the member that gets them next starts after it, not at an older commit
+    /// (which would read those records twice).
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if matches!(rebalance, Rebalance::Revoke(_)) && self.job.plan.commit != CommitPolicy::None {
+            note_commit_error(
+                &self.job,
+                self.index,
+                consumer.commit_consumer_state(CommitMode::Sync),
+            );
+        }
+    }
+
     fn post_rebalance(&self, consumer: &BaseConsumer<Self>, _rebalance: &Rebalance<'_>) {
         // Members leaving at the job's end are no rebalance worth counting.
         if self.job.stopping() {
