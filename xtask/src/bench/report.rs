@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use super::options::Options;
 use super::sections::median;
 use super::sections::memory::{Memory, MemoryRun};
-use super::sections::micro::Microbenchmark;
+use super::sections::micro::{Microbenchmark, VERIFIER_CHECKS};
 use super::sections::plugin::ProduceCall;
 use super::sections::rate::RatePoint;
 use super::sections::stall::Stall;
@@ -101,6 +101,20 @@ impl Findings {
             .iter()
             .find(|c| c.record_size == 100 && c.acks == Acks::Leader)?;
         Some(case.median(Tool::Kscen, ProducerRun::cpu_s_per_million))
+    }
+
+    /// (what, records/s per core) of each per-record verifier check the microbenchmarks measured.
+    fn verifier_ceiling(&self) -> Vec<(&'static str, f64)> {
+        let Some(micro) = &self.micro else {
+            return Vec::new();
+        };
+        VERIFIER_CHECKS
+            .iter()
+            .filter_map(|(id, what)| {
+                let bench = micro.iter().find(|m| m.id == *id)?;
+                Some((*what, bench.per_core_per_s()))
+            })
+            .collect()
     }
 }
 
@@ -296,7 +310,11 @@ pub fn document(
             "id": m.id,
             "mean_ns": m.mean_ns,
             "median_ns": m.median_ns,
+            "per_core_per_s": m.per_core_per_s(),
         })).collect::<Vec<_>>()),
+        "verifier_ceiling_records_per_s_per_core": findings.micro.as_ref().map(|_| {
+            findings.verifier_ceiling().into_iter().map(|(what, per_s)| (what.to_string(), json!(per_s))).collect::<Map<_, _>>()
+        }),
         "targets": targets(findings, workload).iter().map(|t| json!({
             "target": t.what,
             "limit": t.limit,
@@ -380,22 +398,7 @@ pub fn table(
     }
     plugin_table(&mut out, findings);
     if let Some(micro) = &findings.micro {
-        let _ = writeln!(
-            out,
-            "\n6. Microbenchmarks (criterion, host/benches/load_hot_paths.rs)"
-        );
-        let _ = writeln!(
-            out,
-            "{:<44} {:>10} {:>10}",
-            "benchmark", "mean ns", "median ns"
-        );
-        for m in micro {
-            let _ = writeln!(
-                out,
-                "{:<44} {:>10.1} {:>10.1}",
-                m.id, m.mean_ns, m.median_ns
-            );
-        }
+        micro_table(&mut out, micro, findings);
     }
     let _ = writeln!(out, "\nTargets");
     for t in targets(findings, workload) {
@@ -466,6 +469,40 @@ fn throughput_table(out: &mut String, throughput: &Throughput, repeat: usize) {
                 ratio_native,
             );
         }
+    }
+}
+
+fn micro_table(out: &mut String, micro: &[Microbenchmark], findings: &Findings) {
+    let _ = writeln!(
+        out,
+        "\n6. Microbenchmarks (criterion, host/benches/load_hot_paths.rs; one iteration = one record)"
+    );
+    let _ = writeln!(
+        out,
+        "{:<52} {:>10} {:>10} {:>14}",
+        "benchmark", "mean ns", "median ns", "M/s per core"
+    );
+    for m in micro {
+        let _ = writeln!(
+            out,
+            "{:<52} {:>10.1} {:>10.1} {:>14.1}",
+            m.id,
+            m.mean_ns,
+            m.median_ns,
+            m.per_core_per_s() / 1e6
+        );
+    }
+    let ceiling = findings.verifier_ceiling();
+    if !ceiling.is_empty() {
+        let list: Vec<String> = ceiling
+            .iter()
+            .map(|(what, per_s)| format!("{what} {:.1} M records/s", per_s / 1e6))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  verifier ceiling, in-order records on one core: {}",
+            list.join(", ")
+        );
     }
 }
 
