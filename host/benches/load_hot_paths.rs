@@ -1,6 +1,8 @@
 //! The load engine's per-record hot paths, measured alone (`cargo bench -p kscen --bench
 //! load_hot_paths`; `cargo xtask bench` runs it as its section 6). Each iteration is one record:
-//! what the job thread does for it besides librdkafka's own `send` and `poll`.
+//! what the job thread does for it besides librdkafka's own `send` and `poll`, and what the
+//! verifiers do for each record read back (the replication check on the target, a consume job's
+//! group ledger): their ceiling in records per second on one core.
 
 use std::hint::black_box;
 use std::sync::Mutex;
@@ -11,11 +13,15 @@ use kscen::load::recorder::{Enqueue, JobRecorder};
 use kscen::load::schedule::{Rate, Schedule};
 use kscen::metrics::clock::RunClock;
 use kscen::metrics::phases::{PhaseBoard, PhaseCursor};
+use kscen::verify::group_ledger::GroupLedger;
+use kscen::verify::ReplicationState;
 
 /// librdkafka's default `queue.buffering.max.messages`: the job's in-flight table size.
 const IN_FLIGHT: u32 = 100_000;
 /// Records per hold of the recorder's lock, as the job thread batches them.
 const BATCH: u64 = 64;
+/// Partitions of the topic the verifiers read (the bench's topics have six).
+const PARTITIONS: u64 = 6;
 
 fn pacing(c: &mut Criterion) {
     let mut group = c.benchmark_group("pacing");
@@ -107,6 +113,31 @@ fn recording(c: &mut Criterion) {
     group.finish();
 }
 
+/// Sequences in order, the best case: every insert extends the one range the sets hold. Records
+/// that arrive out of order (partitions read in turn) keep a few more ranges open until the gaps
+/// fill; the sets' cost then grows with the log of the number of open gaps.
+fn verify(c: &mut Criterion) {
+    let mut group = c.benchmark_group("verify");
+    let mut state = ReplicationState::default();
+    let mut seq = 0u64;
+    group.bench_function("replicated_in_order", |b| {
+        b.iter(|| {
+            seq += 1;
+            black_box(state.replicated(black_box(seq), (seq % PARTITIONS) as i32))
+        })
+    });
+    let mut ledger = GroupLedger::default();
+    ledger.reads("source", "bench");
+    let mut seq = 0u64;
+    group.bench_function("group_ledger_read_in_order", |b| {
+        b.iter(|| {
+            seq += 1;
+            black_box(ledger.read(1, black_box(seq)))
+        })
+    });
+    group.finish();
+}
+
 fn short() -> Criterion {
     // Each iteration takes nanoseconds: a second per benchmark is plenty of samples.
     Criterion::default()
@@ -117,6 +148,6 @@ fn short() -> Criterion {
 criterion_group! {
     name = hot_paths;
     config = short();
-    targets = pacing, recording
+    targets = pacing, recording, verify
 }
 criterion_main!(hot_paths);

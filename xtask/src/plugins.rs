@@ -28,10 +28,11 @@ pub const BUNDLED: &[&str] = &[
     "offset-translation",
 ];
 
-/// Test fixtures and the bench's plugin: built for the tests, never shipped.
+/// Test fixtures and the bench's plugins: built for the tests, never shipped.
 const FIXTURES: &[&str] = &[
     "misbehave",
     "bench-produce",
+    "bench-consume",
     "legacy-v0-1",
     "declared-topics",
     "custom-histograms",

@@ -1,12 +1,14 @@
 //! `cargo xtask bench`: kscen against kafka-producer-perf-test and a bare rdkafka loop on the
 //! lab's source broker, plus pacing accuracy, a broker stall, memory over time, the plugin
-//! boundary's cost and microbenchmarks of the load engine's hot paths. One invocation prints a
-//! table and writes `bench/results/<date>-<commit>.json`; docs/bench.md says what each figure is.
+//! boundary's cost, microbenchmarks of the load engine's and the verifier's hot paths, and
+//! consumer throughput against kafka-consumer-perf-test and a bare rdkafka consumer loop. One
+//! invocation prints a table and writes `bench/results/<date>-<commit>.json`; docs/bench.md says
+//! what each figure is.
 //!
-//! Module map: `options` (command line), `settings` (producer settings, workloads), `process`
+//! Module map: `options` (command line), `settings` (client settings, workloads), `process`
 //! (launch a tool, measure CPU / RSS from /proc, timed actions), `lab` (the bench's own lab),
-//! `tools` (the three producers), `sections` (one module per section), `report` (targets, table,
-//! JSON).
+//! `tools` (the three tools, producing and consuming), `sections` (one module per section),
+//! `report` (targets, table, JSON).
 
 mod lab;
 mod options;
@@ -78,6 +80,14 @@ pub fn run(workspace: &Workspace, args: &[String]) -> Result<()> {
         if options.runs(Section::Memory) {
             findings.memory = Some(sections::memory::run(&mut bench, &workload)?);
         }
+        if options.runs(Section::Consume) {
+            findings.consume = Some(sections::consume::run(
+                &mut bench,
+                &perf_test,
+                &workload,
+                options.repeat,
+            )?);
+        }
         findings.plugin_loads.extend(bench.plugin_loads);
     }
 
@@ -100,7 +110,7 @@ pub fn run(workspace: &Workspace, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Release builds of everything the bench launches: kscen, the native loop and topic helper, the
+/// Release builds of everything the bench launches: kscen, the native loops and topic helper, the
 /// plugins.
 fn build(workspace: &Workspace) -> Result<()> {
     crate::run(crate::cargo().args([
@@ -110,6 +120,8 @@ fn build(workspace: &Workspace) -> Result<()> {
         "kscen",
         "-p",
         "native-producer",
+        "-p",
+        "native-consumer",
     ]))?;
     crate::plugins::build(workspace)
 }

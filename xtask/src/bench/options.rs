@@ -7,9 +7,11 @@ use anyhow::{bail, Context, Result};
 pub const USAGE: &str =
     "usage: cargo xtask bench [--quick] [--only SECTION[,SECTION...]] [--repeat N] [--out FILE]
 
-sections: throughput, rate, stall, memory, plugin, micro (default: all, in that order of report)
+sections: throughput, rate, stall, memory, plugin, micro, consume (default: all, in that order of
+          report)
   --quick      short runs, for developing the bench itself (figures are not comparable)
-  --repeat N   runs per tool and throughput case; the median is reported (default 3, quick 1)
+  --repeat N   runs per tool and throughput or consume case; the median is reported (default 3,
+               quick 1)
   --out FILE   where to write the JSON (default bench/results/<date>-<commit>.json)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,16 +22,18 @@ pub enum Section {
     Memory,
     Plugin,
     Micro,
+    Consume,
 }
 
 impl Section {
-    pub const ALL: [Section; 6] = [
+    pub const ALL: [Section; 7] = [
         Section::Throughput,
         Section::Rate,
         Section::Stall,
         Section::Memory,
         Section::Plugin,
         Section::Micro,
+        Section::Consume,
     ];
 
     pub fn name(self) -> &'static str {
@@ -40,6 +44,7 @@ impl Section {
             Section::Memory => "memory",
             Section::Plugin => "plugin",
             Section::Micro => "micro",
+            Section::Consume => "consume",
         }
     }
 
@@ -47,7 +52,11 @@ impl Section {
     pub fn needs_lab(self) -> bool {
         matches!(
             self,
-            Section::Throughput | Section::Rate | Section::Stall | Section::Memory
+            Section::Throughput
+                | Section::Rate
+                | Section::Stall
+                | Section::Memory
+                | Section::Consume
         )
     }
 }

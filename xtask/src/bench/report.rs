@@ -1,5 +1,5 @@
-//! What one bench run found: the JSON document, the printed table and the targets of issue 7,
-//! every figure taken from this run's measurements.
+//! What one bench run found: the JSON document, the printed table and the targets of issue 7 (and
+//! issue 15's consumer targets), every figure taken from this run's measurements.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -9,15 +9,16 @@ use anyhow::{Context, Result};
 use serde_json::{json, Map, Value};
 
 use super::options::Options;
+use super::sections::consume::{self, Consume};
 use super::sections::median;
 use super::sections::memory::{Memory, MemoryRun};
-use super::sections::micro::Microbenchmark;
+use super::sections::micro::{Microbenchmark, VERIFIER_CHECKS};
 use super::sections::plugin::ProduceCall;
 use super::sections::rate::RatePoint;
 use super::sections::stall::Stall;
 use super::sections::throughput::{Case, Throughput};
 use super::settings::{self, Acks, Workload, PARTITIONS};
-use super::tools::{Latency, ProducerRun, Tool};
+use super::tools::{ConsumerRun, Latency, ProducerRun, Tool};
 
 /// What was measured, and on what.
 pub struct Measured {
@@ -81,6 +82,7 @@ pub struct Findings {
     /// (from the compile cache?, load ms) of every kscen run
     pub plugin_loads: Vec<(bool, f64)>,
     pub micro: Option<Vec<Microbenchmark>>,
+    pub consume: Option<Consume>,
 }
 
 impl Findings {
@@ -101,6 +103,20 @@ impl Findings {
             .iter()
             .find(|c| c.record_size == 100 && c.acks == Acks::Leader)?;
         Some(case.median(Tool::Kscen, ProducerRun::cpu_s_per_million))
+    }
+
+    /// (what, records/s per core) of each per-record verifier check the microbenchmarks measured.
+    fn verifier_ceiling(&self) -> Vec<(&'static str, f64)> {
+        let Some(micro) = &self.micro else {
+            return Vec::new();
+        };
+        VERIFIER_CHECKS
+            .iter()
+            .filter_map(|(id, what)| {
+                let bench = micro.iter().find(|m| m.id == *id)?;
+                Some((*what, bench.per_core_per_s()))
+            })
+            .collect()
     }
 }
 
@@ -131,6 +147,14 @@ pub fn targets(findings: &Findings, workload: &Workload) -> Vec<Target> {
     let lowest_ratio = |other: Tool| {
         findings.throughput.as_ref().map(|t| {
             t.cases
+                .iter()
+                .map(|c| c.ratio_vs(other))
+                .fold(f64::INFINITY, f64::min)
+        })
+    };
+    let lowest_consume_ratio = |other: Tool| {
+        findings.consume.as_ref().map(|c| {
+            c.cases
                 .iter()
                 .map(|c| c.ratio_vs(other))
                 .fold(f64::INFINITY, f64::min)
@@ -196,6 +220,18 @@ pub fn targets(findings: &Findings, workload: &Workload) -> Vec<Target> {
             "≤ 2 µs".into(),
             findings.plugin.as_ref().map(|p| p.overhead_us),
             |us| us <= 2.0,
+        ),
+        target(
+            "consume: kscen / perf-test fetch records/s, lowest",
+            "≥ 1.2×".into(),
+            lowest_consume_ratio(Tool::PerfTest),
+            |r| r >= 1.2,
+        ),
+        target(
+            "consume: kscen / native fetch records/s, lowest",
+            "≥ 0.9×".into(),
+            lowest_consume_ratio(Tool::Native),
+            |r| r >= 0.9,
         ),
     ]
 }
@@ -296,7 +332,17 @@ pub fn document(
             "id": m.id,
             "mean_ns": m.mean_ns,
             "median_ns": m.median_ns,
+            "per_core_per_s": m.per_core_per_s(),
         })).collect::<Vec<_>>()),
+        "verifier_ceiling_records_per_s_per_core": findings.micro.as_ref().map(|_| {
+            findings.verifier_ceiling().into_iter().map(|(what, per_s)| (what.to_string(), json!(per_s))).collect::<Map<_, _>>()
+        }),
+        "consume": findings.consume.as_ref().map(|c| json!({
+            "members": consume::MEMBERS,
+            "consumer_properties_java": properties(settings::consumer_java_properties()),
+            "consumer_properties_librdkafka": properties(settings::consumer_librdkafka_properties()),
+            "cases": c.cases.iter().map(consume_case_json).collect::<Vec<_>>(),
+        })),
         "targets": targets(findings, workload).iter().map(|t| json!({
             "target": t.what,
             "limit": t.limit,
@@ -321,6 +367,30 @@ fn case_json(case: &Case) -> Value {
             "cpu_s_per_million": case.median(tool, ProducerRun::cpu_s_per_million),
             "peak_rss_kib": case.median(tool, |r| r.peak_rss_kib as f64),
             "runs": case.runs.iter().filter(|r| r.tool == tool).map(ProducerRun::to_json).collect::<Vec<_>>(),
+        });
+    }
+    object
+}
+
+fn consume_case_json(case: &consume::Case) -> Value {
+    let mut object = json!({
+        "record_size": case.record_size,
+        "records": case.records,
+        "ratio_vs_perf_test": case.ratio_vs(Tool::PerfTest),
+        "ratio_vs_native": case.ratio_vs(Tool::Native),
+        "wall_ratio_vs_perf_test": case.wall_ratio_vs(Tool::PerfTest),
+        "wall_ratio_vs_native": case.wall_ratio_vs(Tool::Native),
+    });
+    for tool in Tool::ALL {
+        object[tool.key()] = json!({
+            "records_per_s": case.records_per_s(tool),
+            "mb_per_s": case.median(tool, ConsumerRun::mb_per_s),
+            "join_ms": case.median(tool, |r| r.join_ms),
+            "wall_s": case.median(tool, |r| r.wall_s),
+            "wall_records_per_s": case.median(tool, ConsumerRun::wall_records_per_s),
+            "cpu_s_per_million": case.median(tool, ConsumerRun::cpu_s_per_million),
+            "peak_rss_kib": case.median(tool, |r| r.peak_rss_kib as f64),
+            "runs": case.runs.iter().filter(|r| r.tool == tool).map(ConsumerRun::to_json).collect::<Vec<_>>(),
         });
     }
     object
@@ -380,22 +450,10 @@ pub fn table(
     }
     plugin_table(&mut out, findings);
     if let Some(micro) = &findings.micro {
-        let _ = writeln!(
-            out,
-            "\n6. Microbenchmarks (criterion, host/benches/load_hot_paths.rs)"
-        );
-        let _ = writeln!(
-            out,
-            "{:<44} {:>10} {:>10}",
-            "benchmark", "mean ns", "median ns"
-        );
-        for m in micro {
-            let _ = writeln!(
-                out,
-                "{:<44} {:>10.1} {:>10.1}",
-                m.id, m.mean_ns, m.median_ns
-            );
-        }
+        micro_table(&mut out, micro, findings);
+    }
+    if let Some(consume) = &findings.consume {
+        consume_table(&mut out, consume, options.repeat);
     }
     let _ = writeln!(out, "\nTargets");
     for t in targets(findings, workload) {
@@ -466,6 +524,108 @@ fn throughput_table(out: &mut String, throughput: &Throughput, repeat: usize) {
                 ratio_native,
             );
         }
+    }
+}
+
+fn micro_table(out: &mut String, micro: &[Microbenchmark], findings: &Findings) {
+    let _ = writeln!(
+        out,
+        "\n6. Microbenchmarks (criterion, host/benches/load_hot_paths.rs; one iteration = one record)"
+    );
+    let _ = writeln!(
+        out,
+        "{:<52} {:>10} {:>10} {:>14}",
+        "benchmark", "mean ns", "median ns", "M/s per core"
+    );
+    for m in micro {
+        let _ = writeln!(
+            out,
+            "{:<52} {:>10.1} {:>10.1} {:>14.1}",
+            m.id,
+            m.mean_ns,
+            m.median_ns,
+            m.per_core_per_s() / 1e6
+        );
+    }
+    let ceiling = findings.verifier_ceiling();
+    if !ceiling.is_empty() {
+        let list: Vec<String> = ceiling
+            .iter()
+            .map(|(what, per_s)| format!("{what} {:.1} M records/s", per_s / 1e6))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  verifier ceiling, in-order records on one core: {}",
+            list.join(", ")
+        );
+    }
+}
+
+fn consume_table(out: &mut String, consume: &Consume, repeat: usize) {
+    let _ = writeln!(
+        out,
+        "\n7. Consumer throughput (runs read the first two thirds of an evenly filled {PARTITIONS}-partition topic; {} consumer per tool, a fresh group per run; {}; kscen's default and the native loop's {}; median of {repeat})",
+        consume::MEMBERS,
+        settings::consumer_java_properties()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        settings::KSCEN_CONSUMER_DEFAULTS
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    let _ = writeln!(
+        out,
+        "{:<8} {:<10} {:>12} {:>9} {:>9} {:>8} {:>13} {:>11} {:>10}",
+        "size",
+        "tool",
+        "fetch rec/s",
+        "MB/s",
+        "join ms",
+        "wall s",
+        "CPU s/M rec",
+        "vs perf-test",
+        "vs native"
+    );
+    for case in &consume.cases {
+        for tool in Tool::ALL {
+            let first = tool == Tool::Kscen;
+            let ratio = |other| {
+                if first {
+                    format!("{:.2}×", case.ratio_vs(other))
+                } else {
+                    String::new()
+                }
+            };
+            let _ = writeln!(
+                out,
+                "{:<8} {:<10} {:>12.0} {:>9.1} {:>9.0} {:>8.2} {:>13.2} {:>11} {:>10}",
+                if first {
+                    size_label(case.record_size)
+                } else {
+                    String::new()
+                },
+                tool.label(),
+                case.records_per_s(tool),
+                case.median(tool, ConsumerRun::mb_per_s),
+                case.median(tool, |r| r.join_ms),
+                case.median(tool, |r| r.wall_s),
+                case.median(tool, ConsumerRun::cpu_s_per_million),
+                ratio(Tool::PerfTest),
+                ratio(Tool::Native),
+            );
+        }
+        let _ = writeln!(
+            out,
+            "{:<8} kscen over wall time ({} records ÷ process wall time): {:.2}× perf-test, {:.2}× native",
+            "",
+            case.records,
+            case.wall_ratio_vs(Tool::PerfTest),
+            case.wall_ratio_vs(Tool::Native),
+        );
     }
 }
 

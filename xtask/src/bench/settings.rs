@@ -1,8 +1,9 @@
-//! The producer settings every tool gets, and the workloads of each section.
+//! The producer and consumer settings every tool gets, and the workloads of each section.
 //!
 //! perf-test and kscen are given the same Java property names (kscen maps them to librdkafka
-//! the way it maps a seed's `--producer.config`); the native loop is given what kscen's mapping
-//! produces, so all three run librdkafka or the Java client with the same meaning.
+//! the way it maps a seed's `--producer.config` / `--consumer.config`); the native loops are given
+//! what kscen's mapping produces, so all three run librdkafka or the Java client with the same
+//! meaning.
 
 use std::time::Duration;
 
@@ -11,6 +12,9 @@ pub const PARTITIONS: u32 = 6;
 
 /// Record sizes of the throughput section, bytes.
 pub const RECORD_SIZES: [u32; 3] = [100, 1024, 10 * 1024];
+
+/// Record sizes of the consume section, bytes.
+pub const CONSUME_RECORD_SIZES: [u32; 2] = [100, 1024];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Acks {
@@ -50,23 +54,86 @@ pub fn java_properties(acks: Acks) -> Vec<(String, String)> {
 }
 
 /// The same settings under librdkafka's names, as kscen maps them
-/// (host/src/config/producer_props.rs): compression.type → compression.codec, buffer.memory →
+/// (host/src/config/client_props.rs): compression.type → compression.codec, buffer.memory →
 /// queue.buffering.max.kbytes (bytes / 1024); the rest are librdkafka names too.
 pub fn librdkafka_properties(acks: Acks) -> Vec<(String, String)> {
-    java_properties(acks)
+    to_librdkafka(java_properties(acks))
+}
+
+/// Java consumer properties shared by every consume run. Explicit where the two clients' defaults
+/// differ (isolation.level: Java read_uncommitted, librdkafka read_committed) and where perf-test
+/// sets its own (receive.buffer.bytes 2 MiB through `--socket-buffer-size`, max.partition.fetch.bytes
+/// through `--fetch-size`, check.crcs=false); the rest are both clients' defaults, written out so
+/// the JSON says what ran. Nothing is committed and every group is new: each run reads the whole
+/// topic from its first offset.
+const CONSUMER_JAVA: [(&str, &str); 9] = [
+    ("enable.auto.commit", "false"),
+    ("auto.offset.reset", "earliest"),
+    ("fetch.min.bytes", "1"),
+    ("fetch.max.wait.ms", "500"),
+    ("fetch.max.bytes", "52428800"),
+    ("max.partition.fetch.bytes", "1048576"),
+    ("receive.buffer.bytes", "2097152"),
+    ("check.crcs", "false"),
+    ("isolation.level", "read_uncommitted"),
+];
+
+/// The consumer settings with Java names: for perf-test's `--consumer.config` and
+/// `kscen run --consumer-props`.
+pub fn consumer_java_properties() -> Vec<(String, String)> {
+    CONSUMER_JAVA
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// What kscen's consume jobs set where the user did not (`FETCH_QUEUE_BACKOFF_MS` in
+/// host/src/load/consume/mod.rs): the native loop gets it too, so that it and kscen differ only
+/// in their loops. The Java consumer has no such setting (it fetches when its buffer is drained).
+pub const KSCEN_CONSUMER_DEFAULTS: [(&str, &str); 1] = [("fetch.queue.backoff.ms", "10")];
+
+/// The consumer settings under librdkafka's names, as kscen maps them (fetch.max.wait.ms →
+/// fetch.wait.max.ms, receive.buffer.bytes → socket.receive.buffer.bytes), plus kscen's own
+/// consumer defaults: what a kscen consume job runs with.
+pub fn consumer_librdkafka_properties() -> Vec<(String, String)> {
+    let defaults = KSCEN_CONSUMER_DEFAULTS
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+    to_librdkafka(consumer_java_properties())
         .into_iter()
-        .map(|(key, value)| match key.as_str() {
-            "compression.type" => ("compression.codec".to_string(), value),
-            "buffer.memory" => {
+        .chain(defaults)
+        .collect()
+}
+
+/// Renames and converts the Java keys of this module's settings the way kscen's mapping does; the
+/// producer's and the consumer's keys do not overlap, so one table serves both.
+fn to_librdkafka(java: Vec<(String, String)>) -> Vec<(String, String)> {
+    const RENAMED: [(&str, &str); 3] = [
+        ("compression.type", "compression.codec"),
+        ("fetch.max.wait.ms", "fetch.wait.max.ms"),
+        ("receive.buffer.bytes", "socket.receive.buffer.bytes"),
+    ];
+    java.into_iter()
+        .map(|(key, value)| {
+            if key == "buffer.memory" {
                 let bytes: u64 = value.parse().expect("a number of bytes");
-                (
+                return (
                     "queue.buffering.max.kbytes".to_string(),
                     bytes.div_ceil(1024).to_string(),
-                )
+                );
             }
-            _ => (key, value),
+            match RENAMED.iter().find(|(java, _)| *java == key) {
+                Some((_, librdkafka)) => (librdkafka.to_string(), value),
+                None => (key, value),
+            }
         })
         .collect()
+}
+
+/// Records in a consume topic whose runs read `records_read`: half as many again, so that no
+/// partition runs out during a run (sections/consume.rs says why).
+pub fn consume_topic_records(records_read: u64) -> u64 {
+    records_read * 3 / 2
 }
 
 /// How much each section runs; `--quick` shortens everything.
@@ -90,6 +157,8 @@ pub struct Workload {
     pub memory_record_size: u32,
     /// The plugin section's produce calls.
     pub produce_calls: u64,
+    /// Records each consume run reads, per record size (`CONSUME_RECORD_SIZES`).
+    pub consume_records: [u64; 2],
 }
 
 impl Workload {
@@ -104,7 +173,18 @@ impl Workload {
             .memory_records
             .map(|r| r * u64::from(self.memory_record_size));
         let stall = self.stall_records * u64::from(self.stall_record_size);
-        throughput.chain(memory).chain([stall]).max().unwrap_or(0)
+        // The consume section keeps both of its topics until it ends.
+        let consume = self
+            .consume_records
+            .iter()
+            .zip(CONSUME_RECORD_SIZES)
+            .map(|(records, size)| consume_topic_records(*records) * u64::from(size))
+            .sum();
+        throughput
+            .chain(memory)
+            .chain([stall, consume])
+            .max()
+            .unwrap_or(0)
     }
 
     pub fn new(quick: bool) -> Workload {
@@ -122,6 +202,7 @@ impl Workload {
             memory_rate: 200_000,
             memory_record_size: 100,
             produce_calls: 20_000,
+            consume_records: [2_000_000, 500_000],
         };
         if !quick {
             return full;
@@ -133,6 +214,7 @@ impl Workload {
             stall_at: Duration::from_secs(3),
             memory_records: [100_000, 2_000_000],
             produce_calls: 2_000,
+            consume_records: [500_000, 125_000],
             ..full
         }
     }
@@ -140,7 +222,26 @@ impl Workload {
 
 #[cfg(test)]
 mod tests {
-    use super::Workload;
+    use super::*;
+
+    #[test]
+    fn consumer_settings_are_renamed_as_kscen_maps_them() {
+        let librdkafka = consumer_librdkafka_properties();
+        let value = |key: &str| {
+            librdkafka
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(value("fetch.wait.max.ms"), Some("500"));
+        assert_eq!(value("socket.receive.buffer.bytes"), Some("2097152"));
+        assert_eq!(value("fetch.max.wait.ms"), None);
+        assert_eq!(value("fetch.queue.backoff.ms"), Some("10"));
+        assert_eq!(librdkafka.len(), consumer_java_properties().len() + 1);
+        let producer = librdkafka_properties(Acks::All);
+        assert!(producer.contains(&("queue.buffering.max.kbytes".into(), "65536".into())));
+        assert!(producer.contains(&("compression.codec".into(), "none".into())));
+    }
 
     #[test]
     fn the_largest_run_is_the_10_kib_throughput_run() {

@@ -17,7 +17,7 @@ use super::median;
 
 use crate::bench::process::Measured;
 use crate::bench::settings::{self, Acks, Workload, PARTITIONS};
-use crate::bench::tools::kscen::Set;
+use crate::bench::tools::kscen::{ClientProps, Set};
 use crate::bench::Bench;
 
 pub struct MemoryRun {
@@ -73,7 +73,15 @@ fn run_one(bench: &mut Bench, workload: &Workload, records: u64) -> Result<Memor
     let kscen = bench.kscen;
     let (process, _) = bench.measure_kscen(
         &name,
-        |json| kscen.run_command("steady", Some(&profile), &sets, &props, json),
+        |json| {
+            kscen.run_command(
+                "steady",
+                Some(&profile),
+                &sets,
+                ClientProps::Producer(&props),
+                json,
+            )
+        },
         Vec::new(),
     )?;
     bench.delete_topic(&topic)?;

@@ -1,6 +1,6 @@
-//! Section 6, microbenchmarks: the criterion benches of the load engine's hot paths
-//! (host/benches/load_hot_paths.rs), run in the bench profile; their estimates are read back from
-//! criterion's own files.
+//! Section 6, microbenchmarks: the criterion benches of the load engine's and the verifiers' hot
+//! paths (host/benches/load_hot_paths.rs), run in the bench profile; their estimates are read back
+//! from criterion's own files.
 
 use std::path::{Path, PathBuf};
 
@@ -8,13 +8,25 @@ use anyhow::{Context, Result};
 use serde_json::Value;
 
 /// The criterion groups of host/benches/load_hot_paths.rs.
-const GROUPS: [&str; 2] = ["pacing", "recording"];
+const GROUPS: [&str; 3] = ["pacing", "recording", "verify"];
+/// The verify group's benchmarks of the per-record checks: their ceiling is reported on its own.
+pub const VERIFIER_CHECKS: [(&str, &str); 2] = [
+    ("verify/replicated_in_order", "ReplicationState::replicated"),
+    ("verify/group_ledger_read_in_order", "GroupLedger::read"),
+];
 
 pub struct Microbenchmark {
     /// criterion's `group/function`
     pub id: String,
     pub mean_ns: f64,
     pub median_ns: f64,
+}
+
+impl Microbenchmark {
+    /// One iteration is one record: records per second one core does this at (mean).
+    pub fn per_core_per_s(&self) -> f64 {
+        1e9 / self.mean_ns
+    }
 }
 
 pub fn run(target: &Path) -> Result<Vec<Microbenchmark>> {

@@ -1,5 +1,6 @@
 //! One module per section of the bench; each runs its workload and returns its findings.
 
+pub mod consume;
 pub mod memory;
 pub mod micro;
 pub mod plugin;

@@ -6,7 +6,7 @@
 use anyhow::Result;
 
 use crate::bench::settings::Workload;
-use crate::bench::tools::kscen::Set;
+use crate::bench::tools::kscen::{ClientProps, Set};
 use crate::bench::Bench;
 
 /// Record size of the produce calls, bytes.
@@ -36,7 +36,15 @@ pub fn run(bench: &mut Bench, workload: &Workload) -> Result<ProduceCall> {
     let kscen = bench.kscen;
     let (_, result) = bench.measure_kscen(
         "plugin-produce",
-        |json| kscen.run_command("bench-produce", None, &sets, &props, json),
+        |json| {
+            kscen.run_command(
+                "bench-produce",
+                None,
+                &sets,
+                ClientProps::Producer(&props),
+                json,
+            )
+        },
         Vec::new(),
     )?;
     Ok(ProduceCall {

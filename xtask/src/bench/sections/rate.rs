@@ -5,7 +5,7 @@
 use anyhow::{Context, Result};
 
 use crate::bench::settings::{self, Acks, Workload, PARTITIONS};
-use crate::bench::tools::kscen::Set;
+use crate::bench::tools::kscen::{ClientProps, Set};
 use crate::bench::Bench;
 
 pub struct RatePoint {
@@ -42,7 +42,15 @@ pub fn run(bench: &mut Bench, workload: &Workload) -> Result<Vec<RatePoint>> {
         let kscen = bench.kscen;
         let (_, result) = bench.measure_kscen(
             &name,
-            |json| kscen.run_command("steady", Some(&profile), &sets, &props, json),
+            |json| {
+                kscen.run_command(
+                    "steady",
+                    Some(&profile),
+                    &sets,
+                    ClientProps::Producer(&props),
+                    json,
+                )
+            },
             Vec::new(),
         )?;
         bench.delete_topic(&topic)?;

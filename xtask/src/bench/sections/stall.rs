@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use crate::bench::process::TimedAction;
 use crate::bench::settings::{self, Acks, Workload, PARTITIONS};
-use crate::bench::tools::kscen::Set;
+use crate::bench::tools::kscen::{ClientProps, Set};
 use crate::bench::tools::perf_test::{parse_final_line, PerfTest};
 use crate::bench::tools::Latency;
 use crate::bench::{signal, Bench};
@@ -43,7 +43,15 @@ pub fn run(bench: &mut Bench, perf_test: &PerfTest, workload: &Workload) -> Resu
     let kscen = bench.kscen;
     let kscen_run = bench.measure_kscen(
         "stall-kscen",
-        |json| kscen.run_command("steady", Some(&profile), &sets, &props, json),
+        |json| {
+            kscen.run_command(
+                "steady",
+                Some(&profile),
+                &sets,
+                ClientProps::Producer(&props),
+                json,
+            )
+        },
         broker_stall(bench, workload)?,
     );
     resume_broker(bench)?;

@@ -7,11 +7,10 @@
 
 use anyhow::{ensure, Result};
 
-use super::median;
 use crate::bench::settings::{self, Acks, Workload, PARTITIONS, RECORD_SIZES};
-use crate::bench::tools::kscen::Set;
+use crate::bench::tools::kscen::{ClientProps, Set};
 use crate::bench::tools::perf_test::{parse_final_line, PerfTest};
-use crate::bench::tools::{native, ProducerRun, Tool};
+use crate::bench::tools::{median_of, native, ProducerRun, Tool};
 use crate::bench::Bench;
 
 pub struct Case {
@@ -24,13 +23,7 @@ pub struct Case {
 impl Case {
     /// The median of `figure` over `tool`'s runs.
     pub fn median(&self, tool: Tool, figure: fn(&ProducerRun) -> f64) -> f64 {
-        median(
-            self.runs
-                .iter()
-                .filter(|r| r.tool == tool)
-                .map(figure)
-                .collect(),
-        )
+        median_of(&self.runs, tool, figure)
     }
 
     pub fn records_per_s(&self, tool: Tool) -> f64 {
@@ -127,7 +120,15 @@ fn run_one(
             let kscen = bench.kscen;
             let (process, result) = bench.measure_kscen(
                 &name,
-                |json| kscen.run_command("steady", Some(&profile), &sets, &props, json),
+                |json| {
+                    kscen.run_command(
+                        "steady",
+                        Some(&profile),
+                        &sets,
+                        ClientProps::Producer(&props),
+                        json,
+                    )
+                },
                 Vec::new(),
             )?;
             let phase = result.phase()?;

@@ -1,6 +1,7 @@
 //! kscen as the bench drives it: `kscen run` of a one-line scenario file naming a plugin
-//! (`steady` for load, `bench-produce` for the host-call cost), parameters through `--set`,
-//! producer settings through `--producer-props`, figures read back from its `--json` result.
+//! (`steady` for load, `bench-consume` for a consume job, `bench-produce` for the host-call cost),
+//! parameters through `--set`, client settings through `--producer-props` / `--consumer-props`,
+//! figures read back from its `--json` result.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,6 +15,13 @@ pub struct Kscen {
     binary: PathBuf,
     plugin_dir: PathBuf,
     work: PathBuf,
+}
+
+/// Client properties for a run, with Java names (kscen maps them to librdkafka).
+#[derive(Debug, Clone, Copy)]
+pub enum ClientProps<'a> {
+    Producer(&'a [(String, String)]),
+    Consumer(&'a [(String, String)]),
 }
 
 /// A parameter for `--set`, already in TOML value syntax.
@@ -32,7 +40,7 @@ impl Set {
 impl Kscen {
     /// Writes the scenario files the bench runs into `work`.
     pub fn new(binary: &Path, plugin_dir: &Path, work: &Path) -> Result<Kscen> {
-        for plugin in ["steady", "bench-produce"] {
+        for plugin in ["steady", "bench-consume", "bench-produce"] {
             let file = work.join(format!("{plugin}.toml"));
             std::fs::write(
                 &file,
@@ -53,14 +61,14 @@ impl Kscen {
         &self.binary
     }
 
-    /// `kscen run <plugin>.toml [--profile P] --json RESULT --set ... --producer-props ...`;
-    /// without a profile the run uses the embedded mock cluster.
+    /// `kscen run <plugin>.toml [--profile P] --json RESULT --set ... --producer-props ...` (or
+    /// `--consumer-props`); without a profile the run uses the embedded mock cluster.
     pub fn run_command(
         &self,
         plugin: &str,
         profile: Option<&Path>,
         sets: &[Set],
-        producer_props: &[(String, String)],
+        props: ClientProps<'_>,
         result: &Path,
     ) -> Command {
         let mut command = Command::new(&self.binary);
@@ -76,9 +84,13 @@ impl Kscen {
         for Set(name, value) in sets {
             command.arg("--set").arg(format!("{name}={value}"));
         }
-        if !producer_props.is_empty() {
-            command.arg("--producer-props");
-            command.args(producer_props.iter().map(|(k, v)| format!("{k}={v}")));
+        let (flag, props) = match props {
+            ClientProps::Producer(props) => ("--producer-props", props),
+            ClientProps::Consumer(props) => ("--consumer-props", props),
+        };
+        if !props.is_empty() {
+            command.arg(flag);
+            command.args(props.iter().map(|(k, v)| format!("{k}={v}")));
         }
         command
     }
@@ -106,6 +118,24 @@ pub struct PhaseFigures {
     pub schedule_lag_p99_us: f64,
     pub corrected: Latency,
     pub service: Latency,
+}
+
+/// The figures of the one consume job a `bench-consume` run starts.
+#[derive(Debug, Clone)]
+pub struct ConsumerFigures {
+    pub records: u64,
+    pub bytes: u64,
+    /// from the job's start until its group held every partition
+    pub join_ms: f64,
+    /// records ÷ the fetch time (join → last record), as perf-test's fetch.nMsg.sec
+    pub records_per_s: f64,
+}
+
+impl ConsumerFigures {
+    /// The job's fetch time, back from its rate.
+    pub fn fetch_s(&self) -> f64 {
+        self.records as f64 / self.records_per_s
+    }
 }
 
 impl RunResult {
@@ -159,6 +189,23 @@ impl RunResult {
             schedule_lag_p99_us: self.number(lag, "p99")?,
             corrected: self.latency(&phase["corrected_us"])?,
             service: self.latency(&phase["service_us"])?,
+        })
+    }
+
+    /// The first consume job (bench scenarios start exactly one).
+    pub fn consumer(&self) -> Result<ConsumerFigures> {
+        let job = &self.json["consumers"][0];
+        anyhow::ensure!(
+            job.is_object(),
+            "{}: the run recorded no consume job",
+            self.path.display()
+        );
+        let count = |field| self.number(job, field).map(|v| v as u64);
+        Ok(ConsumerFigures {
+            records: count("records")?,
+            bytes: count("bytes")?,
+            join_ms: self.number(job, "join_ms")?,
+            records_per_s: self.number(job, "records_per_s")?,
         })
     }
 

@@ -1,6 +1,7 @@
-//! The three producers the bench compares, each launched as its own process and read from its own
-//! output: kscen (a scenario plugin driving a native load job), Apache Kafka's
-//! `ProducerPerformance` (the seeds' `kafka-producer-perf-test`), and a bare rdkafka loop.
+//! The three tools the bench compares, each launched as its own process and read from its own
+//! output: kscen (a scenario plugin driving a native load or consume job), Apache Kafka's
+//! `ProducerPerformance` / `ConsumerPerformance` (the seeds' `kafka-producer-perf-test` and
+//! `kafka-consumer-perf-test`), and bare rdkafka loops.
 
 pub mod kscen;
 pub mod native;
@@ -9,6 +10,7 @@ pub mod perf_test;
 use serde_json::{json, Value};
 
 use super::process::Measured;
+use super::sections::median;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tool {
@@ -76,6 +78,21 @@ impl Latency {
     }
 }
 
+/// One tool's run in a case of several runs per tool.
+pub trait ToolRun {
+    fn tool(&self) -> Tool;
+}
+
+/// The median of `figure` over `tool`'s runs.
+pub fn median_of<R: ToolRun>(runs: &[R], tool: Tool, figure: impl Fn(&R) -> f64) -> f64 {
+    median(
+        runs.iter()
+            .filter(|r| r.tool() == tool)
+            .map(figure)
+            .collect(),
+    )
+}
+
 /// What one producer run delivered, as the tool itself timed it (first send → last
 /// acknowledgement), and what it cost, as measured from outside.
 #[derive(Debug, Clone)]
@@ -87,6 +104,12 @@ pub struct ProducerRun {
     pub bytes: u64,
     pub cpu_s: f64,
     pub peak_rss_kib: u64,
+}
+
+impl ToolRun for ProducerRun {
+    fn tool(&self) -> Tool {
+        self.tool
+    }
 }
 
 impl ProducerRun {
@@ -130,6 +153,88 @@ impl ProducerRun {
             "elapsed_s": self.elapsed_s,
             "records_per_s": self.records_per_s(),
             "mb_per_s": self.mb_per_s(),
+            "cpu_s": self.cpu_s,
+            "cpu_s_per_million": self.cpu_s_per_million(),
+            "peak_rss_kib": self.peak_rss_kib,
+        })
+    }
+}
+
+/// What one consumer run read, timed as kafka-consumer-perf-test times it (the group's join, then
+/// the fetch time up to the last record), and what it cost, measured from outside.
+#[derive(Debug, Clone)]
+pub struct ConsumerRun {
+    pub tool: Tool,
+    pub records: u64,
+    /// value (and key) bytes read
+    pub bytes: u64,
+    /// from before the subscription until the group had assigned every partition
+    pub join_ms: f64,
+    /// from then until the last record was taken
+    pub fetch_s: f64,
+    /// the process, launch to exit: start-up, join, fetch and leaving the group
+    pub wall_s: f64,
+    pub cpu_s: f64,
+    pub peak_rss_kib: u64,
+}
+
+impl ToolRun for ConsumerRun {
+    fn tool(&self) -> Tool {
+        self.tool
+    }
+}
+
+impl ConsumerRun {
+    pub fn new(
+        tool: Tool,
+        records: u64,
+        bytes: u64,
+        join_ms: f64,
+        fetch_s: f64,
+        process: &Measured,
+    ) -> ConsumerRun {
+        ConsumerRun {
+            tool,
+            records,
+            bytes,
+            join_ms,
+            fetch_s,
+            wall_s: process.wall_s,
+            cpu_s: process.cpu_s,
+            peak_rss_kib: process.peak_rss_kib,
+        }
+    }
+
+    /// Over the fetch time: perf-test's fetch.nMsg.sec.
+    pub fn records_per_s(&self) -> f64 {
+        self.records as f64 / self.fetch_s
+    }
+
+    /// MiB/s over the fetch time: perf-test's fetch.MB.sec.
+    pub fn mb_per_s(&self) -> f64 {
+        self.bytes as f64 / self.fetch_s / (1024.0 * 1024.0)
+    }
+
+    /// Over the process's whole life: what a user waiting for the tool sees.
+    pub fn wall_records_per_s(&self) -> f64 {
+        self.records as f64 / self.wall_s
+    }
+
+    /// CPU seconds of the whole process (start-up included) per million records read.
+    pub fn cpu_s_per_million(&self) -> f64 {
+        self.cpu_s / (self.records as f64 / 1e6)
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "records": self.records,
+            "bytes": self.bytes,
+            "join_ms": self.join_ms,
+            "fetch_s": self.fetch_s,
+            "records_per_s": self.records_per_s(),
+            "mb_per_s": self.mb_per_s(),
+            "wall_s": self.wall_s,
+            "wall_records_per_s": self.wall_records_per_s(),
             "cpu_s": self.cpu_s,
             "cpu_s_per_million": self.cpu_s_per_million(),
             "peak_rss_kib": self.peak_rss_kib,
