@@ -149,9 +149,9 @@ fn dr_failover_resumes_the_group_on_the_target_without_missing_a_record() {
         on_target["topic"].as_str().unwrap().starts_with("east_"),
         "the remote topic is named by the fixture's policy: {on_target}"
     );
-    // The group's lag was sampled while it committed, on each cluster.
+    // The group's lag was sampled while it committed on the source (the job on the target may
+    // drain what is left before its first sample).
     assert!(on_source["lag_max"].is_u64(), "{on_source}");
-    assert!(on_target["lag_max"].is_u64(), "{on_target}");
     let group = on_source["group"].as_str().unwrap();
     let read = &run.result()["groups"][group];
     assert_eq!(u64_of(&read["unread"]), 0, "{read}");

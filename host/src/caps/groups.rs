@@ -357,24 +357,27 @@ impl RunContext {
                 .map(|t| (t.remote_topic.clone(), t.partition, t.downstream_offset))
                 .collect()
         };
+        // The group's committed offsets on the source, read once for all partitions.
+        let source_topics: Vec<String> = resume_points
+            .iter()
+            .map(|(remote, _, _)| {
+                translation.upstream(remote).ok_or_else(|| {
+                    HostError::Invalid(format!(
+                        "{remote} on {TARGET} is no remote topic of the run's mirror"
+                    ))
+                })
+            })
+            .collect::<HostResult<std::collections::BTreeSet<_>>>()?
+            .into_iter()
+            .collect();
+        let on_source = lag::group_lag(&self.clusters, SOURCE, group, Some(&source_topics)).await?;
         let mut errors = Vec::new();
         for (remote_topic, partition, resume_at) in resume_points {
-            let source_topic = translation.upstream(&remote_topic).ok_or_else(|| {
-                HostError::Invalid(format!(
-                    "{remote_topic} on {TARGET} is no remote topic of the run's mirror"
-                ))
-            })?;
-            let source_lag = lag::group_lag(
-                &self.clusters,
-                SOURCE,
-                group,
-                Some(std::slice::from_ref(&source_topic)),
-            )
-            .await?;
-            let Some(committed) = source_lag
+            let source_topic = translation.upstream(&remote_topic).unwrap_or_default();
+            let Some(committed) = on_source
                 .partitions
                 .iter()
-                .find(|p| p.partition == partition)
+                .find(|p| p.topic == source_topic && p.partition == partition)
                 .and_then(|p| p.committed)
             else {
                 continue;
