@@ -28,7 +28,7 @@ use self::lab::BenchLab;
 use self::options::{Options, Section};
 use self::process::{Launch, Measured};
 use self::settings::Workload;
-use self::tools::kscen::{Kscen, RunResult};
+use self::tools::kscen::{Kscen, KscenRun, RunResult};
 use self::tools::native::Native;
 use self::tools::perf_test::PerfTest;
 use crate::workspace::Workspace;
@@ -184,11 +184,12 @@ impl<'a> Bench<'a> {
     pub fn measure_kscen(
         &mut self,
         label: &str,
-        command_for: impl FnOnce(&Path) -> Command,
+        run: KscenRun<'_>,
         actions: Vec<process::TimedAction>,
     ) -> Result<(Measured, RunResult)> {
         let result_path = self.work.join(format!("{:03}-{label}.json", self.runs + 1));
-        let measured = self.measure(label, command_for(&result_path), actions)?;
+        let command = self.kscen.run_command(&run, &result_path);
+        let measured = self.measure(label, command, actions)?;
         let result = RunResult::read(&result_path)?;
         self.plugin_loads.push(result.plugin_load()?);
         Ok((measured, result))

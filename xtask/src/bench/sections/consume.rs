@@ -19,7 +19,7 @@
 use anyhow::{ensure, Result};
 
 use crate::bench::settings::{self, Acks, Workload, CONSUME_RECORD_SIZES};
-use crate::bench::tools::kscen::{ClientProps, Set};
+use crate::bench::tools::kscen::{ClientProps, KscenRun, Set};
 use crate::bench::tools::perf_test::{parse_consumer_line, PerfTest};
 use crate::bench::tools::{median_of, native, ConsumerRun, Tool};
 use crate::bench::Bench;
@@ -162,17 +162,13 @@ fn run_one(
                 Set::number("members", MEMBERS),
             ];
             let props = settings::consumer_java_properties();
-            let kscen = bench.kscen;
             let (process, result) = bench.measure_kscen(
                 &name,
-                |json| {
-                    kscen.run_command(
-                        "bench-consume",
-                        Some(&profile),
-                        &sets,
-                        ClientProps::Consumer(&props),
-                        json,
-                    )
+                KscenRun {
+                    plugin: "bench-consume",
+                    profile: Some(&profile),
+                    sets: &sets,
+                    props: ClientProps::Consumer(&props),
                 },
                 Vec::new(),
             )?;

@@ -17,7 +17,7 @@ use super::median;
 
 use crate::bench::process::Measured;
 use crate::bench::settings::{self, Acks, Workload, PARTITIONS};
-use crate::bench::tools::kscen::{ClientProps, Set};
+use crate::bench::tools::kscen::{ClientProps, KscenRun, Set};
 use crate::bench::Bench;
 
 pub struct MemoryRun {
@@ -70,17 +70,13 @@ fn run_one(bench: &mut Bench, workload: &Workload, records: u64) -> Result<Memor
         Set::number("partitions", PARTITIONS),
     ];
     let props = settings::java_properties(Acks::Leader);
-    let kscen = bench.kscen;
     let (process, _) = bench.measure_kscen(
         &name,
-        |json| {
-            kscen.run_command(
-                "steady",
-                Some(&profile),
-                &sets,
-                ClientProps::Producer(&props),
-                json,
-            )
+        KscenRun {
+            plugin: "steady",
+            profile: Some(&profile),
+            sets: &sets,
+            props: ClientProps::Producer(&props),
         },
         Vec::new(),
     )?;

@@ -6,7 +6,7 @@
 use anyhow::Result;
 
 use crate::bench::settings::Workload;
-use crate::bench::tools::kscen::{ClientProps, Set};
+use crate::bench::tools::kscen::{ClientProps, KscenRun, Set};
 use crate::bench::Bench;
 
 /// Record size of the produce calls, bytes.
@@ -33,17 +33,13 @@ pub fn run(bench: &mut Bench, workload: &Workload) -> Result<ProduceCall> {
     ];
     // Sent at once: the default 5 ms linger would make every call wait for it.
     let props = [("linger.ms".to_string(), "0".to_string())];
-    let kscen = bench.kscen;
     let (_, result) = bench.measure_kscen(
         "plugin-produce",
-        |json| {
-            kscen.run_command(
-                "bench-produce",
-                None,
-                &sets,
-                ClientProps::Producer(&props),
-                json,
-            )
+        KscenRun {
+            plugin: "bench-produce",
+            profile: None,
+            sets: &sets,
+            props: ClientProps::Producer(&props),
         },
         Vec::new(),
     )?;

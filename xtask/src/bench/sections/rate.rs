@@ -5,7 +5,7 @@
 use anyhow::{Context, Result};
 
 use crate::bench::settings::{self, Acks, Workload, PARTITIONS};
-use crate::bench::tools::kscen::{ClientProps, Set};
+use crate::bench::tools::kscen::{ClientProps, KscenRun, Set};
 use crate::bench::Bench;
 
 pub struct RatePoint {
@@ -39,17 +39,13 @@ pub fn run(bench: &mut Bench, workload: &Workload) -> Result<Vec<RatePoint>> {
             Set::number("partitions", PARTITIONS),
         ];
         let props = settings::java_properties(Acks::Leader);
-        let kscen = bench.kscen;
         let (_, result) = bench.measure_kscen(
             &name,
-            |json| {
-                kscen.run_command(
-                    "steady",
-                    Some(&profile),
-                    &sets,
-                    ClientProps::Producer(&props),
-                    json,
-                )
+            KscenRun {
+                plugin: "steady",
+                profile: Some(&profile),
+                sets: &sets,
+                props: ClientProps::Producer(&props),
             },
             Vec::new(),
         )?;

@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use crate::bench::process::TimedAction;
 use crate::bench::settings::{self, Acks, Workload, PARTITIONS};
-use crate::bench::tools::kscen::{ClientProps, Set};
+use crate::bench::tools::kscen::{ClientProps, KscenRun, Set};
 use crate::bench::tools::perf_test::{parse_final_line, PerfTest};
 use crate::bench::tools::Latency;
 use crate::bench::{signal, Bench};
@@ -40,17 +40,13 @@ pub fn run(bench: &mut Bench, perf_test: &PerfTest, workload: &Workload) -> Resu
         Set::number("record_size", workload.stall_record_size),
         Set::number("partitions", PARTITIONS),
     ];
-    let kscen = bench.kscen;
     let kscen_run = bench.measure_kscen(
         "stall-kscen",
-        |json| {
-            kscen.run_command(
-                "steady",
-                Some(&profile),
-                &sets,
-                ClientProps::Producer(&props),
-                json,
-            )
+        KscenRun {
+            plugin: "steady",
+            profile: Some(&profile),
+            sets: &sets,
+            props: ClientProps::Producer(&props),
         },
         broker_stall(bench, workload)?,
     );

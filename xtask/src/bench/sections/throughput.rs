@@ -8,7 +8,7 @@
 use anyhow::{ensure, Result};
 
 use crate::bench::settings::{self, Acks, Workload, PARTITIONS, RECORD_SIZES};
-use crate::bench::tools::kscen::{ClientProps, Set};
+use crate::bench::tools::kscen::{ClientProps, KscenRun, Set};
 use crate::bench::tools::perf_test::{parse_final_line, PerfTest};
 use crate::bench::tools::{median_of, native, ProducerRun, Tool};
 use crate::bench::Bench;
@@ -117,17 +117,13 @@ fn run_one(
                 Set::number("partitions", PARTITIONS),
             ];
             let props = settings::java_properties(acks);
-            let kscen = bench.kscen;
             let (process, result) = bench.measure_kscen(
                 &name,
-                |json| {
-                    kscen.run_command(
-                        "steady",
-                        Some(&profile),
-                        &sets,
-                        ClientProps::Producer(&props),
-                        json,
-                    )
+                KscenRun {
+                    plugin: "steady",
+                    profile: Some(&profile),
+                    sets: &sets,
+                    props: ClientProps::Producer(&props),
                 },
                 Vec::new(),
             )?;

@@ -24,6 +24,14 @@ pub enum ClientProps<'a> {
     Consumer(&'a [(String, String)]),
 }
 
+/// One `kscen run` of a bench plugin: what `Kscen::run_command` turns into a command line.
+pub struct KscenRun<'a> {
+    pub plugin: &'a str,
+    pub profile: Option<&'a Path>,
+    pub sets: &'a [Set],
+    pub props: ClientProps<'a>,
+}
+
 /// A parameter for `--set`, already in TOML value syntax.
 pub struct Set(pub &'static str, pub String);
 
@@ -63,14 +71,13 @@ impl Kscen {
 
     /// `kscen run <plugin>.toml [--profile P] --json RESULT --set ... --producer-props ...` (or
     /// `--consumer-props`); without a profile the run uses the embedded mock cluster.
-    pub fn run_command(
-        &self,
-        plugin: &str,
-        profile: Option<&Path>,
-        sets: &[Set],
-        props: ClientProps<'_>,
-        result: &Path,
-    ) -> Command {
+    pub fn run_command(&self, run: &KscenRun<'_>, result: &Path) -> Command {
+        let KscenRun {
+            plugin,
+            profile,
+            sets,
+            props,
+        } = *run;
         let mut command = Command::new(&self.binary);
         command
             .env("KSCEN_PLUGIN_PATH", &self.plugin_dir)
