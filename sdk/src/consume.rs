@@ -135,6 +135,35 @@ pub fn translation_errors(
     Ok(host::translation_errors(group, synced)?)
 }
 
+/// Moves `group` to `cluster` as a failover does: waits, at most `timeout`, for the run's mirror
+/// to have a checkpoint of the group (MM2 emits them every `emit.checkpoints.interval.seconds`,
+/// so the newest may predate the group's last commits), then commits its translated offsets
+/// there. The group must have no active member on `cluster`. Returns what was committed.
+pub fn move_to_translated(
+    group: &str,
+    cluster: &str,
+    timeout: Duration,
+) -> Result<Vec<TranslatedOffset>, ScenarioError> {
+    let mut last = translate_offsets(group);
+    if last.is_err() {
+        mm2::wait_until(timeout, Duration::from_millis(500), || {
+            last = translate_offsets(group);
+            Ok(last.is_ok())
+        })?;
+    }
+    let translated = last.map_err(|why| {
+        ScenarioError::Failed(format!(
+            "the mirror wrote no checkpoint for group {group} within {timeout:?}: {why}"
+        ))
+    })?;
+    let offsets: Vec<(String, i32, i64)> = translated
+        .iter()
+        .map(|t| (t.remote_topic.clone(), t.partition, t.downstream_offset))
+        .collect();
+    commit_offsets(cluster, group, &offsets)?;
+    Ok(translated)
+}
+
 /// Commits `group`'s offsets on `cluster`, e.g. the translated ones before the group resumes
 /// there. The group must have no active member.
 pub fn commit_offsets(

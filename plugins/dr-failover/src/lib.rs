@@ -66,22 +66,7 @@ impl Scenario for DrFailover {
         load.stop();
         let read_on_source = on_source.stop();
         info(&format!("read {} records on the source", read_on_source.records));
-        // The newest checkpoint covering what the group committed last: MM2 emits one every
-        // `emit.checkpoints.interval.seconds`, so a failover may find an older one.
-        let translated = match consume::translate_offsets(&group) {
-            Ok(translated) => translated,
-            Err(first) => {
-                mm2::wait_until(timeout, Duration::from_millis(500), || {
-                    Ok(consume::translate_offsets(&group).is_ok())
-                })?
-                .ok_or_else(|| {
-                    ScenarioError::Failed(format!(
-                        "the mirror wrote no checkpoint for group {group} within {timeout:?}: {first}"
-                    ))
-                })?;
-                consume::translate_offsets(&group)?
-            }
-        };
+        let translated = consume::move_to_translated(&group, "target", timeout)?;
         let age = translated.iter().map(|t| t.age_ms).max().unwrap_or(0);
         figure("checkpoint_age_ms", age as f64, "ms");
         let errors = consume::translation_errors(&group, false)?;
@@ -91,11 +76,6 @@ impl Scenario for DrFailover {
             errors.iter().map(|e| e.read_twice).sum::<u64>() as f64,
             "records",
         );
-        let offsets: Vec<(String, i32, i64)> = translated
-            .iter()
-            .map(|t| (t.remote_topic.clone(), t.partition, t.downstream_offset))
-            .collect();
-        consume::commit_offsets("target", &group, &offsets)?;
         let on_target = Consume::group("target", &remote, &group)
             .members(members)
             .commit(CommitPolicy::PerBatch)

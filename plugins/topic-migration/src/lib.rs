@@ -32,8 +32,8 @@ impl Scenario for TopicMigration {
         )
         .description(
             "Produces tracked records to a fresh `topic` at `rate` while a consumer group reads \
-             it on the source. When the mirror's lag (records acknowledged on the source and not \
-             yet on the target) is under `max_lag`, the group stops on the source, its offsets \
+             it on the source. Once the mirror checkpoints the group and its lag (records \
+             acknowledged on the source and not yet on the target) is under `max_lag`, the group stops on the source, its offsets \
              translated by the run's mirror are committed on the target and it resumes there on \
              the remote topic (`switch_ms`: source stopped to first record read on the target). \
              During `validate`, a mirror lag over `rollback_lag` rolls the group back to the \
@@ -74,6 +74,17 @@ impl Scenario for TopicMigration {
         sleep(param::duration("warmup")?);
 
         phase("sync");
+        // Ready to switch once the mirror checkpoints the group (a new group waits for the
+        // checkpoint connector to find it) and its lag is small: the switch then times the
+        // interruption, not the group's discovery.
+        let checkpointed = mm2::wait_until(timeout, Duration::from_millis(500), || {
+            Ok(consume::translate_offsets(&group).is_ok())
+        })?;
+        if checkpointed.is_none() {
+            return Err(ScenarioError::Failed(format!(
+                "the mirror wrote no checkpoint for group {group} within {timeout:?}: no switch"
+            )));
+        }
         let synced = mm2::wait_until(timeout, Duration::from_millis(200), || {
             Ok(mirror_lag(&load) < max_lag)
         })?;
@@ -87,17 +98,7 @@ impl Scenario for TopicMigration {
         phase("switch");
         let switch_started = monotonic_now();
         on_source.stop();
-        // The checkpoint covering the group's last commit comes within the mirror's
-        // emit.checkpoints.interval.seconds; an older one only makes the group read more twice.
-        mm2::wait_until(timeout, Duration::from_millis(500), || {
-            Ok(consume::translate_offsets(&group).is_ok())
-        })?;
-        let translated = consume::translate_offsets(&group)?;
-        let offsets: Vec<(String, i32, i64)> = translated
-            .iter()
-            .map(|t| (t.remote_topic.clone(), t.partition, t.downstream_offset))
-            .collect();
-        consume::commit_offsets("target", &group, &offsets)?;
+        consume::move_to_translated(&group, "target", timeout)?;
         let on_target = consume_on("target", &remote)?;
         mm2::wait_until(timeout, Duration::from_millis(50), || {
             Ok(on_target.status().records > 0)
