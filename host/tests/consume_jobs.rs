@@ -194,6 +194,50 @@ async fn a_count_stops_every_member() {
     assert!(job.status().records >= 500, "{:?}", job.status());
 }
 
+/// A job that stops with records fetched but never taken (a consumer's fetch queue runs far
+/// ahead of it) commits only what it took: the group's next job reads the rest, none skipped.
+#[tokio::test]
+async fn a_stopped_job_commits_only_the_records_it_took() {
+    let clusters = Clusters::embedded().unwrap();
+    let clock = RunClock::start();
+    let metrics = RunMetrics::new(clock);
+    clusters
+        .create_topic("source", "orders", 2, None, &[])
+        .await
+        .unwrap();
+    produce_stamped(&clusters, "orders", 0, 40_000, clock);
+    let config = mock_config(&clusters);
+    let first = consume::spawn(
+        1,
+        RUN,
+        plan("orders", "ledger", 1, Some(1000)),
+        config.clone(),
+        clock,
+        metrics.group_ledger("ledger"),
+    )
+    .unwrap();
+    finished(&first).await;
+    let took = first.status().records;
+    assert!(took < 40_000, "the first job stopped early: {took}");
+    let second = consume::spawn(
+        2,
+        RUN,
+        plan("orders", "ledger", 1, None),
+        config,
+        clock,
+        metrics.group_ledger("ledger"),
+    )
+    .unwrap();
+    let read = read_all(&second, &metrics, 40_000).await;
+    assert_eq!(read.read, 40_000, "{read:?}");
+    assert_eq!(
+        second.status().records,
+        40_000 - took,
+        "{:?}",
+        second.status()
+    );
+}
+
 #[tokio::test]
 async fn a_record_read_by_two_jobs_of_one_group_is_read_twice() {
     let clusters = Clusters::embedded().unwrap();

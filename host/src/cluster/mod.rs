@@ -149,9 +149,9 @@ impl Clusters {
                 }
             }
         }
-        if created {
-            wait_until_known(config, topic, partitions).await?;
-        }
+        // An existing topic may be one this call created on a first attempt whose answer was
+        // lost (the admin client retries): waited for the same way, whatever its partitions.
+        wait_until_known(config, topic, created.then_some(partitions)).await?;
         Ok(created)
     }
 
@@ -296,8 +296,13 @@ pub(crate) fn high_watermarks<C: ConsumerContext>(
 /// metadata log on its own, seconds later on a loaded multi-broker KRaft cluster, and a lookup
 /// (metadata, topic configs) answered by one that has not yet says the topic does not exist.
 /// Each broker is asked through a client bootstrapped with it alone (a new client sends its first
-/// request to its bootstrap broker), until all list every partition with a leader.
-async fn wait_until_known(config: ClientConfig, topic: &str, partitions: i32) -> HostResult<()> {
+/// request to its bootstrap broker), until all list every partition with a leader; `partitions`,
+/// when given, is how many the topic must have.
+async fn wait_until_known(
+    config: ClientConfig,
+    topic: &str,
+    partitions: Option<i32>,
+) -> HostResult<()> {
     let topic = topic.to_string();
     tokio::task::spawn_blocking(move || {
         let deadline = std::time::Instant::now() + METADATA_TIMEOUT;
@@ -309,7 +314,8 @@ async fn wait_until_known(config: ClientConfig, topic: &str, partitions: i32) ->
             let known = metadata.topics().iter().any(|t| {
                 t.name() == topic
                     && t.error().is_none()
-                    && t.partitions().len() == partitions as usize
+                    && !t.partitions().is_empty()
+                    && partitions.is_none_or(|p| t.partitions().len() == p as usize)
                     && t.partitions().iter().all(|p| p.leader() >= 0)
             });
             let brokers = metadata
@@ -335,8 +341,7 @@ async fn wait_until_known(config: ClientConfig, topic: &str, partitions: i32) ->
             if std::time::Instant::now() > deadline {
                 return Err(HostError::Kafka(format!(
                     "topic {topic} was created, but within {METADATA_TIMEOUT:?} not every broker \
-                     listed it with a leader for each of its {partitions} partitions (still \
-                     waiting for {})",
+                     listed it with a leader for every partition (still waiting for {})",
                     if brokers.is_empty() {
                         "a metadata answer".to_string()
                     } else {

@@ -10,6 +10,7 @@ use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
 
+use super::taken::TakenOffsets;
 use super::{CommitPolicy, ConsumeJob};
 use crate::error::{HostError, HostResult};
 use crate::metrics::histogram;
@@ -20,10 +21,12 @@ const BATCH: usize = 1024;
 /// How long a member waits for a first record before checking whether it must stop.
 const POLL_WAIT: Duration = Duration::from_millis(100);
 
-/// Tells the job which partitions this member holds after each rebalance.
+/// Tells the job which partitions this member holds after each rebalance, and commits what it
+/// took before partitions go.
 pub struct MemberContext {
     job: std::sync::Arc<ConsumeJob>,
     index: u32,
+    taken: TakenOffsets,
 }
 
 impl ClientContext for MemberContext {}
@@ -32,13 +35,19 @@ impl ConsumerContext for MemberContext {
     /// Before partitions go, what was read of them is committed, as Java's consumer does with
     /// auto commit: the member that gets them next starts after it, not at an older commit
     /// (which would read those records twice).
+    /// The revoke may come in the middle of a batch: its records, taken, are committed too (the
+    /// member hands them over once the poll returns).
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if matches!(rebalance, Rebalance::Revoke(_)) && self.job.plan.commit != CommitPolicy::None {
-            note_commit_error(
-                &self.job,
-                self.index,
-                consumer.commit_consumer_state(CommitMode::Sync),
-            );
+        if let Rebalance::Revoke(revoked) = rebalance {
+            if self.job.plan.commit != CommitPolicy::None {
+                self.taken.store(consumer);
+                note_commit_error(
+                    &self.job,
+                    self.index,
+                    consumer.commit_consumer_state(CommitMode::Sync),
+                );
+            }
+            self.taken.forget(revoked);
         }
     }
 
@@ -58,14 +67,17 @@ impl ConsumerContext for MemberContext {
     }
 }
 
+/// Member `index` of `job`, on a topic of `partitions` partitions.
 pub fn create(
     job: &std::sync::Arc<ConsumeJob>,
     index: u32,
+    partitions: u32,
     config: &rdkafka::ClientConfig,
 ) -> HostResult<BaseConsumer<MemberContext>> {
     let context = MemberContext {
         job: job.clone(),
         index,
+        taken: TakenOffsets::new(&job.plan.topic, partitions),
     };
     config.create_with_context(context).map_err(|e| {
         HostError::Kafka(format!(
@@ -140,6 +152,8 @@ impl ConsumeJob {
 /// The member's loop: until the job stops, its duration passes or the group reached its count.
 pub fn run(job: &ConsumeJob, consumer: &BaseConsumer<MemberContext>) {
     let index = consumer.context().index;
+    let taken = &consumer.context().taken;
+    let commits = job.plan.commit != CommitPolicy::None;
     if let Err(e) = consumer.subscribe(&[&job.plan.topic]) {
         job.recorder.lock().unwrap().last_error = Some(format!(
             "consumer {index} cannot subscribe to {}: {e}",
@@ -160,6 +174,9 @@ pub fn run(job: &ConsumeJob, consumer: &BaseConsumer<MemberContext>) {
                     break;
                 }
                 Some(Ok(message)) => {
+                    if commits && !taken.took(message.partition(), message.offset()) {
+                        let _ = consumer.store_offset_from_message(&message);
+                    }
                     batch.add(job, &message);
                     // After the first record, take only what is already there.
                     wait = Duration::ZERO;
@@ -171,6 +188,9 @@ pub fn run(job: &ConsumeJob, consumer: &BaseConsumer<MemberContext>) {
         }
         let took = batch.records > 0;
         let reached = job.hand_over(&mut batch, job.clock.now_ns());
+        if took && commits {
+            taken.store(consumer);
+        }
         if took && job.plan.commit == CommitPolicy::PerBatch {
             note_commit_error(
                 job,
@@ -187,6 +207,8 @@ pub fn run(job: &ConsumeJob, consumer: &BaseConsumer<MemberContext>) {
     if job.plan.commit == CommitPolicy::PerBatch {
         note_commit_error(job, index, consumer.commit_consumer_state(CommitMode::Sync));
     }
+    // Closing the consumer (on drop) hands out what was fetched ahead and commits (in the revoke,
+    // and with auto commit): only the offsets stored above, so nothing unread is marked read.
 }
 
 /// A commit with nothing new to commit is not an error.

@@ -8,6 +8,7 @@
 mod assignment;
 mod lag;
 mod member;
+mod taken;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -108,6 +109,8 @@ impl ConsumePlan {
         }
         config
             .set("group.id", &self.group)
+            // A member stores the offsets of the records it took (see `taken`).
+            .set("enable.auto.offset.store", "false")
             .set(
                 "enable.auto.commit",
                 (self.commit == CommitPolicy::Auto).to_string(),
@@ -342,7 +345,7 @@ pub fn spawn(
         plan,
     });
     for index in 0..members {
-        let consumer = member::create(&job, index, &config)?;
+        let consumer = member::create(&job, index, partitions, &config)?;
         let thread_job = job.clone();
         thread::Builder::new()
             .name(format!("kscen-consume-{id}-{index}"))
