@@ -163,6 +163,44 @@ fn dr_failover_resumes_the_group_on_the_target_without_missing_a_record() {
 }
 
 #[test]
+fn dr_failover_on_a_lost_site_measures_the_rpo_and_misses_nothing_once_it_is_back() {
+    let Some(run) = run_bundled(
+        "dr-failover-site-loss.toml",
+        &[
+            "--set",
+            "rate=1000",
+            "--set",
+            "warmup=\"15s\"",
+            "--set",
+            "outage=\"15s\"",
+            "--set",
+            "timeout=\"2m\"",
+        ],
+    ) else {
+        return;
+    };
+    // rpo_ms < 60s, rto_ms < 60s, translation_missed == 0, missed == 0, replication.lost == 0
+    assert_criteria_met(&run);
+    // What the target never had while the site was lost is the RPO: records the group could not
+    // read then, each read once the link came back.
+    let group = run.result()["consumers"][0]["group"].as_str().unwrap();
+    let read = &run.result()["groups"][group];
+    assert!(run.figure("rpo_records") <= u64_of(&verdict(&run)["acked"]) as f64);
+    assert_eq!(u64_of(&read["unread"]), 0, "{read}");
+    assert_eq!(
+        run.phase_names(),
+        ["on source", "failover", "site back", "drain"]
+    );
+    let events = run.result()["events"].as_array().unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["kind"] == "fault" && e["message"].as_str().unwrap().contains("cut")),
+        "{events:?}"
+    );
+}
+
+#[test]
 fn topic_migration_switches_the_group_and_rolls_it_back_over_the_lag_limit() {
     // Any mirror lag over 0 records rolls the migration back: the rollback path, for real.
     let Some(run) = run_bundled(

@@ -135,13 +135,11 @@ pub fn translation_errors(
     Ok(host::translation_errors(group, synced)?)
 }
 
-/// Moves `group` to `cluster` as a failover does: waits, at most `timeout`, for the run's mirror
-/// to have a checkpoint of the group (MM2 emits them every `emit.checkpoints.interval.seconds`,
-/// so the newest may predate the group's last commits), then commits its translated offsets
-/// there. The group must have no active member on `cluster`. Returns what was committed.
-pub fn move_to_translated(
+/// Waits, at most `timeout`, for the run's mirror to have a checkpoint of `group` (a new group
+/// waits for the checkpoint connector to find it, then for its next emission) and returns its
+/// offsets translated from the newest checkpoints.
+pub fn wait_for_checkpoint(
     group: &str,
-    cluster: &str,
     timeout: Duration,
 ) -> Result<Vec<TranslatedOffset>, ScenarioError> {
     let mut last = translate_offsets(group);
@@ -151,11 +149,23 @@ pub fn move_to_translated(
             Ok(last.is_ok())
         })?;
     }
-    let translated = last.map_err(|why| {
+    last.map_err(|why| {
         ScenarioError::Failed(format!(
             "the mirror wrote no checkpoint for group {group} within {timeout:?}: {why}"
         ))
-    })?;
+    })
+}
+
+/// Moves `group` to `cluster` as a failover does: waits, at most `timeout`, for the run's mirror
+/// to have a checkpoint of the group (MM2 emits them every `emit.checkpoints.interval.seconds`,
+/// so the newest may predate the group's last commits), then commits its translated offsets
+/// there. The group must have no active member on `cluster`. Returns what was committed.
+pub fn move_to_translated(
+    group: &str,
+    cluster: &str,
+    timeout: Duration,
+) -> Result<Vec<TranslatedOffset>, ScenarioError> {
+    let translated = wait_for_checkpoint(group, timeout)?;
     let offsets: Vec<(String, i32, i64)> = translated
         .iter()
         .map(|t| (t.remote_topic.clone(), t.partition, t.downstream_offset))

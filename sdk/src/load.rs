@@ -51,6 +51,16 @@ impl Load {
         self.handle.stop()
     }
 
+    /// Stops scheduling at once and lets the job go, as an application that lost its cluster
+    /// does: records in flight are still delivered (or fail) and, for a tracked load, followed to
+    /// the target in the background; the run's result has the job's final figures. Unlike
+    /// [`Load::stop`], it does not wait for the mirror, which may never catch up while a fault
+    /// lasts.
+    pub fn abandon(self) {
+        // Dropping the handle stops the job without waiting for it.
+        drop(self.handle);
+    }
+
     /// Waits for the job's count or duration to be reached.
     pub fn wait(&self) -> Result<LoadStatus, ScenarioError> {
         Ok(self.handle.wait(None)?)

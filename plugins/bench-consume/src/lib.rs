@@ -26,9 +26,17 @@ impl Scenario for BenchConsume {
             "kscen-bench-consume",
             "consumer group; nothing is committed, so a new name is a fresh group",
         ))
-        .param(spec::int("count", 1_000_000, "records to read, all members together"))
+        .param(spec::int(
+            "count",
+            1_000_000,
+            "records to read, all members together",
+        ))
         .param(spec::int("members", 1, "consumers in the group"))
-        .param(spec::duration("timeout", "5m", "longest wait for `count` records"))
+        .param(spec::duration(
+            "timeout",
+            "5m",
+            "longest wait for `count` records",
+        ))
         .cluster("source")
         .build()
     }

@@ -213,7 +213,11 @@ impl SyncedOffsets {
     /// The group's committed offsets on the remote topic, summed; none while MM2 wrote none.
     fn on_target(&self) -> Result<Option<i64>, ScenarioError> {
         match consume::describe_group("target", &self.group, &[&self.remote]) {
-            Ok(lag) => Ok(lag.partitions.iter().filter_map(|p| p.committed).reduce(|a, b| a + b)),
+            Ok(lag) => Ok(lag
+                .partitions
+                .iter()
+                .filter_map(|p| p.committed)
+                .reduce(|a, b| a + b)),
             // The group does not exist on the target until MM2 writes it there.
             Err(ScenarioError::Host(kscen_sdk::types::Error::NotFound(_))) => Ok(None),
             Err(other) => Err(other),
@@ -233,7 +237,12 @@ impl SyncedOffsets {
         let enabled = get(config, key).is_some_and(|v| v == "true");
         let started = monotonic_now();
         if !enabled {
-            changes.apply("sync_group_offsets_on", checkpoint, &with(key, "true", config), all_healthy)?;
+            changes.apply(
+                "sync_group_offsets_on",
+                checkpoint,
+                &with(key, "true", config),
+                all_healthy,
+            )?;
         }
         let appeared = mm2::wait_until(changes.timeout, Duration::from_millis(500), || {
             Ok(self.on_target()?.is_some())
@@ -249,7 +258,12 @@ impl SyncedOffsets {
                 self.group, self.remote, changes.timeout
             )),
         }
-        changes.apply("sync_group_offsets_off", checkpoint, &with(key, "false", config), all_healthy)?;
+        changes.apply(
+            "sync_group_offsets_off",
+            checkpoint,
+            &with(key, "false", config),
+            all_healthy,
+        )?;
         // The deployment's own sync period (MM2's default: 60 s): a sync already under way when
         // the change landed may still arrive within one; a sync still running would show within
         // two more.
@@ -260,7 +274,11 @@ impl SyncedOffsets {
         let baseline = self.on_target()?.unwrap_or(0);
         sleep(2 * period);
         let moved = self.on_target()?.unwrap_or(0) - baseline;
-        figure("sync_group_offsets_moved_after_disable", moved as f64, "records");
+        figure(
+            "sync_group_offsets_moved_after_disable",
+            moved as f64,
+            "records",
+        );
         Ok(())
     }
 }

@@ -55,7 +55,11 @@ impl Scenario for ConsumerPerf {
             .record_size(param::size("record_size")? as u32)
             .replicate_to("target")
             .grace(timeout);
-        load = if rate > 0.0 { load.rate(rate) } else { load.unthrottled() };
+        load = if rate > 0.0 {
+            load.rate(rate)
+        } else {
+            load.unthrottled()
+        };
         let source = Consume::group("source", &topic, &format!("kscen-perf-source-{suffix}"))
             .members(members)
             .protocol(protocol)
@@ -80,20 +84,34 @@ impl Scenario for ConsumerPerf {
             let status = match job.wait_timeout(timeout) {
                 Ok(status) => status,
                 Err(_) => {
-                    warn(&format!("the {side} group did not read {count} records within {timeout:?}"));
+                    warn(&format!(
+                        "the {side} group did not read {count} records within {timeout:?}"
+                    ));
                     job.stop()
                 }
             };
             figure(&format!("{side}_records"), status.records as f64, "records");
-            figure(&format!("{side}_records_per_s"), status.records_per_second, "records/s");
+            figure(
+                &format!("{side}_records_per_s"),
+                status.records_per_second,
+                "records/s",
+            );
             figure(
                 &format!("{side}_mb_per_s"),
                 status.records_per_second * param::size("record_size")? as f64 / (1024.0 * 1024.0),
                 "MiB/s",
             );
-            figure(&format!("{side}_rebalances"), status.rebalances as f64, "rebalances");
+            figure(
+                &format!("{side}_rebalances"),
+                status.rebalances as f64,
+                "rebalances",
+            );
             if status.stamped > 0 {
-                figure(&format!("{side}_e2e_p99_ms"), status.e2e_p99_us as f64 / 1000.0, "ms");
+                figure(
+                    &format!("{side}_e2e_p99_ms"),
+                    status.e2e_p99_us as f64 / 1000.0,
+                    "ms",
+                );
             }
         }
         end_phase();

@@ -190,7 +190,10 @@ impl Scenario for OffsetTranslation {
         for role in [ConnectorRole::Checkpoint, ConnectorRole::Source] {
             connect::restart(&mirror.connector_name(role)?, true, false)?;
         }
-        event("restart", "checkpoint and source connectors restarted with their tasks");
+        event(
+            "restart",
+            "checkpoint and source connectors restarted with their tasks",
+        );
         match checkpoints_caught_up(&group, &topic, timeout)? {
             Some((took, check)) => {
                 figure("checkpoint_after_restart_ms", took.as_secs_f64() * 1000.0, "ms");
@@ -223,7 +226,11 @@ impl Scenario for OffsetTranslation {
             worst.add(&check);
         }
         figure("translation_missed_max", worst.missed as f64, "records");
-        figure("translation_read_twice_max", worst.read_twice as f64, "records");
+        figure(
+            "translation_read_twice_max",
+            worst.read_twice as f64,
+            "records",
+        );
         figure("checkpoint_age_max_ms", worst.age_ms as f64, "ms");
         figure("checks", worst.checks as f64, "");
         mm2::finish_tracked_load(load);

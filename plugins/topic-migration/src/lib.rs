@@ -69,7 +69,10 @@ impl Scenario for TopicMigration {
         phase("on source");
         let (load, topic) = mm2::start_tracked_load(&[])?;
         let remote = mm2::remote_topic(&topic)?;
-        event("migration", &format!("{topic} (remote {remote}), group {group}"));
+        event(
+            "migration",
+            &format!("{topic} (remote {remote}), group {group}"),
+        );
         let on_source = consume_on("source", &topic)?;
         sleep(param::duration("warmup")?);
 
@@ -77,14 +80,7 @@ impl Scenario for TopicMigration {
         // Ready to switch once the mirror checkpoints the group (a new group waits for the
         // checkpoint connector to find it) and its lag is small: the switch then times the
         // interruption, not the group's discovery.
-        let checkpointed = mm2::wait_until(timeout, Duration::from_millis(500), || {
-            Ok(consume::translate_offsets(&group).is_ok())
-        })?;
-        if checkpointed.is_none() {
-            return Err(ScenarioError::Failed(format!(
-                "the mirror wrote no checkpoint for group {group} within {timeout:?}: no switch"
-            )));
-        }
+        consume::wait_for_checkpoint(&group, timeout)?;
         let synced = mm2::wait_until(timeout, Duration::from_millis(200), || {
             Ok(mirror_lag(&load) < max_lag)
         })?;
@@ -103,7 +99,11 @@ impl Scenario for TopicMigration {
         mm2::wait_until(timeout, Duration::from_millis(50), || {
             Ok(on_target.status().records > 0)
         })?;
-        figure("switch_ms", (monotonic_now() - switch_started).as_secs_f64() * 1000.0, "ms");
+        figure(
+            "switch_ms",
+            (monotonic_now() - switch_started).as_secs_f64() * 1000.0,
+            "ms",
+        );
 
         phase("validate");
         let validate_until = monotonic_now() + param::duration("validate")?;
@@ -117,19 +117,30 @@ impl Scenario for TopicMigration {
                 event("rollback", &format!("the mirror's lag reached {lag} records (> {rollback_lag}): back to the source"));
                 let started = monotonic_now();
                 let stopped: ConsumeStatus = on_target.stop();
-                info(&format!("read {} records on the target before the rollback", stopped.records));
+                info(&format!(
+                    "read {} records on the target before the rollback",
+                    stopped.records
+                ));
                 let back = consume_on("source", &topic)?;
                 mm2::wait_until(timeout, Duration::from_millis(50), || {
                     Ok(back.status().records > 0)
                 })?;
-                figure("rollback_ms", (monotonic_now() - started).as_secs_f64() * 1000.0, "ms");
+                figure(
+                    "rollback_ms",
+                    (monotonic_now() - started).as_secs_f64() * 1000.0,
+                    "ms",
+                );
                 rolled_back = Some(back);
                 break;
             }
             sleep(Duration::from_millis(200));
         }
         figure("mirror_lag_max", lag_max as f64, "records");
-        figure("rolled_back", if rolled_back.is_some() { 1.0 } else { 0.0 }, "");
+        figure(
+            "rolled_back",
+            if rolled_back.is_some() { 1.0 } else { 0.0 },
+            "",
+        );
 
         phase("drain");
         load.stop();
