@@ -28,6 +28,7 @@ use crate::report::console::{
     consumer_lines, custom_histogram_lines, figure_lines, group_lines, perf_test_final_line,
     replication_lines, summary_table, threshold_lines, LiveOutput,
 };
+use crate::report::live_consumers::ConsumeSnapshot;
 use crate::report::result::{self, Environment, Outcome, PluginMeta, RunResult, ScenarioMeta};
 use crate::thresholds::abort::AbortOnFail;
 
@@ -389,7 +390,14 @@ fn spawn_timeline(
         interval.tick().await;
         loop {
             tokio::select! {
-                _ = interval.tick() => live.tick(metrics.tick(1.0)),
+                _ = interval.tick() => {
+                    let consumers: Vec<_> = metrics
+                        .consume_jobs()
+                        .iter()
+                        .map(|job| (job.id, ConsumeSnapshot::of(&job.status())))
+                        .collect();
+                    live.tick(metrics.tick(1.0), &consumers);
+                }
                 _ = &mut stop => return live,
             }
         }

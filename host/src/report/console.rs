@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::live_consumers::{ConsumeSnapshot, LiveConsumers};
 use super::result::{HistogramResult, JobConsumption, JobReplication, PhaseResult};
 use crate::metrics::histogram::{new_latency_histogram, LatencySummary};
 use crate::metrics::timeline::TimelinePoint;
@@ -339,9 +340,10 @@ fn truncate(text: &str, width: usize) -> String {
 pub struct LiveOutput {
     progress: ProgressBar,
     window: Vec<TimelinePoint>,
+    consumers: LiveConsumers,
 }
 
-/// kafka-producer-perf-test reports every 5 s.
+/// kafka-producer-perf-test and kafka-consumer-perf-test report every 5 s.
 const PERF_LINE_EVERY: usize = 5;
 
 impl LiveOutput {
@@ -357,10 +359,12 @@ impl LiveOutput {
         LiveOutput {
             progress,
             window: Vec::new(),
+            consumers: LiveConsumers::default(),
         }
     }
 
-    pub fn tick(&mut self, point: TimelinePoint) {
+    /// One second of the run: the timeline's point, and each consume job's totals (id, totals).
+    pub fn tick(&mut self, point: TimelinePoint, consumers: &[(u64, ConsumeSnapshot)]) {
         let mut mirror = match (point.replication_lag_records, point.replication_lag_ms) {
             (Some(records), Some(ms)) => format!(" | mirror lag {records} rec / {ms} ms"),
             _ => String::new(),
@@ -379,6 +383,12 @@ impl LiveOutput {
         self.window.push(point);
         if self.window.len() == PERF_LINE_EVERY {
             self.flush_window();
+            let time = chrono::Utc::now()
+                .format("%Y-%m-%d %H:%M:%S:%3f")
+                .to_string();
+            for line in self.consumers.lines(&time, consumers) {
+                self.progress.suspend(|| println!("{line}"));
+            }
         }
     }
 

@@ -5,6 +5,7 @@ pub mod command;
 pub mod console;
 pub mod csv;
 pub mod html;
+pub mod live_consumers;
 pub mod live_metrics;
 pub mod markdown;
 pub mod mermaid;
