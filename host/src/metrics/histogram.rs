@@ -4,7 +4,7 @@
 use base64::Engine as _;
 use hdrhistogram::serialization::{Serializer as _, V2DeflateSerializer};
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The largest latency recorded exactly; larger values are recorded as this (and show as max).
 pub const MAX_LATENCY_US: u64 = 3_600_000_000;
@@ -33,7 +33,7 @@ pub fn record(histogram: &mut Histogram<u64>, value_us: u64) {
 }
 
 /// The figures every report quotes, in microseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct LatencySummary {
     pub count: u64,
     pub min: u64,

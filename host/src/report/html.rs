@@ -5,7 +5,9 @@
 use serde_json::{json, Value};
 
 use super::model::{LoadedResult, ResultDoc};
-use super::rows::{histogram_rows, rows};
+use super::rows::{
+    consumer_rows, group_rows, histogram_rows, rows, CONSUMER_COLUMNS, GROUP_COLUMNS,
+};
 use super::verdict::{threshold_line, RunVerdict};
 
 const UPLOT_JS: &str = include_str!("../../assets/uPlot.iife.min.js");
@@ -121,6 +123,7 @@ fn run_section(index: usize, run: &LoadedResult) -> String {
         }
         out.push_str("</table>\n");
     }
+    out.push_str(&consumer_groups(result));
     if result.timeline.is_empty() && !result.is_imported() {
         out.push_str("<p class=\"nm\">No per-second timeline in this result: not measured.</p>\n");
     }
@@ -153,6 +156,38 @@ fn custom_histograms(result: &ResultDoc) -> String {
         ));
     }
     out.push_str("</table>\n");
+    out
+}
+
+/// The consume jobs and each group's verdict, as the Markdown report has them.
+fn consumer_groups(result: &ResultDoc) -> String {
+    if result.consumers.is_empty() {
+        return String::new();
+    }
+    let head = |columns: &[&str]| {
+        let cells: String = columns
+            .iter()
+            .map(|c| format!("<th>{}</th>", escape(c)))
+            .collect();
+        format!("<table><tr>{cells}</tr>\n")
+    };
+    let mut out = head(&CONSUMER_COLUMNS);
+    for row in consumer_rows(result) {
+        let cells: String = row.iter().map(cell_html).collect();
+        out.push_str(&format!("<tr>{cells}</tr>\n"));
+    }
+    out.push_str("</table>\n");
+    if !result.groups.is_empty() {
+        out.push_str(&head(&GROUP_COLUMNS));
+        for row in group_rows(result) {
+            let cells: String = row
+                .iter()
+                .map(|c| format!("<td>{}</td>", escape(c)))
+                .collect();
+            out.push_str(&format!("<tr>{cells}</tr>\n"));
+        }
+        out.push_str("</table>\n");
+    }
     out
 }
 

@@ -6,7 +6,10 @@ use std::fmt::Write as _;
 
 use super::mermaid;
 use super::model::{LoadedResult, ResultDoc};
-use super::rows::{histogram_rows, rows, Cell, PhaseRow};
+use super::rows::{
+    consumer_rows, group_rows, histogram_rows, rows, Cell, PhaseRow, CONSUMER_COLUMNS,
+    GROUP_COLUMNS,
+};
 use super::verdict::{threshold_line, RunVerdict};
 
 /// Producer metrics worth quoting from `--print-metrics` (the rest stays in the JSON).
@@ -153,6 +156,7 @@ fn run_section(out: &mut String, number: usize, run: &LoadedResult) {
     custom_histograms(out, result);
     thresholds(out, number, result);
     replication(out, number, result);
+    consumer_groups(out, result);
     observed(out, number, result, &table);
     let risks = risks(result);
     let _ = writeln!(out, "### {number}.9 Risks and issues\n");
@@ -540,6 +544,40 @@ fn replication(out: &mut String, number: usize, result: &ResultDoc) {
     out.push('\n');
 }
 
+/// The run's consume jobs and each group's verdict on its stamped records, under Replication:
+/// what an application reading through the mirror got.
+fn consumer_groups(out: &mut String, result: &ResultDoc) {
+    if result.consumers.is_empty() {
+        return;
+    }
+    let table_head = |columns: &[&str]| {
+        format!(
+            "| {} |\n|{}\n",
+            columns.join(" | "),
+            "---|".repeat(columns.len())
+        )
+    };
+    let _ = writeln!(out, "#### Consumer groups\n");
+    out.push_str(&table_head(&CONSUMER_COLUMNS));
+    for row in consumer_rows(result) {
+        let cells: Vec<String> = row.iter().map(|c| cell(&c.markdown())).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
+    out.push('\n');
+    if !result.groups.is_empty() {
+        let _ = writeln!(
+            out,
+            "Each group's verdict on the run's acknowledged records, over all its jobs on every cluster:\n"
+        );
+        out.push_str(&table_head(&GROUP_COLUMNS));
+        for row in group_rows(result) {
+            let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
+            let _ = writeln!(out, "| {} |", cells.join(" | "));
+        }
+        out.push('\n');
+    }
+}
+
 fn observed(out: &mut String, number: usize, result: &ResultDoc, table: &[PhaseRow]) {
     let _ = writeln!(out, "### {number}.7 Observed\n");
     for row in table {
@@ -651,6 +689,40 @@ fn risks(result: &ResultDoc) -> Vec<String> {
             "{name}: {} record(s) lost between {} and {}",
             job.lost, job.topic, job.remote_topic
         ));
+    }
+    for (group, verdict) in result.groups.iter().filter(|(_, v)| v.unread > 0) {
+        risks.push(format!(
+            "{name}: consumer group {group} never read {} acknowledged record(s)",
+            verdict.unread
+        ));
+    }
+    for job in &result.consumers {
+        if let Some(error) = &job.status.last_error {
+            risks.push(format!(
+                "{name}: consume job {} (group {} on {}): {}",
+                job.job,
+                job.group,
+                job.cluster,
+                cell(error)
+            ));
+        }
+    }
+    for (group, verdict) in result.groups.iter().filter(|(_, v)| v.unread > 0) {
+        risks.push(format!(
+            "{name}: consumer group {group} never read {} acknowledged record(s)",
+            verdict.unread
+        ));
+    }
+    for job in &result.consumers {
+        if let Some(error) = &job.status.last_error {
+            risks.push(format!(
+                "{name}: consume job {} (group {} on {}): {}",
+                job.job,
+                job.group,
+                job.cluster,
+                cell(error)
+            ));
+        }
     }
     for note in &result.producer_properties {
         if note.get("action").and_then(|a| a.as_str()) == Some("not_applied") {

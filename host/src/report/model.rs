@@ -78,6 +78,11 @@ pub struct ResultDoc {
     pub thresholds: Vec<ThresholdDoc>,
     #[serde(default)]
     pub replication: Vec<ReplicationDoc>,
+    /// the run's consume jobs and each group's verdict, read with the types that write them
+    #[serde(default)]
+    pub consumers: Vec<super::result::JobConsumption>,
+    #[serde(default)]
+    pub groups: BTreeMap<String, crate::verify::group_ledger::GroupVerdict>,
     #[serde(default)]
     pub not_measured: Vec<NotMeasuredDoc>,
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::client_props::PropertyNote;
 use crate::config::params::ResolvedParams;
@@ -58,7 +58,7 @@ pub struct RunResult {
 }
 
 /// A consume job's figures, as its status gives them at the end.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobConsumption {
     pub job: u64,
     pub cluster: String,

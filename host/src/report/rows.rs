@@ -357,10 +357,145 @@ mod tests {
     }
 
     #[test]
+    fn consume_jobs_and_group_verdicts_read_back_as_the_run_wrote_them() {
+        use crate::load::consume::{CommitPolicy, ConsumeStatus, GroupProtocol, Rebalances};
+        use crate::metrics::histogram::LatencySummary;
+        use crate::report::result::JobConsumption;
+        use crate::verify::group_ledger::GroupVerdict;
+
+        let job = |cluster: &str, lag_max: Option<i64>| JobConsumption {
+            job: 2,
+            cluster: cluster.into(),
+            topic: "orders".into(),
+            group: "billing".into(),
+            members: 3,
+            commit: CommitPolicy::PerBatch,
+            protocol: GroupProtocol::Classic,
+            start_s: 1.0,
+            end_s: 11.0,
+            status: ConsumeStatus {
+                running: false,
+                records: 12_000,
+                bytes: 12_000 * 512,
+                elapsed_ms: 10_000,
+                records_per_s: 1_250.4,
+                mb_per_s: 0.61,
+                assigned_partitions: 0,
+                partitions: 6,
+                rebalances: Rebalances {
+                    rebalances: 1,
+                    join_ms: Some(400.0),
+                    unassigned_ms: 35.2,
+                    unassigned_max_ms: 35.2,
+                },
+                stamped: 12_000,
+                read_twice: 17,
+                e2e_us: LatencySummary {
+                    p99: 48_250,
+                    ..LatencySummary::default()
+                },
+                lag: lag_max,
+                lag_max,
+                last_error: None,
+            },
+        };
+        let verdict = GroupVerdict {
+            read: 11_983,
+            read_twice: 17,
+            unread: 0,
+        };
+        let written = serde_json::json!({
+            "schema": "kscen.result/v1",
+            "scenario": {"name": "groups"},
+            "outcome": {"status": "completed"},
+            "consumers": [job("source", Some(120)), job("target", None)],
+            "groups": {"billing": verdict},
+        });
+        let result: ResultDoc = serde_json::from_value(written).unwrap();
+        let rows = consumer_rows(&result);
+        let shown = |row: &[Cell; 11]| -> Vec<String> { row.iter().map(Cell::markdown).collect() };
+        assert_eq!(
+            shown(&rows[0]),
+            [
+                "billing", "source", "orders", "3", "12000", "1250", "0.61", "48.2", "1",
+                "35 (35)", "120"
+            ]
+        );
+        // A group that never committed has no lag to show.
+        assert_eq!(shown(&rows[1])[10], "*not measured*");
+        assert_eq!(
+            group_rows(&result),
+            [["billing", "11983", "17", "0"].map(String::from)]
+        );
+    }
+
+    #[test]
     fn warnings_are_shortened_to_their_substance() {
         assert_eq!(
             short_warning("[2025-12-18 14:59:12,833] WARN [Producer clientId=p] Error while fetching metadata with correlation id 1 : {t=LEADER_NOT_AVAILABLE} (org.apache.kafka.clients.NetworkClient)"),
             "WARN [Producer clientId=p] Error while fetching metadata with correlation id 1 : {t=LEADER_NOT_AVAILABLE}"
         );
     }
+}
+
+/// The consume jobs' table: one row per job, the columns a report shows.
+pub const CONSUMER_COLUMNS: [&str; 11] = [
+    "group",
+    "cluster",
+    "topic",
+    "members",
+    "records",
+    "records/s",
+    "MB/s",
+    "e2e p99 ms",
+    "rebalances",
+    "unassigned ms (longest)",
+    "lag max",
+];
+
+/// Each consume job of the run, as [`CONSUMER_COLUMNS`] names its cells.
+pub fn consumer_rows(result: &ResultDoc) -> Vec<[Cell; 11]> {
+    let text = |value: String| Cell::Measured(value);
+    result
+        .consumers
+        .iter()
+        .map(|job| {
+            let status = &job.status;
+            [
+                text(job.group.clone()),
+                text(job.cluster.clone()),
+                text(job.topic.clone()),
+                text(job.members.to_string()),
+                text(status.records.to_string()),
+                text(format!("{:.0}", status.records_per_s)),
+                text(format!("{:.2}", status.mb_per_s)),
+                text(format!("{:.1}", status.e2e_us.p99 as f64 / 1000.0)),
+                text(status.rebalances.rebalances.to_string()),
+                text(format!(
+                    "{:.0} ({:.0})",
+                    status.rebalances.unassigned_ms, status.rebalances.unassigned_max_ms
+                )),
+                // Without commits the group has no lag to sample.
+                Cell::of(status.lag_max, |lag| lag.to_string()),
+            ]
+        })
+        .collect()
+}
+
+/// The groups' verdict table: what each group read of the run's stamped records.
+pub const GROUP_COLUMNS: [&str; 4] = ["group", "read", "read twice", "missed"];
+
+pub fn group_rows(result: &ResultDoc) -> Vec<[String; 4]> {
+    result
+        .groups
+        .iter()
+        .map(|(group, verdict)| {
+            [
+                group.clone(),
+                verdict.read.to_string(),
+                verdict.read_twice.to_string(),
+                verdict.unread.to_string(),
+            ]
+        })
+        .collect()
 }

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::seqset::SeqSet;
 
@@ -19,7 +19,7 @@ pub struct GroupLedger {
 }
 
 /// The group's per-record verdict on the stamped records it should have read.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupVerdict {
     /// distinct stamped records read
     pub read: u64,

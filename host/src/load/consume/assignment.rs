@@ -2,7 +2,7 @@
 //! the group took to cover every partition at first, then each stretch during which some
 //! partition had no member (a rebalance took it away and had not given it back yet).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug)]
 pub struct GroupAssignment {
@@ -19,7 +19,7 @@ pub struct GroupAssignment {
 }
 
 /// The group's rebalance figures.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Rebalances {
     /// times a rebalance left a partition without a member, after the group first covered all
     pub rebalances: u32,

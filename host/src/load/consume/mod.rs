@@ -17,13 +17,14 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{HostError, HostResult};
 use crate::metrics::clock::RunClock;
 use crate::metrics::histogram::{self, LatencySummary};
 use crate::verify::group_ledger::GroupLedger;
-use assignment::{GroupAssignment, Rebalances};
+use assignment::GroupAssignment;
+pub use assignment::Rebalances;
 
 /// Most members one job may start: each is a thread and a librdkafka client.
 pub const MAX_MEMBERS: u32 = 64;
@@ -40,7 +41,7 @@ const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 /// measurable.
 const FETCH_QUEUE_BACKOFF_MS: &str = "10";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CommitPolicy {
     /// librdkafka commits what was handed over every `auto.commit.interval.ms`
@@ -52,7 +53,7 @@ pub enum CommitPolicy {
 }
 
 /// `group.protocol`: the classic rebalance protocol, or KIP-848's (Kafka 4.x brokers).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum GroupProtocol {
     Classic,
@@ -202,7 +203,7 @@ pub struct ConsumeJob {
 }
 
 /// A job's figures now.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConsumeStatus {
     pub running: bool,
     pub records: u64,
