@@ -311,6 +311,68 @@ fn short_warning(line: &str) -> String {
     body.to_string()
 }
 
+/// The consume jobs' table: one row per job, the columns a report shows.
+pub const CONSUMER_COLUMNS: [&str; 11] = [
+    "group",
+    "cluster",
+    "topic",
+    "members",
+    "records",
+    "records/s",
+    "MB/s",
+    "e2e p99 ms",
+    "rebalances",
+    "unassigned ms (longest)",
+    "lag max",
+];
+
+/// Each consume job of the run, as [`CONSUMER_COLUMNS`] names its cells.
+pub fn consumer_rows(result: &ResultDoc) -> Vec<[Cell; 11]> {
+    let text = |value: String| Cell::Measured(value);
+    result
+        .consumers
+        .iter()
+        .map(|job| {
+            let status = &job.status;
+            [
+                text(job.group.clone()),
+                text(job.cluster.clone()),
+                text(job.topic.clone()),
+                text(job.members.to_string()),
+                text(status.records.to_string()),
+                text(format!("{:.0}", status.records_per_s)),
+                text(format!("{:.2}", status.mb_per_s)),
+                text(format!("{:.1}", status.e2e_us.p99 as f64 / 1000.0)),
+                text(status.rebalances.rebalances.to_string()),
+                text(format!(
+                    "{:.0} ({:.0})",
+                    status.rebalances.unassigned_ms, status.rebalances.unassigned_max_ms
+                )),
+                // Without commits the group has no lag to sample.
+                Cell::of(status.lag_max, |lag| lag.to_string()),
+            ]
+        })
+        .collect()
+}
+
+/// The groups' verdict table: what each group read of the run's stamped records.
+pub const GROUP_COLUMNS: [&str; 4] = ["group", "read", "read twice", "missed"];
+
+pub fn group_rows(result: &ResultDoc) -> Vec<[String; 4]> {
+    result
+        .groups
+        .iter()
+        .map(|(group, verdict)| {
+            [
+                group.clone(),
+                verdict.read.to_string(),
+                verdict.read_twice.to_string(),
+                verdict.unread.to_string(),
+            ]
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -436,66 +498,4 @@ mod tests {
             "WARN [Producer clientId=p] Error while fetching metadata with correlation id 1 : {t=LEADER_NOT_AVAILABLE}"
         );
     }
-}
-
-/// The consume jobs' table: one row per job, the columns a report shows.
-pub const CONSUMER_COLUMNS: [&str; 11] = [
-    "group",
-    "cluster",
-    "topic",
-    "members",
-    "records",
-    "records/s",
-    "MB/s",
-    "e2e p99 ms",
-    "rebalances",
-    "unassigned ms (longest)",
-    "lag max",
-];
-
-/// Each consume job of the run, as [`CONSUMER_COLUMNS`] names its cells.
-pub fn consumer_rows(result: &ResultDoc) -> Vec<[Cell; 11]> {
-    let text = |value: String| Cell::Measured(value);
-    result
-        .consumers
-        .iter()
-        .map(|job| {
-            let status = &job.status;
-            [
-                text(job.group.clone()),
-                text(job.cluster.clone()),
-                text(job.topic.clone()),
-                text(job.members.to_string()),
-                text(status.records.to_string()),
-                text(format!("{:.0}", status.records_per_s)),
-                text(format!("{:.2}", status.mb_per_s)),
-                text(format!("{:.1}", status.e2e_us.p99 as f64 / 1000.0)),
-                text(status.rebalances.rebalances.to_string()),
-                text(format!(
-                    "{:.0} ({:.0})",
-                    status.rebalances.unassigned_ms, status.rebalances.unassigned_max_ms
-                )),
-                // Without commits the group has no lag to sample.
-                Cell::of(status.lag_max, |lag| lag.to_string()),
-            ]
-        })
-        .collect()
-}
-
-/// The groups' verdict table: what each group read of the run's stamped records.
-pub const GROUP_COLUMNS: [&str; 4] = ["group", "read", "read twice", "missed"];
-
-pub fn group_rows(result: &ResultDoc) -> Vec<[String; 4]> {
-    result
-        .groups
-        .iter()
-        .map(|(group, verdict)| {
-            [
-                group.clone(),
-                verdict.read.to_string(),
-                verdict.read_twice.to_string(),
-                verdict.unread.to_string(),
-            ]
-        })
-        .collect()
 }
