@@ -452,7 +452,10 @@ async fn a_translated_group_misses_nothing_and_a_shifted_checkpoint_is_measured_
                             && p.committed.is_some_and(|c| c >= t.downstream_offset)
                     })
                 });
-                match all && lag.partitions.len() == PARTITIONS as usize {
+                // Settled: the group exists on the target with MM2's offsets and no member (the
+                // first describe right after MM2's first sync once saw it otherwise).
+                let settled = lag.state == "Empty" && lag.members == 0;
+                match all && settled && lag.partitions.len() == PARTITIONS as usize {
                     true => Ok(lag),
                     false => Err(format!("{lag:?}")),
                 }

@@ -22,6 +22,22 @@ pub use embedded::EmbeddedCluster;
 pub const EMBEDDED_NAME: &str = "source";
 pub(crate) const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Metadata of `topic` (every topic with `None`), asked a second time when the first request
+/// times out: a new client's first request waits for its connection, which a loaded broker may
+/// accept only seconds later (a periodic check on CI's 3-broker lab once failed the whole run
+/// on such a timeout).
+pub(crate) fn fetch_metadata<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    topic: Option<&str>,
+) -> rdkafka::error::KafkaResult<Metadata> {
+    match consumer.fetch_metadata(topic, METADATA_TIMEOUT) {
+        Err(e) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::OperationTimedOut) => {
+            consumer.fetch_metadata(topic, METADATA_TIMEOUT)
+        }
+        answer => answer,
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Connection {
     bootstrap_servers: String,
@@ -254,7 +270,7 @@ impl Clusters {
         let cluster = name.to_string();
         tokio::task::spawn_blocking(move || {
             let consumer: BaseConsumer = config.create()?;
-            let metadata = consumer.fetch_metadata(Some(&topic), METADATA_TIMEOUT)?;
+            let metadata = fetch_metadata(&consumer, Some(&topic))?;
             read(&consumer, find_topic(&metadata, &cluster, &topic)?)
         })
         .await

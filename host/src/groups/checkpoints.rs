@@ -16,7 +16,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 
 use super::{blocking, read_ranges, reader_config, Range};
-use crate::cluster::{find_topic, Clusters, METADATA_TIMEOUT};
+use crate::cluster::{fetch_metadata, find_topic, Clusters, METADATA_TIMEOUT};
 use crate::error::{HostError, HostResult};
 
 /// The only value version Kafka has written (3.x, 4.x).
@@ -247,7 +247,7 @@ pub async fn read_checkpoints(
 /// Every partition of the checkpoints topic from its first offset to its end offset now. A topic
 /// the cluster does not have is `NotFound`, saying why it may be missing.
 fn topic_ranges(consumer: &BaseConsumer, cluster: &str, topic: &str) -> HostResult<Vec<Range>> {
-    let metadata = consumer.fetch_metadata(Some(topic), METADATA_TIMEOUT)?;
+    let metadata = fetch_metadata(consumer, Some(topic))?;
     let found = find_topic(&metadata, cluster, topic).map_err(|_| {
         HostError::NotFound(format!(
             "checkpoints topic {topic} on cluster {cluster}: the checkpoint connector creates it \

@@ -9,7 +9,7 @@ use rdkafka::metadata::{Metadata, MetadataTopic};
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::blocking;
-use crate::cluster::{find_topic, high_watermarks, Clusters, METADATA_TIMEOUT};
+use crate::cluster::{fetch_metadata, find_topic, high_watermarks, Clusters, METADATA_TIMEOUT};
 use crate::error::{HostError, HostResult};
 
 /// Kafka's own topics (`__consumer_offsets`, `__transaction_state`) start with this; no group
@@ -90,7 +90,7 @@ pub fn describe_group(
     topics: Option<&[String]>,
 ) -> HostResult<GroupLag> {
     let (state, members) = describe(consumer, cluster, group)?;
-    let metadata = consumer.fetch_metadata(None, METADATA_TIMEOUT)?;
+    let metadata = fetch_metadata(consumer, None)?;
     let named = topics.is_some();
     let candidates = candidates(&metadata, cluster, topics)?;
     let mut list = TopicPartitionList::new();

@@ -18,7 +18,7 @@ use rdkafka::message::Message;
 
 use super::checkpoints::Checkpoints;
 use super::{blocking, read_ranges, reader_config, Range};
-use crate::cluster::{find_topic, Clusters, METADATA_TIMEOUT};
+use crate::cluster::{fetch_metadata, find_topic, Clusters, METADATA_TIMEOUT};
 use crate::error::{HostError, HostResult};
 use crate::verify::stamp::Stamp;
 
@@ -142,7 +142,7 @@ async fn read_window(clusters: &Clusters, run: u64, at: Position<'_>) -> HostRes
         format!("reading {topic} [{partition}] on {cluster}"),
         move || {
             let consumer: BaseConsumer = config.create()?;
-            let metadata = consumer.fetch_metadata(Some(&topic), METADATA_TIMEOUT)?;
+            let metadata = fetch_metadata(&consumer, Some(&topic))?;
             let found = find_topic(&metadata, &cluster, &topic)?;
             if !found.partitions().iter().any(|p| p.id() == partition) {
                 return Err(HostError::NotFound(format!(

@@ -35,6 +35,7 @@ impl ConsumerContext for MemberContext {
     /// Before partitions go, what was read of them is committed, as Java's consumer does with
     /// auto commit: the member that gets them next starts after it, not at an older commit
     /// (which would read those records twice).
+    ///
     /// The revoke may come in the middle of a batch: its records, taken, are committed too (the
     /// member hands them over once the poll returns).
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {

@@ -16,7 +16,7 @@ use std::thread;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::BaseConsumer;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{HostError, HostResult};
@@ -28,8 +28,6 @@ pub use assignment::Rebalances;
 
 /// Most members one job may start: each is a thread and a librdkafka client.
 pub const MAX_MEMBERS: u32 = 64;
-/// How long a job's start waits for the topic's metadata.
-const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 /// `fetch.queue.backoff.ms` unless the user set it. Once a partition's prefetch queue passes
 /// `queued.min.messages` or `queued.max.messages.kbytes`, librdkafka postpones that partition's
 /// next fetch by this long (1 000 ms by default) instead of fetching again when the queue drains.
@@ -373,8 +371,7 @@ pub fn spawn(
 /// The topic's partition count; NotFound, named, when the cluster does not have it.
 fn topic_partitions(config: &rdkafka::ClientConfig, cluster: &str, topic: &str) -> HostResult<u32> {
     let consumer: BaseConsumer = config.create()?;
-    let metadata = consumer
-        .fetch_metadata(Some(topic), METADATA_TIMEOUT)
+    let metadata = crate::cluster::fetch_metadata(&consumer, Some(topic))
         .map_err(|e| HostError::Kafka(format!("metadata of {topic} on {cluster}: {e}")))?;
     let found = metadata.topics().iter().find(|t| t.name() == topic);
     match found {
