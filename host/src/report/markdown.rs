@@ -707,23 +707,6 @@ fn risks(result: &ResultDoc) -> Vec<String> {
             ));
         }
     }
-    for (group, verdict) in result.groups.iter().filter(|(_, v)| v.unread > 0) {
-        risks.push(format!(
-            "{name}: consumer group {group} never read {} acknowledged record(s)",
-            verdict.unread
-        ));
-    }
-    for job in &result.consumers {
-        if let Some(error) = &job.status.last_error {
-            risks.push(format!(
-                "{name}: consume job {} (group {} on {}): {}",
-                job.job,
-                job.group,
-                job.cluster,
-                cell(error)
-            ));
-        }
-    }
     for note in &result.producer_properties {
         if note.get("action").and_then(|a| a.as_str()) == Some("not_applied") {
             risks.push(format!("{name}: producer property not applied: `{note}`"));
@@ -824,4 +807,27 @@ fn diagrams(out: &mut String, number: usize, runs: &[LoadedResult]) {
         out,
         "The test plan of each run is drawn in its section (“Test plan: steps as run”)."
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_group_that_missed_records_is_one_risk() {
+        let result: ResultDoc = serde_json::from_value(serde_json::json!({
+            "schema": "kscen.result/v1",
+            "scenario": {"name": "dr"},
+            "outcome": {"status": "completed"},
+            "groups": {
+                "billing": {"read": 90, "read_twice": 3, "unread": 10},
+                "audit": {"read": 100, "read_twice": 0, "unread": 0},
+            },
+        }))
+        .unwrap();
+        assert_eq!(
+            risks(&result),
+            ["dr: consumer group billing never read 10 acknowledged record(s)"]
+        );
+    }
 }
