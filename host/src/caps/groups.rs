@@ -357,23 +357,28 @@ impl RunContext {
                 .map(|t| (t.remote_topic.clone(), t.partition, t.downstream_offset))
                 .collect()
         };
-        // The group's committed offsets on the source, read once for all partitions.
-        let source_topics: Vec<String> = resume_points
-            .iter()
-            .map(|(remote, _, _)| {
-                translation.upstream(remote).ok_or_else(|| {
+        // Each resume point with the source topic it reads back to.
+        let resume_points = resume_points
+            .into_iter()
+            .map(|(remote, partition, resume_at)| {
+                let source = translation.upstream(&remote).ok_or_else(|| {
                     HostError::Invalid(format!(
                         "{remote} on {TARGET} is no remote topic of the run's mirror"
                     ))
-                })
+                })?;
+                Ok((source, remote, partition, resume_at))
             })
-            .collect::<HostResult<std::collections::BTreeSet<_>>>()?
+            .collect::<HostResult<Vec<_>>>()?;
+        // The group's committed offsets on the source, read once for all partitions.
+        let source_topics: Vec<String> = resume_points
+            .iter()
+            .map(|(source, ..)| source.clone())
+            .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
         let on_source = lag::group_lag(&self.clusters, SOURCE, group, Some(&source_topics)).await?;
         let mut errors = Vec::new();
-        for (remote_topic, partition, resume_at) in resume_points {
-            let source_topic = translation.upstream(&remote_topic).unwrap_or_default();
+        for (source_topic, remote_topic, partition, resume_at) in resume_points {
             let Some(committed) = on_source
                 .partitions
                 .iter()

@@ -33,9 +33,10 @@ impl Scenario for TopicMigration {
         .description(
             "Produces tracked records to a fresh `topic` at `rate` while a consumer group reads \
              it on the source. Once the mirror checkpoints the group and its lag (records \
-             acknowledged on the source and not yet on the target) is under `max_lag`, the group stops on the source, its offsets \
-             translated by the run's mirror are committed on the target and it resumes there on \
-             the remote topic (`switch_ms`: source stopped to first record read on the target). \
+             acknowledged on the source and not yet on the target) is under `max_lag`, the group \
+             stops on the source, its offsets translated by the run's mirror are committed on \
+             the target and it resumes there on the remote topic (`switch_ms`: source stopped \
+             to first record read on the target). \
              During `validate`, a mirror lag over `rollback_lag` rolls the group back to the \
              source at its source offsets (`rolled_back` 1, `rollback_ms`). Then the producer \
              stops and the group reads what is left; the group's verdict over both clusters: \
