@@ -264,8 +264,15 @@ pub async fn wait_connectors(
         if !problems.is_empty() {
             return problems;
         }
-        match running_per_worker(exporters, topo).await {
-            Ok(running) => not_running_where_reported(&map, &running, wanted),
+        match worker_exports(exporters, topo).await {
+            Ok(workers) => {
+                let unsettled = group_unsettled(&workers);
+                if !unsettled.is_empty() {
+                    return unsettled;
+                }
+                let running = workers.into_iter().map(|(id, w)| (id, w.running)).collect();
+                not_running_where_reported(&map, &running, wanted)
+            }
             Err(why) => vec![why],
         }
     })
@@ -275,11 +282,21 @@ pub async fn wait_connectors(
 /// What a worker's JVM runs: connector names (`task` `None`) and tasks, from its exporter.
 type Running = BTreeSet<(String, Option<u32>)>;
 
-/// Per `worker_id`, the connectors and tasks its exporter reports with status `running`.
-async fn running_per_worker(
+/// What one worker's exporter says about its place in the Connect group and what it runs.
+#[derive(Debug, Default)]
+struct WorkerExport {
+    running: Running,
+    /// The group generation the worker last joined (`connect-worker-rebalance-metrics` `epoch`).
+    epoch: Option<f64>,
+    rebalancing: bool,
+}
+
+/// Per `worker_id`, what its exporter reports: its group generation, whether it is rebalancing,
+/// and the connectors and tasks with status `running`.
+async fn worker_exports(
     client: &reqwest::Client,
     topo: &Topology,
-) -> Result<BTreeMap<String, Running>, String> {
+) -> Result<BTreeMap<String, WorkerExport>, String> {
     let mut per_worker = BTreeMap::new();
     for w in topo.workers() {
         let Some(url) = w.metrics_url() else {
@@ -296,25 +313,66 @@ async fn running_per_worker(
         }
         .await
         .map_err(|e| format!("{} exporter {url} ({})", w.name, root_cause(&e)))?;
-        let samples = crate::probe::text::parse(&body, "kafka_connect_connector_")
+        let samples = crate::probe::text::parse(&body, "kafka_connect_")
             .map_err(|why| format!("{} exporter {url}: {why}", w.name))?;
-        let running = samples
-            .iter()
-            .filter(|s| s.label("status") == Some("running") && s.value == 1.0)
-            .filter_map(|s| {
-                let connector = s.label("connector")?.to_string();
-                match s.name.as_str() {
-                    "kafka_connect_connector_status" => Some((connector, None)),
-                    "kafka_connect_connector_task_status" => {
-                        Some((connector, Some(s.label("task")?.parse().ok()?)))
-                    }
-                    _ => None,
+        let mut export = WorkerExport::default();
+        for s in &samples {
+            match s.name.as_str() {
+                "kafka_connect_worker_rebalance_metrics_epoch" => export.epoch = Some(s.value),
+                "kafka_connect_worker_rebalance_metrics_rebalancing" => {
+                    export.rebalancing = s.value != 0.0;
                 }
-            })
-            .collect();
-        per_worker.insert(w.worker_id(), running);
+                "kafka_connect_connector_status" | "kafka_connect_connector_task_status"
+                    if s.label("status") == Some("running") && s.value == 1.0 =>
+                {
+                    let Some(connector) = s.label("connector") else {
+                        continue;
+                    };
+                    let task = match s.label("task") {
+                        None => None,
+                        Some(task) => match task.parse() {
+                            Ok(id) => Some(id),
+                            Err(_) => continue,
+                        },
+                    };
+                    export.running.insert((connector.to_string(), task));
+                }
+                _ => {}
+            }
+        }
+        per_worker.insert(w.worker_id(), export);
     }
     Ok(per_worker)
+}
+
+/// Why the Connect group is not settled: a worker rebalancing, or workers in different
+/// generations (one has not joined the others' group yet, so a rebalance is still to come).
+fn group_unsettled(workers: &BTreeMap<String, WorkerExport>) -> Vec<String> {
+    let mut problems: Vec<String> = workers
+        .iter()
+        .filter(|(_, w)| w.rebalancing)
+        .map(|(id, _)| format!("worker {id} is rebalancing"))
+        .collect();
+    let epochs: BTreeSet<String> = workers
+        .values()
+        .map(|w| w.epoch.map_or("none".to_string(), |e| e.to_string()))
+        .collect();
+    if epochs.len() > 1 {
+        let each: Vec<String> = workers
+            .iter()
+            .map(|(id, w)| {
+                format!(
+                    "{id} {}",
+                    w.epoch.map_or("none".to_string(), |e| e.to_string())
+                )
+            })
+            .collect();
+        problems.push(format!(
+            "workers in different group generations ({}): a rebalance is still to come",
+            each.join(", ")
+        ));
+    }
+    problems
 }
 
 /// The lab's connectors and tasks the REST status reports RUNNING on a worker whose JVM does not
@@ -516,6 +574,35 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn the_group_is_settled_only_when_every_worker_is_in_one_generation_and_none_rebalances() {
+        let worker = |epoch: Option<f64>, rebalancing: bool| WorkerExport {
+            epoch,
+            rebalancing,
+            ..WorkerExport::default()
+        };
+        let mut workers: BTreeMap<String, WorkerExport> = [
+            ("127.0.0.1:20083".to_string(), worker(Some(4.0), false)),
+            ("127.0.0.1:20084".to_string(), worker(Some(4.0), false)),
+            // started last: not in the group yet
+            ("127.0.0.1:20085".to_string(), worker(Some(-1.0), false)),
+        ]
+        .into();
+        let problems = group_unsettled(&workers);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("127.0.0.1:20085 -1"), "{problems:?}");
+
+        *workers.get_mut("127.0.0.1:20085").unwrap() = worker(Some(5.0), true);
+        let problems = group_unsettled(&workers);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_eq!(problems[0], "worker 127.0.0.1:20085 is rebalancing");
+
+        for w in workers.values_mut() {
+            *w = worker(Some(5.0), false);
+        }
+        assert_eq!(group_unsettled(&workers), Vec::<String>::new());
     }
 
     #[test]
