@@ -209,21 +209,36 @@ impl Clusters {
             .await?;
         let admin: AdminClient<DefaultClientContext> = self.client_config(name)?.create()?;
         let options = AdminOptions::new().request_timeout(Some(METADATA_TIMEOUT));
-        let described = admin
-            .describe_configs([&ResourceSpecifier::Topic(topic)], &options)
-            .await?;
-        let min_isr = described
-            .into_iter()
-            .flatten()
-            .flat_map(|resource| resource.entries)
-            .find(|entry| entry.name == "min.insync.replicas")
-            .and_then(|entry| entry.value)
-            .and_then(|value| value.parse().ok())
-            .ok_or_else(|| {
-                HostError::Kafka(format!(
-                    "topic {topic} on {name}: the cluster did not report min.insync.replicas"
-                ))
-            })?;
+        // The broker that answers may not know a topic created a moment ago (on a 3-broker
+        // cluster, another broker's metadata answer came first): asked again shortly.
+        let mut attempts = 0;
+        let min_isr = loop {
+            attempts += 1;
+            let described = admin
+                .describe_configs([&ResourceSpecifier::Topic(topic)], &options)
+                .await?;
+            let answer = match described.into_iter().next() {
+                Some(Ok(resource)) => resource
+                    .entries
+                    .into_iter()
+                    .find(|entry| entry.name == "min.insync.replicas")
+                    .and_then(|entry| entry.value)
+                    .and_then(|value| value.parse::<u32>().ok())
+                    .ok_or_else(|| "no min.insync.replicas in its answer".to_string()),
+                Some(Err(code)) => Err(code.to_string()),
+                None => Err("no answer for the topic".to_string()),
+            };
+            match answer {
+                Ok(min_isr) => break min_isr,
+                Err(why) if attempts >= 10 => {
+                    return Err(HostError::Kafka(format!(
+                        "topic {topic} on {name}: the cluster did not report min.insync.replicas \
+                         ({why}, {attempts} attempts)"
+                    )))
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(300)).await,
+            }
+        };
         Ok((replicas, min_isr))
     }
 
