@@ -2,6 +2,8 @@
 //! deployment named them, its aliases and replication policy, as the host found them), what
 //! "healthy" means for its connectors, and polling for it on the host's clock.
 
+mod reverse;
+
 use std::time::Duration;
 
 use crate::bindings::kscen::scenario0_3_0::mm2 as host;
@@ -10,6 +12,7 @@ pub use crate::bindings::kscen::scenario0_3_0::mm2::{
 };
 use crate::connect::{self, ConnectorStatus, State};
 use crate::{monotonic_now, sleep, ScenarioError};
+pub use reverse::ReverseMirror;
 
 /// The mirror this run measures: the one the operator chose (`mirror` in the scenario file,
 /// `kscen run --mirror`), else the deployment's only one.
