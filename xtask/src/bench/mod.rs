@@ -60,7 +60,10 @@ pub fn run(workspace: &Workspace, args: &[String]) -> Result<()> {
         findings.plugin_loads.extend(bench.plugin_loads);
     }
     if options.needs_lab() {
-        let lab = BenchLab::up(kscen.binary(), workload.largest_run_bytes())?;
+        let lab = BenchLab::up(
+            kscen.binary(),
+            workload.largest_run_bytes(&options.sections),
+        )?;
         let perf_test = PerfTest::new(&work)?;
         let mut bench = Bench::new(&kscen, Some(&lab), &release, &work);
         if options.runs(Section::Throughput) {

@@ -7,6 +7,8 @@
 
 use std::time::Duration;
 
+use crate::bench::options::Section;
+
 /// Every topic of the bench has this many partitions (one replica: the lab's source is one broker).
 pub const PARTITIONS: u32 = 6;
 
@@ -162,16 +164,16 @@ pub struct Workload {
 }
 
 impl Workload {
-    /// The most value bytes any one run of this workload sends through the broker.
-    pub fn largest_run_bytes(&self) -> u64 {
+    /// The most value bytes any one run of `sections` sends through the broker.
+    pub fn largest_run_bytes(&self, sections: &[Section]) -> u64 {
         let throughput = self
             .throughput_records
             .iter()
             .zip(RECORD_SIZES)
-            .map(|(records, size)| records * u64::from(size));
+            .map(|(records, size)| (Section::Throughput, records * u64::from(size)));
         let memory = self
             .memory_records
-            .map(|r| r * u64::from(self.memory_record_size));
+            .map(|r| (Section::Memory, r * u64::from(self.memory_record_size)));
         let stall = self.stall_records * u64::from(self.stall_record_size);
         // The consume section keeps both of its topics until it ends.
         let consume = self
@@ -182,7 +184,9 @@ impl Workload {
             .sum();
         throughput
             .chain(memory)
-            .chain([stall, consume])
+            .chain([(Section::Stall, stall), (Section::Consume, consume)])
+            .filter(|(section, _)| sections.contains(section))
+            .map(|(_, bytes)| bytes)
             .max()
             .unwrap_or(0)
     }
@@ -246,7 +250,21 @@ mod tests {
     #[test]
     fn the_largest_run_is_the_10_kib_throughput_run() {
         // 300 000 × 10 KiB; --quick: 30 000 × 10 KiB.
-        assert_eq!(Workload::new(false).largest_run_bytes(), 3_072_000_000);
-        assert_eq!(Workload::new(true).largest_run_bytes(), 307_200_000);
+        assert_eq!(
+            Workload::new(false).largest_run_bytes(&Section::ALL),
+            3_072_000_000
+        );
+        assert_eq!(
+            Workload::new(true).largest_run_bytes(&Section::ALL),
+            307_200_000
+        );
+    }
+
+    #[test]
+    fn the_disk_is_asked_for_the_sections_that_run() {
+        // The consume topics: 3 000 000 × 100 B and 750 000 × 1 KiB.
+        let full = Workload::new(false);
+        assert_eq!(full.largest_run_bytes(&[Section::Consume]), 1_068_000_000);
+        assert_eq!(full.largest_run_bytes(&[Section::Micro]), 0);
     }
 }

@@ -1,15 +1,17 @@
 //! One member of a consume job's group: a librdkafka consumer on its own thread, taking records
-//! in batches and handing each batch to the job's recorder and the group's ledger under one lock
-//! each, committing as the plan says.
+//! in batches (from a queue of their own, [`super::records`]) and handing each batch to the job's
+//! recorder and the group's ledger under one lock each, committing as the plan says. The
+//! consumer's events (rebalances, commit results, errors) are served between batches.
 
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::message::Message;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
 
+use super::records::{Record, RecordQueue};
 use super::taken::TakenOffsets;
 use super::{CommitPolicy, ConsumeJob};
 use crate::error::{HostError, HostResult};
@@ -18,14 +20,17 @@ use crate::verify::stamp::Stamp;
 
 /// Records taken before they are handed over under the job's locks.
 const BATCH: usize = 1024;
-/// How long a member waits for a first record before checking whether it must stop.
+/// How long a member waits for a first record (or an event) before checking whether it must stop.
 const POLL_WAIT: Duration = Duration::from_millis(100);
+/// Events served at most between two batches (each `poll` serves one).
+const EVENTS: usize = 64;
 
 /// Tells the job which partitions this member holds after each rebalance, and commits what it
 /// took before partitions go.
 pub struct MemberContext {
     job: std::sync::Arc<ConsumeJob>,
     index: u32,
+    partitions: u32,
     taken: TakenOffsets,
 }
 
@@ -36,8 +41,9 @@ impl ConsumerContext for MemberContext {
     /// auto commit: the member that gets them next starts after it, not at an older commit
     /// (which would read those records twice).
     ///
-    /// The revoke may come in the middle of a batch: its records, taken, are committed too (the
-    /// member hands them over once the poll returns).
+    /// The revoke comes between batches, once the last one was handed over (or, for the records
+    /// `poll` returns, in the middle of one: those taken are committed too, and handed over once
+    /// the events are served).
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(revoked) = rebalance {
             if self.job.plan.commit != CommitPolicy::None {
@@ -78,6 +84,7 @@ pub fn create(
     let context = MemberContext {
         job: job.clone(),
         index,
+        partitions,
         taken: TakenOffsets::new(&job.plan.topic, partitions),
     };
     config.create_with_context(context).map_err(|e| {
@@ -99,8 +106,7 @@ struct Batch {
 }
 
 impl Batch {
-    fn add(&mut self, job: &ConsumeJob, message: &BorrowedMessage<'_>) {
-        let payload = message.payload().unwrap_or_default();
+    fn add(&mut self, job: &ConsumeJob, payload: &[u8]) {
         self.records += 1;
         self.bytes += payload.len() as u64;
         if let Some(stamp) = Stamp::read(payload).filter(|s| s.run == job.run_id) {
@@ -152,9 +158,19 @@ impl ConsumeJob {
 
 /// The member's loop: until the job stops, its duration passes or the group reached its count.
 pub fn run(job: &ConsumeJob, consumer: &BaseConsumer<MemberContext>) {
-    let index = consumer.context().index;
-    let taken = &consumer.context().taken;
-    let commits = job.plan.commit != CommitPolicy::None;
+    let context = consumer.context();
+    let index = context.index;
+    // Before subscribing, so that no record lands on the consumer's queue first.
+    let mut records = match RecordQueue::new(consumer, &job.plan.topic, context.partitions) {
+        Ok(records) => records,
+        Err(e) => {
+            job.recorder.lock().unwrap().last_error = Some(format!(
+                "consumer {index} cannot take the records of {}: {e}",
+                job.plan.topic
+            ));
+            return;
+        }
+    };
     if let Err(e) = consumer.subscribe(&[&job.plan.topic]) {
         job.recorder.lock().unwrap().last_error = Some(format!(
             "consumer {index} cannot subscribe to {}: {e}",
@@ -165,32 +181,34 @@ pub fn run(job: &ConsumeJob, consumer: &BaseConsumer<MemberContext>) {
     let deadline = job.plan.duration.map(|d| Instant::now() + d);
     let mut batch = Batch::default();
     while !job.stopping() && deadline.is_none_or(|d| Instant::now() < d) {
-        let mut wait = POLL_WAIT;
-        while batch.records < BATCH as u64 {
-            match consumer.poll(wait) {
-                None => break,
-                Some(Err(e)) => {
-                    // Transient (a leader moving, a broker restarting): noted, not fatal.
-                    batch.error = Some(format!("consumer {index}: {e}"));
-                    break;
-                }
+        // Rebalances (the context's hooks), commit results, errors, and the records of a
+        // partition added to the topic after the job started, which only `poll` returns.
+        for _ in 0..EVENTS {
+            match consumer.poll(Duration::ZERO) {
                 Some(Ok(message)) => {
-                    if commits && !taken.took(message.partition(), message.offset()) {
-                        let _ = consumer.store_offset_from_message(&message);
-                    }
-                    batch.add(job, &message);
-                    // After the first record, take only what is already there.
-                    wait = Duration::ZERO;
+                    let record = Record {
+                        partition: message.partition(),
+                        offset: message.offset(),
+                        payload: message.payload().unwrap_or_default(),
+                        key_len: message.key_len(),
+                    };
+                    take_record(job, consumer, &mut batch, Ok(record));
                 }
+                Some(Err(e)) => take_record(job, consumer, &mut batch, Err(e)),
+                None if !records.events_waiting() => break,
+                None => {}
             }
         }
+        records.take(POLL_WAIT, BATCH, |record| {
+            take_record(job, consumer, &mut batch, record)
+        });
         if batch.is_empty() {
             continue;
         }
         let took = batch.records > 0;
         let reached = job.hand_over(&mut batch, job.clock.now_ns());
-        if took && commits {
-            taken.store(consumer);
+        if took && commits(job) {
+            context.taken.store(consumer);
         }
         if took && job.plan.commit == CommitPolicy::PerBatch {
             note_commit_error(
@@ -208,8 +226,33 @@ pub fn run(job: &ConsumeJob, consumer: &BaseConsumer<MemberContext>) {
     if job.plan.commit == CommitPolicy::PerBatch {
         note_commit_error(job, index, consumer.commit_consumer_state(CommitMode::Sync));
     }
-    // Closing the consumer (on drop) hands out what was fetched ahead and commits (in the revoke,
-    // and with auto commit): only the offsets stored above, so nothing unread is marked read.
+    // Closing the consumer (on drop, after `records`) hands out what was fetched ahead and
+    // commits (in the revoke, and with auto commit): only the offsets stored above, so nothing
+    // unread is marked read.
+}
+
+fn commits(job: &ConsumeJob) -> bool {
+    job.plan.commit != CommitPolicy::None
+}
+
+/// Adds a record to the batch and notes it as taken, or notes a consume error (transient: a
+/// leader moving, a broker restarting; not fatal).
+fn take_record(
+    job: &ConsumeJob,
+    consumer: &BaseConsumer<MemberContext>,
+    batch: &mut Batch,
+    record: Result<Record<'_>, KafkaError>,
+) {
+    let context = consumer.context();
+    match record {
+        Ok(record) => {
+            if commits(job) && !context.taken.took(record.partition, record.offset) {
+                let _ = consumer.store_offset(&job.plan.topic, record.partition, record.offset);
+            }
+            batch.add(job, record.payload);
+        }
+        Err(e) => batch.error = Some(format!("consumer {}: {e}", context.index)),
+    }
 }
 
 /// A commit with nothing new to commit is not an error.

@@ -8,6 +8,7 @@
 mod assignment;
 mod lag;
 mod member;
+mod records;
 mod taken;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

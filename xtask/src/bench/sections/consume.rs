@@ -221,9 +221,9 @@ fn run_one(
             )
         }
     };
-    // kscen and perf-test stop once they have taken `records`, which may end within a batch
-    // (a poll's for perf-test, up to 1 024 records for kscen): a few more records are read and
-    // counted.
+    // Every tool stops once it has taken `records`, which may end within a batch (a poll's for
+    // perf-test, up to 1 024 records for kscen and the native loop): a few more records are read
+    // and counted.
     ensure!(
         run.records >= records,
         "{name}: read {} of {records} records",
