@@ -299,3 +299,66 @@ async fn a_topic_the_cluster_does_not_have_is_refused_by_name() {
     invalid.members = 0;
     assert!(matches!(invalid.validate(), Err(HostError::Invalid(_))));
 }
+
+/// A second job of the group, on another topic (a failback reading the application's topic and
+/// what the reverse mirror brought back), rebalances the group: the first job's members get
+/// their partitions again and go on reading them.
+#[tokio::test]
+async fn a_job_keeps_reading_after_another_job_of_its_group_joins() {
+    let clusters = Clusters::embedded().unwrap();
+    let clock = RunClock::start();
+    let metrics = RunMetrics::new(clock);
+    for topic in ["orders", "refunds"] {
+        clusters
+            .create_topic("source", topic, 2, None, &[])
+            .await
+            .unwrap();
+    }
+    produce_stamped(&clusters, "orders", 0, 1000, clock);
+    let config = mock_config(&clusters);
+    let orders = consume::spawn(
+        1,
+        RUN,
+        plan("orders", "ledger", 2, None),
+        config.clone(),
+        clock,
+        metrics.group_ledger("ledger"),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    while verdict(&metrics, "ledger", 1000).unread > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{:?}",
+            orders.status()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let refunds = consume::spawn(
+        2,
+        RUN,
+        plan("refunds", "ledger", 1, None),
+        config,
+        clock,
+        metrics.group_ledger("ledger"),
+    )
+    .unwrap();
+    let rebalances = orders.status().rebalances.rebalances;
+    let started = std::time::Instant::now();
+    while orders.status().rebalances.rebalances == rebalances
+        || refunds.status().assigned_partitions == 0
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the group did not rebalance: {:?} {:?}",
+            orders.status(),
+            refunds.status()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    produce_stamped(&clusters, "orders", 1000, 1000, clock);
+    let read = read_all(&orders, &metrics, 2000).await;
+    assert_eq!(read.read, 2000, "{:?}", orders.status());
+    refunds.request_stop();
+    finished(&refunds).await;
+}

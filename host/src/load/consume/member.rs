@@ -3,6 +3,7 @@
 //! recorder and the group's ledger under one lock each, committing as the plan says. The
 //! consumer's events (rebalances, commit results, errors) are served between batches.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
@@ -32,6 +33,8 @@ pub struct MemberContext {
     index: u32,
     partitions: u32,
     taken: TakenOffsets,
+    /// Rebalances this member went through: its loop forwards the records again after each.
+    rebalances: AtomicU64,
 }
 
 impl ClientContext for MemberContext {}
@@ -59,6 +62,7 @@ impl ConsumerContext for MemberContext {
     }
 
     fn post_rebalance(&self, consumer: &BaseConsumer<Self>, _rebalance: &Rebalance<'_>) {
+        self.rebalances.fetch_add(1, Ordering::Relaxed);
         // Members leaving at the job's end are no rebalance worth counting.
         if self.job.stopping() {
             return;
@@ -86,6 +90,7 @@ pub fn create(
         index,
         partitions,
         taken: TakenOffsets::new(&job.plan.topic, partitions),
+        rebalances: AtomicU64::new(0),
     };
     config.create_with_context(context).map_err(|e| {
         HostError::Kafka(format!(
@@ -180,6 +185,7 @@ pub fn run(job: &ConsumeJob, consumer: &BaseConsumer<MemberContext>) {
     }
     let deadline = job.plan.duration.map(|d| Instant::now() + d);
     let mut batch = Batch::default();
+    let mut forwarded_after = 0;
     while !job.stopping() && deadline.is_none_or(|d| Instant::now() < d) {
         // Rebalances (the context's hooks), commit results, errors, and the records of a
         // partition added to the topic after the job started, which only `poll` returns.
@@ -199,9 +205,19 @@ pub fn run(job: &ConsumeJob, consumer: &BaseConsumer<MemberContext>) {
                 None => {}
             }
         }
-        records.take(POLL_WAIT, BATCH, |record| {
+        let rebalances = context.rebalances.load(Ordering::Relaxed);
+        if rebalances != forwarded_after {
+            forwarded_after = rebalances;
+            records.forward_again();
+        }
+        let taken = records.take(POLL_WAIT, BATCH, |record| {
             take_record(job, consumer, &mut batch, record)
         });
+        if taken == 0 {
+            // Idle: in case librdkafka stopped fetching a partition (clearing its forwarding)
+            // only after the forwarding that followed the last rebalance.
+            records.forward_again();
+        }
         if batch.is_empty() {
             continue;
         }

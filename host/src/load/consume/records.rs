@@ -16,11 +16,17 @@
 //! So each partition's fetch queue is forwarded to a queue of the consumer's own that only ever
 //! holds records (and a partition's consume errors), taken in batches; the consumer's queue keeps
 //! the events, served by `BaseConsumer::poll` between batches, with rdkafka's rebalance handling
-//! and the context's hooks as before. librdkafka keeps an application's forwarding when it
-//! (re)starts fetching a partition (`RD_KAFKA_Q_F_FWD_APP`, `rd_kafka_toppar_op_fetch_start`), and
-//! drops the records of a revoked partition from the queue (outdated versions) as it does on the
-//! consumer's queue. An event arriving on the consumer's queue wakes a consumer waiting for records
-//! (`rd_kafka_queue_yield`), so a rebalance is handled as soon as with `poll`.
+//! and the context's hooks as before. librdkafka drops the records of a revoked partition from the
+//! queue (outdated versions) as it does on the consumer's queue. An event arriving on the
+//! consumer's queue wakes a consumer waiting for records (`rd_kafka_queue_yield`), so a rebalance
+//! is handled as soon as with `poll`.
+//!
+//! When librdkafka stops fetching a partition (a revoke) it clears that partition's forwarding
+//! (`rd_kafka_toppar_fetch_stop`), and when it fetches it again it leaves an application's
+//! forwarding alone (`RD_KAFKA_Q_F_FWD_APP` in `rd_kafka_toppar_op_fetch_start`): the records of
+//! a partition assigned again would stay in its own queue. So the owner forwards the partitions
+//! again after every rebalance ([`RecordQueue::forward_again`]); records already waiting there
+//! move over with it.
 //!
 //! Records of a partition the queue was not given (added to the topic later) still arrive on the
 //! consumer's queue, and `poll` returns them.
@@ -119,6 +125,15 @@ impl<'c> RecordQueue<'c> {
                 queue.as_ptr().cast(),
             );
             Ok(records)
+        }
+    }
+
+    /// Forwards every partition's records to this queue again, as after `new`: call it after
+    /// each rebalance (and it does no harm at any other time).
+    pub fn forward_again(&self) {
+        for handle in &self.partitions {
+            // SAFETY: the handles are valid until Drop, where the forwarding is undone.
+            unsafe { rdsys::rd_kafka_queue_forward(handle.as_ptr(), self.queue.as_ptr()) }
         }
     }
 
