@@ -121,7 +121,7 @@ fn consistency_compares_partitions_and_records() {
 }
 
 #[test]
-fn dr_failover_resumes_the_group_on_the_target_without_missing_a_record() {
+fn dr_failover_and_failback_move_the_group_both_ways_without_missing_a_record() {
     let Some(run) = run_bundled(
         "dr-failover.toml",
         &[
@@ -130,35 +130,76 @@ fn dr_failover_resumes_the_group_on_the_target_without_missing_a_record() {
             "--set",
             "warmup=\"15s\"",
             "--set",
+            "on_dr=\"10s\"",
+            "--set",
             "timeout=\"2m\"",
         ],
     ) else {
         return;
     };
-    // missed == 0, translation_missed == 0, rto_ms < 60s
+    // missed == 0, translation_missed == 0, rto_ms < 60s, failback_lost == 0,
+    // failback_rto_ms < 60s, resync_ms < 60s, replication.lost == 0
     assert_criteria_met(&run);
+    // Every tracked load, the one the application ran on the target (followed to the source by
+    // the reverse mirror) too.
     assert_nothing_lost(&run);
-    assert!(run.figure("checkpoint_age_ms") >= 0.0);
-    let consumers = run.result()["consumers"].as_array().unwrap();
-    assert_eq!(consumers.len(), 2, "{consumers:?}");
-    let (on_source, on_target) = (&consumers[0], &consumers[1]);
-    assert_eq!(on_source["cluster"], "source");
-    assert_eq!(on_target["cluster"], "target");
-    assert_eq!(on_source["group"], on_target["group"]);
-    assert!(
-        on_target["topic"].as_str().unwrap().starts_with("east_"),
-        "the remote topic is named by the fixture's policy: {on_target}"
+    assert_eq!(
+        run.phase_names(),
+        [
+            "on source",
+            "failover",
+            "on DR",
+            "resync",
+            "failback",
+            "nominal"
+        ]
     );
+    assert!(run.figure("checkpoint_age_ms") >= 0.0);
+    assert!(run.figure("resync_ms") > 0.0);
+    let loads = run.result()["replication"].as_array().unwrap();
+    assert_eq!(
+        loads.len(),
+        3,
+        "source, target (reversed), source again: {loads:?}"
+    );
+    let consumers = run.result()["consumers"].as_array().unwrap();
+    let at = |c: &Value| {
+        (
+            c["cluster"].as_str().unwrap().to_string(),
+            c["topic"].as_str().unwrap().to_string(),
+        )
+    };
+    let topic = at(&consumers[0]).1;
+    assert_eq!(
+        consumers.iter().map(at).collect::<Vec<_>>(),
+        [
+            ("source".to_string(), topic.clone()),
+            // named by the fixture's aliases and separator, both ways
+            ("target".to_string(), format!("east_{topic}")),
+            ("target".to_string(), topic.clone()),
+            ("source".to_string(), topic.clone()),
+            ("source".to_string(), format!("west_{topic}")),
+        ]
+    );
+    let group = consumers[0]["group"].as_str().unwrap();
+    assert!(consumers.iter().all(|c| c["group"] == group));
     // The group's lag was sampled while it committed on the source (the job on the target may
     // drain what is left before its first sample).
-    assert!(on_source["lag_max"].is_u64(), "{on_source}");
-    let group = on_source["group"].as_str().unwrap();
+    assert!(consumers[0]["lag_max"].is_u64(), "{}", consumers[0]);
     let read = &run.result()["groups"][group];
     assert_eq!(u64_of(&read["unread"]), 0, "{read}");
+    let acked: u64 = loads.iter().map(|l| u64_of(&l["acked"])).sum();
     assert_eq!(
         u64_of(&read["read"]),
-        u64_of(&verdict(&run)["acked"]),
-        "every acknowledged record was read: {read}"
+        acked,
+        "every record acknowledged on either side was read: {read}"
+    );
+    let events = run.result()["events"].as_array().unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["kind"] == "nominal" && e["message"].as_str().unwrap().contains("deleted")),
+        "{events:?}"
     );
 }
 

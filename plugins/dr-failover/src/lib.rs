@@ -8,8 +8,9 @@
 
 use kscen_sdk::consume::{self, CommitPolicy};
 use kscen_sdk::faults::{self, Action};
-use kscen_sdk::mm2;
+use kscen_sdk::mm2::{self, ReverseMirror};
 use kscen_sdk::prelude::*;
+use kscen_sdk::{kafka, mm2::wait_until};
 
 struct DrFailover;
 
@@ -64,7 +65,15 @@ impl Scenario for DrFailover {
              site loss the mirror's lag at the loss, `rpo_ms` (age of the oldest acknowledged \
              record not yet on the target) and `rpo_records` (how many); and, once the group has \
              read everything the mirror delivered (or `timeout`), its verdict over both clusters: \
-             `missed`, `read_twice`, `read`.",
+             `missed`, `read_twice`, `read`. With `failback`, the application then runs on the \
+             target for `on_dr` (producing the topic under its own name there), the run's mirror \
+             is reversed on its Connect cluster (its connectors' configurations with the \
+             clusters swapped, limited to the drill's topic and group) and resynchronises \
+             (`resync_ms`), the target's producers stop and drain (`failback_unsynced_records`, \
+             `failback_lost`, `failback_duplicates`), the group resumes on the source after \
+             everything it read and producers restart there (`failback_rto_ms`), and the reverse \
+             mirror is deleted; `missed` and `read_twice` then cover every record of both \
+             sides.",
         )
         .apply(|d| mm2::tracked_load_params(d, TRACKED))
         .apply(|d| consume::group_params(d, "kscen-dr-app", 2))
@@ -72,8 +81,11 @@ impl Scenario for DrFailover {
         .param(spec::text("loss", "application", "what is lost: application (its clients stop), or site (the mirror's link to the source too)"))
         .param(spec::duration("outage", "20s", "with loss = site: how long the mirror's link stays cut"))
         .param(spec::duration("timeout", "3m", "longest wait for a checkpoint, the mirror and the group to catch up"))
+        .param(spec::flag("failback", false, "then fail back to the source through a reverse mirror (004 §11.5.3)"))
+        .param(spec::duration("on_dr", "20s", "with failback: how long the application produces and consumes on the target before the reverse mirror starts"))
         .cluster("source")
         .cluster("target")
+        .connect()
         .fault(SOURCE_LINK)
         .build()
     }
@@ -165,12 +177,177 @@ impl Scenario for DrFailover {
             site_back(lost_at)?;
         }
 
+        if param::flag("failback")? {
+            let drill = Drill {
+                group,
+                members,
+                timeout,
+                topic,
+                rate: param::float("rate")?,
+                record_size: param::size("record_size")? as u32,
+            };
+            return failback(&drill, on_target);
+        }
         phase("drain");
         consume::drain_and_report(&group, timeout)?;
         on_target.stop();
         end_phase();
         Ok(())
     }
+}
+
+/// What the failback works on: the application's group and topic.
+struct Drill {
+    group: String,
+    members: u32,
+    timeout: Duration,
+    /// the application's topic: on the source, and under the same name on the target while the
+    /// application runs there
+    topic: String,
+    rate: f64,
+    record_size: u32,
+}
+
+impl Drill {
+    fn consume(&self, cluster: &str, topic: &str) -> Result<Consume, ScenarioError> {
+        Consume::group(cluster, topic, &self.group)
+            .members(self.members)
+            .commit(CommitPolicy::PerBatch)
+            .start()
+    }
+
+    fn load(&self, cluster: &str, to: &str) -> kscen_sdk::load::LoadBuilder {
+        Load::to(cluster, &self.topic)
+            .rate(self.rate)
+            .record_size(self.record_size)
+            .replicate_to(to)
+            .grace(self.timeout)
+    }
+
+    /// Waits until the group has read every tracked record it should have.
+    fn drained(&self) -> Result<bool, ScenarioError> {
+        Ok(wait_until(self.timeout, Duration::from_millis(500), || {
+            Ok(consume::verdict(&self.group)?.unread == 0)
+        })?
+        .is_some())
+    }
+}
+
+/// Failback (004 §11.5.3), after the application ran on the target: the primary is repaired,
+/// MirrorMaker DR → Primary (the run's mirror reversed) resynchronises what the application
+/// wrote on the target, the producers stop there, everything drains, the group moves back to the
+/// primary and the producers restart there; the reverse mirror stops and the forward one carries
+/// on. Every record written on either side is followed to the group.
+fn failback(drill: &Drill, on_target_remote: Consume) -> Result<(), ScenarioError> {
+    let timeout = drill.timeout;
+    let forward = mm2::mirror()?;
+    let topic = drill.topic.as_str();
+    let back_topic = ReverseMirror::remote_topic(&forward, topic)?;
+
+    phase("on DR");
+    // The application now writes its topic on the target; the reverse mirror will bring those
+    // records back to the primary as `back_topic`.
+    create_topic("target", topic, param::int("partitions")? as u32)?;
+    let on_dr = drill
+        .load("target", "source")
+        .remote_topic(&back_topic)
+        .start()?;
+    let on_target_local = drill.consume("target", topic)?;
+    event(
+        "on DR",
+        &format!("the application writes {topic} on the target, read with the mirrored records"),
+    );
+    sleep(param::duration("on_dr")?);
+
+    phase("resync");
+    let reverse = ReverseMirror::create(&forward, &[topic], &[&drill.group], timeout)?;
+    event(
+        "resync",
+        &format!(
+            "reverse mirror {} runs ({}): {topic} on the target becomes {back_topic} on the source",
+            reverse.label(),
+            reverse.connectors().join(", ")
+        ),
+    );
+    // Converged: the records written on the target reach the source as they are written.
+    let converged = wait_until(timeout, Duration::from_millis(200), || {
+        Ok(on_dr
+            .status()
+            .replication
+            .is_some_and(|r| r.replicated > 0 && r.lag_ms < 1000))
+    })?;
+    let Some(converged) = converged else {
+        return Err(ScenarioError::Failed(format!(
+            "the reverse mirror {} did not catch up within {timeout:?}",
+            reverse.label()
+        )));
+    };
+    figure("resync_ms", converged.as_secs_f64() * 1000.0, "ms");
+
+    phase("failback");
+    let switch_at = monotonic_now();
+    if let Some(lag) = on_dr.status().replication {
+        figure(
+            "failback_unsynced_records",
+            lag.lag_records as f64,
+            "records",
+        );
+    }
+    // Producers stop on the target; the stop waits for the reverse mirror to deliver their last
+    // records to the source (the drain the seeds require before any switch).
+    let on_dr = on_dr.stop();
+    if let Some(verdict) = on_dr.replication {
+        figure("failback_lost", verdict.lost as f64, "records");
+        figure("failback_duplicates", verdict.duplicates as f64, "records");
+    }
+    if !drill.drained()? {
+        warn(&format!(
+            "the group had not read everything on the target within {timeout:?}"
+        ));
+    }
+    on_target_remote.stop();
+    on_target_local.stop();
+    // Drained on the target, the group resumes on the source after everything it read: the
+    // ends of the application's topic (mirrored to the target and read there) and of what the
+    // reverse mirror brought back.
+    let mut offsets = Vec::new();
+    for t in [topic, back_topic.as_str()] {
+        for end in kafka::end_offsets("source", t)? {
+            offsets.push((t.to_string(), end.partition, end.offset));
+        }
+    }
+    consume::commit_offsets("source", &drill.group, &offsets)?;
+    let on_source = drill.load("source", "target").start()?;
+    let reads = drill.consume("source", topic)?;
+    let reads_back = drill.consume("source", &back_topic)?;
+    let resumed = wait_until(timeout, Duration::from_millis(50), || {
+        Ok(reads.status().join_ms.is_some() && reads_back.status().join_ms.is_some())
+    })?;
+    match resumed {
+        Some(_) => figure(
+            "failback_rto_ms",
+            (monotonic_now() - switch_at).as_secs_f64() * 1000.0,
+            "ms",
+        ),
+        None => warn(&format!(
+            "the group did not hold every partition on the source within {timeout:?}"
+        )),
+    }
+
+    phase("nominal");
+    drop(reverse);
+    event(
+        "nominal",
+        "reverse mirror deleted; the forward mirror carries on",
+    );
+    mm2::wait_first_replicated(&on_source, timeout)?;
+    sleep(secs(5));
+    on_source.stop();
+    consume::drain_and_report(&drill.group, timeout)?;
+    reads.stop();
+    reads_back.stop();
+    end_phase();
+    Ok(())
 }
 
 /// The site stays lost for `outage` from the loss (the group reads what the target has), then
