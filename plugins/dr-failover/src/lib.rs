@@ -8,9 +8,9 @@
 
 use kscen_sdk::consume::{self, CommitPolicy};
 use kscen_sdk::faults::{self, Action};
-use kscen_sdk::mm2::{self, ReverseMirror};
+use kscen_sdk::kafka;
+use kscen_sdk::mm2::{self, wait_until, ReverseMirror};
 use kscen_sdk::prelude::*;
-use kscen_sdk::{kafka, mm2::wait_until};
 
 struct DrFailover;
 
@@ -156,22 +156,7 @@ impl Scenario for DrFailover {
             "records",
         );
         let on_target = consume_on("target", &remote)?;
-        // Consuming again: every partition of the remote topic held by a member, positioned at
-        // the committed offsets. A translation that gives nothing back leaves nothing to read,
-        // so the first record is no measure.
-        let resumed = mm2::wait_until(timeout, Duration::from_millis(50), || {
-            Ok(on_target.status().join_ms.is_some())
-        })?;
-        match resumed {
-            Some(_) => figure(
-                "rto_ms",
-                (monotonic_now() - lost_at).as_secs_f64() * 1000.0,
-                "ms",
-            ),
-            None => warn(&format!(
-                "the group did not hold every partition on the target within {timeout:?}"
-            )),
-        }
+        time_to_consume("rto_ms", lost_at, &[&on_target], "target", timeout)?;
 
         if loss == Loss::Site {
             site_back(lost_at)?;
@@ -320,19 +305,13 @@ fn failback(drill: &Drill, on_target_remote: Consume) -> Result<(), ScenarioErro
     let on_source = drill.load("source", "target").start()?;
     let reads = drill.consume("source", topic)?;
     let reads_back = drill.consume("source", &back_topic)?;
-    let resumed = wait_until(timeout, Duration::from_millis(50), || {
-        Ok(reads.status().join_ms.is_some() && reads_back.status().join_ms.is_some())
-    })?;
-    match resumed {
-        Some(_) => figure(
-            "failback_rto_ms",
-            (monotonic_now() - switch_at).as_secs_f64() * 1000.0,
-            "ms",
-        ),
-        None => warn(&format!(
-            "the group did not hold every partition on the source within {timeout:?}"
-        )),
-    }
+    time_to_consume(
+        "failback_rto_ms",
+        switch_at,
+        &[&reads, &reads_back],
+        "source",
+        timeout,
+    )?;
 
     phase("nominal");
     drop(reverse);
@@ -347,6 +326,29 @@ fn failback(drill: &Drill, on_target_remote: Consume) -> Result<(), ScenarioErro
     reads.stop();
     reads_back.stop();
     end_phase();
+    Ok(())
+}
+
+/// The figure `name`: the time from `since` until the group consumes again on `cluster`, every
+/// partition of `jobs`' topics held by a member and positioned at the committed offsets (a
+/// translation that gives nothing back leaves nothing to read, so a first record is no measure);
+/// a warning after `timeout`.
+fn time_to_consume(
+    name: &str,
+    since: Duration,
+    jobs: &[&Consume],
+    cluster: &str,
+    timeout: Duration,
+) -> Result<(), ScenarioError> {
+    let resumed = wait_until(timeout, Duration::from_millis(50), || {
+        Ok(jobs.iter().all(|job| job.status().join_ms.is_some()))
+    })?;
+    match resumed {
+        Some(_) => figure(name, (monotonic_now() - since).as_secs_f64() * 1000.0, "ms"),
+        None => warn(&format!(
+            "the group did not hold every partition on the {cluster} within {timeout:?}"
+        )),
+    }
     Ok(())
 }
 
