@@ -207,12 +207,19 @@ pub fn fresh_group() -> Result<String, ScenarioError> {
 }
 
 /// Waits, at most `timeout`, until `group` has read every record of the run's tracked loads it
+/// should have read; false when some are still unread then.
+pub fn wait_drained(group: &str, timeout: Duration) -> Result<bool, ScenarioError> {
+    Ok(mm2::wait_until(timeout, Duration::from_millis(500), || {
+        Ok(verdict(group)?.unread == 0)
+    })?
+    .is_some())
+}
+
+/// Waits, at most `timeout`, until `group` has read every record of the run's tracked loads it
 /// should have read, then reports its verdict over every job that read as it: figures `read`,
 /// `read_twice` and `missed` (what it has not read by then).
 pub fn drain_and_report(group: &str, timeout: Duration) -> Result<GroupVerdict, ScenarioError> {
-    mm2::wait_until(timeout, Duration::from_millis(500), || {
-        Ok(verdict(group)?.unread == 0)
-    })?;
+    wait_drained(group, timeout)?;
     let verdict = verdict(group)?;
     figure("read", verdict.read as f64, "records");
     figure("read_twice", verdict.read_twice as f64, "records");

@@ -91,29 +91,29 @@ impl Scenario for DrFailover {
     }
 
     fn run() -> Result<(), ScenarioError> {
-        let group = consume::fresh_group()?;
-        let members = param::int("members")? as u32;
-        let timeout = param::duration("timeout")?;
         let loss = Loss::from_param()?;
-        let consume_on = |cluster: &str, topic: &str| {
-            Consume::group(cluster, topic, &group)
-                .members(members)
-                .commit(CommitPolicy::PerBatch)
-                .start()
-        };
 
         phase("on source");
         let (load, topic) = mm2::start_tracked_load(&[])?;
-        let remote = mm2::remote_topic(&topic)?;
+        let drill = Drill {
+            group: consume::fresh_group()?,
+            members: param::int("members")? as u32,
+            timeout: param::duration("timeout")?,
+            topic,
+            rate: param::float("rate")?,
+            record_size: param::size("record_size")? as u32,
+        };
+        let (group, topic, timeout) = (&drill.group, &drill.topic, drill.timeout);
+        let remote = mm2::remote_topic(topic)?;
         event(
             "mirror",
             &format!("{topic} is {remote} on the target; group {group}"),
         );
-        let on_source = consume_on("source", &topic)?;
+        let on_source = drill.consume("source", topic)?;
         sleep(param::duration("warmup")?);
         // A failover needs a checkpoint of the group; one taken before the loss is all a lost
         // site leaves.
-        consume::wait_for_checkpoint(&group, timeout)?;
+        consume::wait_for_checkpoint(group, timeout)?;
 
         phase("failover");
         let lost_at = monotonic_now();
@@ -141,10 +141,10 @@ impl Scenario for DrFailover {
             "read {} records on the source",
             read_on_source.records
         ));
-        let translated = consume::move_to_translated(&group, "target", timeout)?;
+        let translated = consume::move_to_translated(group, "target", timeout)?;
         let age = translated.iter().map(|t| t.age_ms).max().unwrap_or(0);
         figure("checkpoint_age_ms", age as f64, "ms");
-        let errors = consume::translation_errors(&group, false)?;
+        let errors = consume::translation_errors(group, false)?;
         figure(
             "translation_missed",
             errors.iter().map(|e| e.missed).sum::<u64>() as f64,
@@ -155,7 +155,7 @@ impl Scenario for DrFailover {
             errors.iter().map(|e| e.read_twice).sum::<u64>() as f64,
             "records",
         );
-        let on_target = consume_on("target", &remote)?;
+        let on_target = drill.consume("target", &remote)?;
         time_to_consume("rto_ms", lost_at, &[&on_target], "target", timeout)?;
 
         if loss == Loss::Site {
@@ -163,25 +163,17 @@ impl Scenario for DrFailover {
         }
 
         if param::flag("failback")? {
-            let drill = Drill {
-                group,
-                members,
-                timeout,
-                topic,
-                rate: param::float("rate")?,
-                record_size: param::size("record_size")? as u32,
-            };
             return failback(&drill, on_target);
         }
         phase("drain");
-        consume::drain_and_report(&group, timeout)?;
+        consume::drain_and_report(group, timeout)?;
         on_target.stop();
         end_phase();
         Ok(())
     }
 }
 
-/// What the failback works on: the application's group and topic.
+/// What the drill works on: the application's group, topic and producers.
 struct Drill {
     group: String,
     members: u32,
@@ -207,14 +199,6 @@ impl Drill {
             .record_size(self.record_size)
             .replicate_to(to)
             .grace(self.timeout)
-    }
-
-    /// Waits until the group has read every tracked record it should have.
-    fn drained(&self) -> Result<bool, ScenarioError> {
-        Ok(wait_until(self.timeout, Duration::from_millis(500), || {
-            Ok(consume::verdict(&self.group)?.unread == 0)
-        })?
-        .is_some())
     }
 }
 
@@ -285,7 +269,7 @@ fn failback(drill: &Drill, on_target_remote: Consume) -> Result<(), ScenarioErro
         figure("failback_lost", verdict.lost as f64, "records");
         figure("failback_duplicates", verdict.duplicates as f64, "records");
     }
-    if !drill.drained()? {
+    if !consume::wait_drained(&drill.group, timeout)? {
         warn(&format!(
             "the group had not read everything on the target within {timeout:?}"
         ));
