@@ -189,10 +189,18 @@ fn dr_failover_and_failback_move_the_group_both_ways_without_missing_a_record() 
     let read = &run.result()["groups"][group];
     assert_eq!(u64_of(&read["unread"]), 0, "{read}");
     let acked: u64 = loads.iter().map(|l| u64_of(&l["acked"])).sum();
-    assert_eq!(
-        u64_of(&read["read"]),
-        acked,
-        "every record acknowledged on either side was read: {read}"
+    // A send reported failed (a timeout on a loaded machine) may still have been written.
+    let failed: u64 = run.result()["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["failed"].as_u64())
+        .sum();
+    let records_read = u64_of(&read["read"]);
+    assert!(
+        (acked..=acked + failed).contains(&records_read),
+        "every record acknowledged on either side was read ({acked} acked, {failed} failed): \
+         {read}"
     );
     let events = run.result()["events"].as_array().unwrap();
     assert!(

@@ -197,6 +197,27 @@ impl Clusters {
     /// The replication factor of `topic` and its effective `min.insync.replicas` (the topic's
     /// own, else the broker's), as the cluster reports them.
     pub async fn topic_durability(&self, name: &str, topic: &str) -> HostResult<(usize, u32)> {
+        // A broker may answer for a topic created a moment ago as if it did not exist, even after
+        // every broker listed it (a 3-broker KRaft cluster on a loaded machine, seen on CI):
+        // asked again shortly, and the last reason is the error.
+        const ATTEMPTS: u32 = 10;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.topic_durability_once(name, topic).await {
+                Ok(durability) => return Ok(durability),
+                Err(why) if attempt >= ATTEMPTS => {
+                    return Err(HostError::Kafka(format!(
+                        "topic {topic} on {name}: the cluster did not report its replicas and \
+                         min.insync.replicas ({why}, {attempt} attempts)"
+                    )))
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(300)).await,
+            }
+        }
+    }
+
+    async fn topic_durability_once(&self, name: &str, topic: &str) -> HostResult<(usize, u32)> {
         let replicas = self
             .with_topic_metadata(name, topic, |_, metadata| {
                 Ok(metadata
@@ -209,35 +230,21 @@ impl Clusters {
             .await?;
         let admin: AdminClient<DefaultClientContext> = self.client_config(name)?.create()?;
         let options = AdminOptions::new().request_timeout(Some(METADATA_TIMEOUT));
-        // The broker that answers may not know a topic created a moment ago (on a 3-broker
-        // cluster, another broker's metadata answer came first): asked again shortly.
-        let mut attempts = 0;
-        let min_isr = loop {
-            attempts += 1;
-            let described = admin
-                .describe_configs([&ResourceSpecifier::Topic(topic)], &options)
-                .await?;
-            let answer = match described.into_iter().next() {
-                Some(Ok(resource)) => resource
-                    .entries
-                    .into_iter()
-                    .find(|entry| entry.name == "min.insync.replicas")
-                    .and_then(|entry| entry.value)
-                    .and_then(|value| value.parse::<u32>().ok())
-                    .ok_or_else(|| "no min.insync.replicas in its answer".to_string()),
-                Some(Err(code)) => Err(code.to_string()),
-                None => Err("no answer for the topic".to_string()),
-            };
-            match answer {
-                Ok(min_isr) => break min_isr,
-                Err(why) if attempts >= 10 => {
-                    return Err(HostError::Kafka(format!(
-                        "topic {topic} on {name}: the cluster did not report min.insync.replicas \
-                         ({why}, {attempts} attempts)"
-                    )))
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(300)).await,
-            }
+        let described = admin
+            .describe_configs([&ResourceSpecifier::Topic(topic)], &options)
+            .await?;
+        let min_isr = match described.into_iter().next() {
+            Some(Ok(resource)) => resource
+                .entries
+                .into_iter()
+                .find(|entry| entry.name == "min.insync.replicas")
+                .and_then(|entry| entry.value)
+                .and_then(|value| value.parse::<u32>().ok())
+                .ok_or_else(|| {
+                    HostError::Kafka("no min.insync.replicas in its config answer".into())
+                })?,
+            Some(Err(code)) => return Err(HostError::Kafka(code.to_string())),
+            None => return Err(HostError::Kafka("no config answer for the topic".into())),
         };
         Ok((replicas, min_isr))
     }
@@ -300,11 +307,16 @@ pub(crate) fn find_topic<'m>(
     cluster: &str,
     topic: &str,
 ) -> HostResult<&'m MetadataTopic> {
-    metadata
-        .topics()
-        .iter()
-        .find(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty())
-        .ok_or_else(|| HostError::NotFound(format!("topic {topic} on {cluster}")))
+    let listed = metadata.topics().iter().find(|t| t.name() == topic);
+    match listed {
+        Some(t) if t.error().is_none() && !t.partitions().is_empty() => Ok(t),
+        Some(t) => Err(HostError::NotFound(format!(
+            "topic {topic} on {cluster} ({})",
+            t.error()
+                .map_or("no partitions".to_string(), |e| format!("{e:?}"))
+        ))),
+        None => Err(HostError::NotFound(format!("topic {topic} on {cluster}"))),
+    }
 }
 
 /// High watermark of every partition of `topic`.
