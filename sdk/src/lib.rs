@@ -30,6 +30,7 @@
 // Lets the generated code name this crate as plugins see it.
 extern crate self as kscen_sdk;
 
+pub mod brokers;
 pub mod consume;
 pub mod describe;
 mod error;

@@ -107,7 +107,9 @@ fn test(workspace: &Workspace) -> Result<()> {
     run(cargo().args(["test", "-p", "kscen", "--doc"]))?;
     let plain_lab_tests: Vec<String> = kscen_test_targets(workspace)?
         .into_iter()
-        .filter(|t| !MM2_LAB_TESTS.contains(&t.as_str()) && t != SEEDS_LAB_TESTS)
+        .filter(|t| {
+            !MM2_LAB_TESTS.contains(&t.as_str()) && t != SEEDS_LAB_TESTS && t != BROKERS_LAB_TESTS
+        })
         .collect();
     lab::with_lab(&kscen, &lab::PLAIN, |profile| {
         let mut command = cargo();
@@ -145,12 +147,16 @@ fn test(workspace: &Workspace) -> Result<()> {
             profile,
         ))
     })?;
-    for mm2_lab in [&lab::MM2_KAFKA_3, &lab::MM2_KAFKA_4] {
+    // Broker kills and restarts take minutes: on the newest Kafka only.
+    for (mm2_lab, with_brokers) in [(&lab::MM2_KAFKA_3, false), (&lab::MM2_KAFKA_4, true)] {
         lab::with_lab(&kscen, mm2_lab, |profile| {
             let mut command = cargo();
             command.args(["test", "-p", "kscen"]);
             for target in MM2_LAB_TESTS {
                 command.args(["--test", target]);
+            }
+            if with_brokers {
+                command.args(["--test", BROKERS_LAB_TESTS]);
             }
             run(with_profile(&mut command, "KSCEN_LAB_PROFILE", profile))
         })?;
@@ -195,6 +201,9 @@ const SECURE_LAB_TESTS: &str = "secure_lab_";
 
 /// The test target that runs on lab::SEEDS (seed 003's connectors, the seeds' worker timers).
 const SEEDS_LAB_TESTS: &str = "seeds_lab";
+
+/// The brokers' faults and rolling restart: on the newest 3-broker MM2 lab only.
+const BROKERS_LAB_TESTS: &str = "brokers_lab";
 
 /// The MirrorMaker 2 suites: they run on the 3-broker labs whose connectors come from a config
 /// file (lab::MM2_KAFKA_3, lab::MM2_KAFKA_4), not on the plain lab.

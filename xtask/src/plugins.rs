@@ -26,6 +26,7 @@ pub const BUNDLED: &[&str] = &[
     "dr-failover",
     "topic-migration",
     "offset-translation",
+    "broker-faults",
 ];
 
 /// Test fixtures and the bench's plugins: built for the tests, never shipped.

@@ -1,0 +1,316 @@
+//! The brokers under tracked load (004 §11.1.3): kill the broker leading the most partitions of
+//! the load's topic, or restart every broker in turn with the seeds' checks between steps. Every
+//! record is followed across the mirror; the cluster's health (brokers online, partition leaders,
+//! under-replicated and offline partitions, the controller) comes from the brokers' exporters.
+
+use kscen_sdk::brokers::ClusterHealth;
+use kscen_sdk::faults::{self, Action};
+use kscen_sdk::mm2;
+use kscen_sdk::prelude::*;
+
+struct BrokerFaults;
+
+/// The brokers the plugin asks for: each is a fault target and the probe of its exporter, as the
+/// lab names them. `brokers` picks among those the operator granted.
+const BROKERS: [&str; 3] = ["source-1", "source-2", "source-3"];
+
+const TRACKED: mm2::TrackedLoadDefaults = mm2::TrackedLoadDefaults {
+    topic: "test-mm2-brokers",
+    rate: 1000.0,
+    partitions: 6,
+    grace: "60s",
+};
+
+impl Scenario for BrokerFaults {
+    fn describe() -> ScenarioInfo {
+        let mut describe = Describe::new(
+            "broker-faults",
+            "Kill the leading broker, or restart every broker in turn, under tracked load (004 §11.1.3)",
+        )
+        .description(
+            "Steady load on a fresh topic of `source`, every record followed to the target. \
+             `mode = kill-leader`: after `warmup`, the broker leading the most partitions of the \
+             topic is killed (SIGKILL); measured: time until the other brokers lead every \
+             partition, failed sends, the under-replicated peak; after `down` it starts again, \
+             and the time until it is back and until the ISR is full is measured. \
+             `mode = rolling-restart`: each broker of `brokers` in turn (the active controller \
+             last) is stopped (SIGTERM, a controlled shutdown), started, and the next waits for \
+             the seeds' checks: every broker online, no under-replicated or offline partition, one \
+             active controller. Each broker is a fault target and the probe of its exporter.",
+        )
+        .param(spec::text("mode", "kill-leader", "kill-leader | rolling-restart"))
+        .param(spec::text(
+            "brokers",
+            &BROKERS.join(","),
+            "the cluster's brokers, comma-separated: fault targets and probes of the same names",
+        ))
+        .param(spec::duration("warmup", "30s", "steady load before the first fault"))
+        .param(spec::duration("down", "30s", "kill-leader: how long the broker stays down"))
+        .param(spec::duration("after", "30s", "steady load after the last step"))
+        .param(spec::duration("recovery_timeout", "5m", "longest wait for each check"))
+        .param(spec::duration(
+            "poll",
+            "2s",
+            "how often the brokers' exporters are read (a JMX exporter's scrape costs its broker \
+             ~0.4 s of CPU on the lab: polling faster loads the cluster under test)",
+        ))
+        .apply(|d| mm2::tracked_load_params(d, TRACKED))
+        .cluster("source")
+        .cluster("target");
+        for broker in BROKERS {
+            describe = describe.fault(broker).probe(broker);
+        }
+        describe.build()
+    }
+
+    fn run() -> Result<(), ScenarioError> {
+        let brokers = granted_brokers(&param::text("brokers")?)?;
+        let watch = Watch {
+            partitions: param::int("partitions")? as u32,
+            timeout: param::duration("recovery_timeout")?,
+            poll: param::duration("poll")?.max(Duration::from_millis(500)),
+            brokers,
+            topic: String::new(),
+            under_replicated_peak: 0,
+        };
+        let mode = param::text("mode")?;
+        if !["kill-leader", "rolling-restart"].contains(&mode.as_str()) {
+            return Err(
+                format!("mode must be kill-leader or rolling-restart, got {mode:?}").into(),
+            );
+        }
+
+        phase("before");
+        let (load, topic) = mm2::start_tracked_load(&[])?;
+        let mut watch = Watch { topic, ..watch };
+        let waited = watch.healthy("before the first fault", monotonic_now())?;
+        event(
+            "healthy",
+            &format!("every check passed after {} ms", waited.as_millis()),
+        );
+        sleep(param::duration("warmup")?);
+        let failed_before = load.status().failed;
+
+        if mode == "kill-leader" {
+            kill_leader(&mut watch)?;
+        } else {
+            rolling_restart(&mut watch)?;
+        }
+
+        phase("after");
+        sleep(param::duration("after")?);
+        figure(
+            "producer_failed",
+            (load.status().failed - failed_before) as f64,
+            "records",
+        );
+        figure(
+            "under_replicated_peak",
+            watch.under_replicated_peak as f64,
+            "partitions",
+        );
+        mm2::finish_tracked_load(load);
+        Ok(())
+    }
+}
+
+/// The brokers named by `list`, each checked against the fault targets the run granted.
+fn granted_brokers(list: &str) -> Result<Vec<String>, ScenarioError> {
+    let granted: Vec<String> = faults::targets()
+        .into_iter()
+        .filter(|t| t.kind == "broker")
+        .map(|t| t.name)
+        .collect();
+    let brokers: Vec<String> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .map(String::from)
+        .collect();
+    if brokers.len() < 2 {
+        return Err(format!(
+            "brokers names {} broker(s); a fault needs at least 2",
+            brokers.len()
+        )
+        .into());
+    }
+    if let Some(missing) = brokers.iter().find(|b| !granted.contains(b)) {
+        return Err(format!(
+            "broker {missing:?} is not a granted fault target (granted brokers: {}); grant it in \
+             the scenario's [grants] faults or with --grant-fault {missing}",
+            if granted.is_empty() {
+                "none".to_string()
+            } else {
+                granted.join(", ")
+            }
+        )
+        .into());
+    }
+    Ok(brokers)
+}
+
+/// The cluster under watch: its brokers, the load's topic, and what the waits saw.
+struct Watch {
+    brokers: Vec<String>,
+    topic: String,
+    partitions: u32,
+    timeout: Duration,
+    poll: Duration,
+    under_replicated_peak: u64,
+}
+
+impl Watch {
+    fn read(&mut self) -> ClusterHealth {
+        let health = ClusterHealth::read(&self.brokers, &self.topic);
+        self.under_replicated_peak = self.under_replicated_peak.max(health.under_replicated());
+        health
+    }
+
+    /// Polls until `ready` holds; the time since `since` on the run's clock. Err after the
+    /// timeout, with `what` and the last reading.
+    fn until(
+        &mut self,
+        what: &str,
+        since: Duration,
+        mut ready: impl FnMut(&ClusterHealth) -> Result<(), String>,
+    ) -> Result<Duration, ScenarioError> {
+        let mut last = String::new();
+        let (timeout, poll) = (self.timeout, self.poll);
+        let reached = mm2::wait_until(timeout, poll, || {
+            let health = self.read();
+            Ok(match ready(&health) {
+                Ok(()) => true,
+                Err(why) => {
+                    last = why;
+                    false
+                }
+            })
+        })?;
+        match reached {
+            Some(_) => Ok(monotonic_now() - since),
+            None => Err(ScenarioError::Failed(format!(
+                "{what}: not within {timeout:?} ({last})"
+            ))),
+        }
+    }
+
+    /// The seeds' checks (every broker online, ISR full, nothing offline, one controller).
+    fn healthy(&mut self, when: &str, since: Duration) -> Result<Duration, ScenarioError> {
+        self.until(
+            &format!("the cluster healthy {when}"),
+            since,
+            ClusterHealth::check,
+        )
+    }
+
+    /// Every partition of the topic led by a broker other than `broker`.
+    fn led_without(&mut self, broker: &str, since: Duration) -> Result<Duration, ScenarioError> {
+        let (topic, partitions) = (self.topic.clone(), self.partitions);
+        self.until(
+            &format!("new leaders for every partition of {topic} without {broker}"),
+            since,
+            |health| {
+                if health.topic_led_without(partitions, broker) {
+                    Ok(())
+                } else {
+                    Err("some partitions have no leader on the other brokers".into())
+                }
+            },
+        )
+    }
+}
+
+/// Kills the broker leading the most partitions of the topic, measures the leaders' move, then
+/// starts it again and measures its return.
+fn kill_leader(watch: &mut Watch) -> Result<(), ScenarioError> {
+    let health = watch.read();
+    let (victim, leads) = health
+        .busiest_leader()
+        .map(|(name, leads)| (name.to_string(), leads.clone()))
+        .ok_or_else(|| {
+            ScenarioError::Failed(format!(
+                "no broker of {} reports leading a partition of {}",
+                watch.brokers.join(", "),
+                watch.topic
+            ))
+        })?;
+
+    phase("broker down");
+    event(
+        "victim",
+        &format!(
+            "{victim} leads partitions {leads:?} of {}: killed",
+            watch.topic
+        ),
+    );
+    let killed_at = Duration::from_nanos(faults::inject(&victim, Action::Kill)?);
+    let moved = watch.led_without(&victim, killed_at)?;
+    figure("leaders_moved_ms", moved.as_secs_f64() * 1000.0, "ms");
+    sleep(param::duration("down")?.saturating_sub(moved));
+
+    phase("broker back");
+    let started_at = Duration::from_nanos(faults::inject(&victim, Action::Start)?);
+    let back = watch.until(&format!("{victim} back online"), started_at, |health| {
+        if health.is_online(&victim) {
+            Ok(())
+        } else {
+            Err(format!("{victim} does not answer"))
+        }
+    })?;
+    figure("back_online_ms", back.as_secs_f64() * 1000.0, "ms");
+    let full = watch.healthy(&format!("after {victim} came back"), started_at)?;
+    figure("isr_full_ms", full.as_secs_f64() * 1000.0, "ms");
+    Ok(())
+}
+
+/// Restarts every broker in turn, the active controller last; the next step waits for the seeds'
+/// checks.
+fn rolling_restart(watch: &mut Watch) -> Result<(), ScenarioError> {
+    let controller = watch.read().controller().map(str::to_string);
+    let mut order = watch.brokers.clone();
+    order.sort_by_key(|b| Some(b) == controller.as_ref());
+    event(
+        "roll",
+        &format!(
+            "order {} (the active controller, {}, last)",
+            order.join(", "),
+            controller.as_deref().unwrap_or("unknown")
+        ),
+    );
+    let roll_start = monotonic_now();
+    let (mut step_max, mut moved_max) = (Duration::ZERO, Duration::ZERO);
+    for broker in &order {
+        phase(&format!("restart {broker}"));
+        let stopped_at = Duration::from_nanos(faults::inject(broker, Action::Stop)?);
+        let moved = watch.led_without(broker, stopped_at)?;
+        let started_at = Duration::from_nanos(faults::inject(broker, Action::Start)?);
+        let healthy = watch.healthy(&format!("after restarting {broker}"), started_at)?;
+        let step = monotonic_now() - stopped_at;
+        event(
+            "roll",
+            &format!(
+                "{broker}: leaders moved {} ms after the stop, cluster healthy {} ms after the \
+                 start, step {} ms",
+                moved.as_millis(),
+                healthy.as_millis(),
+                step.as_millis()
+            ),
+        );
+        step_max = step_max.max(step);
+        moved_max = moved_max.max(moved);
+    }
+    figure(
+        "roll_ms",
+        (monotonic_now() - roll_start).as_secs_f64() * 1000.0,
+        "ms",
+    );
+    figure("roll_step_max_ms", step_max.as_secs_f64() * 1000.0, "ms");
+    figure(
+        "leaders_moved_max_ms",
+        moved_max.as_secs_f64() * 1000.0,
+        "ms",
+    );
+    Ok(())
+}
+
+kscen_sdk::export_scenario!(BrokerFaults);
