@@ -548,9 +548,11 @@ fn endurance_checkpoints_lag_failed_tasks_heap_and_cpu() {
         "perf-04-endurance.toml",
         &[
             "--set",
-            "duration=\"16s\"",
+            "duration=\"20s\"",
             "--set",
             "checkpoint=\"5s\"",
+            "--set",
+            "sample=\"5s\"",
             "--set",
             "rate=500",
         ],
@@ -564,14 +566,31 @@ fn endurance_checkpoints_lag_failed_tasks_heap_and_cpu() {
         .filter(|e| e["kind"] == "checkpoint")
         .collect();
     assert!(checkpoints.len() >= 3, "{checkpoints:?}");
-    assert!(
-        checkpoints
-            .iter()
-            .all(|c| c["message"].as_str().unwrap().contains("heap")),
-        "{checkpoints:?}"
-    );
+    // Every worker's heap and CPU and the brokers' CPU, at every checkpoint.
+    for checkpoint in &checkpoints {
+        let line = checkpoint["message"].as_str().unwrap();
+        for process in [
+            "worker-1 heap",
+            "worker-2 heap",
+            "worker-3 heap",
+            "source-1 CPU",
+            "target-1 CPU",
+        ] {
+            assert!(line.contains(process), "{process}: {line}");
+        }
+    }
     let gauges = &run.result()["timeline"].as_array().unwrap().last().unwrap()["gauges"];
-    assert!(f64_of(&gauges["worker_heap_bytes"]) > 1e6, "{gauges}");
+    for worker in ["worker_1", "worker_2", "worker_3"] {
+        assert!(
+            f64_of(&gauges[format!("{worker}_heap_mib")]) > 1.0,
+            "{gauges}"
+        );
+        let cpu = f64_of(&gauges[format!("{worker}_cpu_pct")]);
+        assert!((0.0..800.0).contains(&cpu), "{worker}: {cpu} % ({gauges})");
+    }
+    // A broker under load spends CPU.
+    assert!(run.figure("broker_cpu_peak_pct") > 0.0);
+    assert!(run.figure("worker_heap_peak_mib") > 1.0);
 }
 
 #[test]

@@ -34,6 +34,7 @@ pub mod brokers;
 pub mod consume;
 pub mod describe;
 mod error;
+pub mod jvm;
 pub mod load;
 pub mod mm2;
 pub mod param;

@@ -1,14 +1,17 @@
 //! PERF-04: hours at the nominal rate with replication tracking and periodic checkpoints — lag,
-//! FAILED tasks, and (through the probe) the Connect workers' heap and CPU — in memory that does
-//! not grow with the number of records.
+//! FAILED tasks, and (through the probes) every Connect worker's heap and CPU and the brokers'
+//! CPU — in memory that does not grow with the number of records.
 
+use kscen_sdk::jvm::UsageMeter;
 use kscen_sdk::mm2;
 use kscen_sdk::prelude::*;
-use kscen_sdk::probe;
 
 struct Endurance;
 
-const PROBE: &str = "worker-1";
+/// The JVMs sampled, each through the probe of its name, as the lab names them: every Connect
+/// worker, and the first broker of each cluster (a 1-broker lab has no other).
+const WORKERS: [&str; 3] = ["worker-1", "worker-2", "worker-3"];
+const BROKERS: [&str; 2] = ["source-1", "target-1"];
 
 /// Defaults of the tracked load every MM2 scenario shares.
 const TRACKED: mm2::TrackedLoadDefaults = mm2::TrackedLoadDefaults {
@@ -20,39 +23,73 @@ const TRACKED: mm2::TrackedLoadDefaults = mm2::TrackedLoadDefaults {
 
 impl Scenario for Endurance {
     fn describe() -> ScenarioInfo {
-        Describe::new("endurance", "Hours at nominal rate with checkpoints of lag, FAILED tasks, heap, CPU (PERF-04)")
-            .description(
-                "Tracked load at `rate` for `duration`. Every `checkpoint` (the seed: every hour) a \
-                 phase closes and the checkpoint goes to the event log and the timeline: replication \
-                 lag (records, ms), FAILED MM2 tasks, and the heap and CPU time of the worker behind \
-                 the `worker-1` probe when `use_probe` is set.",
-            )
-            .param(spec::duration("duration", "8h", "total length"))
-            .param(spec::duration("checkpoint", "1h", "interval between checkpoints"))
-            .param(spec::flag("use_probe", true, "read heap and CPU from the worker-1 probe"))
-            .apply(|d| mm2::tracked_load_params(d, TRACKED))
+        let mut describe = Describe::new(
+            "endurance",
+            "Hours at nominal rate with checkpoints of lag, FAILED tasks, heap, CPU (PERF-04)",
+        )
+        .description(
+            "Tracked load at `rate` for `duration`. Every `sample` the heap and CPU (in % of \
+                 one core since the previous sample) of each Connect worker (probes `worker-1..3`) \
+                 and the CPU of the brokers behind probes `source-1` and `target-1` go to the \
+                 timeline; every `checkpoint` (the seed: every hour) a phase closes and the \
+                 checkpoint goes to the event log: replication lag (records, ms), FAILED MM2 \
+                 tasks, and the latest heap and CPU of each process. Figures: the peaks.",
+        )
+        .param(spec::duration("duration", "8h", "total length"))
+        .param(spec::duration(
+            "checkpoint",
+            "1h",
+            "interval between checkpoints",
+        ))
+        .param(spec::duration(
+            "sample",
+            "1m",
+            "interval between heap and CPU samples",
+        ))
+        .param(spec::flag(
+            "use_probe",
+            true,
+            "sample heap and CPU through the probes",
+        ))
+        .apply(|d| mm2::tracked_load_params(d, TRACKED))
         .cluster("source")
-            .cluster("target")
-            .connect()
-            .probe(PROBE)
-            .build()
+        .cluster("target")
+        .connect();
+        for process in WORKERS.iter().chain(&BROKERS) {
+            describe = describe.probe(process);
+        }
+        describe.build()
     }
 
     fn run() -> Result<(), ScenarioError> {
         let duration = param::duration("duration")?;
         let checkpoint = param::duration("checkpoint")?.max(Duration::from_secs(1));
-        let use_probe = param::flag("use_probe")?;
+        let sample_every = param::duration("sample")?.max(Duration::from_secs(1));
+        let mut usage = param::flag("use_probe")?.then(Usage::default);
 
         let connectors = mm2::mirror()?.connector_names();
 
         phase("hour-1");
         let (load, _topic) = mm2::start_tracked_load(&[])?;
+        if let Some(usage) = &mut usage {
+            // The first reading: the CPU is a rate, so the first checkpoint has one too.
+            usage.sample()?;
+        }
         let end = monotonic_now() + duration;
+        let mut next_checkpoint = monotonic_now() + checkpoint;
         let mut index = 1;
         let mut lag_peak = 0;
         let mut failed_max = 0;
         while monotonic_now() < end {
-            sleep(checkpoint.min(end - monotonic_now()));
+            let now = monotonic_now();
+            sleep(sample_every.min(next_checkpoint.min(end).saturating_sub(now)));
+            let latest = match &mut usage {
+                Some(usage) => usage.sample()?,
+                None => String::new(),
+            };
+            if monotonic_now() < next_checkpoint.min(end) {
+                continue;
+            }
             let replication = load
                 .status()
                 .replication
@@ -60,27 +97,20 @@ impl Scenario for Endurance {
             lag_peak = lag_peak.max(replication.lag_records);
             let failed = mm2::failed_tasks(&mm2::statuses(&connectors)?);
             failed_max = failed_max.max(failed.len());
-            let mut line = format!(
-                "checkpoint {index}: lag {} records / {} ms, replicated {}, FAILED tasks {}",
-                replication.lag_records,
-                replication.lag_ms,
-                replication.replicated,
-                failed.len()
-            );
             gauge("lag_records", replication.lag_records as f64);
             gauge("failed_tasks", failed.len() as f64);
-            if use_probe {
-                if let Some((heap, cpu)) = heap_and_cpu()? {
-                    line.push_str(&format!(
-                        ", worker-1 heap {:.0} MiB, CPU {cpu:.1} s",
-                        heap / 1048576.0
-                    ));
-                    gauge("worker_heap_bytes", heap);
-                    gauge("worker_cpu_seconds", cpu);
-                }
-            }
-            event("checkpoint", &line);
+            event(
+                "checkpoint",
+                &format!(
+                    "checkpoint {index}: lag {} records / {} ms, replicated {}, FAILED tasks {}{latest}",
+                    replication.lag_records,
+                    replication.lag_ms,
+                    replication.replicated,
+                    failed.len()
+                ),
+            );
             index += 1;
+            next_checkpoint += checkpoint;
             if monotonic_now() < end {
                 phase(&format!("hour-{index}"));
             }
@@ -89,6 +119,9 @@ impl Scenario for Endurance {
         end_phase();
         figure("lag_peak_records", lag_peak as f64, "records");
         figure("failed_tasks_max", failed_max as f64, "tasks");
+        if let Some(usage) = &usage {
+            usage.figures();
+        }
         if let Some(verdict) = status.replication {
             figure("lost", verdict.lost as f64, "records");
             figure("duplicates", verdict.duplicates as f64, "records");
@@ -97,20 +130,50 @@ impl Scenario for Endurance {
     }
 }
 
-/// Heap in use (bytes) and process CPU time (s) from the worker's Prometheus endpoint.
-fn heap_and_cpu() -> Result<Option<(f64, f64)>, ScenarioError> {
-    let samples = probe::scrape(PROBE, "")?;
-    let heap = samples
-        .iter()
-        .filter(|s| s.name == "jvm_memory_bytes_used" || s.name == "jvm_memory_used_bytes")
-        .filter(|s| s.labels.iter().any(|(k, v)| k == "area" && v == "heap"))
-        .map(|s| s.value)
-        .next();
-    let cpu = samples
-        .iter()
-        .find(|s| s.name == "process_cpu_seconds_total")
-        .map(|s| s.value);
-    Ok(heap.zip(cpu))
+/// The processes' heap and CPU through the run, and their peaks.
+#[derive(Default)]
+struct Usage {
+    meter: UsageMeter,
+    worker_heap_peak: f64,
+    worker_cpu_peak: f64,
+    broker_cpu_peak: f64,
+}
+
+impl Usage {
+    /// Samples every process into the timeline (`worker_1_heap_mib`, `worker_1_cpu_pct`,
+    /// `source_1_cpu_pct`…); the reading as a checkpoint line's tail.
+    fn sample(&mut self) -> Result<String, ScenarioError> {
+        let mut workers = Vec::new();
+        for worker in WORKERS {
+            let read = self.meter.read(worker)?;
+            let heap_mib = read.heap_bytes / 1048576.0;
+            let gauge_name = worker.replace('-', "_");
+            gauge(&format!("{gauge_name}_heap_mib"), heap_mib);
+            self.worker_heap_peak = self.worker_heap_peak.max(heap_mib);
+            let mut line = format!("{worker} heap {heap_mib:.0} MiB");
+            if let Some(cpu) = read.cpu_percent {
+                gauge(&format!("{gauge_name}_cpu_pct"), cpu);
+                self.worker_cpu_peak = self.worker_cpu_peak.max(cpu);
+                line.push_str(&format!(" CPU {cpu:.0}%"));
+            }
+            workers.push(line);
+        }
+        let mut brokers = Vec::new();
+        for broker in BROKERS {
+            if let Some(cpu) = self.meter.read(broker)?.cpu_percent {
+                gauge(&format!("{}_cpu_pct", broker.replace('-', "_")), cpu);
+                self.broker_cpu_peak = self.broker_cpu_peak.max(cpu);
+                brokers.push(format!("{broker} CPU {cpu:.0}%"));
+            }
+        }
+        Ok(format!("; {}; {}", workers.join(", "), brokers.join(", ")))
+    }
+
+    fn figures(&self) {
+        figure("worker_heap_peak_mib", self.worker_heap_peak, "MiB");
+        figure("worker_cpu_peak_pct", self.worker_cpu_peak, "%");
+        figure("broker_cpu_peak_pct", self.broker_cpu_peak, "%");
+    }
 }
 
 kscen_sdk::export_scenario!(Endurance);
