@@ -16,6 +16,8 @@ const UNDER_MIN_ISR: &str = "kafka_server_replicamanager_underminisrpartitioncou
 const ISR_SHRINKS: &str = "kafka_server_replicamanager_isrshrinks_total";
 const OFFLINE_PARTITIONS: &str = "kafka_controller_kafkacontroller_offlinepartitionscount";
 const ACTIVE_CONTROLLER: &str = "kafka_controller_kafkacontroller_activecontrollercount";
+/// The broker's Kafka version, as a label (the lab's exporter rule for `app-info`).
+const APP_VERSION: &str = "kafka_server_app_version";
 /// Per partition: the ISR's size on the partition's leader, 0 on its followers.
 const PARTITION_ISR: &str = "kafka_cluster_partition_insyncreplicascount";
 
@@ -48,6 +50,8 @@ pub struct BrokerMetrics {
     pub isr_shrinks: f64,
     /// The partitions of the watched topic it leads.
     pub leads: BTreeSet<i32>,
+    /// The Kafka version it runs, when its exporter says.
+    pub version: Option<String>,
 }
 
 impl BrokerMetrics {
@@ -78,6 +82,10 @@ impl BrokerMetrics {
                 .filter(|s| label(s, "topic").as_deref() == Some(topic))
                 .filter_map(|s| label(s, "partition")?.parse().ok())
                 .collect(),
+            version: samples
+                .iter()
+                .find(|s| s.name == APP_VERSION)
+                .and_then(|s| label(s, "version")),
         }
     }
 }
@@ -115,6 +123,13 @@ impl ClusterHealth {
 
     pub fn is_online(&self, broker: &str) -> bool {
         self.online().any(|(name, _)| name == broker)
+    }
+
+    /// The Kafka version `broker` runs, when it is online and its exporter says.
+    pub fn version(&self, broker: &str) -> Option<&str> {
+        self.online()
+            .find(|(name, _)| *name == broker)
+            .and_then(|(_, m)| m.version.as_deref())
     }
 
     pub fn under_replicated(&self) -> u64 {
@@ -225,10 +240,12 @@ mod tests {
                 isr("orders-dlq", "3", 3.0),
                 sample(UNDER_REPLICATED, &[], 1.0),
                 sample(ACTIVE_CONTROLLER, &[], 1.0),
+                sample(APP_VERSION, &[("version", "4.3.1")], 1.0),
             ],
             "orders",
         );
         assert_eq!(metrics.leads, BTreeSet::from([0, 2]));
+        assert_eq!(metrics.version.as_deref(), Some("4.3.1"));
         assert_eq!(metrics.under_replicated, 1);
         assert!(metrics.active_controller);
     }

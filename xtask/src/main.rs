@@ -108,7 +108,8 @@ fn test(workspace: &Workspace) -> Result<()> {
     let plain_lab_tests: Vec<String> = kscen_test_targets(workspace)?
         .into_iter()
         .filter(|t| {
-            !MM2_LAB_TESTS.contains(&t.as_str()) && t != SEEDS_LAB_TESTS && t != BROKERS_LAB_TESTS
+            !MM2_LAB_TESTS.contains(&t.as_str())
+                && ![SEEDS_LAB_TESTS, BROKERS_LAB_TESTS, UPGRADE_LAB_TESTS].contains(&t.as_str())
         })
         .collect();
     lab::with_lab(&kscen, &lab::PLAIN, |profile| {
@@ -147,7 +148,8 @@ fn test(workspace: &Workspace) -> Result<()> {
             profile,
         ))
     })?;
-    // Broker kills and restarts take minutes: on the newest Kafka only.
+    // Broker kills and restarts take minutes: on the newest Kafka only; the 3.x lab ends with the
+    // rolling upgrade.
     for (mm2_lab, with_brokers) in [(&lab::MM2_KAFKA_3, false), (&lab::MM2_KAFKA_4, true)] {
         lab::with_lab(&kscen, mm2_lab, |profile| {
             let mut command = cargo();
@@ -158,7 +160,14 @@ fn test(workspace: &Workspace) -> Result<()> {
             if with_brokers {
                 command.args(["--test", BROKERS_LAB_TESTS]);
             }
-            run(with_profile(&mut command, "KSCEN_LAB_PROFILE", profile))
+            run(with_profile(&mut command, "KSCEN_LAB_PROFILE", profile))?;
+            // Last on the 3.x lab: it upgrades the source cluster to 4.x under load.
+            if !with_brokers {
+                let mut command = cargo();
+                command.args(["test", "-p", "kscen", "--test", UPGRADE_LAB_TESTS]);
+                run(with_profile(&mut command, "KSCEN_LAB_PROFILE", profile))?;
+            }
+            Ok(())
         })?;
     }
     // What a user downloads: the release archive, unpacked elsewhere, runs a scenario.
@@ -204,6 +213,9 @@ const SEEDS_LAB_TESTS: &str = "seeds_lab";
 
 /// The brokers' faults and rolling restart: on the newest 3-broker MM2 lab only.
 const BROKERS_LAB_TESTS: &str = "brokers_lab";
+
+/// The rolling upgrade of the 3.x MM2 lab's source cluster to 4.x, after its other suites.
+const UPGRADE_LAB_TESTS: &str = "upgrade_lab";
 
 /// The MirrorMaker 2 suites: they run on the 3-broker labs whose connectors come from a config
 /// file (lab::MM2_KAFKA_3, lab::MM2_KAFKA_4), not on the plain lab.

@@ -41,6 +41,21 @@ pub struct WorkerTimers {
     pub scheduled_rebalance_max_delay_ms: u64,
 }
 
+impl WorkerTimers {
+    /// A worker-kill scenario stays quick to test while still showing the delay.
+    pub const LAB: WorkerTimers = WorkerTimers {
+        session_timeout_ms: 10_000,
+        heartbeat_interval_ms: 3_000,
+        scheduled_rebalance_max_delay_ms: 10_000,
+    };
+    /// Seed 003 §2.1.
+    pub const SEEDS: WorkerTimers = WorkerTimers {
+        session_timeout_ms: 30_000,
+        heartbeat_interval_ms: 10_000,
+        scheduled_rebalance_max_delay_ms: 60_000,
+    };
+}
+
 /// Writes every file the process needs to start (configs, log4j, JMX rules, start.sh).
 pub fn write_process_files(topo: &Topology, p: &Process, s: &Settings) -> Result<()> {
     std::fs::create_dir_all(&p.dir)

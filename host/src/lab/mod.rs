@@ -21,7 +21,8 @@
 //! - `mm2_config`: a user's MM2 connector configs (`--mm2-config`), adapted to the lab;
 //! - `profile`: the `profile.toml` that `kscen run --profile` reads;
 //! - `security`: the secure lab's TLS material, passwords and security settings;
-//! - `status`: the status table.
+//! - `status`: the status table;
+//! - `upgrade`: `kscen lab upgrade`, another Kafka version staged for one cluster's brokers.
 
 mod config;
 mod connectors;
@@ -34,6 +35,7 @@ mod readiness;
 mod security;
 mod status;
 mod topology;
+mod upgrade;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -61,6 +63,9 @@ pub enum LabCommand {
     Start(ProcessArgs),
     /// Stop one process (SIGTERM, or SIGKILL with --kill).
     Stop(StopArgs),
+    /// Stage another Kafka version for one cluster's brokers: each runs it from its next start,
+    /// so a rolling restart (`scenarios/rolling-upgrade.toml`) upgrades the cluster under load.
+    Upgrade(upgrade::UpgradeArgs),
     /// Internal: a link proxy (started by `up` through its start.sh; SIGUSR1 cuts, SIGUSR2
     /// restores).
     #[command(hide = true)]
@@ -152,16 +157,8 @@ impl UpArgs {
     /// The workers' timers: the `--timers` set, with the single flags given over it.
     fn worker_timers(&self) -> config::WorkerTimers {
         let preset = match self.timers {
-            Timers::Lab => config::WorkerTimers {
-                session_timeout_ms: 10_000,
-                heartbeat_interval_ms: 3_000,
-                scheduled_rebalance_max_delay_ms: 10_000,
-            },
-            Timers::Seeds => config::WorkerTimers {
-                session_timeout_ms: 30_000,
-                heartbeat_interval_ms: 10_000,
-                scheduled_rebalance_max_delay_ms: 60_000,
-            },
+            Timers::Lab => config::WorkerTimers::LAB,
+            Timers::Seeds => config::WorkerTimers::SEEDS,
         };
         config::WorkerTimers {
             session_timeout_ms: self.session_timeout_ms.unwrap_or(preset.session_timeout_ms),
@@ -280,6 +277,7 @@ pub async fn run(cmd: LabCommand) -> Result<()> {
             Ok(())
         }
         LabCommand::Proxy(args) => proxy::run(args).await,
+        LabCommand::Upgrade(args) => upgrade::upgrade(args).await,
         LabCommand::Stop(args) => {
             let topo = Topology::load(&topology::state_dir(args.state.state_dir)?)?;
             let p = topo.process(&args.process)?;

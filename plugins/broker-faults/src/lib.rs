@@ -44,6 +44,12 @@ impl Scenario for BrokerFaults {
             &BROKERS.join(","),
             "the cluster's brokers, comma-separated: fault targets and probes of the same names",
         ))
+        .param(spec::text(
+            "expect_version",
+            "",
+            "rolling-restart: the Kafka version every broker must come back on (a rolling \
+             upgrade: stage it first, e.g. `kscen lab upgrade`); empty = any",
+        ))
         .param(spec::duration("warmup", "30s", "steady load before the first fault"))
         .param(spec::duration("down", "30s", "kill-leader: how long the broker stays down"))
         .param(spec::duration("after", "30s", "steady load after the last step"))
@@ -266,7 +272,8 @@ fn kill_leader(watch: &mut Watch) -> Result<(), ScenarioError> {
 /// Restarts every broker in turn, the active controller last; the next step waits for the seeds'
 /// checks.
 fn rolling_restart(watch: &mut Watch) -> Result<(), ScenarioError> {
-    let controller = watch.read().controller().map(str::to_string);
+    let before = watch.read();
+    let controller = before.controller().map(str::to_string);
     let mut order = watch.brokers.clone();
     order.sort_by_key(|b| Some(b) == controller.as_ref());
     event(
@@ -277,6 +284,11 @@ fn rolling_restart(watch: &mut Watch) -> Result<(), ScenarioError> {
             controller.as_deref().unwrap_or("unknown")
         ),
     );
+    event(
+        "versions",
+        &format!("before the roll: {}", versions(&before, &order)),
+    );
+    let expected = param::text("expect_version")?;
     let roll_start = monotonic_now();
     let (mut step_max, mut moved_max) = (Duration::ZERO, Duration::ZERO);
     for broker in &order {
@@ -286,19 +298,32 @@ fn rolling_restart(watch: &mut Watch) -> Result<(), ScenarioError> {
         let started_at = Duration::from_nanos(faults::inject(broker, Action::Start)?);
         let healthy = watch.healthy(&format!("after restarting {broker}"), started_at)?;
         let step = monotonic_now() - stopped_at;
+        let health = watch.read();
+        let version = health.version(broker).unwrap_or("unknown");
         event(
             "roll",
             &format!(
                 "{broker}: leaders moved {} ms after the stop, cluster healthy {} ms after the \
-                 start, step {} ms",
+                 start, step {} ms, runs Kafka {version}",
                 moved.as_millis(),
                 healthy.as_millis(),
                 step.as_millis()
             ),
         );
+        if !expected.is_empty() && version != expected {
+            return Err(ScenarioError::Failed(format!(
+                "{broker} came back on Kafka {version}, not {expected}: stage the new version \
+                 before the roll (kscen lab upgrade, or the new binaries on the host), and the \
+                 version label in its exporter (kafka_server_app_version)"
+            )));
+        }
         step_max = step_max.max(step);
         moved_max = moved_max.max(moved);
     }
+    event(
+        "versions",
+        &format!("after the roll: {}", versions(&watch.read(), &order)),
+    );
     figure(
         "roll_ms",
         (monotonic_now() - roll_start).as_secs_f64() * 1000.0,
@@ -311,6 +336,15 @@ fn rolling_restart(watch: &mut Watch) -> Result<(), ScenarioError> {
         "ms",
     );
     Ok(())
+}
+
+/// `source-1 3.7.2, source-2 4.3.1, …` in `order`.
+fn versions(health: &ClusterHealth, order: &[String]) -> String {
+    order
+        .iter()
+        .map(|b| format!("{b} {}", health.version(b).unwrap_or("unknown")))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 kscen_sdk::export_scenario!(BrokerFaults);
