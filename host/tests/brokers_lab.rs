@@ -1,26 +1,21 @@
 //! The brokers under tracked load, on the real 3-node KRaft lab (RF 3, min.insync.replicas 2,
-//! acks=all): the leading broker killed and started again, and a rolling restart of every broker
-//! with the seeds' checks between steps, through the `kscen` binary and the bundled scenario
-//! files. Both stop brokers of the source cluster, so they run one at a time.
+//! acks=all), through the `kscen` binary and the bundled scenario files: the leading broker killed
+//! and started again. The rolling restart runs as the rolling upgrade (`upgrade_lab.rs`): the same
+//! steps and checks, onto new binaries.
 
 mod support;
 
 use std::path::PathBuf;
-use std::sync::Mutex;
 
 use serde_json::Value;
 use support::{u64_of, Run};
-
-static LAB: Mutex<()> = Mutex::new(());
 
 fn lab_profile() -> Option<PathBuf> {
     support::lab_profile_from("KSCEN_LAB_PROFILE", "lab")
 }
 
 fn run_bundled(scenario: &str, args: &[&str]) -> Option<Run> {
-    let profile = lab_profile()?;
-    let _one_at_a_time = LAB.lock().unwrap_or_else(|e| e.into_inner());
-    Some(support::run_bundled(&profile, scenario, args))
+    Some(support::run_bundled(&lab_profile()?, scenario, args))
 }
 
 /// Every scenario threshold passed, nothing was lost across the mirror, and the durability the
@@ -86,38 +81,4 @@ fn killing_the_leading_broker_moves_its_leaders_and_loses_nothing() {
     assert!(run.figure("isr_full_ms") >= run.figure("back_online_ms"));
     assert!(run.figure("under_replicated_peak") > 0.0);
     assert_eq!(run.figure("producer_failed"), 0.0);
-}
-
-#[test]
-fn a_rolling_restart_restarts_every_broker_and_loses_nothing() {
-    let Some(run) = run_bundled(
-        "rolling-restart.toml",
-        &["--set", "warmup=\"5s\"", "--set", "after=\"5s\""],
-    ) else {
-        return;
-    };
-    assert_held_under_acks_all(&run);
-    let phases = run.phase_names();
-    let restarts: Vec<&String> = phases
-        .iter()
-        .filter(|p| p.starts_with("restart "))
-        .collect();
-    assert_eq!(restarts.len(), 3, "{phases:?}");
-    // One step per broker, each stopped and started once.
-    for action in ["stop ", "start "] {
-        let mut brokers: Vec<String> = events(&run)
-            .iter()
-            .filter(|e| e["kind"] == "fault")
-            .filter_map(|e| {
-                e["message"]
-                    .as_str()?
-                    .strip_prefix(action)
-                    .map(String::from)
-            })
-            .collect();
-        brokers.sort();
-        assert_eq!(brokers, ["source-1", "source-2", "source-3"], "{action}");
-    }
-    assert!(run.figure("roll_ms") >= run.figure("roll_step_max_ms"));
-    assert!(run.figure("under_replicated_peak") > 0.0);
 }
