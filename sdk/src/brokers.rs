@@ -203,17 +203,7 @@ impl ClusterHealth {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sample(name: &str, labels: &[(&str, &str)], value: f64) -> Sample {
-        Sample {
-            name: name.into(),
-            labels: labels
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            value,
-        }
-    }
+    use crate::probe_sample as sample;
 
     fn isr(topic: &str, partition: &str, size: f64) -> Sample {
         sample(

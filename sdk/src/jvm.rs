@@ -108,14 +108,7 @@ mod tests {
 
     #[test]
     fn both_heap_metric_names_of_the_exporter_are_read() {
-        let sample = |name: &str, labels: &[(&str, &str)], value: f64| Sample {
-            name: name.into(),
-            labels: labels
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            value,
-        };
+        use crate::probe_sample as sample;
         for heap in ["jvm_memory_bytes_used", "jvm_memory_used_bytes"] {
             let read = JvmSample::from_samples(&[
                 sample(heap, &[("area", "nonheap")], 5.0),

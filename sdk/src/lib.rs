@@ -134,6 +134,19 @@ pub fn secs(seconds: u64) -> Duration {
     Duration::from_secs(seconds)
 }
 
+/// A probe's sample, for the tests of the modules that read exporters.
+#[cfg(test)]
+pub(crate) fn probe_sample(name: &str, labels: &[(&str, &str)], value: f64) -> probe::Sample {
+    probe::Sample {
+        name: name.into(),
+        labels: labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        value,
+    }
+}
+
 /// Opens a phase (closing the previous one); load is attributed to phases by intended send time.
 pub fn phase(name: &str) {
     metrics::phase_begin(name);
