@@ -70,25 +70,29 @@ impl Scenario for BrokerFaults {
     }
 
     fn run() -> Result<(), ScenarioError> {
+        // Every parameter is checked before the load starts.
         let brokers = granted_brokers(&param::text("brokers")?)?;
-        let watch = Watch {
-            partitions: param::int("partitions")? as u32,
-            timeout: param::duration("recovery_timeout")?,
-            poll: param::duration("poll")?.max(Duration::from_millis(500)),
-            brokers,
-            topic: String::new(),
-            under_replicated_peak: 0,
-        };
         let mode = param::text("mode")?;
         if !["kill-leader", "rolling-restart"].contains(&mode.as_str()) {
             return Err(
                 format!("mode must be kill-leader or rolling-restart, got {mode:?}").into(),
             );
         }
+        let (timeout, poll) = (
+            param::duration("recovery_timeout")?,
+            param::duration("poll")?,
+        );
 
         phase("before");
         let (load, topic) = mm2::start_tracked_load(&[])?;
-        let mut watch = Watch { topic, ..watch };
+        let mut watch = Watch {
+            brokers,
+            topic,
+            partitions: param::int("partitions")? as u32,
+            timeout,
+            poll: poll.max(Duration::from_millis(500)),
+            under_replicated_peak: 0,
+        };
         let waited = watch.healthy("before the first fault", monotonic_now())?;
         event(
             "healthy",
