@@ -158,7 +158,8 @@ impl Emitted {
 pub struct Checkpoints {
     pub cluster: String,
     pub topic: String,
-    /// When the read started (ms since the epoch): checkpoint ages are taken from it.
+    /// When the end offsets to read up to were taken (ms since the epoch): checkpoint ages are
+    /// taken from it.
     pub read_at_ms: i64,
     /// The newest checkpoint per (group, remote topic, partition), sorted by them.
     pub newest: Vec<Emitted>,
@@ -181,11 +182,13 @@ pub async fn read_checkpoints(
     let (cluster, topic) = (cluster.to_string(), topic.to_string());
     let group = group.map(str::to_string);
     blocking(format!("reading checkpoints from {topic}"), move || {
+        let consumer: BaseConsumer = config.create()?;
+        let ranges = topic_ranges(&consumer, &cluster, &topic)?;
+        // After the end offsets: every checkpoint read was written before them, so no age is
+        // negative (taken before, a checkpoint written meanwhile was read "from the future").
         let read_at_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
-        let consumer: BaseConsumer = config.create()?;
-        let ranges = topic_ranges(&consumer, &cluster, &topic)?;
         let mut newest: BTreeMap<(String, String, i32), Emitted> = BTreeMap::new();
         let mut undecodable = 0;
         let mut warnings = Vec::new();
