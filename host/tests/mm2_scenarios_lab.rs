@@ -565,20 +565,28 @@ fn endurance_checkpoints_lag_failed_tasks_heap_and_cpu() {
         .iter()
         .filter(|e| e["kind"] == "checkpoint")
         .collect();
-    assert!(checkpoints.len() >= 3, "{checkpoints:?}");
-    // Every worker's heap and CPU and the brokers' CPU, at every checkpoint.
+    // Sampling a loaded JVM can take up to the probe's timeout (5 s) and delays the next
+    // checkpoint: at least two in 20 s.
+    assert!(checkpoints.len() >= 2, "{checkpoints:?}");
+    // Every worker and broker at every checkpoint: its reading, or a missed sample (a loaded JVM
+    // that did not answer in time), counted.
     for checkpoint in &checkpoints {
         let line = checkpoint["message"].as_str().unwrap();
         for process in [
-            "worker-1 heap",
-            "worker-2 heap",
-            "worker-3 heap",
-            "source-1 CPU",
-            "target-1 CPU",
+            "worker-1 ",
+            "worker-2 ",
+            "worker-3 ",
+            "source-1 ",
+            "target-1 ",
         ] {
             assert!(line.contains(process), "{process}: {line}");
         }
     }
+    let missed = events
+        .iter()
+        .filter(|e| e["kind"] == "sample-missed")
+        .count();
+    assert_eq!(run.figure("missed_samples"), missed as f64);
     let gauges = &run.result()["timeline"].as_array().unwrap().last().unwrap()["gauges"];
     for worker in ["worker_1", "worker_2", "worker_3"] {
         assert!(

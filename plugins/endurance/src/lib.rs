@@ -73,7 +73,7 @@ impl Scenario for Endurance {
         let (load, _topic) = mm2::start_tracked_load(&[])?;
         if let Some(usage) = &mut usage {
             // The first reading: the CPU is a rate, so the first checkpoint has one too.
-            usage.sample()?;
+            usage.sample();
         }
         let end = monotonic_now() + duration;
         let mut next_checkpoint = monotonic_now() + checkpoint;
@@ -84,7 +84,7 @@ impl Scenario for Endurance {
             let now = monotonic_now();
             sleep(sample_every.min(next_checkpoint.min(end).saturating_sub(now)));
             let latest = match &mut usage {
-                Some(usage) => usage.sample()?,
+                Some(usage) => usage.sample(),
                 None => String::new(),
             };
             if monotonic_now() < next_checkpoint.min(end) {
@@ -137,15 +137,19 @@ struct Usage {
     worker_heap_peak: f64,
     worker_cpu_peak: f64,
     broker_cpu_peak: f64,
+    missed_samples: u64,
 }
 
 impl Usage {
     /// Samples every process into the timeline (`worker_1_heap_mib`, `worker_1_cpu_pct`,
     /// `source_1_cpu_pct`…); the reading as a checkpoint line's tail.
-    fn sample(&mut self) -> Result<String, ScenarioError> {
+    fn sample(&mut self) -> String {
         let mut workers = Vec::new();
         for worker in WORKERS {
-            let read = self.meter.read(worker)?;
+            let Some(read) = self.read(worker) else {
+                workers.push(format!("{worker} unreachable"));
+                continue;
+            };
             let heap_mib = read.heap_bytes / 1048576.0;
             let gauge_name = worker.replace('-', "_");
             gauge(&format!("{gauge_name}_heap_mib"), heap_mib);
@@ -160,19 +164,39 @@ impl Usage {
         }
         let mut brokers = Vec::new();
         for broker in BROKERS {
-            if let Some(cpu) = self.meter.read(broker)?.cpu_percent {
-                gauge(&format!("{}_cpu_pct", broker.replace('-', "_")), cpu);
-                self.broker_cpu_peak = self.broker_cpu_peak.max(cpu);
-                brokers.push(format!("{broker} CPU {cpu:.0}%"));
+            match self.read(broker).map(|read| read.cpu_percent) {
+                Some(Some(cpu)) => {
+                    gauge(&format!("{}_cpu_pct", broker.replace('-', "_")), cpu);
+                    self.broker_cpu_peak = self.broker_cpu_peak.max(cpu);
+                    brokers.push(format!("{broker} CPU {cpu:.0}%"));
+                }
+                // The first reading of this process: a rate needs two.
+                Some(None) => brokers.push(format!("{broker} CPU n/a")),
+                None => brokers.push(format!("{broker} unreachable")),
             }
         }
-        Ok(format!("; {}; {}", workers.join(", "), brokers.join(", ")))
+        format!("; {}; {}", workers.join(", "), brokers.join(", "))
+    }
+
+    /// One process's reading; a probe that does not answer (a loaded JVM can take longer than
+    /// the probe's timeout) is a missed sample, counted and logged, never the end of an
+    /// hours-long run.
+    fn read(&mut self, process: &str) -> Option<kscen_sdk::jvm::Usage> {
+        match self.meter.read(process) {
+            Ok(read) => Some(read),
+            Err(error) => {
+                self.missed_samples += 1;
+                event("sample-missed", &format!("{process}: {error}"));
+                None
+            }
+        }
     }
 
     fn figures(&self) {
         figure("worker_heap_peak_mib", self.worker_heap_peak, "MiB");
         figure("worker_cpu_peak_pct", self.worker_cpu_peak, "%");
         figure("broker_cpu_peak_pct", self.broker_cpu_peak, "%");
+        figure("missed_samples", self.missed_samples as f64, "samples");
     }
 }
 
