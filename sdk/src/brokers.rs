@@ -12,8 +12,6 @@ use crate::probe::{self, Sample};
 use crate::ScenarioError;
 
 const UNDER_REPLICATED: &str = "kafka_server_replicamanager_underreplicatedpartitions";
-const UNDER_MIN_ISR: &str = "kafka_server_replicamanager_underminisrpartitioncount";
-const ISR_SHRINKS: &str = "kafka_server_replicamanager_isrshrinks_total";
 const OFFLINE_PARTITIONS: &str = "kafka_controller_kafkacontroller_offlinepartitionscount";
 const ACTIVE_CONTROLLER: &str = "kafka_controller_kafkacontroller_activecontrollercount";
 /// The broker's Kafka version, as a label (the lab's exporter rule for `app-info`).
@@ -41,13 +39,9 @@ pub enum BrokerState {
 pub struct BrokerMetrics {
     /// Partitions it leads whose ISR lacks a replica.
     pub under_replicated: u64,
-    /// Partitions it leads whose ISR is below `min.insync.replicas` (acks=all writes fail).
-    pub under_min_isr: u64,
     /// Offline partitions; only the active controller reports any.
     pub offline_partitions: u64,
     pub active_controller: bool,
-    /// ISR shrinks since the broker started.
-    pub isr_shrinks: f64,
     /// The partitions of the watched topic it leads.
     pub leads: BTreeSet<i32>,
     /// The Kafka version it runs, when its exporter says.
@@ -72,10 +66,8 @@ impl BrokerMetrics {
         };
         BrokerMetrics {
             under_replicated: value(UNDER_REPLICATED) as u64,
-            under_min_isr: value(UNDER_MIN_ISR) as u64,
             offline_partitions: value(OFFLINE_PARTITIONS) as u64,
             active_controller: value(ACTIVE_CONTROLLER) >= 1.0,
-            isr_shrinks: value(ISR_SHRINKS),
             leads: samples
                 .iter()
                 .filter(|s| s.name == PARTITION_ISR && s.value > 0.0)
@@ -134,14 +126,6 @@ impl ClusterHealth {
 
     pub fn under_replicated(&self) -> u64 {
         self.online().map(|(_, m)| m.under_replicated).sum()
-    }
-
-    pub fn under_min_isr(&self) -> u64 {
-        self.online().map(|(_, m)| m.under_min_isr).sum()
-    }
-
-    pub fn isr_shrinks(&self) -> f64 {
-        self.online().map(|(_, m)| m.isr_shrinks).sum()
     }
 
     /// The active controller, when an online broker says it is.
