@@ -2,7 +2,7 @@
 //! FAILED tasks, and (through the probes) every Connect worker's heap and CPU and the brokers'
 //! CPU — in memory that does not grow with the number of records.
 
-use kscen_sdk::jvm::UsageMeter;
+use kscen_sdk::jvm::{Usage, UsageMeter};
 use kscen_sdk::mm2;
 use kscen_sdk::prelude::*;
 
@@ -65,15 +65,15 @@ impl Scenario for Endurance {
         let duration = param::duration("duration")?;
         let checkpoint = param::duration("checkpoint")?.max(Duration::from_secs(1));
         let sample_every = param::duration("sample")?.max(Duration::from_secs(1));
-        let mut usage = param::flag("use_probe")?.then(Usage::default);
+        let mut sampling = param::flag("use_probe")?.then(Sampling::default);
 
         let connectors = mm2::mirror()?.connector_names();
 
         phase("hour-1");
         let (load, _topic) = mm2::start_tracked_load(&[])?;
-        if let Some(usage) = &mut usage {
+        if let Some(sampling) = &mut sampling {
             // The first reading: the CPU is a rate, so the first checkpoint has one too.
-            usage.sample();
+            sampling.sample();
         }
         let end = monotonic_now() + duration;
         let mut next_checkpoint = monotonic_now() + checkpoint;
@@ -83,8 +83,8 @@ impl Scenario for Endurance {
         while monotonic_now() < end {
             let now = monotonic_now();
             sleep(sample_every.min(next_checkpoint.min(end).saturating_sub(now)));
-            let latest = match &mut usage {
-                Some(usage) => usage.sample(),
+            let latest = match &mut sampling {
+                Some(sampling) => sampling.sample(),
                 None => String::new(),
             };
             if monotonic_now() < next_checkpoint.min(end) {
@@ -119,8 +119,8 @@ impl Scenario for Endurance {
         end_phase();
         figure("lag_peak_records", lag_peak as f64, "records");
         figure("failed_tasks_max", failed_max as f64, "tasks");
-        if let Some(usage) = &usage {
-            usage.figures();
+        if let Some(sampling) = &sampling {
+            sampling.figures();
         }
         if let Some(verdict) = status.replication {
             figure("lost", verdict.lost as f64, "records");
@@ -132,7 +132,7 @@ impl Scenario for Endurance {
 
 /// The processes' heap and CPU through the run, and their peaks.
 #[derive(Default)]
-struct Usage {
+struct Sampling {
     meter: UsageMeter,
     worker_heap_peak: f64,
     worker_cpu_peak: f64,
@@ -140,7 +140,7 @@ struct Usage {
     missed_samples: u64,
 }
 
-impl Usage {
+impl Sampling {
     /// Samples every process into the timeline (`worker_1_heap_mib`, `worker_1_cpu_pct`,
     /// `source_1_cpu_pct`…); the reading as a checkpoint line's tail.
     fn sample(&mut self) -> String {
@@ -181,7 +181,7 @@ impl Usage {
     /// One process's reading; a probe that does not answer (a loaded JVM can take longer than
     /// the probe's timeout) is a missed sample, counted and logged, never the end of an
     /// hours-long run.
-    fn read(&mut self, process: &str) -> Option<kscen_sdk::jvm::Usage> {
+    fn read(&mut self, process: &str) -> Option<Usage> {
         match self.meter.read(process) {
             Ok(read) => Some(read),
             Err(error) => {
