@@ -148,23 +148,23 @@ fn test(workspace: &Workspace) -> Result<()> {
             profile,
         ))
     })?;
-    // Broker kills and restarts take minutes: on the newest Kafka only; the 3.x lab ends with the
-    // rolling upgrade.
-    for (mm2_lab, with_brokers) in [(&lab::MM2_KAFKA_3, false), (&lab::MM2_KAFKA_4, true)] {
+    // Besides the MM2 suites: the broker kill (minutes) on the newest Kafka only, and, last on the
+    // 3.x lab since it upgrades the source cluster to 4.x, the rolling upgrade.
+    let labs = [
+        (&lab::MM2_KAFKA_3, None, Some(UPGRADE_LAB_TESTS)),
+        (&lab::MM2_KAFKA_4, Some(BROKERS_LAB_TESTS), None),
+    ];
+    for (mm2_lab, also, afterwards) in labs {
         lab::with_lab(&kscen, mm2_lab, |profile| {
             let mut command = cargo();
             command.args(["test", "-p", "kscen"]);
-            for target in MM2_LAB_TESTS {
+            for target in MM2_LAB_TESTS.iter().chain(&also) {
                 command.args(["--test", target]);
             }
-            if with_brokers {
-                command.args(["--test", BROKERS_LAB_TESTS]);
-            }
             run(with_profile(&mut command, "KSCEN_LAB_PROFILE", profile))?;
-            // Last on the 3.x lab: it upgrades the source cluster to 4.x under load.
-            if !with_brokers {
+            if let Some(target) = afterwards {
                 let mut command = cargo();
-                command.args(["test", "-p", "kscen", "--test", UPGRADE_LAB_TESTS]);
+                command.args(["test", "-p", "kscen", "--test", target]);
                 run(with_profile(&mut command, "KSCEN_LAB_PROFILE", profile))?;
             }
             Ok(())
@@ -211,7 +211,7 @@ const SECURE_LAB_TESTS: &str = "secure_lab_";
 /// The test target that runs on lab::SEEDS (seed 003's connectors, the seeds' worker timers).
 const SEEDS_LAB_TESTS: &str = "seeds_lab";
 
-/// The brokers' faults and rolling restart: on the newest 3-broker MM2 lab only.
+/// The broker kill: on the newest 3-broker MM2 lab only.
 const BROKERS_LAB_TESTS: &str = "brokers_lab";
 
 /// The rolling upgrade of the 3.x MM2 lab's source cluster to 4.x, after its other suites.
