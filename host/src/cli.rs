@@ -158,6 +158,33 @@ pub struct RunArgs {
     /// SOURCE->TARGET. Overrides the scenario file's `mirror`.
     #[arg(long, value_name = "NAME")]
     pub mirror: Option<String>,
+    /// Watch the alerts of this Prometheus probe of the profile (`kind = "prometheus"`) during
+    /// the run: each alert's pending, firing and resolved times go into the result, and
+    /// thresholds read them: --threshold "alert(MM2TaskFailed).fired_within < 2m",
+    /// --threshold "alerts.fired == 0". Overrides the scenario file's `[alerts] probe`.
+    #[arg(long, value_name = "PROBE")]
+    pub alerts: Option<String>,
+    /// The phase whose start is the fault `alert(NAME).fired_within` counts from (default: the
+    /// run's first fault action). Overrides the scenario file's `[alerts] fault_phase`.
+    #[arg(long = "fault-phase", value_name = "PHASE", requires = "alerts")]
+    pub fault_phase: Option<String>,
+}
+
+/// `--alerts` and `--fault-phase` over the scenario file's `[alerts]`.
+fn alert_watch(
+    scenario: &crate::config::scenario::ScenarioFile,
+    probe: Option<String>,
+    fault_phase: Option<String>,
+) -> Option<crate::alerts::AlertWatch> {
+    let from_file = scenario.alerts.clone();
+    let probe = probe.or_else(|| from_file.as_ref().map(|w| w.probe.clone()))?;
+    Some(crate::alerts::AlertWatch {
+        probe,
+        poll: from_file
+            .as_ref()
+            .map_or(crate::alerts::DEFAULT_POLL, |w| w.poll),
+        fault_phase: fault_phase.or_else(|| from_file.and_then(|w| w.fault_phase)),
+    })
 }
 
 pub async fn execute(cli: Cli) -> Result<u8> {
@@ -214,6 +241,7 @@ async fn run(args: RunArgs) -> Result<u8> {
     )?;
     let host = Host::new()?;
     let request = RunRequest {
+        alerts: alert_watch(&scenario, args.alerts, args.fault_phase),
         scenario,
         profile,
         overrides,

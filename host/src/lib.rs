@@ -1,6 +1,7 @@
 //! kscen: Kafka and MirrorMaker 2 load and resilience scenarios as sandboxed WebAssembly
 //! components. The host owns the Kafka clients, timers and metrics; scenarios orchestrate.
 
+pub mod alerts;
 pub mod bindings;
 pub mod bundle;
 pub mod caps;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
+use crate::alerts::AlertWatcher;
 use crate::caps::RunContext;
 use crate::cluster::Clusters;
 use crate::config::client_props::{map_consumer_properties, map_producer_properties, Property};
@@ -25,8 +26,8 @@ use crate::plugin_path;
 use crate::policy::{Grants, Offer};
 use crate::probe::Probes;
 use crate::report::console::{
-    consumer_lines, custom_histogram_lines, figure_lines, group_lines, perf_test_final_line,
-    replication_lines, summary_table, threshold_lines, LiveOutput,
+    alert_lines, consumer_lines, custom_histogram_lines, figure_lines, group_lines,
+    perf_test_final_line, replication_lines, summary_table, threshold_lines, LiveOutput,
 };
 use crate::report::live_consumers::ConsumeSnapshot;
 use crate::report::result::{self, Environment, Outcome, PluginMeta, RunResult, ScenarioMeta};
@@ -50,6 +51,8 @@ pub struct RunRequest {
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// `--mirror`: the MirrorMaker 2 mirror to measure, over the scenario file's `mirror`
     pub mirror: Option<String>,
+    /// the deployment's alerts to watch: `--alerts` over the scenario file's `[alerts]`
+    pub alerts: Option<crate::alerts::AlertWatch>,
 }
 
 /// How the run ended, for the exit code.
@@ -101,6 +104,15 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         Some(profile) => Probes::load(profile)?,
         None => Probes::default(),
     };
+    check_alert_thresholds(
+        &request.alerts,
+        scenario.thresholds.iter().chain(&request.thresholds),
+    )?;
+    // A misnamed or silent Prometheus is an error naming it, not a run whose alert criteria are
+    // all "not measured".
+    if let Some(watch) = &request.alerts {
+        crate::alerts::check(watch, &probes).await?;
+    }
     let fault_targets = faults.targets();
     let offer = Offer {
         clusters: clusters.names().collect(),
@@ -245,6 +257,12 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         }
         None => None,
     };
+    let alert_watcher = match request.alerts.clone() {
+        Some(watch) => {
+            Some(AlertWatcher::start(watch, context.probes.clone(), metrics.clone()).await?)
+        }
+        None => None,
+    };
     let (stop_ticker, ticker_stopped) = tokio::sync::oneshot::channel();
     let ticker = spawn_timeline(metrics.clone(), scenario.name.clone(), ticker_stopped);
 
@@ -273,6 +291,10 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         live.finish();
     }
     metrics.tick(1.0);
+    let alerts = match alert_watcher {
+        Some(watcher) => Some(watcher.finish(|| metrics.events.snapshot()).await),
+        None => None,
+    };
 
     let aborted = abort.as_ref().and_then(|a| a.reason());
     let end = match outcome {
@@ -327,6 +349,7 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         consumer_settings: context.consumer_config.in_force(),
         consumers: result::consumers(&metrics),
         groups: result::groups(&metrics),
+        alerts,
         figures: metrics.figures(),
         thresholds: Vec::new(),
     };
@@ -345,6 +368,9 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
     }
     print!("{}", consumer_lines(&run_result.consumers, started_at));
     print!("{}", group_lines(&run_result.groups));
+    if let Some(alerts) = &run_result.alerts {
+        print!("{}", alert_lines(alerts));
+    }
     if let Some(path) = &request.json {
         write_json(path, &run_result)?;
         eprintln!("Result written to {}", path.display());
@@ -419,6 +445,24 @@ pub fn parse_set(arg: &str) -> Result<(String, String)> {
         .split_once('=')
         .with_context(|| format!("--set {arg:?}: write it as key=value"))?;
     Ok((key.trim().to_string(), value.trim().to_string()))
+}
+
+/// A threshold on alerts needs alerts to read: refused before the run rather than "not measured"
+/// after it.
+fn check_alert_thresholds<'a>(
+    watch: &Option<crate::alerts::AlertWatch>,
+    mut thresholds: impl Iterator<Item = &'a crate::thresholds::Threshold>,
+) -> Result<()> {
+    if watch.is_none() {
+        if let Some(threshold) = thresholds.find(|t| t.metric.reads_alerts()) {
+            bail!(
+                "the threshold {:?} reads alerts, and the run watches none: name the profile's \
+                 Prometheus probe with --alerts PROBE or [alerts] probe = \"PROBE\" in the scenario file",
+                threshold.text
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Every cluster the plugin was granted answers before the plugin starts, so an unreachable or

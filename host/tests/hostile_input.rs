@@ -125,3 +125,56 @@ fn an_unreachable_cluster_is_one_clear_error_before_the_plugin_starts() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// Alerts asked for wrongly are refused before the run, each with what to write instead: a
+/// threshold on alerts without a watch, a probe the profile lacks, one that is no Prometheus,
+/// a Prometheus that does not answer, a poll too fast to be a query.
+#[test]
+fn alert_watches_that_cannot_work_are_refused_before_the_run() {
+    let steady = "plugin = \"steady\"\n[params]\nduration = \"1s\"\n";
+    let unwatched = support::run_scenario(steady, &["--threshold", "alerts.fired == 0"]);
+    assert_eq!(unwatched.code(), 1, "{}", unwatched.stderr());
+    assert!(
+        unwatched
+            .stderr()
+            .contains("reads alerts, and the run watches none: name the profile's Prometheus probe with --alerts PROBE"),
+        "{}",
+        unwatched.stderr()
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("probes.toml");
+    std::fs::write(
+        &profile,
+        "[probes.worker]\nkind = \"scrape\"\nurl = \"http://127.0.0.1:1/metrics\"\n\
+         [probes.down]\nkind = \"prometheus\"\nurl = \"http://127.0.0.1:1\"\n",
+    )
+    .unwrap();
+    let profile = profile.to_str().unwrap();
+    for (probe, says) in [
+        ("nope", "no probe \"nope\" in the profile"),
+        ("worker", "needs a \"prometheus\" probe"),
+        ("down", "http://127.0.0.1:1/api/v1/query"),
+    ] {
+        let run = support::run_scenario(steady, &["--profile", profile, "--alerts", probe]);
+        let stderr = run.stderr();
+        assert_eq!(run.code(), 1, "{probe}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "[alerts] cannot read the alerts of probe {probe:?}"
+            )) && stderr.contains(says),
+            "{probe}: {stderr}"
+        );
+    }
+
+    let too_fast = support::run_scenario(
+        &format!("{steady}[alerts]\nprobe = \"down\"\npoll = \"10ms\"\n"),
+        &[],
+    );
+    assert!(
+        too_fast.stderr().contains("invalid [alerts]")
+            && too_fast.stderr().contains("at least 100ms"),
+        "{}",
+        too_fast.stderr()
+    );
+}

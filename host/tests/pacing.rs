@@ -92,7 +92,11 @@ fn the_schedule_is_exact_and_the_generator_never_runs_ahead_of_it() {
         assert!(error <= 0.001, "{rate} msg/s ran ahead: {}", paced.achieved);
         // A stall of the whole machine may delay the last sends by tens of ms, not a tenth of
         // the run: falling further behind is a pacer that does not catch up.
-        assert!(error > -0.02, "{rate} msg/s fell behind: {}", paced.achieved);
+        assert!(
+            error > -0.02,
+            "{rate} msg/s fell behind: {}",
+            paced.achieved
+        );
         // Not a timing assertion on the machine: the run lasts its schedule plus the flush.
         assert!(paced.elapsed < Duration::from_secs(seconds + 5));
     }

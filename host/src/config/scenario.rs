@@ -30,6 +30,8 @@ pub struct ScenarioFile {
     pub mirror: Option<String>,
     /// Producer settings (`[producer]`, Java or librdkafka names), before the command line's.
     pub producer: Vec<super::client_props::Property>,
+    /// The deployment's alerts to watch during the run (`[alerts]`).
+    pub alerts: Option<crate::alerts::AlertWatch>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -37,6 +39,33 @@ pub struct ScenarioFile {
 struct RawGrants {
     #[serde(default)]
     faults: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlerts {
+    probe: String,
+    poll: Option<String>,
+    fault_phase: Option<String>,
+}
+
+impl RawAlerts {
+    fn resolve(self) -> Result<crate::alerts::AlertWatch> {
+        let poll = match &self.poll {
+            Some(text) => parse_duration(text).with_context(|| format!("poll = {text:?}"))?,
+            None => crate::alerts::DEFAULT_POLL,
+        };
+        anyhow::ensure!(
+            poll >= std::time::Duration::from_millis(100),
+            "poll = {:?}: at least 100ms (each poll is a query to the Prometheus server)",
+            self.poll.unwrap_or_default()
+        );
+        Ok(crate::alerts::AlertWatch {
+            probe: self.probe,
+            poll,
+            fault_phase: self.fault_phase,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -60,6 +89,7 @@ struct RawScenario {
     mirror: Option<String>,
     #[serde(default)]
     producer: toml::Table,
+    alerts: Option<RawAlerts>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -164,6 +194,11 @@ impl ScenarioFile {
             .with_context(|| format!("invalid [limits] in {}", path.display()))?;
         let producer = producer_settings(&raw.producer)
             .with_context(|| format!("invalid [producer] in {}", path.display()))?;
+        let alerts = raw
+            .alerts
+            .map(RawAlerts::resolve)
+            .transpose()
+            .with_context(|| format!("invalid [alerts] in {}", path.display()))?;
         let name = raw.name.unwrap_or_else(|| {
             path.file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
@@ -181,6 +216,7 @@ impl ScenarioFile {
             new_topics: raw.new_topics,
             mirror: raw.mirror,
             producer,
+            alerts,
             thresholds: raw
                 .thresholds
                 .iter()

@@ -18,6 +18,9 @@ const LOG4J: &str = include_str!("../../../lab/templates/log4j.properties");
 const LOG4J2: &str = include_str!("../../../lab/templates/log4j2.properties");
 const JMX_BROKER: &str = include_str!("../../../lab/templates/jmx-broker.yml");
 const JMX_CONNECT: &str = include_str!("../../../lab/templates/jmx-connect.yml");
+const ALERT_RULES: &str = include_str!("../../../lab/templates/prometheus-alerts.yml");
+/// Beside `prometheus.yml`, which names it relative to itself.
+const ALERT_RULES_FILE: &str = "alerts.yml";
 
 const BYTE_ARRAY_CONVERTER: &str = "org.apache.kafka.connect.converters.ByteArrayConverter";
 
@@ -88,6 +91,7 @@ pub fn write_process_files(topo: &Topology, p: &Process, s: &Settings) -> Result
                 );
             };
             write(&p.prometheus_config(), &prometheus_yml(topo))?;
+            write(&p.dir.join(ALERT_RULES_FILE), ALERT_RULES)?;
             let command = prometheus_command(p, binary);
             return write(&p.start_script(), &start_script(p, s, command));
         }
@@ -161,6 +165,8 @@ fn prometheus_yml(topo: &Topology) -> String {
          \x20 scrape_interval: {SCRAPE_INTERVAL_SECS}s\n\
          \x20 scrape_timeout: {SCRAPE_INTERVAL_SECS}s\n\
          \x20 evaluation_interval: {SCRAPE_INTERVAL_SECS}s\n\
+         rule_files:\n\
+         \x20 - {ALERT_RULES_FILE}\n\
          scrape_configs:\n"
     );
     for (job, procs) in jobs {
@@ -185,16 +191,21 @@ fn prometheus_yml(topo: &Topology) -> String {
     out
 }
 
-/// Rewrites `prometheus.yml` if it differs from what this lab generates; true if it did (the
+/// Rewrites `prometheus.yml` and the alert rules if they differ from what this lab generates; true if it did (the
 /// running server then needs a SIGHUP to reload it).
 pub fn refresh_prometheus_config(topo: &Topology, p: &Process) -> Result<bool> {
-    let wanted = prometheus_yml(topo);
-    let path = p.prometheus_config();
-    if std::fs::read_to_string(&path).is_ok_and(|current| current == wanted) {
-        return Ok(false);
+    let mut changed = false;
+    for (path, wanted) in [
+        (p.prometheus_config(), prometheus_yml(topo)),
+        (p.dir.join(ALERT_RULES_FILE), ALERT_RULES.to_string()),
+    ] {
+        if std::fs::read_to_string(&path).is_ok_and(|current| current == wanted) {
+            continue;
+        }
+        write(&path, &wanted)?;
+        changed = true;
     }
-    write(&path, &wanted)?;
-    Ok(true)
+    Ok(changed)
 }
 
 /// `prometheus` with its TSDB in the process folder, listening on loopback only.
@@ -655,6 +666,7 @@ mod tests {
         let yml = prometheus_yml(&topo);
         assert!(yml.starts_with("# generated"), "{yml}");
         assert!(yml.contains("\nglobal:\n  scrape_interval: 1s\n"), "{yml}");
+        assert!(yml.contains("\nrule_files:\n  - alerts.yml\n"), "{yml}");
         for (job, target, process) in [
             ("kafka-source", "23116", "source-1"),
             ("kafka-target", "23216", "target-1"),

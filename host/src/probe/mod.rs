@@ -67,7 +67,8 @@ struct Probe {
 const SCRAPE_TIMEOUT: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 
-#[derive(Debug, Default)]
+/// Cheap to clone: the HTTP client is shared.
+#[derive(Debug, Default, Clone)]
 pub struct Probes {
     probes: BTreeMap<String, Probe>,
     http: reqwest::Client,

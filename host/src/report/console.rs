@@ -328,6 +328,40 @@ pub fn group_lines(groups: &BTreeMap<String, crate::verify::group_ledger::GroupV
         .collect()
 }
 
+/// The alerts that fired during the run, when they went pending and firing; those already active
+/// before it are counted apart.
+pub fn alert_lines(alerts: &crate::alerts::AlertsResult) -> String {
+    use std::fmt::Write as _;
+    let seconds = |ms: Option<f64>| ms.map_or("-".to_string(), |ms| format!("{:.1}s", ms / 1000.0));
+    let mut out = String::new();
+    for alert in alerts.fired(None) {
+        let labels: Vec<String> = alert
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "alert {} {{{}}}: pending at {}, firing at {}, resolved at {}",
+            alert.name,
+            labels.join(", "),
+            seconds(alert.pending_ms),
+            seconds(alert.firing_ms),
+            seconds(alert.resolved_ms)
+        );
+    }
+    let before = alerts.alerts.iter().filter(|a| a.active_at_start).count();
+    let _ = writeln!(
+        out,
+        "alerts ({}): {} fired during the run, {before} already active before it, {} of {} polls unanswered",
+        alerts.probe,
+        alerts.fired(None).count(),
+        alerts.failed_polls,
+        alerts.polls
+    );
+    out
+}
+
 fn truncate(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
         text.to_string()

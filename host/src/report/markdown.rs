@@ -155,6 +155,7 @@ fn run_section(out: &mut String, number: usize, run: &LoadedResult) {
     results_table(out, number, &table);
     custom_histograms(out, result);
     thresholds(out, number, result);
+    alerts(out, result);
     replication(out, number, result);
     consumer_groups(out, result);
     observed(out, number, result, &table);
@@ -544,6 +545,58 @@ fn replication(out: &mut String, number: usize, result: &ResultDoc) {
     out.push('\n');
 }
 
+/// The deployment's alerts the run watched, under Thresholds: what the team's own alert rules
+/// said while it ran.
+fn alerts(out: &mut String, result: &ResultDoc) {
+    let Some(alerts) = &result.alerts else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "#### Alerts (probe `{}`)
+",
+        alerts.probe
+    );
+    let seconds =
+        |ms: Option<f64>| ms.map_or("—".to_string(), |ms| format!("{:.1} s", ms / 1000.0));
+    let fault = match (&alerts.fault, alerts.fault_ms) {
+        (Some(fault), Some(ms)) => format!("the fault ({}) at {}", cell(fault), seconds(Some(ms))),
+        _ => "no fault recorded".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "{} poll(s) every {} ms, {} unanswered; times on the run's clock, {fault}.\n",
+        alerts.polls, alerts.poll_ms, alerts.failed_polls
+    );
+    if alerts.alerts.is_empty() {
+        let _ = writeln!(out, "No alert was pending or firing during the run.\n");
+        return;
+    }
+    out.push_str("| Alert | Labels | Pending at | Firing at | Resolved at | After the fault |\n|---|---|---|---|---|---|\n");
+    for alert in &alerts.alerts {
+        let labels: Vec<String> = alert
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let after = match (alert.fired_during_run(), alert.firing_ms, alerts.fault_ms) {
+            (true, Some(firing), Some(fault)) => seconds(Some(firing - fault)),
+            _ if alert.active_at_start => "active before the run".to_string(),
+            _ => "—".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {after} |",
+            cell(&alert.name),
+            cell(&labels.join(", ")),
+            seconds(alert.pending_ms),
+            seconds(alert.firing_ms),
+            seconds(alert.resolved_ms)
+        );
+    }
+    out.push('\n');
+}
+
 /// The run's consume jobs and each group's verdict on its stamped records, under Replication:
 /// what an application reading through the mirror got.
 fn consumer_groups(out: &mut String, result: &ResultDoc) {
@@ -690,6 +743,13 @@ fn risks(result: &ResultDoc) -> Vec<String> {
             job.lost, job.topic, job.remote_topic
         ));
     }
+    for alert in result.alerts.iter().flat_map(|a| a.fired(None)) {
+        risks.push(format!(
+            "{name}: alert {} fired at {:.1} s",
+            alert.name,
+            alert.firing_ms.unwrap_or_default() / 1000.0
+        ));
+    }
     for (group, verdict) in result.groups.iter().filter(|(_, v)| v.unread > 0) {
         risks.push(format!(
             "{name}: consumer group {group} never read {} acknowledged record(s)",
@@ -829,5 +889,37 @@ mod tests {
             risks(&result),
             ["dr: consumer group billing never read 10 acknowledged record(s)"]
         );
+    }
+
+    #[test]
+    fn alerts_are_tabled_from_the_fault_and_a_fired_one_is_a_risk() {
+        let result: ResultDoc = serde_json::from_value(serde_json::json!({
+            "schema": "kscen.result/v1",
+            "scenario": {"name": "5.4"},
+            "outcome": {"status": "completed"},
+            "alerts": {
+                "probe": "prometheus", "poll_ms": 2000, "polls": 54, "failed_polls": 0,
+                "fault_ms": 9300.0, "fault": "phase poison",
+                "alerts": [
+                    {"name": "MM2TaskFailed", "labels": {"severity": "critical"},
+                     "active_at_start": false, "pending_ms": 22000.0, "firing_ms": 82000.0,
+                     "resolved_ms": 92000.0},
+                    {"name": "MM2HeartbeatMissing", "labels": {}, "active_at_start": true,
+                     "pending_ms": 0.0, "firing_ms": 0.0, "resolved_ms": null},
+                ],
+            },
+        }))
+        .unwrap();
+        let mut out = String::new();
+        alerts(&mut out, &result);
+        assert!(out.contains("the fault (phase poison) at 9.3 s"), "{out}");
+        assert!(
+            out.contains(
+                "| MM2TaskFailed | severity=critical | 22.0 s | 82.0 s | 92.0 s | 72.7 s |"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("| active before the run |"), "{out}");
+        assert_eq!(risks(&result), ["5.4: alert MM2TaskFailed fired at 82.0 s"]);
     }
 }

@@ -84,6 +84,8 @@ pub struct ResultDoc {
     #[serde(default)]
     pub groups: BTreeMap<String, crate::verify::group_ledger::GroupVerdict>,
     #[serde(default)]
+    pub alerts: Option<crate::alerts::AlertsResult>,
+    #[serde(default)]
     pub not_measured: Vec<NotMeasuredDoc>,
 }
 

@@ -55,6 +55,9 @@ pub struct RunResult {
     /// per consumer group, its verdict on this run's stamped records over all its jobs
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub groups: BTreeMap<String, crate::verify::group_ledger::GroupVerdict>,
+    /// the deployment's alerts watched during the run (`--alerts`, `[alerts]`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<crate::alerts::AlertsResult>,
 }
 
 /// A consume job's figures, as its status gives them at the end.

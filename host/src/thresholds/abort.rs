@@ -37,6 +37,8 @@ impl AbortOnFail {
             consumers: &consumers,
             // What a group has not read yet is missed only once the run is over.
             groups: &std::collections::BTreeMap::new(),
+            // Alerts are collected when the watch stops.
+            alerts: None,
         };
         let failed = evaluate(&self.thresholds, &now)
             .into_iter()

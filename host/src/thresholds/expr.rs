@@ -68,6 +68,13 @@ pub struct Metric {
     pub path: String,
 }
 
+impl Metric {
+    /// `alert(NAME).…` or `alerts.…`: read from the deployment's alerts.
+    pub fn reads_alerts(&self) -> bool {
+        self.path.starts_with("alert(") || self.path.starts_with("alerts.")
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Limit {
     /// a number, already converted from its unit (times → ms)

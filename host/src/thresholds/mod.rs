@@ -59,6 +59,8 @@ pub struct Measurements<'a> {
     pub consumers: &'a [JobConsumption],
     /// consumer groups' verdicts: final only, so empty while the run goes on
     pub groups: &'a BTreeMap<String, GroupVerdict>,
+    /// the deployment's alerts: final only
+    pub alerts: Option<&'a crate::alerts::AlertsResult>,
 }
 
 impl<'a> From<&'a RunResult> for Measurements<'a> {
@@ -71,6 +73,7 @@ impl<'a> From<&'a RunResult> for Measurements<'a> {
             custom_histograms: &result.custom_histograms,
             consumers: &result.consumers,
             groups: &result.groups,
+            alerts: result.alerts.as_ref(),
         }
     }
 }
@@ -359,6 +362,9 @@ fn run_reading(result: &Measurements, path: &str) -> Result<Reading, Missing> {
     if let Some(reading) = group_reading(result, path) {
         return reading;
     }
+    if let Some(reading) = alert_reading(result, path) {
+        return reading;
+    }
     if let Some(field) = path.strip_prefix("consumers.") {
         let jobs: Vec<&JobConsumption> = result.consumers.iter().collect();
         return consumers_reading(&jobs, field);
@@ -412,6 +418,33 @@ fn group_reading(result: &Measurements, path: &str) -> Option<Result<Reading, Mi
         _ => Err(format!(
             "no group figure named {field:?} (missed, read_twice, read, lag_max)"
         )),
+    })
+}
+
+/// `alert(NAME).FIELD`, one alert rule's, or `alerts.fired`, over every rule: what the
+/// deployment's Prometheus fired during the run.
+fn alert_reading(result: &Measurements, path: &str) -> Option<Result<Reading, Missing>> {
+    let (name, field) = if let Some(rest) = path.strip_prefix("alert(") {
+        match rest.split_once(").") {
+            Some((name, field)) => (Some(name), field),
+            None => return Some(Err("write alert(NAME).FIELD".into())),
+        }
+    } else {
+        (None, path.strip_prefix("alerts.")?)
+    };
+    let Some(alerts) = result.alerts else {
+        return Some(Err("the run watched no alerts (--alerts PROBE)".into()));
+    };
+    Some(match (name, field) {
+        (_, "fired") => Ok(Reading::plain(alerts.fired(name).count() as f64)),
+        (Some(name), "fired_within") => alerts.fired_within_ms(name).map(|ms| Reading {
+            value: ms,
+            unit: Unit::Milliseconds,
+        }),
+        (Some(_), _) => Err(format!(
+            "no alert figure named {field:?} (fired, fired_within)"
+        )),
+        (None, _) => Err(format!("no alerts figure named {field:?} (fired)")),
     })
 }
 
@@ -493,6 +526,7 @@ mod tests {
         totals: Totals,
         custom: BTreeMap<String, HistogramResult>,
         groups: BTreeMap<String, GroupVerdict>,
+        alerts: Option<crate::alerts::AlertsResult>,
     }
 
     impl Run {
@@ -543,6 +577,7 @@ mod tests {
                         },
                     ),
                 ]),
+                alerts: None,
             }
         }
 
@@ -555,6 +590,7 @@ mod tests {
                 custom_histograms: &self.custom,
                 consumers: &[],
                 groups: &self.groups,
+                alerts: self.alerts.as_ref(),
             };
             evaluate(&[parse(text).unwrap()], &measurements)
         }
@@ -653,6 +689,51 @@ mod tests {
                  compares only with a duration"
             )
         );
+    }
+
+    #[test]
+    fn alerts_are_read_from_the_fault_and_only_those_the_run_fired() {
+        use crate::alerts::{AlertRecord, AlertsResult};
+        let mut run = Run::new();
+        let unwatched = run.one("alerts.fired == 0");
+        assert_eq!(unwatched.verdict, Verdict::NotMeasured);
+        let record = |name: &str, active_at_start: bool, firing_ms: Option<f64>| AlertRecord {
+            name: name.into(),
+            labels: BTreeMap::new(),
+            active_at_start,
+            pending_ms: Some(1_000.0),
+            firing_ms,
+            resolved_ms: None,
+        };
+        run.alerts = Some(AlertsResult {
+            probe: "prom".into(),
+            poll_ms: 2_000,
+            polls: 50,
+            failed_polls: 0,
+            fault_ms: Some(10_000.0),
+            fault: Some("phase poison".into()),
+            alerts: vec![
+                record("MM2TaskFailed", false, Some(75_000.0)),
+                record("MM2LagCritical", false, None),
+                record("MM2ConnectorNotRunning", true, Some(0.0)),
+            ],
+        });
+        let within = run.one("alert(MM2TaskFailed).fired_within < 2m");
+        assert!(within.passed(), "{within:?}");
+        assert_eq!(
+            (within.measured, within.limit),
+            (Some(65_000.0), Some(120_000.0))
+        );
+        assert!(!run.one("alert(MM2TaskFailed).fired_within < 1m").passed());
+        // Pending is not fired, and what fired before the run is the environment's.
+        assert_eq!(run.one("alerts.fired == 1").measured, Some(1.0));
+        assert!(run.one("alert(MM2LagCritical).fired == 0").passed());
+        assert!(run.one("alert(MM2ConnectorNotRunning).fired == 0").passed());
+        let never = run.one("alert(MM2LagCritical).fired_within < 2m");
+        assert_eq!(never.verdict, Verdict::NotMeasured);
+        assert!(never.note.unwrap().contains("did not fire"));
+        let typo = run.one("alert(MM2TaskFailed).fired_after < 2m");
+        assert!(typo.note.unwrap().contains("fired, fired_within"));
     }
 
     #[test]

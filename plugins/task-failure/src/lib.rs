@@ -34,6 +34,12 @@ impl Scenario for TaskFailure {
             .param(spec::duration("warmup", "20s", "steady load before the poison record"))
             .param(spec::duration("timeout", "3m", "longest wait for each stage"))
             .param(spec::duration(
+                "hold",
+                "0s",
+                "how long the task stays failed after the plain restart before the fix, as an \
+                 on-call team takes to react: long enough for an alert rule's `for` to fire it",
+            ))
+            .param(spec::duration(
                 "offset_flush",
                 "70s",
                 "wait before restoring the config: more than the workers' offset.flush.interval.ms",
@@ -113,6 +119,11 @@ impl Scenario for TaskFailure {
             if refailed.is_some() { 1.0 } else { 0.0 },
             "",
         );
+        let hold = param::duration("hold")?;
+        if !hold.is_zero() {
+            phase("hold");
+            sleep(hold);
+        }
 
         phase("fix");
         let fixed_at = monotonic_now();
