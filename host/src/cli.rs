@@ -46,7 +46,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a scenario file.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List the scenarios and plugins kscen finds, and the folders it found them in.
     List {
         /// Folder of scenario files. Default: `scenarios/` here, then those installed with kscen.
@@ -168,6 +168,12 @@ pub struct RunArgs {
     /// run's first fault action). Overrides the scenario file's `[alerts] fault_phase`.
     #[arg(long = "fault-phase", value_name = "PHASE", requires = "alerts")]
     pub fault_phase: Option<String>,
+    /// Sample MirrorMaker 2's own metrics from this Prometheus probe of the profile during the
+    /// run (replication latency, record age, rates, checkpoint latency, producer errors): `mm2_*`
+    /// gauges in the timeline, `mm2_*` figures for thresholds, and MM2's replication latency
+    /// beside kscen's in the result. Overrides the scenario file's `[mm2_metrics] probe`.
+    #[arg(long = "mm2-metrics", value_name = "PROBE")]
+    pub mm2_metrics: Option<String>,
 }
 
 /// `--alerts` and `--fault-phase` over the scenario file's `[alerts]`.
@@ -175,14 +181,14 @@ fn alert_watch(
     scenario: &crate::config::scenario::ScenarioFile,
     probe: Option<String>,
     fault_phase: Option<String>,
-) -> Option<crate::alerts::AlertWatch> {
+) -> Option<crate::watch::alerts::AlertWatch> {
     let from_file = scenario.alerts.clone();
     let probe = probe.or_else(|| from_file.as_ref().map(|w| w.probe.clone()))?;
-    Some(crate::alerts::AlertWatch {
+    Some(crate::watch::alerts::AlertWatch {
         probe,
         poll: from_file
             .as_ref()
-            .map_or(crate::alerts::DEFAULT_POLL, |w| w.poll),
+            .map_or(crate::watch::DEFAULT_POLL, |w| w.poll),
         fault_phase: fault_phase.or_else(|| from_file.and_then(|w| w.fault_phase)),
     })
 }
@@ -217,7 +223,8 @@ fn client_properties(
     Ok(properties)
 }
 
-async fn run(args: RunArgs) -> Result<u8> {
+async fn run(args: Box<RunArgs>) -> Result<u8> {
+    let args = *args;
     // A file path, or `<pack>/<scenario>` of an installed pack (verified again here).
     let scenario = crate::pack::load_scenario(&args.scenario)?;
     let profile = match &args.profile {
@@ -242,6 +249,16 @@ async fn run(args: RunArgs) -> Result<u8> {
     let host = Host::new()?;
     let request = RunRequest {
         alerts: alert_watch(&scenario, args.alerts, args.fault_phase),
+        mm2_metrics: match args.mm2_metrics {
+            Some(probe) => Some(crate::watch::mm2_metrics::Mm2MetricsWatch {
+                probe,
+                poll: scenario
+                    .mm2_metrics
+                    .as_ref()
+                    .map_or(crate::watch::DEFAULT_POLL, |w| w.poll),
+            }),
+            None => scenario.mm2_metrics.clone(),
+        },
         scenario,
         profile,
         overrides,

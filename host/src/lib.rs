@@ -1,7 +1,6 @@
 //! kscen: Kafka and MirrorMaker 2 load and resilience scenarios as sandboxed WebAssembly
 //! components. The host owns the Kafka clients, timers and metrics; scenarios orchestrate.
 
-pub mod alerts;
 pub mod bindings;
 pub mod bundle;
 pub mod caps;
@@ -28,3 +27,4 @@ pub mod run;
 pub mod template;
 pub mod thresholds;
 pub mod verify;
+pub mod watch;

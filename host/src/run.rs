@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use crate::alerts::AlertWatcher;
 use crate::caps::RunContext;
 use crate::cluster::Clusters;
 use crate::config::client_props::{map_consumer_properties, map_producer_properties, Property};
@@ -27,11 +26,14 @@ use crate::policy::{Grants, Offer};
 use crate::probe::Probes;
 use crate::report::console::{
     alert_lines, consumer_lines, custom_histogram_lines, figure_lines, group_lines,
-    perf_test_final_line, replication_lines, summary_table, threshold_lines, LiveOutput,
+    mm2_metrics_lines, perf_test_final_line, replication_lines, summary_table, threshold_lines,
+    LiveOutput,
 };
 use crate::report::live_consumers::ConsumeSnapshot;
 use crate::report::result::{self, Environment, Outcome, PluginMeta, RunResult, ScenarioMeta};
 use crate::thresholds::abort::AbortOnFail;
+use crate::watch::alerts::AlertWatcher;
+use crate::watch::mm2_metrics::Mm2MetricsWatcher;
 
 pub struct RunRequest {
     pub scenario: ScenarioFile,
@@ -52,7 +54,9 @@ pub struct RunRequest {
     /// `--mirror`: the MirrorMaker 2 mirror to measure, over the scenario file's `mirror`
     pub mirror: Option<String>,
     /// the deployment's alerts to watch: `--alerts` over the scenario file's `[alerts]`
-    pub alerts: Option<crate::alerts::AlertWatch>,
+    pub alerts: Option<crate::watch::alerts::AlertWatch>,
+    /// MirrorMaker 2's metrics to sample: `--mm2-metrics` over the scenario's `[mm2_metrics]`
+    pub mm2_metrics: Option<crate::watch::mm2_metrics::Mm2MetricsWatch>,
 }
 
 /// How the run ended, for the exit code.
@@ -111,7 +115,10 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
     // A misnamed or silent Prometheus is an error naming it, not a run whose alert criteria are
     // all "not measured".
     if let Some(watch) = &request.alerts {
-        crate::alerts::check(watch, &probes).await?;
+        crate::watch::alerts::check(watch, &probes).await?;
+    }
+    if let Some(watch) = &request.mm2_metrics {
+        crate::watch::mm2_metrics::check(watch, &probes).await?;
     }
     let fault_targets = faults.targets();
     let offer = Offer {
@@ -263,6 +270,12 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         }
         None => None,
     };
+    let mm2_watcher = request.mm2_metrics.clone().map(|watch| {
+        let run = context.clone();
+        Mm2MetricsWatcher::start(watch, context.probes.clone(), metrics.clone(), move || {
+            Some(run.mirror.used()?.source.as_ref()?.name.clone())
+        })
+    });
     let (stop_ticker, ticker_stopped) = tokio::sync::oneshot::channel();
     let ticker = spawn_timeline(metrics.clone(), scenario.name.clone(), ticker_stopped);
 
@@ -295,6 +308,10 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         Some(watcher) => Some(watcher.finish(|| metrics.events.snapshot()).await),
         None => None,
     };
+    let mut mm2_metrics = match mm2_watcher {
+        Some(watcher) => Some(watcher.finish(&metrics).await),
+        None => None,
+    };
 
     let aborted = abort.as_ref().and_then(|a| a.reason());
     let end = match outcome {
@@ -308,6 +325,9 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         }
     };
     let phases = result::collect_phases(&metrics);
+    if let Some(mm2) = &mut mm2_metrics {
+        mm2.compare_with(&phases);
+    }
     let ended_at = chrono::Utc::now();
     let mut run_result = RunResult {
         schema: result::SCHEMA,
@@ -350,6 +370,7 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         consumers: result::consumers(&metrics),
         groups: result::groups(&metrics),
         alerts,
+        mm2_metrics,
         figures: metrics.figures(),
         thresholds: Vec::new(),
     };
@@ -370,6 +391,9 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
     print!("{}", group_lines(&run_result.groups));
     if let Some(alerts) = &run_result.alerts {
         print!("{}", alert_lines(alerts));
+    }
+    if let Some(mm2) = &run_result.mm2_metrics {
+        print!("{}", mm2_metrics_lines(mm2));
     }
     if let Some(path) = &request.json {
         write_json(path, &run_result)?;
@@ -450,7 +474,7 @@ pub fn parse_set(arg: &str) -> Result<(String, String)> {
 /// A threshold on alerts needs alerts to read: refused before the run rather than "not measured"
 /// after it.
 fn check_alert_thresholds<'a>(
-    watch: &Option<crate::alerts::AlertWatch>,
+    watch: &Option<crate::watch::alerts::AlertWatch>,
     mut thresholds: impl Iterator<Item = &'a crate::thresholds::Threshold>,
 ) -> Result<()> {
     if watch.is_none() {

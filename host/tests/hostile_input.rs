@@ -160,9 +160,8 @@ fn alert_watches_that_cannot_work_are_refused_before_the_run() {
         let stderr = run.stderr();
         assert_eq!(run.code(), 1, "{probe}: {stderr}");
         assert!(
-            stderr.contains(&format!(
-                "[alerts] cannot read the alerts of probe {probe:?}"
-            )) && stderr.contains(says),
+            stderr.contains(&format!("alerts: cannot read probe {probe:?}"))
+                && stderr.contains(says),
             "{probe}: {stderr}"
         );
     }

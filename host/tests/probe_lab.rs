@@ -186,6 +186,16 @@ async fn prometheus_answers_mm2_and_heap_queries() {
     for s in &heap {
         assert!(s.value > 1e6, "{s:?}");
     }
+    // And as seed 000's script writes it, under its older exporter's name (a recording rule).
+    query_until(
+        &probes,
+        r#"sum(jvm_memory_bytes_used{job="mm2-connect",area="heap"})"#,
+        |samples| match samples {
+            [s] if s.value > 1e6 => Ok(()),
+            _ => Err(format!("{samples:?}")),
+        },
+    )
+    .await;
     // MM2's own metrics: the seed topic's 8 partitions, each reported by the worker whose task
     // replicates it (polled: a worker whose scrape timed out has its series stale for a moment).
     query_until(

@@ -31,7 +31,9 @@ pub struct ScenarioFile {
     /// Producer settings (`[producer]`, Java or librdkafka names), before the command line's.
     pub producer: Vec<super::client_props::Property>,
     /// The deployment's alerts to watch during the run (`[alerts]`).
-    pub alerts: Option<crate::alerts::AlertWatch>,
+    pub alerts: Option<crate::watch::alerts::AlertWatch>,
+    /// MirrorMaker 2's own metrics to sample during the run (`[mm2_metrics]`).
+    pub mm2_metrics: Option<crate::watch::mm2_metrics::Mm2MetricsWatch>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -50,22 +52,42 @@ struct RawAlerts {
 }
 
 impl RawAlerts {
-    fn resolve(self) -> Result<crate::alerts::AlertWatch> {
-        let poll = match &self.poll {
-            Some(text) => parse_duration(text).with_context(|| format!("poll = {text:?}"))?,
-            None => crate::alerts::DEFAULT_POLL,
-        };
-        anyhow::ensure!(
-            poll >= std::time::Duration::from_millis(100),
-            "poll = {:?}: at least 100ms (each poll is a query to the Prometheus server)",
-            self.poll.unwrap_or_default()
-        );
-        Ok(crate::alerts::AlertWatch {
+    fn resolve(self) -> Result<crate::watch::alerts::AlertWatch> {
+        Ok(crate::watch::alerts::AlertWatch {
+            poll: watch_poll(self.poll.as_deref())?,
             probe: self.probe,
-            poll,
             fault_phase: self.fault_phase,
         })
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMm2Metrics {
+    probe: String,
+    poll: Option<String>,
+}
+
+impl RawMm2Metrics {
+    fn resolve(self) -> Result<crate::watch::mm2_metrics::Mm2MetricsWatch> {
+        Ok(crate::watch::mm2_metrics::Mm2MetricsWatch {
+            poll: watch_poll(self.poll.as_deref())?,
+            probe: self.probe,
+        })
+    }
+}
+
+/// A watch's `poll`: each is a query to the deployment's Prometheus.
+fn watch_poll(text: Option<&str>) -> Result<Duration> {
+    let Some(text) = text else {
+        return Ok(crate::watch::DEFAULT_POLL);
+    };
+    let poll = parse_duration(text).with_context(|| format!("poll = {text:?}"))?;
+    anyhow::ensure!(
+        poll >= Duration::from_millis(100),
+        "poll = {text:?}: at least 100ms (each poll is a query to the Prometheus server)"
+    );
+    Ok(poll)
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,6 +112,7 @@ struct RawScenario {
     #[serde(default)]
     producer: toml::Table,
     alerts: Option<RawAlerts>,
+    mm2_metrics: Option<RawMm2Metrics>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -199,6 +222,11 @@ impl ScenarioFile {
             .map(RawAlerts::resolve)
             .transpose()
             .with_context(|| format!("invalid [alerts] in {}", path.display()))?;
+        let mm2_metrics = raw
+            .mm2_metrics
+            .map(RawMm2Metrics::resolve)
+            .transpose()
+            .with_context(|| format!("invalid [mm2_metrics] in {}", path.display()))?;
         let name = raw.name.unwrap_or_else(|| {
             path.file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
@@ -217,6 +245,7 @@ impl ScenarioFile {
             mirror: raw.mirror,
             producer,
             alerts,
+            mm2_metrics,
             thresholds: raw
                 .thresholds
                 .iter()

@@ -18,9 +18,9 @@ const LOG4J: &str = include_str!("../../../lab/templates/log4j.properties");
 const LOG4J2: &str = include_str!("../../../lab/templates/log4j2.properties");
 const JMX_BROKER: &str = include_str!("../../../lab/templates/jmx-broker.yml");
 const JMX_CONNECT: &str = include_str!("../../../lab/templates/jmx-connect.yml");
-const ALERT_RULES: &str = include_str!("../../../lab/templates/prometheus-alerts.yml");
+const RULES: &str = include_str!("../../../lab/templates/prometheus-rules.yml");
 /// Beside `prometheus.yml`, which names it relative to itself.
-const ALERT_RULES_FILE: &str = "alerts.yml";
+const RULES_FILE: &str = "rules.yml";
 
 const BYTE_ARRAY_CONVERTER: &str = "org.apache.kafka.connect.converters.ByteArrayConverter";
 
@@ -91,7 +91,7 @@ pub fn write_process_files(topo: &Topology, p: &Process, s: &Settings) -> Result
                 );
             };
             write(&p.prometheus_config(), &prometheus_yml(topo))?;
-            write(&p.dir.join(ALERT_RULES_FILE), ALERT_RULES)?;
+            write(&p.dir.join(RULES_FILE), RULES)?;
             let command = prometheus_command(p, binary);
             return write(&p.start_script(), &start_script(p, s, command));
         }
@@ -166,7 +166,7 @@ fn prometheus_yml(topo: &Topology) -> String {
          \x20 scrape_timeout: {SCRAPE_INTERVAL_SECS}s\n\
          \x20 evaluation_interval: {SCRAPE_INTERVAL_SECS}s\n\
          rule_files:\n\
-         \x20 - {ALERT_RULES_FILE}\n\
+         \x20 - {RULES_FILE}\n\
          scrape_configs:\n"
     );
     for (job, procs) in jobs {
@@ -191,13 +191,13 @@ fn prometheus_yml(topo: &Topology) -> String {
     out
 }
 
-/// Rewrites `prometheus.yml` and the alert rules if they differ from what this lab generates; true if it did (the
+/// Rewrites `prometheus.yml` and its rules if they differ from what this lab generates; true if it did (the
 /// running server then needs a SIGHUP to reload it).
 pub fn refresh_prometheus_config(topo: &Topology, p: &Process) -> Result<bool> {
     let mut changed = false;
     for (path, wanted) in [
         (p.prometheus_config(), prometheus_yml(topo)),
-        (p.dir.join(ALERT_RULES_FILE), ALERT_RULES.to_string()),
+        (p.dir.join(RULES_FILE), RULES.to_string()),
     ] {
         if std::fs::read_to_string(&path).is_ok_and(|current| current == wanted) {
             continue;
@@ -660,13 +660,42 @@ mod tests {
         assert!(outdated_layout(&topo, &[broker, worker]).is_empty());
     }
 
+    /// Prometheus refuses to start on a rules file it cannot load: `promtool` checks ours (CI
+    /// installs it with Prometheus).
+    #[test]
+    fn the_rules_file_is_one_prometheus_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let rules = dir.path().join(RULES_FILE);
+        write(&rules, RULES).unwrap();
+        let checked = match std::process::Command::new("promtool")
+            .arg("check")
+            .arg("rules")
+            .arg(&rules)
+            .output()
+        {
+            Ok(output) => output,
+            Err(_) if std::env::var("CI").as_deref() != Ok("true") => {
+                eprintln!("skipped: no promtool (apt-get install prometheus)");
+                return;
+            }
+            Err(e) => panic!("CI=true and promtool cannot run: {e}"),
+        };
+        let said = String::from_utf8_lossy(&checked.stdout);
+        assert!(
+            checked.status.success(),
+            "{said}{}",
+            String::from_utf8_lossy(&checked.stderr)
+        );
+        assert!(said.contains("SUCCESS: 8 rules found"), "{said}");
+    }
+
     #[test]
     fn prometheus_scrapes_every_exporter_under_the_seeds_job_names() {
         let topo = Topology::new(Path::new("/tmp/s"), 3000, 1).unwrap();
         let yml = prometheus_yml(&topo);
         assert!(yml.starts_with("# generated"), "{yml}");
         assert!(yml.contains("\nglobal:\n  scrape_interval: 1s\n"), "{yml}");
-        assert!(yml.contains("\nrule_files:\n  - alerts.yml\n"), "{yml}");
+        assert!(yml.contains("\nrule_files:\n  - rules.yml\n"), "{yml}");
         for (job, target, process) in [
             ("kafka-source", "23116", "source-1"),
             ("kafka-target", "23216", "target-1"),

@@ -35,7 +35,7 @@ pub fn perf_test_final_line(phases: &[PhaseResult]) -> Option<String> {
     let mut records = 0;
     let mut bytes = 0;
     for phase in &with_data {
-        let decoded = decode(&phase.service_us.hdr)?;
+        let decoded = crate::metrics::histogram::decode(&phase.service_us.hdr)?;
         service.add(&decoded).ok()?;
         records += phase.acked;
         bytes += phase.bytes;
@@ -52,16 +52,6 @@ pub fn perf_test_final_line(phases: &[PhaseResult]) -> Option<String> {
         ms(0.99),
         ms(0.999),
     ))
-}
-
-fn decode(text: &str) -> Option<hdrhistogram::Histogram<u64>> {
-    use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .ok()?;
-    hdrhistogram::serialization::Deserializer::new()
-        .deserialize(&mut bytes.as_slice())
-        .ok()
 }
 
 /// The table printed at the end of a run: offered vs achieved load, corrected latency (the
@@ -330,7 +320,7 @@ pub fn group_lines(groups: &BTreeMap<String, crate::verify::group_ledger::GroupV
 
 /// The alerts that fired during the run, when they went pending and firing; those already active
 /// before it are counted apart.
-pub fn alert_lines(alerts: &crate::alerts::AlertsResult) -> String {
+pub fn alert_lines(alerts: &crate::watch::alerts::AlertsResult) -> String {
     use std::fmt::Write as _;
     let seconds = |ms: Option<f64>| ms.map_or("-".to_string(), |ms| format!("{:.1}s", ms / 1000.0));
     let mut out = String::new();
@@ -358,6 +348,35 @@ pub fn alert_lines(alerts: &crate::alerts::AlertsResult) -> String {
         alerts.fired(None).count(),
         alerts.failed_polls,
         alerts.polls
+    );
+    out
+}
+
+/// MM2's replication latency beside kscen's (its series are among the run's figures).
+pub fn mm2_metrics_lines(mm2: &crate::watch::mm2_metrics::Mm2MetricsResult) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    if let Some(l) = &mm2.latency {
+        let _ = writeln!(
+            out,
+            "replication latency, MM2 (replication-latency-ms) vs kscen (one clock): mean {:.1} vs {:.1} ms \
+             ({:+.1}), max {:.1} vs {:.1} ms ({:+.1}); kscen p99 {:.1} ms",
+            l.mm2_mean_ms,
+            l.kscen_mean_ms,
+            l.mean_difference_ms,
+            l.mm2_max_ms,
+            l.kscen_max_ms,
+            l.max_difference_ms,
+            l.kscen_p99_ms
+        );
+    }
+    let _ = writeln!(
+        out,
+        "MM2 metrics ({}): {} series, {} of {} polls incomplete",
+        mm2.probe,
+        mm2.series.len(),
+        mm2.failed_polls,
+        mm2.polls
     );
     out
 }

@@ -157,6 +157,7 @@ fn run_section(out: &mut String, number: usize, run: &LoadedResult) {
     thresholds(out, number, result);
     alerts(out, result);
     replication(out, number, result);
+    mm2_metrics(out, result);
     consumer_groups(out, result);
     observed(out, number, result, &table);
     let risks = risks(result);
@@ -597,6 +598,63 @@ fn alerts(out: &mut String, result: &ResultDoc) {
     out.push('\n');
 }
 
+/// MirrorMaker 2's own figures, under Replication, and its replication latency beside kscen's.
+fn mm2_metrics(out: &mut String, result: &ResultDoc) {
+    let Some(mm2) = &result.mm2_metrics else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "#### MirrorMaker 2's own figures (probe `{}`)\n",
+        mm2.probe
+    );
+    let scope = if mm2.topics.is_empty() {
+        "every mirrored topic".to_string()
+    } else {
+        mm2.topics
+            .iter()
+            .map(|t| format!("`{t}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = writeln!(
+        out,
+        "{} poll(s) every {} ms ({} incomplete), over {scope}.\n",
+        mm2.polls, mm2.poll_ms, mm2.failed_polls
+    );
+    if let Some(l) = &mm2.latency {
+        out.push_str("| Replication latency | MM2 (`replication-latency-ms`) | kscen (one clock) | kscen − MM2 |\n|---|---|---|---|\n");
+        let _ = writeln!(
+            out,
+            "| mean | {:.1} ms | {:.1} ms | {:+.1} ms |\n| max | {:.1} ms | {:.1} ms | {:+.1} ms |\n",
+            l.mm2_mean_ms,
+            l.kscen_mean_ms,
+            l.mean_difference_ms,
+            l.mm2_max_ms,
+            l.kscen_max_ms,
+            l.max_difference_ms
+        );
+        let _ = writeln!(
+            out,
+            "MM2 counts from the record's timestamp to its producer's acknowledgement on the \
+             target; kscen from the intended send to the record read on the target.\n"
+        );
+    }
+    out.push_str("| Series | Value | Over the run | Samples |\n|---|---|---|---|\n");
+    for series in &mm2.series {
+        let _ = writeln!(
+            out,
+            "| `{}` | {:.1} {} | {:?} | {} |",
+            series.name,
+            series.figure(),
+            series.unit,
+            series.summary,
+            series.samples
+        );
+    }
+    out.push('\n');
+}
+
 /// The run's consume jobs and each group's verdict on its stamped records, under Replication:
 /// what an application reading through the mirror got.
 fn consumer_groups(out: &mut String, result: &ResultDoc) {
@@ -921,5 +979,36 @@ mod tests {
         );
         assert!(out.contains("| active before the run |"), "{out}");
         assert_eq!(risks(&result), ["5.4: alert MM2TaskFailed fired at 82.0 s"]);
+    }
+
+    #[test]
+    fn mm2_figures_are_set_beside_kscens() {
+        let result: ResultDoc = serde_json::from_value(serde_json::json!({
+            "schema": "kscen.result/v1",
+            "scenario": {"name": "5.4"},
+            "outcome": {"status": "completed"},
+            "mm2_metrics": {
+                "probe": "prometheus", "poll_ms": 2000, "polls": 40, "failed_polls": 1,
+                "topics": ["source.orders"], "source_connector": "mirror-source",
+                "series": [{"name": "mm2_record_rate", "unit": "records/s", "summary": "mean",
+                            "query": "sum(...)", "samples": 39, "first": 400.0, "last": 500.0,
+                            "mean": 450.0, "max": 500.0}],
+                "latency": {"mm2_mean_ms": 11.0, "mm2_max_ms": 170.0, "kscen_mean_ms": 25.0,
+                            "kscen_p99_ms": 90.0, "kscen_max_ms": 210.0,
+                            "mean_difference_ms": 14.0, "max_difference_ms": 40.0},
+            },
+        }))
+        .unwrap();
+        let mut out = String::new();
+        mm2_metrics(&mut out, &result);
+        assert!(out.contains("over `source.orders`"), "{out}");
+        assert!(
+            out.contains("| max | 170.0 ms | 210.0 ms | +40.0 ms |"),
+            "{out}"
+        );
+        assert!(
+            out.contains("| `mm2_record_rate` | 450.0 records/s | Mean | 39 |"),
+            "{out}"
+        );
     }
 }

@@ -84,7 +84,9 @@ pub struct ResultDoc {
     #[serde(default)]
     pub groups: BTreeMap<String, crate::verify::group_ledger::GroupVerdict>,
     #[serde(default)]
-    pub alerts: Option<crate::alerts::AlertsResult>,
+    pub alerts: Option<crate::watch::alerts::AlertsResult>,
+    #[serde(default)]
+    pub mm2_metrics: Option<crate::watch::mm2_metrics::Mm2MetricsResult>,
     #[serde(default)]
     pub not_measured: Vec<NotMeasuredDoc>,
 }

@@ -57,7 +57,10 @@ pub struct RunResult {
     pub groups: BTreeMap<String, crate::verify::group_ledger::GroupVerdict>,
     /// the deployment's alerts watched during the run (`--alerts`, `[alerts]`)
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub alerts: Option<crate::alerts::AlertsResult>,
+    pub alerts: Option<crate::watch::alerts::AlertsResult>,
+    /// MirrorMaker 2's own metrics sampled during the run (`--mm2-metrics`, `[mm2_metrics]`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mm2_metrics: Option<crate::watch::mm2_metrics::Mm2MetricsResult>,
 }
 
 /// A consume job's figures, as its status gives them at the end.

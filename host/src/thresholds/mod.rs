@@ -60,7 +60,7 @@ pub struct Measurements<'a> {
     /// consumer groups' verdicts: final only, so empty while the run goes on
     pub groups: &'a BTreeMap<String, GroupVerdict>,
     /// the deployment's alerts: final only
-    pub alerts: Option<&'a crate::alerts::AlertsResult>,
+    pub alerts: Option<&'a crate::watch::alerts::AlertsResult>,
 }
 
 impl<'a> From<&'a RunResult> for Measurements<'a> {
@@ -526,7 +526,7 @@ mod tests {
         totals: Totals,
         custom: BTreeMap<String, HistogramResult>,
         groups: BTreeMap<String, GroupVerdict>,
-        alerts: Option<crate::alerts::AlertsResult>,
+        alerts: Option<crate::watch::alerts::AlertsResult>,
     }
 
     impl Run {
@@ -693,7 +693,7 @@ mod tests {
 
     #[test]
     fn alerts_are_read_from_the_fault_and_only_those_the_run_fired() {
-        use crate::alerts::{AlertRecord, AlertsResult};
+        use crate::watch::alerts::{AlertRecord, AlertsResult};
         let mut run = Run::new();
         let unwatched = run.one("alerts.fired == 0");
         assert_eq!(unwatched.verdict, Verdict::NotMeasured);

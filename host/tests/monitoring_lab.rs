@@ -1,8 +1,12 @@
-//! The seeds' MirrorMaker 2 alert rules (seed 003 §7), loaded by the lab's Prometheus, watched by
-//! `kscen run --alerts`: a real task failure (5.4's poison record) held failed past the rule's
-//! `for: 1m` fires MM2TaskFailed and the run says how long after the fault; a clean PERF-01 run
-//! fires none. Set `KSCEN_LAB_PROFILE` to the plain lab's profile.toml (with Prometheus); without it
-//! the test skips, except under `CI=true`.
+//! The deployment's own monitoring, read through the lab's Prometheus during a run:
+//! - the seeds' MirrorMaker 2 alert rules (seed 003 §7), watched by `kscen run --alerts`: a real
+//!   task failure (5.4's poison record) held failed past the rule's `for: 1m` fires MM2TaskFailed
+//!   and the run says how long after the fault; a clean PERF-01 run fires none;
+//! - MirrorMaker 2's own metrics (`--mm2-metrics`): sampled into the timeline and figures, and its
+//!   replication latency set beside kscen's for the tracked load of the run.
+//!
+//! Set `KSCEN_LAB_PROFILE` to the plain lab's profile.toml (with Prometheus); without it the test
+//! skips, except under `CI=true`.
 
 mod support;
 
@@ -31,6 +35,8 @@ fn a_held_task_failure_fires_the_seeds_alert_and_a_clean_run_fires_none() {
             "prometheus",
             "--threshold",
             "alerts.fired == 0",
+            "--mm2-metrics",
+            "prometheus",
         ],
     );
     // PERF-01's own latency criterion depends on the machine; the alerts' is the test's.
@@ -41,6 +47,18 @@ fn a_held_task_failure_fires_the_seeds_alert_and_a_clean_run_fires_none() {
     assert!(clean
         .stdout()
         .contains("alerts (prometheus): 0 fired during the run"));
+    // No tracked load: MM2's figures over every mirrored topic, nothing to compare with.
+    let mm2 = &clean.result()["mm2_metrics"];
+    assert_eq!(mm2["topics"], serde_json::json!([]), "{mm2}");
+    assert!(mm2.get("latency").is_none(), "{mm2}");
+    assert!(clean.figure("mm2_record_rate") > 0.0, "{mm2}");
+    let timeline = clean.result()["timeline"].as_array().unwrap();
+    assert!(
+        timeline
+            .iter()
+            .any(|p| p["gauges"]["mm2_replication_latency_ms"].is_number()),
+        "MM2's latency is in the timeline"
+    );
 
     let failure = run_bundled(
         &profile,
@@ -58,6 +76,10 @@ fn a_held_task_failure_fires_the_seeds_alert_and_a_clean_run_fires_none() {
             "poison",
             "--threshold",
             "alert(MM2TaskFailed).fired_within < 2m",
+            "--mm2-metrics",
+            "prometheus",
+            "--threshold",
+            "mm2_replication_latency_max_ms < 10m",
         ],
     );
     assert_eq!(
@@ -85,6 +107,17 @@ fn a_held_task_failure_fires_the_seeds_alert_and_a_clean_run_fires_none() {
         fired.iter().all(|a| !a["resolved_ms"].is_null()),
         "the fix resolves it before the run ends: {alerts}"
     );
+    // The tracked load's remote topic, the run's source connector's producers, both latencies.
+    let mm2 = &failure.result()["mm2_metrics"];
+    let remote = failure.result()["replication"][0]["remote_topic"].clone();
+    assert_eq!(mm2["topics"], serde_json::json!([remote]), "{mm2}");
+    assert_eq!(mm2["source_connector"], "mirror-source", "{mm2}");
+    let latency = &mm2["latency"];
+    assert!(f64_of(&latency["mm2_max_ms"]) > 0.0, "{latency}");
+    assert!(f64_of(&latency["kscen_max_ms"]) > 0.0, "{latency}");
+    assert!(failure
+        .stdout()
+        .contains("replication latency, MM2 (replication-latency-ms) vs kscen"));
     let events = failure.result()["events"].as_array().unwrap();
     assert!(
         events

@@ -17,6 +17,8 @@ use crate::metrics::events::Event;
 use crate::metrics::RunMetrics;
 use crate::probe::{Probes, Sample};
 
+use super::Poller;
+
 /// Every pending or firing alert, as Prometheus keeps it for its rules.
 const ALERTS_QUERY: &str = "ALERTS";
 
@@ -30,8 +32,6 @@ pub struct AlertWatch {
     /// action
     pub fault_phase: Option<String>,
 }
-
-pub const DEFAULT_POLL: Duration = Duration::from_secs(2);
 
 /// The alerts of a run, as its result records them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -236,12 +236,10 @@ fn transition(record: &AlertRecord, to: &'static str) -> Transition {
     }
 }
 
-/// Polls the probe until stopped, logging each transition as an `alert` event; the first poll
-/// runs before the task returns its handle's first tick, so alerts active at the start are known.
+/// Polls the probe until stopped, logging each transition as an `alert` event.
 pub struct AlertWatcher {
     ledger: Arc<Mutex<AlertLedger>>,
-    stop: tokio::sync::watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
+    poller: Poller,
     watch: AlertWatch,
 }
 
@@ -258,37 +256,28 @@ impl AlertWatcher {
             .lock()
             .unwrap()
             .observe(metrics.clock.now_ns() as f64 / 1e6, &first);
-        let (stop, mut stopped) = tokio::sync::watch::channel(false);
-        let task = {
-            let ledger = ledger.clone();
-            let watch = watch.clone();
-            tokio::spawn(async move {
-                let mut interval = tokio::time::interval(watch.poll);
-                interval.tick().await;
-                loop {
-                    tokio::select! {
-                        _ = interval.tick() => {}
-                        _ = stopped.changed() => {}
-                    }
-                    poll_once(&watch, &probes, &metrics, &ledger).await;
-                    if *stopped.borrow() {
-                        return;
-                    }
-                }
+        let poller = {
+            let (ledger, watch, probes) = (ledger.clone(), watch.clone(), Arc::new(probes));
+            Poller::spawn(watch.poll, move || {
+                let (ledger, watch, probes, metrics) = (
+                    ledger.clone(),
+                    watch.clone(),
+                    probes.clone(),
+                    metrics.clone(),
+                );
+                async move { poll_once(&watch, &probes, &metrics, &ledger).await }
             })
         };
         Ok(AlertWatcher {
             ledger,
-            stop,
-            task,
+            poller,
             watch,
         })
     }
 
     /// One last poll, then the result.
     pub async fn finish(self, events: impl FnOnce() -> Vec<Event>) -> AlertsResult {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
+        self.poller.stop().await;
         let ledger = std::mem::take(&mut *self.ledger.lock().unwrap());
         ledger.finish(&self.watch, &events())
     }
@@ -300,13 +289,7 @@ pub async fn check(watch: &AlertWatch, probes: &Probes) -> anyhow::Result<()> {
 }
 
 async fn read_or_explain(watch: &AlertWatch, probes: &Probes) -> anyhow::Result<Vec<Sample>> {
-    probes.query(&watch.probe, ALERTS_QUERY).await.map_err(|e| {
-        anyhow::anyhow!(
-            "[alerts] cannot read the alerts of probe {:?}: {e}. Name a kind = \"prometheus\" \
-             probe of the profile that answers",
-            watch.probe
-        )
-    })
+    super::first_answer(probes, "alerts", &watch.probe, ALERTS_QUERY).await
 }
 
 async fn poll_once(
@@ -367,7 +350,7 @@ mod tests {
     fn watch(fault_phase: Option<&str>) -> AlertWatch {
         AlertWatch {
             probe: "prom".into(),
-            poll: DEFAULT_POLL,
+            poll: super::super::DEFAULT_POLL,
             fault_phase: fault_phase.map(String::from),
         }
     }
