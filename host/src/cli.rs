@@ -70,6 +70,12 @@ pub enum Command {
     },
     /// Render result files as a Markdown report, a self-contained HTML page and CSV files.
     Report(crate::report::command::ReportArgs),
+    /// Put a baseline and a candidate (each one or more repetitions of a run) side by side:
+    /// throughput, latency percentiles and figures, the change, and whether it exceeds the noise.
+    #[command(
+        after_help = "Example, three runs before and after a linger.ms change:\n  kscen compare --baseline a1.json a2.json a3.json --candidate b1.json b2.json b3.json\n\nWith repetitions on both sides, a change is beyond noise when the sides' ranges do not\noverlap; with one run, a latency percentile's sampling interval is used, and other\nfigures say the noise is unknown."
+    )]
+    Compare(crate::report::compare::CompareArgs),
     /// Show the deployment's MirrorMaker 2 mirrors (found through Connect, or pinned by the
     /// profile's [mm2]) and what is wrong with them. Exits 2 when a problem is listed.
     DescribeDeployment(DescribeDeploymentArgs),
@@ -201,6 +207,7 @@ pub async fn execute(cli: Cli) -> Result<u8> {
         Command::New(args) => new_project(args).map(|()| EXIT_OK),
         Command::Lab { command } => crate::lab::run(command).await.map(|()| EXIT_OK),
         Command::Report(args) => crate::report::command::run(args).map(|()| EXIT_OK),
+        Command::Compare(args) => crate::report::compare::run(args).map(|()| EXIT_OK),
         Command::DescribeDeployment(args) => describe_deployment(args).await,
         Command::Import(args) => crate::import::run(args).map(|()| EXIT_OK),
         Command::Pack { command } => crate::pack::run(command).await.map(|()| EXIT_OK),

@@ -2,6 +2,7 @@
 //! metrics, and `kscen report` (Markdown, HTML, CSV).
 
 pub mod command;
+pub mod compare;
 pub mod console;
 pub mod csv;
 pub mod html;

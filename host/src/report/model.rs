@@ -207,6 +207,9 @@ pub struct HistogramDoc {
     pub p99: u64,
     pub p999: u64,
     pub max: u64,
+    /// the histogram itself (HdrHistogram V2 + DEFLATE, base64); absent in imported results
+    #[serde(default)]
+    pub hdr: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
