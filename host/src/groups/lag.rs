@@ -99,8 +99,7 @@ pub fn describe_group(
             list.add_partition(topic.name(), partition.id());
         }
     }
-    let committed: HashMap<(String, i32), i64> = consumer
-        .committed_offsets(list, METADATA_TIMEOUT)?
+    let committed: HashMap<(String, i32), i64> = committed_offsets(consumer, list)?
         .elements()
         .iter()
         .filter_map(|e| match e.offset() {
@@ -145,14 +144,52 @@ pub fn describe_group(
 }
 
 /// The group's state and member count; `Dead` when the coordinator does not list it.
+/// How often, and how far apart, an offset fetch is asked again while the group's coordinator
+/// moves: a broker that just started or restarted loads `__consumer_offsets` partitions for a
+/// moment, and answers NotCoordinator or CoordinatorLoadInProgress meanwhile.
+const COORDINATOR_ATTEMPTS: u32 = 10;
+const COORDINATOR_BACKOFF: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// The group's committed offsets of `list`.
+fn committed_offsets(
+    consumer: &BaseConsumer,
+    list: TopicPartitionList,
+) -> rdkafka::error::KafkaResult<TopicPartitionList> {
+    while_coordinator_moves(|| consumer.committed_offsets(list.clone(), METADATA_TIMEOUT))
+}
+
+/// `ask`, asked again while the group's coordinator is moving.
+fn while_coordinator_moves<T>(
+    mut ask: impl FnMut() -> rdkafka::error::KafkaResult<T>,
+) -> rdkafka::error::KafkaResult<T> {
+    let mut attempt = 1;
+    loop {
+        match ask() {
+            Err(e) if attempt < COORDINATOR_ATTEMPTS && coordinator_moving(&e) => {
+                attempt += 1;
+                std::thread::sleep(COORDINATOR_BACKOFF);
+            }
+            answer => return answer,
+        }
+    }
+}
+
+fn coordinator_moving(error: &rdkafka::error::KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode::*;
+    matches!(
+        error.rdkafka_error_code(),
+        Some(NotCoordinator | CoordinatorNotAvailable | CoordinatorLoadInProgress)
+    )
+}
+
 fn describe(consumer: &BaseConsumer, cluster: &str, group: &str) -> HostResult<(String, usize)> {
-    let groups = consumer
-        .fetch_group_list(Some(group), METADATA_TIMEOUT)
-        .map_err(|e| {
-            HostError::Kafka(format!(
-                "describing consumer group {group} on {cluster}: {e}"
-            ))
-        })?;
+    let groups =
+        while_coordinator_moves(|| consumer.fetch_group_list(Some(group), METADATA_TIMEOUT))
+            .map_err(|e| {
+                HostError::Kafka(format!(
+                    "describing consumer group {group} on {cluster}: {e}"
+                ))
+            })?;
     Ok(groups
         .groups()
         .iter()
@@ -179,5 +216,36 @@ fn candidates<'m>(
             .iter()
             .filter(|t| !t.name().starts_with(INTERNAL_PREFIX) && t.error().is_none())
             .collect()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rdkafka::error::KafkaError;
+    use rdkafka::types::RDKafkaErrorCode;
+
+    use super::*;
+
+    #[test]
+    fn a_moving_coordinator_is_asked_again_and_other_errors_are_not() {
+        let mut answers = vec![
+            Err(KafkaError::MetadataFetch(RDKafkaErrorCode::NotCoordinator)),
+            Err(KafkaError::MetadataFetch(
+                RDKafkaErrorCode::CoordinatorLoadInProgress,
+            )),
+            Ok(7),
+        ]
+        .into_iter();
+        assert_eq!(while_coordinator_moves(|| answers.next().unwrap()), Ok(7));
+
+        let mut asked = 0;
+        let refused = while_coordinator_moves(|| -> rdkafka::error::KafkaResult<()> {
+            asked += 1;
+            Err(KafkaError::MetadataFetch(
+                RDKafkaErrorCode::GroupAuthorizationFailed,
+            ))
+        });
+        assert!(refused.is_err());
+        assert_eq!(asked, 1);
     }
 }
