@@ -39,10 +39,11 @@ fn a_rate_change_across_repetitions_is_beyond_noise() {
         .lines()
         .find(|l| l.starts_with("[nominal] achieved_rate"))
         .unwrap_or_else(|| panic!("{table}"));
-    assert!(
-        achieved.contains("+100.0 %") && achieved.contains("beyond noise (runs"),
-        "{achieved}"
-    );
+    // The rates achieved depend on the machine; that doubling the target roughly doubles them
+    // and the sides' ranges part does not.
+    let change: f64 = achieved.split_whitespace().nth(6).unwrap().parse().unwrap();
+    assert!((90.0..=110.0).contains(&change), "{achieved}");
+    assert!(achieved.contains("beyond noise (runs"), "{achieved}");
     let p99 = table
         .lines()
         .find(|l| l.starts_with("[nominal] corrected.p99"))

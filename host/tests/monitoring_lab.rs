@@ -42,7 +42,8 @@ fn a_held_task_failure_fires_the_seeds_alert_and_a_clean_run_fires_none() {
     // PERF-01's own latency criterion depends on the machine; the alerts' is the test's.
     assert_eq!(clean.threshold_verdict("alerts.fired == 0"), "passed");
     let watched = &clean.result()["alerts"];
-    assert!(f64_of(&watched["polls"]) > 50.0, "{watched}");
+    // Every 2 s for 125 s; a slow answer delays the next poll, so no exact count.
+    assert!(f64_of(&watched["polls"]) > 30.0, "{watched}");
     assert_eq!(f64_of(&watched["failed_polls"]), 0.0, "{watched}");
     assert!(clean
         .stdout()
