@@ -77,6 +77,17 @@ pub struct Row {
 }
 
 impl Row {
+    /// Metric, baseline, candidate, change, noise: as the console and Markdown tables show them.
+    fn cells(&self) -> [String; 5] {
+        [
+            self.metric.clone(),
+            value(self.baseline, &self.unit),
+            value(self.candidate, &self.unit),
+            change(self),
+            self.noise.label(),
+        ]
+    }
+
     /// (candidate − baseline) ÷ baseline, %; none from a zero baseline.
     pub fn change_percent(&self) -> Option<f64> {
         (self.baseline != 0.0).then(|| (self.candidate - self.baseline) / self.baseline * 100.0)
@@ -379,15 +390,10 @@ impl Comparison {
             "{:<40} {:>20} {:>20} {:>9}  noise",
             "metric", "baseline", "candidate", "change"
         );
-        for row in &self.rows {
+        for [metric, baseline, candidate, change, noise] in self.rows.iter().map(Row::cells) {
             let _ = writeln!(
                 out,
-                "{:<40} {:>20} {:>20} {:>9}  {}",
-                row.metric,
-                value(row.baseline, &row.unit),
-                value(row.candidate, &row.unit),
-                change(row),
-                row.noise.label()
+                "{metric:<40} {baseline:>20} {candidate:>20} {change:>9}  {noise}"
             );
         }
         out
@@ -399,16 +405,8 @@ impl Comparison {
              | Metric | Baseline | Candidate | Change | Noise |\n|---|---|---|---|---|\n",
             self.baseline, self.candidate
         );
-        for row in &self.rows {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} |",
-                row.metric,
-                value(row.baseline, &row.unit),
-                value(row.candidate, &row.unit),
-                change(row),
-                row.noise.label()
-            );
+        for cells in self.rows.iter().map(Row::cells) {
+            let _ = writeln!(out, "| {} |", cells.join(" | "));
         }
         out
     }
