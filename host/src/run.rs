@@ -30,7 +30,10 @@ use crate::report::console::{
     LiveOutput,
 };
 use crate::report::live_consumers::ConsumeSnapshot;
-use crate::report::result::{self, Environment, Outcome, PluginMeta, RunResult, ScenarioMeta};
+use crate::report::result::{
+    self, Ending, Environment, Outcome, PluginMeta, RunResult, RunSetup, ScenarioMeta, Stage,
+};
+use crate::report::snapshot::Snapshots;
 use crate::thresholds::abort::AbortOnFail;
 use crate::watch::alerts::AlertWatcher;
 use crate::watch::mm2_metrics::Mm2MetricsWatcher;
@@ -278,6 +281,31 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
     });
     let (stop_ticker, ticker_stopped) = tokio::sync::oneshot::channel();
     let ticker = spawn_timeline(metrics.clone(), scenario.name.clone(), ticker_stopped);
+    let setup = Arc::new(RunSetup {
+        scenario: ScenarioMeta {
+            name: scenario.name.clone(),
+            file: scenario.path.display().to_string(),
+            plugin: PluginMeta {
+                name: info.name.clone(),
+                path: plugin_file.display().to_string(),
+                loaded: plugin.loaded.clone(),
+            },
+            params,
+            limits: scenario.limits,
+        },
+        environment,
+        started_at,
+        producer_properties: producer_config.notes.clone(),
+        producer_settings: producer_config.in_force(),
+        consumer_properties: context.consumer_config.notes.clone(),
+        consumer_settings: context.consumer_config.in_force(),
+        thresholds,
+    });
+    // Written by kscen itself while the run goes on: what is left if it is killed outright.
+    let snapshots = request
+        .json
+        .clone()
+        .map(|path| Snapshots::start(setup.clone(), context.clone(), path));
 
     let outcome = plugin.run(host, context.clone(), scenario.limits).await;
 
@@ -308,7 +336,7 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         Some(watcher) => Some(watcher.finish(|| metrics.events.snapshot()).await),
         None => None,
     };
-    let mut mm2_metrics = match mm2_watcher {
+    let mm2_metrics = match mm2_watcher {
         Some(watcher) => Some(watcher.finish(&metrics).await),
         None => None,
     };
@@ -324,58 +352,27 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
             RunEnd::PluginFailed(failure)
         }
     };
-    let phases = result::collect_phases(&metrics);
-    if let Some(mm2) = &mut mm2_metrics {
-        mm2.compare_with(&phases);
+    if let Some(snapshots) = snapshots {
+        snapshots.stop().await;
     }
-    let ended_at = chrono::Utc::now();
-    let mut run_result = RunResult {
-        schema: result::SCHEMA,
-        kscen_version: env!("CARGO_PKG_VERSION"),
-        scenario: ScenarioMeta {
-            name: scenario.name.clone(),
-            file: scenario.path.display().to_string(),
-            plugin: PluginMeta {
-                name: info.name.clone(),
-                path: plugin_file.display().to_string(),
-                loaded: plugin.loaded.clone(),
+    let run_result = RunResult::build(
+        &setup,
+        &metrics,
+        context.mirror.used().map(Mirror::summary),
+        Stage::Finished(Box::new(Ending {
+            outcome: match &end {
+                RunEnd::Completed => Outcome::Completed,
+                RunEnd::Aborted(reason) => Outcome::Aborted {
+                    reason: reason.clone(),
+                },
+                RunEnd::PluginFailed(failure) => Outcome::Failed {
+                    failure: failure.clone(),
+                },
             },
-            params,
-            limits: scenario.limits,
-        },
-        environment,
-        started_at,
-        ended_at,
-        duration_s: (ended_at - started_at).as_seconds_f64(),
-        outcome: match &end {
-            RunEnd::Completed => Outcome::Completed,
-            RunEnd::Aborted(reason) => Outcome::Aborted {
-                reason: reason.clone(),
-            },
-            RunEnd::PluginFailed(failure) => Outcome::Failed {
-                failure: failure.clone(),
-            },
-        },
-        producer_properties: producer_config.notes.clone(),
-        producer_settings: producer_config.in_force(),
-        totals: result::totals(&phases),
-        phases,
-        timeline: metrics.timeline(),
-        events: metrics.events.snapshot(),
-        custom_histograms: result::custom_histograms(&metrics),
-        replication: result::replication(&metrics),
-        mirror: context.mirror.used().map(Mirror::summary),
-        consumer_properties: context.consumer_config.notes.clone(),
-        consumer_settings: context.consumer_config.in_force(),
-        consumers: result::consumers(&metrics),
-        groups: result::groups(&metrics),
-        alerts,
-        mm2_metrics,
-        figures: metrics.figures(),
-        thresholds: Vec::new(),
-    };
-
-    run_result.thresholds = crate::thresholds::evaluate(&thresholds, &(&run_result).into());
+            alerts,
+            mm2_metrics,
+        })),
+    );
     print!("\n{}", summary_table(&run_result.phases));
     print!("{}", replication_lines(&run_result.replication));
     print!(
@@ -387,7 +384,10 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
     if let Some(line) = perf_test_final_line(&run_result.phases) {
         println!("{line}");
     }
-    print!("{}", consumer_lines(&run_result.consumers, started_at));
+    print!(
+        "{}",
+        consumer_lines(&run_result.consumers, setup.started_at)
+    );
     print!("{}", group_lines(&run_result.groups));
     if let Some(alerts) = &run_result.alerts {
         print!("{}", alert_lines(alerts));
@@ -396,7 +396,7 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         print!("{}", mm2_metrics_lines(mm2));
     }
     if let Some(path) = &request.json {
-        write_json(path, &run_result)?;
+        result::write_json(path, &run_result)?;
         eprintln!("Result written to {}", path.display());
     }
     Ok((end, run_result))
@@ -452,15 +452,6 @@ fn spawn_timeline(
             }
         }
     })
-}
-
-pub fn write_json(path: &std::path::Path, result: &RunResult) -> Result<()> {
-    let text = serde_json::to_string_pretty(result)?;
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-    }
-    std::fs::write(path, text).with_context(|| format!("cannot write result {}", path.display()))
 }
 
 /// Parameters given as `--set key=value`.

@@ -10,7 +10,8 @@ use anyhow::{Context, Result};
 
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
-    /// Files holding kafka-producer-perf-test output (each becomes one phase, in the order given).
+    /// Files holding kafka-producer-perf-test output: each run in them becomes one phase, in the
+    /// order given, then in the order of the runs in a file.
     #[arg(required = true)]
     pub logs: Vec<PathBuf>,
     /// Write the result here.
@@ -21,11 +22,11 @@ pub struct ImportArgs {
     pub name: Option<String>,
 }
 
-/// Reads every log into one result: one phase per log.
+/// Reads every log into one result: one phase per run.
 pub fn import(logs: &[PathBuf], name: Option<String>) -> Result<result::ImportedResult> {
     let mut phases = Vec::new();
     for log in logs {
-        phases.push(import_one(log)?);
+        phases.extend(import_one(log)?);
     }
     let name = name.unwrap_or_else(|| {
         logs.first()
@@ -37,11 +38,33 @@ pub fn import(logs: &[PathBuf], name: Option<String>) -> Result<result::Imported
     Ok(result::result(name, files, phases))
 }
 
-fn import_one(log: &Path) -> Result<result::ImportedPhase> {
+/// One phase per run of `log`, in the log's order.
+fn import_one(log: &Path) -> Result<Vec<result::ImportedPhase>> {
     let bytes = std::fs::read(log).with_context(|| format!("cannot read {}", log.display()))?;
     let text = String::from_utf8_lossy(&bytes);
-    let output = perf_test::parse(&text).with_context(|| format!("{}", log.display()))?;
-    Ok(result::phase(log, output))
+    let runs = perf_test::parse(&text).with_context(|| format!("{}", log.display()))?;
+    let count = runs.len();
+    Ok(runs
+        .into_iter()
+        .enumerate()
+        .map(|(index, run)| result::phase(log, index + 1, count, run))
+        .collect())
+}
+
+/// `file, run N, lines A–B: final line`, or how many intervals a partial run has.
+fn run_line(phase: &result::ImportedPhase) -> String {
+    let imported = &phase.imported;
+    let end = match &imported.final_line {
+        Some(line) => line.clone(),
+        None => format!(
+            "partial: {} intervals, no final line",
+            imported.intervals.len()
+        ),
+    };
+    format!(
+        "{}, run {}, lines {}–{}: {end}",
+        imported.file, imported.run, imported.lines.first, imported.lines.last
+    )
 }
 
 pub fn run(args: ImportArgs) -> Result<()> {
@@ -54,11 +77,12 @@ pub fn run(args: ImportArgs) -> Result<()> {
     std::fs::write(&args.json, text)
         .with_context(|| format!("cannot write {}", args.json.display()))?;
     for phase in &imported.phases {
-        eprintln!("{}: {}", phase.name, phase.imported.final_line);
+        eprintln!("{}", run_line(phase));
     }
     eprintln!(
-        "Imported {} file(s) into {}",
+        "Imported {} run(s) from {} file(s) into {}",
         imported.phases.len(),
+        args.logs.len(),
         args.json.display()
     );
     Ok(())

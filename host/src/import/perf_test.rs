@@ -1,6 +1,7 @@
 //! Reads what kafka-producer-perf-test prints: its periodic lines, its final line, the optional
 //! `--print-metrics` block, the WARN/ERROR log lines, and, when the log holds it, the command
-//! that was run. Figures are kept exactly as printed.
+//! that was run. Figures are kept exactly as printed. A log may hold several runs (operators
+//! append to one file): each is returned on its own, never mixed with another.
 
 use std::collections::BTreeMap;
 
@@ -48,43 +49,89 @@ pub struct Command {
     pub print_metrics: bool,
 }
 
+/// The lines of the log a run was read from, 1-based and inclusive.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Lines {
+    pub first: usize,
+    pub last: usize,
+}
+
+impl Lines {
+    /// Widens the range to `line`; 0 is never a line number, so `first == 0` means empty.
+    fn take(&mut self, line: usize) {
+        if self.first == 0 {
+            self.first = line;
+        }
+        self.last = self.last.max(line);
+    }
+}
+
+/// The final line, verbatim, and its figures.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PerfTestOutput {
+pub struct FinalLine {
+    pub line: String,
+    pub figures: FinalFigures,
+}
+
+/// One perf-test run of a log: what it printed, and nothing of the runs before or after it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PerfTestRun {
+    pub lines: Lines,
     pub command: Option<Command>,
     pub intervals: Vec<Interval>,
-    pub final_line: String,
-    pub figures: FinalFigures,
+    /// None: a partial run, its final line is not in the log (interrupted, or the log was cut)
+    pub end: Option<FinalLine>,
     /// `--print-metrics`: metric name (with its tags) → value as printed
     pub metrics: BTreeMap<String, String>,
     /// WARN / ERROR lines of the producer's log, verbatim
     pub warnings: Vec<String>,
 }
 
-pub fn parse(text: &str) -> Result<PerfTestOutput> {
-    let mut command: Option<Command> = None;
-    let mut intervals = Vec::new();
-    let mut final_line: Option<(String, FinalFigures)> = None;
-    let mut metrics = BTreeMap::new();
-    let mut warnings = Vec::new();
+impl PerfTestRun {
+    /// A run has started once its command or its first periodic line is seen; warnings alone
+    /// may still be the previous run's producer closing.
+    fn started(&self) -> bool {
+        self.command.is_some() || !self.intervals.is_empty()
+    }
+
+    pub fn is_partial(&self) -> bool {
+        self.end.is_none()
+    }
+}
+
+/// Splits a log into its runs, in order. A final line ends a run; a `kafka-producer-perf-test`
+/// command line starts one (a run still in progress then ends partial); the `--print-metrics`
+/// block after a final line is that run's; WARN/ERROR lines are the run's in progress, which
+/// after a final line is the next run (its start-up) unless a command line comes first or
+/// nothing follows: then the ended run's producer was closing.
+pub fn parse(text: &str) -> Result<Vec<PerfTestRun>> {
+    let mut runs: Vec<PerfTestRun> = Vec::new();
+    let mut current = PerfTestRun::default();
     let mut in_metrics = false;
     let mut elided = false;
-    let mut lines = text.lines().enumerate().peekable();
+    let mut lines = text.lines().enumerate();
     while let Some((index, raw)) = lines.next() {
         let line = raw.trim();
+        let number = index + 1;
         if line.is_empty() {
             continue;
         }
-        let at = || format!("line {}", index + 1);
         if let Some(start) = line.find("kafka-producer-perf-test") {
+            end_without_final_line(&mut runs, &mut current);
+            (in_metrics, elided) = (false, false);
             let mut full = line[start..].to_string();
+            current.lines.take(number);
             while full.ends_with('\\') {
                 full.pop();
-                let Some((_, next)) = lines.next() else { break };
+                let Some((index, next)) = lines.next() else {
+                    break;
+                };
+                current.lines.take(index + 1);
                 let next = next.trim();
                 full.push(' ');
                 full.push_str(next.strip_prefix('>').unwrap_or(next).trim());
             }
-            command = Some(parse_command(&full));
+            current.command = Some(parse_command(&full));
             continue;
         }
         if line.chars().all(|c| c == '.') {
@@ -97,40 +144,62 @@ pub fn parse(text: &str) -> Result<PerfTestOutput> {
         }
         if in_metrics {
             if let Some((name, value)) = metric_line(line) {
-                metrics.insert(name, value);
+                // Printed right after the final line: the run that just ended, unless the next
+                // one has begun.
+                let owner = match runs.last_mut() {
+                    Some(ended) if !current.started() => ended,
+                    _ => &mut current,
+                };
+                owner.lines.take(number);
+                owner.metrics.insert(name, value);
                 continue;
             }
             in_metrics = false;
         }
+        let at = || format!("line {number}");
         if line.contains(" records sent, ") {
+            current.lines.take(number);
             if line.ends_with("99.9th.") {
                 let figures = final_figures(line).with_context(at)?;
-                final_line = Some((line.to_string(), figures));
+                current.end = Some(FinalLine {
+                    line: line.to_string(),
+                    figures,
+                });
+                runs.push(std::mem::take(&mut current));
             } else {
                 let mut interval = periodic(line).with_context(at)?;
                 interval.after_elision = std::mem::take(&mut elided);
-                intervals.push(interval);
+                current.intervals.push(interval);
             }
             continue;
         }
         if line.contains("] WARN ") || line.contains("] ERROR ") {
-            warnings.push(line.to_string());
+            current.lines.take(number);
+            current.warnings.push(line.to_string());
         }
     }
-    let Some((final_line, figures)) = final_line else {
+    end_without_final_line(&mut runs, &mut current);
+    if runs.is_empty() {
         bail!(
-            "no final line (`N records sent, … ms 99.9th.`): the run did not finish or this is not \
-             kafka-producer-perf-test output"
+            "no kafka-producer-perf-test run: expected periodic lines (`N records sent, … ms max \
+             latency.`) or a final line (`N records sent, … ms 99.9th.`); is this perf-test output?"
         );
-    };
-    Ok(PerfTestOutput {
-        command,
-        intervals,
-        final_line,
-        figures,
-        metrics,
-        warnings,
-    })
+    }
+    Ok(runs)
+}
+
+/// The run in progress ends before its final line: kept as a partial run once it has started;
+/// warnings alone, printed after a final line, are the ended run's (its producer closing).
+fn end_without_final_line(runs: &mut Vec<PerfTestRun>, current: &mut PerfTestRun) {
+    if current.started() {
+        runs.push(std::mem::take(current));
+    } else if let Some(ended) = runs.last_mut() {
+        let between = std::mem::take(current);
+        if !between.warnings.is_empty() {
+            ended.lines.take(between.lines.last);
+            ended.warnings.extend(between.warnings);
+        }
+    }
 }
 
 fn number<T: std::str::FromStr>(text: &str, what: &str) -> Result<T> {
@@ -292,8 +361,14 @@ mod tests {
     #[test]
     fn command_with_continuations_and_props() {
         let log = "[root@host appuser]# kafka-producer-perf-test \\\n>   --topic \"t.json\" \\\n>   --num-records 1800000 \\\n>   --record-size 10240 --throughput -1 \\\n>   --producer-props linger.ms=5 acks=1 --print-metrics\n1 records sent, 1.0 records/sec (0.01 MB/sec), 1.00 ms avg latency, 1.00 ms max latency, 1 ms 50th, 1 ms 95th, 1 ms 99th, 1 ms 99.9th.\n";
-        let output = parse(log).unwrap();
-        let command = output.command.unwrap();
+        let mut runs = parse(log).unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(
+            runs[0].lines,
+            Lines { first: 1, last: 6 },
+            "continuations included"
+        );
+        let command = runs.remove(0).command.unwrap();
         assert_eq!(command.topic.as_deref(), Some("t.json"));
         assert_eq!(command.num_records, Some(1_800_000));
         assert_eq!(command.record_size, Some(10240));
@@ -302,9 +377,66 @@ mod tests {
         assert!(command.print_metrics);
     }
 
+    const INTERVAL: &str = "3095 records sent, 619.0 records/sec (30.22 MB/sec), 1058.6 ms avg latency, 1216.0 ms max latency.";
+    const FINAL: &str = "18000 records sent, 999.3 records/sec (0.98 MB/sec), 74.29 ms avg latency, 1254.00 ms max latency, 43 ms 50th, 334 ms 95th, 885 ms 99th, 1237 ms 99.9th.";
+    const WARN: &str = "[2025-12-18 14:59:12,833] WARN [Producer clientId=perf-producer-client] Error while fetching metadata (org.apache.kafka.clients.NetworkClient)";
+    const METRICS: &str = "Metric Name   Value\nproducer-metrics:record-error-total:{client-id=perf-producer-client}   : 0.000";
+
     #[test]
-    fn a_log_without_final_line_is_refused() {
-        let error = parse("3095 records sent, 619.0 records/sec (30.22 MB/sec), 1058.6 ms avg latency, 1216.0 ms max latency.\n").unwrap_err();
-        assert!(error.to_string().contains("no final line"), "{error}");
+    fn a_log_with_periodic_lines_only_is_one_partial_run() {
+        let runs = parse(&format!("{INTERVAL}\n{INTERVAL}\n")).unwrap();
+        assert_eq!(runs.len(), 1);
+        assert!(runs[0].is_partial());
+        assert_eq!(runs[0].intervals.len(), 2);
+        assert_eq!(runs[0].lines, Lines { first: 1, last: 2 });
+    }
+
+    #[test]
+    fn a_log_without_any_run_is_refused() {
+        let error = parse("Picked up JAVA_TOOL_OPTIONS: -Dx=y\n").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("no kafka-producer-perf-test run"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn metrics_after_a_final_line_are_that_runs_and_warnings_the_run_in_progress() {
+        let log = format!("{INTERVAL}\n{FINAL}\n{METRICS}\n{WARN}\n{INTERVAL}\n{FINAL}\n");
+        let runs = parse(&log).unwrap();
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0].metrics.len(), 1);
+        assert!(runs[0].warnings.is_empty());
+        assert_eq!(runs[0].lines, Lines { first: 1, last: 4 });
+        // No command line: the next run's output begins after the metrics (its startup WARN).
+        assert!(runs[1].metrics.is_empty());
+        assert_eq!(runs[1].warnings, [WARN]);
+        assert_eq!(runs[1].lines, Lines { first: 5, last: 7 });
+    }
+
+    #[test]
+    fn a_command_line_ends_the_run_before_it() {
+        let command = "$ kafka-producer-perf-test --topic t --num-records 18000";
+        let log = format!(
+            "{command}\n{INTERVAL}\n{command}\n{INTERVAL}\n{FINAL}\n{WARN}\n{command}\n{INTERVAL}\n"
+        );
+        let runs = parse(&log).unwrap();
+        let shape: Vec<(bool, usize, usize, Lines)> = runs
+            .iter()
+            .map(|r| (r.is_partial(), r.intervals.len(), r.warnings.len(), r.lines))
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                // interrupted: the next command starts before its final line
+                (true, 1, 0, Lines { first: 1, last: 2 }),
+                // the WARN after its final line, before the next command, is its producer's
+                (false, 1, 1, Lines { first: 3, last: 6 }),
+                (true, 1, 0, Lines { first: 7, last: 8 }),
+            ]
+        );
+        assert!(runs.iter().all(|r| r.command.is_some()));
     }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::perf_test::{Command, FinalFigures, Interval, PerfTestOutput};
+use super::perf_test::{Command, FinalFigures, FinalLine, Interval, Lines, PerfTestRun};
 use crate::report::result::SCHEMA;
 
 pub const TOOL: &str = "kafka-producer-perf-test";
@@ -50,9 +50,13 @@ pub struct ImportedPhase {
     /// absent when the log does not hold the command; null when it ran with `--throughput -1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_rate: Option<Option<f64>>,
-    pub achieved_rate: f64,
-    pub mb_per_s: f64,
-    pub sent: u64,
+    /// these three come from the final line: absent for a partial run
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub achieved_rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mb_per_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent: Option<u64>,
     /// with `--print-metrics` only: sent − `record-error-total`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub acked: Option<u64>,
@@ -66,13 +70,21 @@ pub struct ImportedPhase {
 pub struct ImportedFigures {
     pub tool: &'static str,
     pub file: String,
+    /// the run's number among the runs of `file`, from 1
+    pub run: usize,
+    /// the lines of `file` this run was read from
+    pub lines: Lines,
+    /// the log holds no final line for this run: its periodic lines only, no final figures
+    pub partial: bool,
     /// what the latencies measure: perf-test's send() → callback, i.e. kscen's service latency
     pub latency: &'static str,
-    pub final_line: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub final_line: Option<String>,
     #[serde(flatten)]
-    pub figures: FinalFigures,
+    pub figures: Option<FinalFigures>,
     /// records ÷ records/sec: the run's duration as perf-test timed it
-    pub elapsed_s: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elapsed_s: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<Command>,
     pub intervals: Vec<Interval>,
@@ -82,7 +94,9 @@ pub struct ImportedFigures {
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ImportedTotals {
-    pub sent: u64,
+    /// absent when a run is partial: its count is unknown
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub acked: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -95,10 +109,10 @@ pub struct NotMeasured {
     pub reason: &'static str,
 }
 
-/// Everything an imported result leaves out, stated once.
-pub fn not_measured() -> Vec<NotMeasured> {
+/// Everything an imported result leaves out, stated once; `partial`: some run has no final line.
+pub fn not_measured(partial: bool) -> Vec<NotMeasured> {
     let entry = |field, reason| NotMeasured { field, reason };
-    vec![
+    let mut entries = vec![
         entry(
             "phases[].corrected_us",
             "perf-test times each record from send() to its callback; the intended send time is \
@@ -128,54 +142,86 @@ pub fn not_measured() -> Vec<NotMeasured> {
             "environment, scenario.plugin, scenario.params, thresholds, replication",
             "not in perf-test output",
         ),
-    ]
+    ];
+    if partial {
+        entries.push(entry(
+            "phases[].sent, phases[].achieved_rate, phases[].mb_per_s, phases[].imported final \
+             figures and totals.sent, for a partial run",
+            "the log holds no final line for that run (interrupted, or the log was cut): its \
+             periodic lines are kept as printed, nothing is summed or estimated from them",
+        ));
+    }
+    entries
 }
 
-pub fn phase(file: &Path, output: PerfTestOutput) -> ImportedPhase {
-    let name = file
+/// Run `number` of the `runs_in_file` runs of `file` as a phase: named after the file, with
+/// `#number` when the file holds several, so a file with one run keeps the name it always had.
+pub fn phase(file: &Path, number: usize, runs_in_file: usize, run: PerfTestRun) -> ImportedPhase {
+    let stem = file
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| file.display().to_string());
-    let failed = output
+    let name = if runs_in_file > 1 {
+        format!("{stem} #{number}")
+    } else {
+        stem
+    };
+    let failed = run
         .metrics
         .iter()
         .find(|(name, _)| name.starts_with("producer-metrics:record-error-total:"))
         .and_then(|(_, value)| value.parse::<f64>().ok())
         .map(|errors| errors as u64);
-    let figures = output.figures;
-    let target_rate = output
+    let target_rate = run
         .command
         .as_ref()
         .and_then(|c| c.throughput)
         .map(|rate| (rate >= 0.0).then_some(rate));
+    let partial = run.is_partial();
+    let (final_line, figures) = run
+        .end
+        .map(|FinalLine { line, figures }| (line, figures))
+        .unzip();
+    let sent = figures.as_ref().map(|f| f.records);
     ImportedPhase {
         name,
         target_rate,
-        achieved_rate: figures.records_per_s,
-        mb_per_s: figures.mb_per_s,
-        sent: figures.records,
-        acked: failed.map(|f| figures.records.saturating_sub(f)),
+        achieved_rate: figures.as_ref().map(|f| f.records_per_s),
+        mb_per_s: figures.as_ref().map(|f| f.mb_per_s),
+        sent,
+        acked: sent
+            .zip(failed)
+            .map(|(sent, failed)| sent.saturating_sub(failed)),
         failed,
         imported: ImportedFigures {
             tool: TOOL,
             file: file.display().to_string(),
+            run: number,
+            lines: run.lines,
+            partial,
             latency: "service",
-            final_line: output.final_line,
-            elapsed_s: if figures.records_per_s > 0.0 {
-                figures.records as f64 / figures.records_per_s
-            } else {
-                0.0
-            },
+            final_line,
+            elapsed_s: figures.as_ref().map(elapsed_s),
             figures,
-            command: output.command,
-            intervals: output.intervals,
-            producer_metrics: output.metrics,
-            warnings: output.warnings,
+            command: run.command,
+            intervals: run.intervals,
+            producer_metrics: run.metrics,
+            warnings: run.warnings,
         },
     }
 }
 
+/// See [`ImportedFigures::elapsed_s`].
+fn elapsed_s(figures: &FinalFigures) -> f64 {
+    if figures.records_per_s > 0.0 {
+        figures.records as f64 / figures.records_per_s
+    } else {
+        0.0
+    }
+}
+
 pub fn result(name: String, files: Vec<String>, phases: Vec<ImportedPhase>) -> ImportedResult {
+    let any_partial = phases.iter().any(|p| p.imported.partial);
     let totals = ImportedTotals {
         sent: phases.iter().map(|p| p.sent).sum(),
         acked: phases.iter().map(|p| p.acked).sum(),
@@ -196,6 +242,6 @@ pub fn result(name: String, files: Vec<String>, phases: Vec<ImportedPhase>) -> I
         },
         phases,
         totals,
-        not_measured: not_measured(),
+        not_measured: not_measured(any_partial),
     }
 }

@@ -98,6 +98,8 @@ pub struct Comparison {
     pub baseline: String,
     pub candidate: String,
     pub rows: Vec<Row>,
+    /// the phases left out because they have no figures to compare (partial imported runs)
+    pub left_out: Vec<String>,
 }
 
 /// A side's readings of one metric, one per run; a run without it leaves the metric out.
@@ -116,8 +118,19 @@ pub fn compare(baseline: &[LoadedResult], candidate: &[LoadedResult]) -> Result<
             .iter()
             .map(|r| r.result.scenario.name.as_str())
             .collect();
+        // A snapshot's figures cover only part of its run: said beside the side it is on.
+        let incomplete: String = runs
+            .iter()
+            .filter_map(|r| {
+                Some(format!(
+                    "; {}: {}",
+                    r.path.display(),
+                    r.result.incomplete_label()?
+                ))
+            })
+            .collect();
         format!(
-            "{} run(s) of {}",
+            "{} run(s) of {}{incomplete}",
             runs.len(),
             names.into_iter().collect::<Vec<_>>().join(", ")
         )
@@ -212,7 +225,30 @@ pub fn compare(baseline: &[LoadedResult], candidate: &[LoadedResult]) -> Result<
         baseline: describe(baseline),
         candidate: describe(candidate),
         rows,
+        left_out: [("baseline", baseline), ("candidate", candidate)]
+            .into_iter()
+            .flat_map(|(side, runs)| partial_runs(side, runs))
+            .collect(),
     })
+}
+
+/// Imported runs whose final line is not in the log: shown as left out, never compared as zeros.
+fn partial_runs(side: &str, runs: &[LoadedResult]) -> Vec<String> {
+    runs.iter()
+        .flat_map(|run| {
+            run.result
+                .phases
+                .iter()
+                .filter(|p| p.imported.as_ref().is_some_and(|i| i.partial))
+                .map(move |p| {
+                    format!(
+                        "{side} {} [{}]: partial perf-test run (no final line), not compared",
+                        run.path.display(),
+                        p.name
+                    )
+                })
+        })
+        .collect()
 }
 
 /// A histogram with records in `phase` of every run, or none.
@@ -396,6 +432,9 @@ impl Comparison {
                 "{metric:<40} {baseline:>20} {candidate:>20} {change:>9}  {noise}"
             );
         }
+        for note in &self.left_out {
+            let _ = writeln!(out, "left out: {note}");
+        }
         out
     }
 
@@ -407,6 +446,12 @@ impl Comparison {
         );
         for cells in self.rows.iter().map(Row::cells) {
             let _ = writeln!(out, "| {} |", cells.join(" | "));
+        }
+        if !self.left_out.is_empty() {
+            out.push_str("\nLeft out:\n\n");
+            for note in &self.left_out {
+                let _ = writeln!(out, "- {note}");
+            }
         }
         out
     }
@@ -548,5 +593,30 @@ mod tests {
         assert!(c
             .markdown()
             .contains("| [steady / perf-test] corrected.p99 | 40.00 ms | 30.00 ms | -25.0 % |"));
+    }
+
+    #[test]
+    fn a_partial_imported_run_is_left_out_and_said_so() {
+        let mut imported = run(30, 50_000, 1000.0, 0.0);
+        let partial: PhaseDoc = serde_json::from_value(serde_json::json!({
+            "name": "perf-test #2",
+            "imported": {"file": "perf.log", "partial": true, "intervals": []},
+        }))
+        .unwrap();
+        imported.result.phases[0].name = "perf-test #1".into();
+        imported.result.phases.push(partial);
+        let c = compare(&[run(40, 50_000, 1000.0, 900.0)], &[imported]).unwrap();
+        assert!(
+            c.rows.iter().all(|r| !r.metric.contains("#2")),
+            "{:?}",
+            c.rows
+        );
+        assert!(c
+            .rows
+            .iter()
+            .any(|r| r.metric == "[steady / perf-test #1] achieved_rate"));
+        assert!(c
+            .console()
+            .contains("left out: candidate r.json [perf-test #2]: partial perf-test run"));
     }
 }

@@ -5,10 +5,10 @@
 use std::fmt::Write as _;
 
 use super::mermaid;
-use super::model::{LoadedResult, ResultDoc};
+use super::model::{LoadedResult, ResultDoc, ThresholdDoc};
 use super::rows::{
-    consumer_rows, group_rows, histogram_rows, rows, Cell, PhaseRow, CONSUMER_COLUMNS,
-    GROUP_COLUMNS,
+    consumer_rows, group_rows, histogram_rows, imported_source, rows, Cell, PhaseRow,
+    CONSUMER_COLUMNS, GROUP_COLUMNS,
 };
 use super::verdict::{threshold_line, RunVerdict};
 
@@ -177,7 +177,7 @@ fn parameters(out: &mut String, number: usize, result: &ResultDoc) {
     if let Some(origin) = result.origin.as_ref().filter(|o| o.kind == "imported") {
         let _ = writeln!(
             out,
-            "Imported from {} output ({} file(s)). Each file is one phase below.\n",
+            "Imported from {} output ({} file(s)). Each run in them is one phase below.\n",
             origin.tool.as_deref().unwrap_or("tool"),
             origin.files.len()
         );
@@ -185,7 +185,7 @@ fn parameters(out: &mut String, number: usize, result: &ResultDoc) {
             let Some(imported) = &phase.imported else {
                 continue;
             };
-            let _ = writeln!(out, "- `{}`:", imported.file);
+            let _ = writeln!(out, "- {} (`{}`):", phase.name, imported_source(imported));
             match &imported.command {
                 Some(command) => {
                     let _ = writeln!(out, "  ```\n  {}\n  ```", command.line);
@@ -263,6 +263,9 @@ fn parameters(out: &mut String, number: usize, result: &ResultDoc) {
 }
 
 fn outcome(result: &ResultDoc) -> String {
+    if let Some(label) = result.incomplete_label() {
+        return label;
+    }
     match &result.outcome.failure {
         Some(failure) => format!(
             "{} ({}: {})",
@@ -712,6 +715,9 @@ fn observed(out: &mut String, number: usize, result: &ResultDoc, table: &[PhaseR
         if let Some(records) = row.numbers.records {
             facts.push(format!("{records} records"));
         }
+        if facts.is_empty() {
+            facts.push("nothing measured".into());
+        }
         let _ = writeln!(out, "- {}: {}.", row.phase, facts.join("; "));
     }
     let _ = writeln!(out, "\n### {number}.8 Not measured\n");
@@ -759,6 +765,11 @@ fn observed(out: &mut String, number: usize, result: &ResultDoc, table: &[PhaseR
 fn risks(result: &ResultDoc) -> Vec<String> {
     let name = &result.scenario.name;
     let mut risks = Vec::new();
+    if let Some(label) = result.incomplete_label() {
+        risks.push(format!(
+            "{name}: {label}; every figure covers the run up to then only, and no threshold is evaluated"
+        ));
+    }
     if let Some(failure) = &result.outcome.failure {
         risks.push(format!(
             "{name}: the run ended with `{}`: {}",
@@ -766,7 +777,9 @@ fn risks(result: &ResultDoc) -> Vec<String> {
             failure.message.as_deref().unwrap_or("")
         ));
     }
-    for threshold in result.thresholds.iter().filter(|t| t.verdict != "passed") {
+    // A snapshot's thresholds are not evaluated: the incomplete run is the one risk they share.
+    let judged = |t: &&ThresholdDoc| t.verdict != "passed" && t.verdict != "not_evaluated";
+    for threshold in result.thresholds.iter().filter(judged) {
         let line = threshold_line(threshold);
         risks.push(format!(
             "{name}: threshold `{}`{} {}: measured {}, limit {}, {}",
@@ -790,6 +803,14 @@ fn risks(result: &ResultDoc) -> Vec<String> {
             ));
         }
         if let Some(imported) = &phase.imported {
+            if imported.partial {
+                risks.push(format!(
+                    "{name} / {}: partial run, the log holds no final line for it (interrupted, or \
+                     the log was cut): {} periodic line(s), no final figures",
+                    phase.name,
+                    imported.intervals.len()
+                ));
+            }
             for warning in &imported.warnings {
                 risks.push(format!("{name} / {}: `{}`", phase.name, cell(warning)));
             }
@@ -878,6 +899,9 @@ fn next_steps(out: &mut String, number: usize, runs: &[LoadedResult]) {
         let result = &run.result;
         let name = &result.scenario.name;
         match RunVerdict::of(result) {
+            RunVerdict::Incomplete { .. } => steps.push(format!(
+                "{name}: find what stopped kscen before the run's end and run it again."
+            )),
             RunVerdict::RunFailed { kind, .. } => {
                 steps.push(format!("{name}: find why the run ended with `{kind}` and re-run it."))
             }

@@ -13,4 +13,5 @@ pub mod mermaid;
 pub mod model;
 pub mod result;
 pub mod rows;
+pub mod snapshot;
 pub mod verdict;

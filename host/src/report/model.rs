@@ -89,11 +89,24 @@ pub struct ResultDoc {
     pub mm2_metrics: Option<crate::watch::mm2_metrics::Mm2MetricsResult>,
     #[serde(default)]
     pub not_measured: Vec<NotMeasuredDoc>,
+    /// present in a snapshot of a run that never finished, read with the type that writes it
+    #[serde(default)]
+    pub incomplete: Option<super::result::Incomplete>,
 }
 
 impl ResultDoc {
     pub fn is_imported(&self) -> bool {
         self.origin.as_ref().is_some_and(|o| o.kind == "imported")
+    }
+
+    /// How a snapshot of a run that never finished says so, for every report and comparison.
+    pub fn incomplete_label(&self) -> Option<String> {
+        self.incomplete.as_ref().map(|i| {
+            format!(
+                "INCOMPLETE: snapshot at {:.1} s, the run never finished (kscen killed or its machine lost)",
+                i.snapshot_at_s
+            )
+        })
     }
 
     pub fn plugin_name(&self) -> Option<&str> {
@@ -215,10 +228,17 @@ pub struct HistogramDoc {
 #[derive(Debug, Clone, Deserialize)]
 pub struct ImportedDoc {
     pub file: String,
-    pub final_line: String,
+    /// absent in results imported before a log could hold several runs
+    #[serde(default)]
+    pub lines: Option<crate::import::perf_test::Lines>,
+    /// no final line in the log for this run: `figures` and `final_line` are absent
+    #[serde(default)]
+    pub partial: bool,
+    #[serde(default)]
+    pub final_line: Option<String>,
     /// the importer's own type: what it writes is what is read back
     #[serde(flatten)]
-    pub figures: crate::import::perf_test::FinalFigures,
+    pub figures: Option<crate::import::perf_test::FinalFigures>,
     #[serde(default)]
     pub elapsed_s: Option<f64>,
     #[serde(default)]

@@ -2,6 +2,9 @@
 
 use std::collections::BTreeMap;
 
+use std::path::Path;
+
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::config::client_props::PropertyNote;
@@ -61,6 +64,123 @@ pub struct RunResult {
     /// MirrorMaker 2's own metrics sampled during the run (`--mm2-metrics`, `[mm2_metrics]`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mm2_metrics: Option<crate::watch::mm2_metrics::Mm2MetricsResult>,
+    /// present only in a snapshot written while the run went on: the run never wrote its final
+    /// result (kscen killed, machine lost) when this is what is left on disk
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<Incomplete>,
+}
+
+/// What marks a snapshot: why it is not a finished run's result, and how far the run had got.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incomplete {
+    pub reason: String,
+    /// when the snapshot was taken, on the run's clock
+    pub snapshot_at_s: f64,
+}
+
+/// Why a snapshot is incomplete: said once, for every snapshot.
+pub const SNAPSHOT_REASON: &str =
+    "snapshot written while the run went on: kscen did not finish the run (killed, or its machine lost)";
+
+/// What a result holds that is known before the plugin starts.
+#[derive(Debug, Clone)]
+pub struct RunSetup {
+    pub scenario: ScenarioMeta,
+    pub environment: Environment,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub producer_properties: Vec<PropertyNote>,
+    pub producer_settings: BTreeMap<String, String>,
+    pub consumer_properties: Vec<PropertyNote>,
+    pub consumer_settings: BTreeMap<String, String>,
+    /// the scenario file's and the command line's
+    pub thresholds: Vec<crate::thresholds::Threshold>,
+}
+
+/// How far the run got when its result is taken.
+#[derive(Debug, Clone)]
+pub enum Stage {
+    /// the run is over: its load jobs flushed, its watchers stopped
+    Finished(Box<Ending>),
+    /// the run goes on: the figures so far
+    Snapshot,
+}
+
+/// What only the end of a run gives.
+#[derive(Debug, Clone)]
+pub struct Ending {
+    pub outcome: Outcome,
+    pub alerts: Option<crate::watch::alerts::AlertsResult>,
+    pub mm2_metrics: Option<crate::watch::mm2_metrics::Mm2MetricsResult>,
+}
+
+impl RunResult {
+    /// The result from the run's figures as they stand: the final one once the run is over, a
+    /// snapshot of the run so far while it goes on.
+    pub fn build(
+        setup: &RunSetup,
+        metrics: &RunMetrics,
+        mirror: Option<crate::deployment::mirrors::MirrorSummary>,
+        stage: Stage,
+    ) -> RunResult {
+        let phases = collect_phases(metrics);
+        let now = chrono::Utc::now();
+        let (outcome, alerts, mut mm2_metrics, incomplete) = match stage {
+            Stage::Finished(ending) => (ending.outcome, ending.alerts, ending.mm2_metrics, None),
+            Stage::Snapshot => (
+                Outcome::Running,
+                None,
+                None,
+                Some(Incomplete {
+                    reason: SNAPSHOT_REASON.into(),
+                    snapshot_at_s: metrics.clock.now_ns() as f64 / 1e9,
+                }),
+            ),
+        };
+        if let Some(mm2) = &mut mm2_metrics {
+            mm2.compare_with(&phases);
+        }
+        let mut result = RunResult {
+            schema: SCHEMA,
+            kscen_version: env!("CARGO_PKG_VERSION"),
+            scenario: setup.scenario.clone(),
+            environment: setup.environment.clone(),
+            started_at: setup.started_at,
+            ended_at: now,
+            duration_s: (now - setup.started_at).as_seconds_f64(),
+            outcome,
+            producer_properties: setup.producer_properties.clone(),
+            producer_settings: setup.producer_settings.clone(),
+            totals: totals(&phases),
+            phases,
+            timeline: metrics.timeline(),
+            events: metrics.events.snapshot(),
+            custom_histograms: custom_histograms(metrics),
+            replication: replication(metrics),
+            mirror,
+            consumer_properties: setup.consumer_properties.clone(),
+            consumer_settings: setup.consumer_settings.clone(),
+            consumers: consumers(metrics),
+            // What a group has not read yet is missed only once the run is over.
+            groups: if incomplete.is_none() {
+                groups(metrics)
+            } else {
+                BTreeMap::new()
+            },
+            alerts,
+            mm2_metrics,
+            figures: metrics.figures(),
+            thresholds: Vec::new(),
+            incomplete,
+        };
+        result.thresholds = crate::thresholds::evaluate(&setup.thresholds, &(&result).into());
+        if let Some(incomplete) = &result.incomplete {
+            // Part of a run proves nothing about the whole: no snapshot passes.
+            for threshold in &mut result.thresholds {
+                threshold.not_evaluated(incomplete.snapshot_at_s);
+            }
+        }
+        result
+    }
 }
 
 /// A consume job's figures, as its status gives them at the end.
@@ -181,6 +301,8 @@ pub struct Environment {
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Outcome {
     Completed,
+    /// a snapshot: the run was still going (`incomplete` says when)
+    Running,
     Failed {
         failure: PluginFailure,
     },
@@ -371,4 +493,157 @@ fn summarize_all(
         .iter()
         .map(|(name, histogram)| (name.clone(), HistogramResult::of(histogram)))
         .collect()
+}
+
+/// Writes `value` (a result, a campaign ledger) to a file beside `path` and renames it over
+/// `path`: a kill mid-write leaves the previous file whole, never a torn one.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} names no file", path.display()))?;
+    let temporary = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    write_synced(&temporary, text.as_bytes())
+        .with_context(|| format!("cannot write {}", temporary.display()))?;
+    std::fs::rename(&temporary, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Written through to the disk before the rename, so a machine lost just after it finds the new
+/// content, not an empty file.
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::clock::RunClock;
+    use crate::report::model::ResultDoc;
+    use crate::report::verdict::{threshold_line, RunVerdict};
+
+    fn setup() -> RunSetup {
+        RunSetup {
+            scenario: ScenarioMeta {
+                name: "steady".into(),
+                file: "steady.toml".into(),
+                plugin: PluginMeta {
+                    name: "steady".into(),
+                    path: "steady.wasm".into(),
+                    loaded: crate::engine::LoadedFrom {
+                        sha256: "00".into(),
+                        from_cache: false,
+                        load_ms: 1.0,
+                    },
+                },
+                params: ResolvedParams {
+                    time_scale: 1.0,
+                    values: BTreeMap::new(),
+                },
+                limits: Limits::default(),
+            },
+            environment: Environment {
+                embedded_cluster: true,
+                profile: None,
+                clusters: BTreeMap::new(),
+            },
+            started_at: chrono::Utc::now(),
+            producer_properties: Vec::new(),
+            producer_settings: BTreeMap::new(),
+            consumer_properties: Vec::new(),
+            consumer_settings: BTreeMap::new(),
+            thresholds: vec![crate::thresholds::parse("totals.failed == 0").unwrap()],
+        }
+    }
+
+    fn built(stage: Stage) -> RunResult {
+        RunResult::build(&setup(), &RunMetrics::new(RunClock::start()), None, stage)
+    }
+
+    fn finished() -> Stage {
+        Stage::Finished(Box::new(Ending {
+            outcome: Outcome::Completed,
+            alerts: None,
+            mm2_metrics: None,
+        }))
+    }
+
+    #[test]
+    fn a_finished_result_has_no_incomplete_field() {
+        let json = serde_json::to_value(built(finished())).unwrap();
+        assert!(json.get("incomplete").is_none(), "{json}");
+        assert_eq!(json["outcome"]["status"], "completed");
+        assert_eq!(json["thresholds"][0]["verdict"], "passed");
+    }
+
+    #[test]
+    fn a_snapshot_is_marked_incomplete_and_passes_no_threshold() {
+        let json = serde_json::to_value(built(Stage::Snapshot)).unwrap();
+        assert_eq!(json["incomplete"]["reason"], SNAPSHOT_REASON);
+        assert!(json["incomplete"]["snapshot_at_s"].as_f64().unwrap() >= 0.0);
+        assert_eq!(json["outcome"]["status"], "running");
+        let threshold = &json["thresholds"][0];
+        assert_eq!(threshold["verdict"], "not_evaluated", "{threshold}");
+        assert_eq!(threshold["measured"], 0.0);
+        let note = threshold["note"].as_str().unwrap();
+        assert!(
+            note.starts_with("run incomplete: on its first ") && note.ends_with(" s it holds"),
+            "{note}"
+        );
+    }
+
+    #[test]
+    fn the_incomplete_mark_reads_back_and_is_the_reports_verdict() {
+        let snapshot = built(Stage::Snapshot);
+        let doc: ResultDoc =
+            serde_json::from_str(&serde_json::to_string(&snapshot).unwrap()).unwrap();
+        assert_eq!(doc.incomplete, snapshot.incomplete);
+        let verdict = RunVerdict::of(&doc);
+        assert!(
+            matches!(verdict, RunVerdict::Incomplete { .. }),
+            "{verdict:?}"
+        );
+        assert!(
+            verdict.label().starts_with("INCOMPLETE: snapshot at ")
+                && verdict.label().ends_with("thresholds not evaluated"),
+            "{}",
+            verdict.label()
+        );
+        assert_eq!(threshold_line(&doc.thresholds[0]).verdict, "not evaluated");
+
+        let finished: ResultDoc =
+            serde_json::from_str(&serde_json::to_string(&built(finished())).unwrap()).unwrap();
+        assert_eq!(finished.incomplete, None);
+        assert_eq!(
+            RunVerdict::of(&finished),
+            RunVerdict::Passed { thresholds: 1 }
+        );
+    }
+
+    #[test]
+    fn a_result_replaces_the_file_whole_and_leaves_nothing_beside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("result.json");
+        std::fs::write(&path, "a snapshot").unwrap();
+        write_json(&path, &built(finished())).unwrap();
+        let written: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(written["outcome"]["status"], "completed");
+        let files: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(files, ["result.json"]);
+    }
 }

@@ -1,7 +1,8 @@
 //! One table row per phase, the same for kscen runs and imported perf-test output: each figure
 //! is either what the run captured, formatted, or "not measured".
 
-use super::model::{HistogramDoc, PhaseDoc, ResultDoc};
+use super::model::{HistogramDoc, ImportedDoc, PhaseDoc, ResultDoc};
+use crate::import::perf_test::FinalFigures;
 use crate::metrics::unit::Unit;
 
 /// A figure as a report shows it.
@@ -252,7 +253,7 @@ fn histogram_row(name: &str, scope: &str, histogram: &HistogramDoc) -> Histogram
     }
 }
 
-/// perf-test's figures, formatted as perf-test prints them.
+/// perf-test's figures, formatted as perf-test prints them; a partial run has none.
 fn imported_row(phase: &PhaseDoc) -> PhaseRow {
     let imported = phase.imported.as_ref().expect("an imported phase");
     let command = imported.command.as_ref();
@@ -260,7 +261,13 @@ fn imported_row(phase: &PhaseDoc) -> PhaseRow {
     let target = command
         .and_then(|c| c.throughput)
         .map(|t| (t >= 0.0).then_some(t));
-    let mut remarks = vec![format!("imported from {}", imported.file)];
+    let mut remarks = vec![format!("imported from {}", imported_source(imported))];
+    if imported.partial {
+        remarks.push(format!(
+            "partial run: {} periodic line(s), no final line in the log",
+            imported.intervals.len()
+        ));
+    }
     if let Some(props) = command.filter(|c| !c.producer_props.is_empty()) {
         remarks.push(format!("producer props {}", props.producer_props.join(" ")));
     }
@@ -273,33 +280,43 @@ fn imported_row(phase: &PhaseDoc) -> PhaseRow {
     if imported.intervals.iter().any(|i| i.after_elision) {
         remarks.push("periodic lines elided in the log".into());
     }
+    let figures = imported.figures.as_ref();
+    let figure = |format: fn(&FinalFigures) -> String| Cell::of(figures, format);
     PhaseRow {
         phase: phase.name.clone(),
         command: Cell::of(command, |c| format!("`{}`", c.line)),
         record_size: Cell::of(record_size, |s| format!("{s} B")),
-        records: Cell::Measured(imported.figures.records.to_string()),
+        records: figure(|f| f.records.to_string()),
         target_rate: target_cell(target),
-        achieved_rate: Cell::Measured(format!("{:.6}", imported.figures.records_per_s)),
-        mb_per_s: Cell::Measured(format!("{:.2}", imported.figures.mb_per_s)),
+        achieved_rate: figure(|f| format!("{:.6}", f.records_per_s)),
+        mb_per_s: figure(|f| format!("{:.2}", f.mb_per_s)),
         latency: LatencyKind::Service,
-        avg_ms: Cell::Measured(format!("{:.2}", imported.figures.avg_ms)),
-        max_ms: Cell::Measured(format!("{:.2}", imported.figures.max_ms)),
-        p50_ms: Cell::Measured(imported.figures.p50_ms.to_string()),
-        p95_ms: Cell::Measured(imported.figures.p95_ms.to_string()),
-        p99_ms: Cell::Measured(imported.figures.p99_ms.to_string()),
-        p999_ms: Cell::Measured(imported.figures.p999_ms.to_string()),
+        avg_ms: figure(|f| format!("{:.2}", f.avg_ms)),
+        max_ms: figure(|f| format!("{:.2}", f.max_ms)),
+        p50_ms: figure(|f| f.p50_ms.to_string()),
+        p95_ms: figure(|f| f.p95_ms.to_string()),
+        p99_ms: figure(|f| f.p99_ms.to_string()),
+        p999_ms: figure(|f| f.p999_ms.to_string()),
         remarks,
         numbers: RowNumbers {
             record_size: record_size.map(|s| s as f64),
             target_rate: target,
-            achieved_rate: Some(imported.figures.records_per_s),
-            mb_per_s: Some(imported.figures.mb_per_s),
-            records: Some(imported.figures.records),
-            avg_ms: Some(imported.figures.avg_ms),
-            p99_ms: Some(imported.figures.p99_ms as f64),
-            service_avg_ms: Some(imported.figures.avg_ms),
-            service_p99_ms: Some(imported.figures.p99_ms as f64),
+            achieved_rate: figures.map(|f| f.records_per_s),
+            mb_per_s: figures.map(|f| f.mb_per_s),
+            records: figures.map(|f| f.records),
+            avg_ms: figures.map(|f| f.avg_ms),
+            p99_ms: figures.map(|f| f.p99_ms as f64),
+            service_avg_ms: figures.map(|f| f.avg_ms),
+            service_p99_ms: figures.map(|f| f.p99_ms as f64),
         },
+    }
+}
+
+/// `file`, with the run's lines when the result records them (a log may hold several runs).
+pub fn imported_source(imported: &ImportedDoc) -> String {
+    match imported.lines {
+        Some(lines) => format!("{} lines {}–{}", imported.file, lines.first, lines.last),
+        None => imported.file.clone(),
     }
 }
 

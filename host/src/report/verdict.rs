@@ -4,6 +4,10 @@ use super::model::{ResultDoc, ThresholdDoc};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunVerdict {
+    /// a snapshot of a run that never finished: no verdict on part of a run
+    Incomplete {
+        label: String,
+    },
     /// the plugin failed, trapped, hit a limit or was interrupted
     RunFailed {
         kind: String,
@@ -24,6 +28,9 @@ pub enum RunVerdict {
 
 impl RunVerdict {
     pub fn of(result: &ResultDoc) -> RunVerdict {
+        if let Some(label) = result.incomplete_label() {
+            return RunVerdict::Incomplete { label };
+        }
         if let Some(failure) = &result.outcome.failure {
             return RunVerdict::RunFailed {
                 kind: failure.kind.clone(),
@@ -57,6 +64,7 @@ impl RunVerdict {
 
     pub fn label(&self) -> String {
         match self {
+            RunVerdict::Incomplete { label } => format!("{label}; thresholds not evaluated"),
             RunVerdict::RunFailed { kind, .. } => format!("FAILED (run: {kind})"),
             RunVerdict::ThresholdsFailed {
                 failed,
@@ -103,6 +111,7 @@ pub fn threshold_line(threshold: &ThresholdDoc) -> ThresholdLine {
     let verdict = match threshold.verdict.as_str() {
         "passed" => "pass",
         "failed" => "FAIL",
+        "not_evaluated" => "not evaluated",
         _ => "FAIL (not measured)",
     };
     let unit = threshold.unit.as_str();

@@ -25,6 +25,8 @@ pub enum Verdict {
     /// the run did not capture the figure: never guessed, and a criterion that cannot be shown
     /// to hold does not pass
     NotMeasured,
+    /// measured on a snapshot of a run that never finished: no verdict on part of a run
+    NotEvaluated,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -45,6 +47,25 @@ pub struct ThresholdResult {
 impl ThresholdResult {
     pub fn passed(&self) -> bool {
         self.verdict == Verdict::Passed
+    }
+
+    /// Withdraws the verdict of a threshold measured on a snapshot taken at `snapshot_at_s`,
+    /// keeping what it read and what it would have said so far in the note.
+    pub fn not_evaluated(&mut self, snapshot_at_s: f64) {
+        let so_far = match self.verdict {
+            Verdict::Passed => "holds",
+            Verdict::Failed => "fails",
+            Verdict::NotMeasured | Verdict::NotEvaluated => "cannot be measured",
+        };
+        let why = self
+            .note
+            .take()
+            .map(|n| format!(": {n}"))
+            .unwrap_or_default();
+        self.note = Some(format!(
+            "run incomplete: on its first {snapshot_at_s:.1} s it {so_far}{why}"
+        ));
+        self.verdict = Verdict::NotEvaluated;
     }
 }
 

@@ -198,18 +198,23 @@ impl Sandbox {
         self.dir.path().join(relative)
     }
 
-    /// Runs kscen in the sandbox folder.
-    pub fn kscen(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_kscen"))
+    /// kscen to run in the sandbox folder, with the sandbox's packs, trust and cache.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kscen"));
+        command
             .args(args)
             .current_dir(self.dir.path())
             .env("HOME", self.dir.path())
             .env("KSCEN_PACKS_DIR", self.path("packs"))
             .env("KSCEN_TRUST_DIR", self.path("trust"))
             .env("KSCEN_CACHE_DIR", self.path("cache"))
-            .env("KSCEN_PLUGIN_PATH", plugin_dist())
-            .output()
-            .expect("kscen runs")
+            .env("KSCEN_PLUGIN_PATH", plugin_dist());
+        command
+    }
+
+    /// Runs kscen in the sandbox folder.
+    pub fn kscen(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("kscen runs")
     }
 
     /// Runs kscen and asserts success; returns stdout.
