@@ -1,6 +1,6 @@
 //! What an installed kscen ships beside its binary: `cargo xtask install` and the release archive
 //! (`cargo xtask dist`) lay out `<prefix>/bin/kscen` with `<prefix>/share/kscen/` holding
-//! `plugins/*.wasm`, `scenarios/*.toml` and `sdk/` (the kscen-sdk crate, for `kscen new`).
+//! `plugins/*.wasm`, `scenarios/*.toml`, `campaigns/*.toml` and `sdk/` (the kscen-sdk crate, for `kscen new`).
 //! xtask/src/bundle.rs writes that layout; this module is the one place kscen reads it.
 
 use std::path::{Path, PathBuf};
@@ -35,31 +35,73 @@ pub fn sdk_dir() -> Option<PathBuf> {
 /// Folders of scenario files a name is looked up in, first match wins: `scenarios/` under the
 /// current folder (a checkout of kscen, or a team's own), then the bundle's.
 pub fn scenario_dirs() -> Vec<PathBuf> {
-    let mut dirs = vec![PathBuf::from("scenarios")];
-    dirs.extend(share_dir().map(|dir| dir.join("scenarios")));
-    dirs.into_iter().filter(|dir| dir.is_dir()).collect()
+    bundled_dirs(Kind::Scenario)
 }
 
 /// A scenario given by name (`perf-02-ramp-up`, with or without `.toml`) rather than by path.
 pub fn find_scenario(name: &str) -> Result<PathBuf> {
+    find(Kind::Scenario, name)
+}
+
+/// Folders of campaign files a name is looked up in: `campaigns/` here, then the bundle's.
+pub fn campaign_dirs() -> Vec<PathBuf> {
+    bundled_dirs(Kind::Campaign)
+}
+
+/// A campaign given by name (`seeds-plan`), from `campaigns/` here, then the bundle's.
+pub fn find_campaign(name: &str) -> Result<PathBuf> {
+    find(Kind::Campaign, name)
+}
+
+/// What kscen ships as TOML files found by name.
+#[derive(Clone, Copy)]
+enum Kind {
+    Scenario,
+    Campaign,
+}
+
+impl Kind {
+    fn folder(self) -> &'static str {
+        match self {
+            Kind::Scenario => "scenarios",
+            Kind::Campaign => "campaigns",
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Kind::Scenario => "scenario",
+            Kind::Campaign => "campaign",
+        }
+    }
+}
+
+fn bundled_dirs(kind: Kind) -> Vec<PathBuf> {
+    let mut dirs = vec![PathBuf::from(kind.folder())];
+    dirs.extend(share_dir().map(|dir| dir.join(kind.folder())));
+    dirs.into_iter().filter(|dir| dir.is_dir()).collect()
+}
+
+fn find(kind: Kind, name: &str) -> Result<PathBuf> {
     let file = if name.ends_with(".toml") {
         name.to_string()
     } else {
         format!("{name}.toml")
     };
-    let dirs = scenario_dirs();
+    let what = kind.what();
+    let dirs = bundled_dirs(kind);
     if let Some(found) = dirs.iter().map(|dir| dir.join(&file)).find(|p| p.is_file()) {
         return Ok(found);
     }
     if dirs.is_empty() {
         bail!(
-            "no scenario file {name:?} here, and this kscen has no bundled scenarios: install it \
-             with `cargo xtask install` (or give the path of a scenario file)"
+            "no {what} file {name:?} here, and this kscen has no bundled {what}s: install it \
+             with `cargo xtask install` (or give the path of a {what} file)"
         );
     }
     let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
     bail!(
-        "no scenario file {name:?} here, and no bundled scenario of that name (looked in: {}); \
+        "no {what} file {name:?} here, and no bundled {what} of that name (looked in: {}); \
          `kscen list` shows them",
         looked.join(", ")
     )

@@ -1,4 +1,5 @@
-//! The command line: `kscen run`, `list`, `describe`, `describe-deployment`.
+//! The command line: `kscen run`, `list`, `describe`, `describe-deployment`, and the commands
+//! whose modules own their arguments (`lab`, `report`, `compare`, `import`, `campaign`, `pack`).
 
 use std::path::{Path, PathBuf};
 
@@ -81,6 +82,12 @@ pub enum Command {
     DescribeDeployment(DescribeDeploymentArgs),
     /// Read kafka-producer-perf-test output into a result file.
     Import(crate::import::ImportArgs),
+    /// A whole test plan from one file: steps (scenarios with overrides) run in order, waits
+    /// between them, results kept per step, resumed after an interruption.
+    Campaign {
+        #[command(subcommand)]
+        command: crate::campaign::CampaignCommand,
+    },
     /// Signed plugin packs: build, inspect, verify, install, list, keygen, sign, trust.
     Pack {
         #[command(subcommand)]
@@ -117,7 +124,7 @@ pub struct DescribeDeploymentArgs {
     pub mirror: Option<String>,
 }
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Default, clap::Args)]
 pub struct RunArgs {
     /// Scenario file (TOML): plugin, parameters, limits — a bundled scenario by name
     /// (`perf-02-ramp-up`, see `kscen list`) — or PACK/SCENARIO of an installed pack.
@@ -210,6 +217,7 @@ pub async fn execute(cli: Cli) -> Result<u8> {
         Command::Compare(args) => crate::report::compare::run(args).map(|()| EXIT_OK),
         Command::DescribeDeployment(args) => describe_deployment(args).await,
         Command::Import(args) => crate::import::run(args).map(|()| EXIT_OK),
+        Command::Campaign { command } => crate::campaign::run(command).await,
         Command::Pack { command } => crate::pack::run(command).await.map(|()| EXIT_OK),
     }
 }
@@ -231,7 +239,16 @@ fn client_properties(
 }
 
 async fn run(args: Box<RunArgs>) -> Result<u8> {
-    let args = *args;
+    let host = Host::new()?;
+    let (end, result) = run_scenario(&host, *args).await?;
+    Ok(exit_code(&end, &result))
+}
+
+/// One `kscen run`, from its arguments (the command line's, or a campaign step's).
+pub async fn run_scenario(
+    host: &Host,
+    args: RunArgs,
+) -> Result<(RunEnd, crate::report::result::RunResult)> {
     // A file path, or `<pack>/<scenario>` of an installed pack (verified again here).
     let scenario = crate::pack::load_scenario(&args.scenario)?;
     let profile = match &args.profile {
@@ -253,7 +270,6 @@ async fn run(args: Box<RunArgs>) -> Result<u8> {
         &args.consumer_config,
         &args.consumer_props,
     )?;
-    let host = Host::new()?;
     let request = RunRequest {
         alerts: alert_watch(&scenario, args.alerts, args.fault_phase),
         mm2_metrics: match args.mm2_metrics {
@@ -285,8 +301,12 @@ async fn run(args: Box<RunArgs>) -> Result<u8> {
             None => None,
         },
     };
-    let (end, result) = crate::run::run(&host, request).await?;
-    Ok(match end {
+    crate::run::run(host, request).await
+}
+
+/// The exit code of a run that ended so, saying why on stderr when it is not 0.
+pub fn exit_code(end: &RunEnd, result: &crate::report::result::RunResult) -> u8 {
+    match end {
         RunEnd::Completed if result.thresholds.iter().all(|t| t.passed()) => EXIT_OK,
         RunEnd::Completed => {
             eprintln!("error: thresholds failed (see above)");
@@ -301,7 +321,7 @@ async fn run(args: Box<RunArgs>) -> Result<u8> {
             eprintln!("error: {failure}");
             EXIT_PLUGIN_FAILED
         }
-    })
+    }
 }
 
 async fn describe_deployment(args: DescribeDeploymentArgs) -> Result<u8> {
@@ -334,6 +354,9 @@ async fn list(scenarios_dir: Option<PathBuf>) -> Result<()> {
     for dir in &dirs {
         list_scenarios(dir)?;
     }
+    for dir in crate::bundle::campaign_dirs() {
+        list_campaigns(&dir)?;
+    }
     let plugins = plugin_path::available(dirs.first().map(PathBuf::as_path));
     println!("\nPlugins:");
     let mut folder = None;
@@ -363,14 +386,41 @@ async fn list(scenarios_dir: Option<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-fn list_scenarios(dir: &Path) -> Result<()> {
+/// The TOML files of `dir`, sorted.
+fn toml_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot list scenarios in {}", dir.display()))?
+        .with_context(|| format!("cannot list {}", dir.display()))?
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     files.sort();
+    Ok(files)
+}
+
+fn list_campaigns(dir: &Path) -> Result<()> {
+    let shown = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    println!(
+        "\nCampaigns in {} (kscen campaign run NAME):",
+        shown.display()
+    );
+    for file in toml_files(dir)? {
+        let name = file.file_stem().unwrap_or_default().to_string_lossy();
+        let overrides = crate::campaign::plan::Overrides::default();
+        match crate::campaign::plan::Campaign::load(&file, &overrides) {
+            Ok(campaign) => println!(
+                "  {name:<36} {:>3} steps  {}",
+                campaign.steps.len(),
+                campaign.description.as_deref().unwrap_or("")
+            ),
+            Err(error) => println!("  {name:<36} invalid: {error:#}"),
+        }
+    }
+    Ok(())
+}
+
+fn list_scenarios(dir: &Path) -> Result<()> {
+    let files = toml_files(dir)?;
     let shown = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     println!("Scenarios in {}:", shown.display());
     for file in &files {

@@ -3,6 +3,7 @@
 
 pub mod bindings;
 pub mod bundle;
+pub mod campaign;
 pub mod caps;
 pub mod cli;
 pub mod cluster;

@@ -4,6 +4,7 @@
 //! <prefix>/bin/kscen                   the release binary
 //! <prefix>/share/kscen/plugins/*.wasm  the bundled scenario plugins
 //! <prefix>/share/kscen/scenarios/*.toml
+//! <prefix>/share/kscen/campaigns/*.toml
 //! <prefix>/share/kscen/sdk/            the kscen-sdk crate as `cargo package` makes it
 //! ```
 //! kscen looks for `share/kscen` beside its binary (host/src/bundle.rs), so an installed kscen
@@ -29,9 +30,11 @@ pub fn write(workspace: &Workspace, prefix: &Path) -> Result<()> {
         let name = format!("{plugin}.wasm");
         copy(&workspace.plugin_dist().join(&name), &plugins.join(name))?;
     }
-    let scenarios = fresh_dir(&share.join("scenarios"))?;
-    for file in files_with_extension(&workspace.root.join("scenarios"), "toml")? {
-        copy(&file, &scenarios.join(file.file_name().expect("a file")))?;
+    for folder in ["scenarios", "campaigns"] {
+        let bundled = fresh_dir(&share.join(folder))?;
+        for file in files_with_extension(&workspace.root.join(folder), "toml")? {
+            copy(&file, &bundled.join(file.file_name().expect("a file")))?;
+        }
     }
     let sdk = fresh_dir(&share.join("sdk"))?;
     unpack_crate(&package_sdk(workspace)?, &sdk)?;

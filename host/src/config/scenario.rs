@@ -181,9 +181,9 @@ mod duration_ms {
     }
 }
 
-/// `[producer]` as properties, in key order: TOML strings, numbers and booleans as the text a
-/// properties file would hold.
-fn producer_settings(table: &toml::Table) -> Result<Vec<super::client_props::Property>> {
+/// A table of client settings (`[producer]`, a campaign step's `producer`) as properties, in key
+/// order: TOML strings, numbers and booleans as the text a properties file would hold.
+pub fn client_settings(table: &toml::Table) -> Result<Vec<super::client_props::Property>> {
     table
         .iter()
         .map(|(key, value)| {
@@ -193,7 +193,7 @@ fn producer_settings(table: &toml::Table) -> Result<Vec<super::client_props::Pro
                 toml::Value::Float(f) => f.to_string(),
                 toml::Value::Boolean(b) => b.to_string(),
                 other => anyhow::bail!(
-                    "{key} = {other}: a producer setting is a string, a number or a boolean"
+                    "{key} = {other}: a client setting is a string, a number or a boolean"
                 ),
             };
             Ok((key.clone(), text))
@@ -215,7 +215,7 @@ impl ScenarioFile {
             .limits
             .resolve()
             .with_context(|| format!("invalid [limits] in {}", path.display()))?;
-        let producer = producer_settings(&raw.producer)
+        let producer = client_settings(&raw.producer)
             .with_context(|| format!("invalid [producer] in {}", path.display()))?;
         let alerts = raw
             .alerts
@@ -358,7 +358,7 @@ mod tests {
         let text = format!("{error:#}");
         assert!(
             text.contains("invalid [producer] in e.toml")
-                && text.contains("acks = [1]: a producer setting is a string"),
+                && text.contains("acks = [1]: a client setting is a string"),
             "{text}"
         );
     }

@@ -62,6 +62,18 @@ pub struct ConnectorStatus {
     pub trace: Option<String>,
 }
 
+/// One partition of a source connector's offsets, as `GET /connectors/{name}/offsets` gives it.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct SourceOffset {
+    pub partition: BTreeMap<String, serde_json::Value>,
+    pub offset: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Offsets {
+    offsets: Vec<SourceOffset>,
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct WorkerView {
     /// logical name from the profile
@@ -270,6 +282,18 @@ impl ConnectClient {
                 other => (key, other.to_string()),
             })
             .collect())
+    }
+
+    /// A source connector's committed source offsets (Kafka 3.5+, KIP-875): each source partition
+    /// (a map such as MirrorMaker 2's `cluster`, `topic`, `partition`) with its offset map.
+    pub async fn offsets(&self, connector: &str) -> HostResult<Vec<SourceOffset>> {
+        let call = Call::on_connector(Method::GET, checked(connector)?, &["offsets"]);
+        let answer: Offsets = self
+            .transport
+            .send(&call)
+            .await?
+            .json("a connector's offsets")?;
+        Ok(answer.offsets)
     }
 
     /// Creates the connector or replaces its whole configuration (201 / 200).

@@ -7,7 +7,7 @@ use std::fmt;
 use super::filter::Verdict;
 use super::mirrors::{ConnectorRef, Deployed, Lookup, Mirror, Role};
 use super::policy::ReplicationPolicy;
-use crate::connect::State;
+use crate::connect::{ConnectorStatus, State};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Problem {
@@ -132,9 +132,16 @@ fn connector_problems(
             policy: deployed.policy.clone(),
         });
     }
-    let Some(status) = &deployed.status else {
-        return;
-    };
+    if let Some(status) = &deployed.status {
+        found.extend(status_problems(role, status));
+    }
+}
+
+/// What is wrong with a connector as its status shows it: not RUNNING, on a worker that does not
+/// answer, a task likewise, a RUNNING source connector without tasks.
+pub fn status_problems(role: Role, status: &ConnectorStatus) -> Vec<Problem> {
+    let mut found = Vec::new();
+    let name = || status.name.clone();
     if status.state != State::Running {
         found.push(Problem::NotRunning {
             connector: name(),
@@ -166,6 +173,7 @@ fn connector_problems(
     if role == Role::Source && status.state == State::Running && status.tasks.is_empty() {
         found.push(Problem::NoSourceTask { connector: name() });
     }
+    found
 }
 
 /// As Connect spells it (`RUNNING`, `PAUSED`).

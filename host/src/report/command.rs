@@ -9,6 +9,7 @@ use super::{csv, html, markdown, model};
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
     /// Result files (`kscen run --json` or `kscen import`); one report with a section per run.
+    /// A campaign's results folder (or its campaign.json) stands for its steps' results, in order.
     #[arg(required = true)]
     pub results: Vec<PathBuf>,
     /// Write the Markdown report here.
@@ -69,12 +70,54 @@ fn write(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// The result files `given` stands for, each once: a campaign's folder or ledger for its steps'
+/// results in step order (those it wrote), anything else for itself.
+fn result_files(given: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    use crate::campaign::ledger::{Ledger, FILE};
+    let mut files = Vec::new();
+    for path in given {
+        let folder = if path.is_dir() {
+            Some(path.clone())
+        } else if path.file_name().is_some_and(|name| name == FILE) {
+            path.parent().map(Path::to_path_buf)
+        } else {
+            None
+        };
+        match folder {
+            Some(folder) => {
+                let ledger = Ledger::read(&folder)?.with_context(|| {
+                    format!(
+                        "{} holds no {FILE}: give result files, or a campaign's results folder",
+                        folder.display()
+                    )
+                })?;
+                files.extend(
+                    ledger
+                        .steps
+                        .iter()
+                        .map(|step| folder.join(&step.result))
+                        .filter(|file| file.is_file()),
+                );
+            }
+            None => files.push(path.clone()),
+        }
+    }
+    // `results/*.json` names the ledger and its results: each run once.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|file| seen.insert(file.clone()));
+    Ok(files)
+}
+
 pub fn run(args: ReportArgs) -> Result<()> {
-    let runs = args
-        .results
+    let runs = result_files(&args.results)?
         .iter()
         .map(|path| model::load(path))
         .collect::<Result<Vec<_>>>()?;
+    for run in &runs {
+        if let Some(label) = run.result.incomplete_label() {
+            eprintln!("{}: {label}", run.path.display());
+        }
+    }
     let outputs = args.outputs();
     if let Some(path) = &outputs.markdown {
         write(path, &markdown::render(&runs))?;
