@@ -284,5 +284,35 @@ matrix = { "producer.linger.ms" = [0, 20], "set.rate" = [400] }
         let result = result(&sandbox, step["result"].as_str().unwrap());
         assert_eq!(result["producer_settings"]["linger.ms"], linger);
         assert_eq!(result["scenario"]["params"]["values"]["rate"], 400.0);
+        assert_eq!(step["cell"]["step"], "linger");
+        assert_eq!(step["cell"]["repetition"], repetition);
     }
+
+    // The cells side by side: at the end of the run, and as a section of the report.
+    assert!(
+        stdout.contains("Matrix \"linger\": 2 cells, 4 runs\n  producer.linger.ms=0, set.rate=400"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("→ recommended: ") || stdout.contains("→ keep the baseline"),
+        "{stdout}"
+    );
+    sandbox.ok(&["report", "results", "--markdown", "report.md"]);
+    let report = std::fs::read_to_string(sandbox.path("report.md")).unwrap();
+    let section = &report[report.find("## 6. Matrices").expect("a Matrices section")..];
+    assert!(
+        section.contains("### 6.1 linger (2 cells, 4 runs)"),
+        "{section}"
+    );
+    for cell in ["producer.linger.ms=0", "producer.linger.ms=20"] {
+        assert!(
+            section.contains(&format!("| `{cell}, set.rate=400` | 2 | 2 PASS |")),
+            "{section}"
+        );
+    }
+    assert!(
+        section.contains("**Recommended: `producer.linger.ms=20, set.rate=400`** over")
+            || section.contains("**Keep the baseline** `producer.linger.ms=0, set.rate=400`: "),
+        "{section}"
+    );
 }

@@ -44,6 +44,21 @@ pub struct StepRecord {
     /// why kscen could not run the step, or what the wait after it found
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// the matrix cell or repetition of a written step this step was
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell: Option<CellOf>,
+}
+
+/// Which cell of a written step's matrix, and which repetition, a step is: what the report groups
+/// and compares cells by.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CellOf {
+    /// the step as the campaign file names it, shared by all its cells
+    pub step: String,
+    /// what its matrix set (`producer.linger.ms` → `5`); empty for a repeated plain step
+    pub settings: std::collections::BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repetition: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -223,6 +238,7 @@ mod tests {
             duration_s: 1.0,
             settings: Default::default(),
             note: None,
+            cell: None,
         };
         ledger.record(record(StepVerdict::Interrupted));
         ledger.record(record(StepVerdict::Passed));

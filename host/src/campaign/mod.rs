@@ -25,6 +25,8 @@ use self::plan::{After, Campaign, Overrides, PlannedStep};
 use crate::cli::{exit_code, run_scenario, EXIT_ERROR, EXIT_INTERRUPTED};
 use crate::config::profile::Profile;
 use crate::engine::Host;
+use crate::report::matrix::Matrix;
+use crate::report::model::LoadedResult;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum CampaignCommand {
@@ -179,6 +181,7 @@ async fn run_campaign(args: CampaignRunArgs) -> Result<u8> {
         owed = Some(&step.after);
     }
     print_summary(&campaign, &ledger);
+    print_matrices(&campaign, &ledger);
     let code = campaign_exit_code(&verdicts);
     if code == EXIT_INTERRUPTED {
         println!("Interrupted: run the same command again to resume; finished steps are kept.");
@@ -314,6 +317,7 @@ async fn run_step(host: &Host, campaign: &Campaign, step: &PlannedStep) -> StepR
         duration_s: clock.elapsed().as_secs_f64(),
         settings: step.settings(),
         note,
+        cell: step.cell.clone(),
     };
     println!(
         "[{}/{total}] {}: {} in {:.1} s → {}",
@@ -352,4 +356,26 @@ fn print_summary(campaign: &Campaign, ledger: &Ledger) {
         "  ledger: {}",
         Ledger::path(&campaign.results_dir).display()
     );
+}
+
+/// Each matrix's cells against its baseline and the setting the evidence supports.
+fn print_matrices(campaign: &Campaign, ledger: &Ledger) {
+    let dir = &campaign.results_dir;
+    // Unreadable results are left out here; `kscen report` names them.
+    let runs: Vec<LoadedResult> = ledger
+        .steps
+        .iter()
+        .filter(|record| record.cell.is_some())
+        .filter_map(|record| crate::report::model::load(&dir.join(&record.result)).ok())
+        .collect();
+    let matrices = Matrix::all(dir, ledger, &runs);
+    for matrix in &matrices {
+        print!("\n{}", matrix.console());
+    }
+    if !matrices.is_empty() {
+        println!(
+            "The evidence, figure by figure: kscen report {}",
+            dir.display()
+        );
+    }
 }

@@ -17,6 +17,7 @@ use crate::config::units::parse_duration;
 use crate::deployment::mirrors::Role;
 
 use super::connector_settings::ConnectorChanges;
+use super::ledger::CellOf;
 
 /// How long a wait between steps may take before the campaign gives up on it.
 const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(600);
@@ -173,8 +174,8 @@ pub struct PlannedStep {
     pub producer: Vec<Property>,
     pub consumer: Vec<Property>,
     pub after: After,
-    /// what its matrix set for this cell (`producer.linger.ms` → `5`), empty for a plain step
-    pub varied: BTreeMap<String, String>,
+    /// the matrix cell or repetition of a written step this is; none for a plain step
+    pub cell: Option<CellOf>,
     /// MirrorMaker 2 connector settings to apply before the step and restore after it
     pub connector: Box<ConnectorChanges>,
     /// the step's result file, in the results folder
@@ -187,7 +188,11 @@ impl PlannedStep {
     /// What the step changes beyond its scenario: its matrix cell's settings and its connector
     /// settings, `connector.<role>.<key>` → value.
     pub fn settings(&self) -> BTreeMap<String, String> {
-        let mut settings = self.varied.clone();
+        let mut settings = self
+            .cell
+            .as_ref()
+            .map(|cell| cell.settings.clone())
+            .unwrap_or_default();
         for (role, changes) in &self.connector {
             for (key, value) in changes {
                 settings.insert(format!("connector.{role}.{key}"), value.clone());
@@ -250,14 +255,20 @@ impl Campaign {
                     .with_context(|| format!("{}: after", context()))?,
                 None => default_after.clone(),
             };
+            // Cells of one written step are compared with each other in the report.
+            let is_matrix = !written.matrix.is_empty() || written.repeat.unwrap_or(1) > 1;
             for (step, varied) in super::matrix::cells(&written).with_context(context)? {
                 if steps.iter().any(|s| s.step.name == step.name) {
                     bail!("two steps are named {:?}: each step needs its own name (its results are kept by name)", step.name);
                 }
                 let cell = Cell {
                     number: steps.len() + 1,
+                    of: is_matrix.then(|| CellOf {
+                        step: written.name.clone(),
+                        settings: varied,
+                        repetition: step.repetition,
+                    }),
                     step,
-                    varied,
                     after: after.clone(),
                 };
                 steps.push(plan_step(cell, dir, &raw, &overrides.set).with_context(context)?);
@@ -287,7 +298,7 @@ impl Campaign {
 struct Cell {
     number: usize,
     step: Step,
-    varied: BTreeMap<String, String>,
+    of: Option<CellOf>,
     after: After,
 }
 
@@ -300,7 +311,7 @@ fn plan_step(
     let Cell {
         number,
         step,
-        varied,
+        of,
         after,
     } = cell;
     ensure!(!step.name.trim().is_empty(), "a step needs a name");
@@ -337,7 +348,7 @@ fn plan_step(
         producer,
         consumer,
         after,
-        varied,
+        cell: of,
         connector,
         fingerprint,
         step,

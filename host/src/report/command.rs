@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use super::matrix::Matrix;
 use super::{csv, html, markdown, model};
+use crate::campaign::ledger::{Ledger, FILE};
 
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
@@ -70,12 +72,19 @@ fn write(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// The result files `given` stands for, each once: a campaign's folder or ledger for its steps'
-/// results in step order (those it wrote), anything else for itself.
-fn result_files(given: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    use crate::campaign::ledger::{Ledger, FILE};
+/// What the paths given to `kscen report` stand for.
+struct Given {
+    /// each result file once: a campaign's folder or ledger stands for its steps' results in step
+    /// order (those it wrote), anything else for itself
+    files: Vec<PathBuf>,
+    /// the campaigns among them, with their results folder: their matrices are compared
+    campaigns: Vec<(PathBuf, Ledger)>,
+}
+
+fn given(paths: &[PathBuf]) -> Result<Given> {
     let mut files = Vec::new();
-    for path in given {
+    let mut campaigns = Vec::new();
+    for path in paths {
         let folder = if path.is_dir() {
             Some(path.clone())
         } else if path.file_name().is_some_and(|name| name == FILE) {
@@ -98,6 +107,7 @@ fn result_files(given: &[PathBuf]) -> Result<Vec<PathBuf>> {
                         .map(|step| folder.join(&step.result))
                         .filter(|file| file.is_file()),
                 );
+                campaigns.push((folder, ledger));
             }
             None => files.push(path.clone()),
         }
@@ -105,11 +115,13 @@ fn result_files(given: &[PathBuf]) -> Result<Vec<PathBuf>> {
     // `results/*.json` names the ledger and its results: each run once.
     let mut seen = std::collections::HashSet::new();
     files.retain(|file| seen.insert(file.clone()));
-    Ok(files)
+    Ok(Given { files, campaigns })
 }
 
 pub fn run(args: ReportArgs) -> Result<()> {
-    let runs = result_files(&args.results)?
+    let given = given(&args.results)?;
+    let runs = given
+        .files
         .iter()
         .map(|path| model::load(path))
         .collect::<Result<Vec<_>>>()?;
@@ -120,7 +132,12 @@ pub fn run(args: ReportArgs) -> Result<()> {
     }
     let outputs = args.outputs();
     if let Some(path) = &outputs.markdown {
-        write(path, &markdown::render(&runs))?;
+        let matrices: Vec<Matrix> = given
+            .campaigns
+            .iter()
+            .flat_map(|(folder, ledger)| Matrix::all(folder, ledger, &runs))
+            .collect();
+        write(path, &markdown::render(&runs, &matrices))?;
         eprintln!("Markdown report: {}", path.display());
     }
     if let Some(path) = &outputs.html {

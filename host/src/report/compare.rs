@@ -10,6 +10,8 @@
 //!   histogram (distribution-free 95 % bounds on the rank, `n·q ± 1.96·√(n·q·(1−q))`); beyond
 //!   noise when the intervals are disjoint. It knows nothing of run-to-run variation, and says so.
 //! - otherwise the noise is unknown: repeat the runs.
+//!
+//! A change under 1 % is within noise however far apart the runs are: too small to act on.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -36,7 +38,11 @@ pub fn run(args: CompareArgs) -> Result<()> {
     let load = |paths: &[PathBuf]| -> Result<Vec<LoadedResult>> {
         paths.iter().map(|p| model::load(p)).collect()
     };
-    let comparison = compare(&load(&args.baseline)?, &load(&args.candidate)?)?;
+    let (baseline, candidate) = (load(&args.baseline)?, load(&args.candidate)?);
+    let comparison = compare(
+        &baseline.iter().collect::<Vec<_>>(),
+        &candidate.iter().collect::<Vec<_>>(),
+    )?;
     print!("{}", comparison.console());
     if let Some(path) = &args.markdown {
         std::fs::write(path, comparison.markdown())
@@ -64,6 +70,20 @@ impl Noise {
     }
 }
 
+/// Which way a metric improves.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Better {
+    Higher,
+    Lower,
+}
+
+/// How the candidate stands against the baseline on one metric, beyond noise.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Shift {
+    Better,
+    Worse,
+}
+
 /// One metric, both sides.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -74,6 +94,8 @@ pub struct Row {
     pub baseline: f64,
     pub candidate: f64,
     pub noise: Noise,
+    /// none for a scenario's own figure, whose good direction kscen does not know
+    pub better: Option<Better>,
 }
 
 impl Row {
@@ -86,6 +108,26 @@ impl Row {
             change(self),
             self.noise.label(),
         ]
+    }
+
+    /// Better or worse beyond noise; none within noise, with the noise unknown, or without a
+    /// known good direction.
+    pub fn shift(&self) -> Option<Shift> {
+        let Noise::Beyond(_) = self.noise else {
+            return None;
+        };
+        let higher = self.candidate > self.baseline;
+        match self.better? {
+            Better::Higher if higher => Some(Shift::Better),
+            Better::Lower if !higher => Some(Shift::Better),
+            _ => Some(Shift::Worse),
+        }
+    }
+
+    /// `metric: baseline → candidate (change, noise)`, the evidence for a verdict.
+    pub fn evidence(&self) -> String {
+        let [metric, baseline, candidate, change, noise] = self.cells();
+        format!("{metric}: {baseline} → {candidate} ({change}, {noise})")
     }
 
     /// (candidate − baseline) ÷ baseline, %; none from a zero baseline.
@@ -109,11 +151,11 @@ struct Side<'a> {
     histograms: Vec<&'a HistogramDoc>,
 }
 
-pub fn compare(baseline: &[LoadedResult], candidate: &[LoadedResult]) -> Result<Comparison> {
+pub fn compare(baseline: &[&LoadedResult], candidate: &[&LoadedResult]) -> Result<Comparison> {
     if baseline.is_empty() || candidate.is_empty() {
         bail!("compare needs at least one result on each side");
     }
-    let describe = |runs: &[LoadedResult]| {
+    let describe = |runs: &[&LoadedResult]| {
         let names: BTreeSet<&str> = runs
             .iter()
             .map(|r| r.result.scenario.name.as_str())
@@ -142,11 +184,20 @@ pub fn compare(baseline: &[LoadedResult], candidate: &[LoadedResult]) -> Result<
         } else {
             format!("[{base_phase} / {cand_phase}]")
         };
-        let scalar = |runs: &[LoadedResult], phase: &str, read: fn(&PhaseDoc) -> Option<f64>| {
+        let scalar = |runs: &[&LoadedResult], phase: &str, read: fn(&PhaseDoc) -> Option<f64>| {
             runs.iter()
                 .map(|r| phase_of(r, phase).and_then(read))
                 .collect::<Option<Vec<f64>>>()
         };
+        // A higher achieved rate is better only against the same target: asked for more, a run
+        // sends more, and that is no improvement.
+        let targets = baseline
+            .iter()
+            .map(|r| (r, &base_phase))
+            .chain(candidate.iter().map(|r| (r, &cand_phase)))
+            .map(|(r, phase)| phase_of(r, phase).and_then(|p| p.target_rate))
+            .collect::<Vec<_>>();
+        let same_target = targets.windows(2).all(|pair| pair[0] == pair[1]);
         for (name, unit, read) in [
             (
                 "achieved_rate",
@@ -165,6 +216,7 @@ pub fn compare(baseline: &[LoadedResult], candidate: &[LoadedResult]) -> Result<
                     sides(b),
                     sides(c),
                     None,
+                    same_target.then_some(Better::Higher),
                 ));
             }
         }
@@ -199,13 +251,14 @@ pub fn compare(baseline: &[LoadedResult], candidate: &[LoadedResult]) -> Result<
                         histograms: c.clone(),
                     },
                     (quantile < 1.0).then_some(quantile),
+                    Some(Better::Lower),
                 ));
             }
         }
     }
     let figure_names: BTreeSet<&String> = baseline[0].result.figures.keys().collect();
     for name in figure_names {
-        let read = |runs: &[LoadedResult]| {
+        let read = |runs: &[&LoadedResult]| {
             runs.iter()
                 .map(|r| {
                     r.result
@@ -218,7 +271,7 @@ pub fn compare(baseline: &[LoadedResult], candidate: &[LoadedResult]) -> Result<
         if let (Some(b), Some(c)) = (read(baseline), read(candidate)) {
             let unit = b[0].1.clone();
             let values = |v: Vec<(f64, String)>| sides(v.into_iter().map(|(x, _)| x).collect());
-            rows.push(row(name.clone(), &unit, values(b), values(c), None));
+            rows.push(row(name.clone(), &unit, values(b), values(c), None, None));
         }
     }
     Ok(Comparison {
@@ -233,7 +286,7 @@ pub fn compare(baseline: &[LoadedResult], candidate: &[LoadedResult]) -> Result<
 }
 
 /// Imported runs whose final line is not in the log: shown as left out, never compared as zeros.
-fn partial_runs(side: &str, runs: &[LoadedResult]) -> Vec<String> {
+fn partial_runs(side: &str, runs: &[&LoadedResult]) -> Vec<String> {
     runs.iter()
         .flat_map(|run| {
             run.result
@@ -253,7 +306,7 @@ fn partial_runs(side: &str, runs: &[LoadedResult]) -> Vec<String> {
 
 /// A histogram with records in `phase` of every run, or none.
 fn histograms<'a>(
-    runs: &'a [LoadedResult],
+    runs: &[&'a LoadedResult],
     phase: &str,
     read: fn(&PhaseDoc) -> Option<&HistogramDoc>,
 ) -> Option<Vec<&'a HistogramDoc>> {
@@ -271,9 +324,12 @@ fn sides<'a>(values: Vec<f64>) -> Side<'a> {
 
 /// Phases present in every run of both sides, by name; when the sides share none and each has a
 /// single phase with records (an imported perf-test run beside a kscen one), those two.
-fn matched_phases(baseline: &[LoadedResult], candidate: &[LoadedResult]) -> Vec<(String, String)> {
-    let in_all = |runs: &[LoadedResult]| -> Vec<String> {
-        let first: Vec<String> = with_records(&runs[0]);
+fn matched_phases(
+    baseline: &[&LoadedResult],
+    candidate: &[&LoadedResult],
+) -> Vec<(String, String)> {
+    let in_all = |runs: &[&LoadedResult]| -> Vec<String> {
+        let first: Vec<String> = with_records(runs[0]);
         first
             .into_iter()
             .filter(|name| runs.iter().all(|r| phase_of(r, name).is_some()))
@@ -330,16 +386,37 @@ fn range(values: &[f64]) -> (f64, f64) {
     (min, max)
 }
 
-fn row(metric: String, unit: &str, baseline: Side, candidate: Side, quantile: Option<f64>) -> Row {
-    let noise = noise(&baseline, &candidate, quantile);
+fn row(
+    metric: String,
+    unit: &str,
+    baseline: Side,
+    candidate: Side,
+    quantile: Option<f64>,
+    better: Option<Better>,
+) -> Row {
+    let (base, cand) = (median(&baseline.values), median(&candidate.values));
+    let noise = match noise(&baseline, &candidate, quantile) {
+        // Distinguishable but too small to matter, as criterion's noise threshold has it.
+        Noise::Beyond(how) if base != 0.0 && ((cand - base) / base).abs() < NOISE_FLOOR => {
+            Noise::Within(format!(
+                "a change under {:.0} %; {how}",
+                NOISE_FLOOR * 100.0
+            ))
+        }
+        noise => noise,
+    };
     Row {
         metric,
         unit: unit.into(),
-        baseline: median(&baseline.values),
-        candidate: median(&candidate.values),
+        baseline: base,
+        candidate: cand,
         noise,
+        better,
     }
 }
+
+/// The smallest relative change called beyond noise, whatever the runs' spread.
+const NOISE_FLOOR: f64 = 0.01;
 
 fn noise(baseline: &Side, candidate: &Side, quantile: Option<f64>) -> Noise {
     let disjoint = |(a_lo, a_hi): (f64, f64), (b_lo, b_hi): (f64, f64)| a_hi < b_lo || b_hi < a_lo;
@@ -473,12 +550,17 @@ fn change(row: &Row) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// A result with one phase `steady` whose corrected latency p99 is `p99_ms` over `count`
     /// records, and a figure `recovery_ms`.
-    fn run(p99_ms: u64, count: u64, rate: f64, recovery_ms: f64) -> LoadedResult {
+    pub(in crate::report) fn run(
+        p99_ms: u64,
+        count: u64,
+        rate: f64,
+        recovery_ms: f64,
+    ) -> LoadedResult {
         let us = p99_ms * 1000;
         let result = serde_json::from_value(serde_json::json!({
             "schema": "kscen.result/v1",
@@ -496,6 +578,17 @@ mod tests {
             path: "r.json".into(),
             result,
         }
+    }
+
+    pub(in crate::report) fn compared(
+        baseline: &[LoadedResult],
+        candidate: &[LoadedResult],
+    ) -> Comparison {
+        compare(
+            &baseline.iter().collect::<Vec<_>>(),
+            &candidate.iter().collect::<Vec<_>>(),
+        )
+        .unwrap()
     }
 
     fn find<'a>(c: &'a Comparison, metric: &str) -> &'a Row {
@@ -517,7 +610,7 @@ mod tests {
             run(36, 100_000, 1000.0, 1300.0),
             run(37, 100_000, 998.0, 1100.0),
         ];
-        let c = compare(&baseline, &candidate).unwrap();
+        let c = compared(&baseline, &candidate);
         let p99 = find(&c, "[steady] corrected.p99");
         assert_eq!((p99.baseline, p99.candidate), (42.0, 36.0));
         assert!((p99.change_percent().unwrap() + 14.29).abs() < 0.01);
@@ -533,24 +626,63 @@ mod tests {
     }
 
     #[test]
+    fn a_higher_rate_is_better_only_against_the_same_target() {
+        let at = |rate: f64, target: f64| {
+            let mut run = run(40, 100_000, rate, 0.0);
+            run.result.phases[0].target_rate = Some(Some(target));
+            run
+        };
+        // Asked for twice as much: it sent more, which is no improvement.
+        let c = compared(
+            &[at(1000.0, 1000.0), at(999.0, 1000.0)],
+            &[at(2000.0, 2000.0), at(1998.0, 2000.0)],
+        );
+        let rate = find(&c, "[steady] achieved_rate");
+        assert!(matches!(rate.noise, Noise::Beyond(_)));
+        assert_eq!((rate.better, rate.shift()), (None, None));
+        // The same target, more of it achieved: better.
+        let c = compared(
+            &[at(800.0, 2000.0), at(810.0, 2000.0)],
+            &[at(2000.0, 2000.0), at(1998.0, 2000.0)],
+        );
+        assert_eq!(
+            find(&c, "[steady] achieved_rate").shift(),
+            Some(Shift::Better)
+        );
+        assert_eq!(
+            find(&c, "[steady] corrected.p99").shift(),
+            None,
+            "the same p99"
+        );
+        // 0.05 % more, the runs apart: distinguishable, and too small to matter.
+        let c = compared(
+            &[at(1999.0, 2000.0), at(1999.1, 2000.0)],
+            &[at(2000.0, 2000.0), at(1999.9, 2000.0)],
+        );
+        let rate = find(&c, "[steady] achieved_rate");
+        assert!(
+            matches!(&rate.noise, Noise::Within(how) if how.starts_with("a change under 1 %")),
+            "{rate:?}"
+        );
+    }
+
+    #[test]
     fn one_run_each_compares_percentiles_by_their_sampling_interval_only() {
         // 100 000 records: p99's 95 % rank interval is ±0.06 % around it, within p95..p999.
-        let c = compare(
+        let c = compared(
             &[run(40, 100_000, 1000.0, 900.0)],
             &[run(20, 100_000, 1000.0, 800.0)],
-        )
-        .unwrap();
+        );
         let p99 = find(&c, "[steady] corrected.p99");
         assert_eq!(
             p99.noise,
             Noise::Beyond("sampling only, 95 % 32.0–48.0 vs 16.0–24.0 ms".into())
         );
         // p99.9 of 100 records: its interval reaches the max on both sides.
-        let few = compare(
+        let few = compared(
             &[run(40, 100, 1000.0, 900.0)],
             &[run(38, 100, 1000.0, 800.0)],
-        )
-        .unwrap();
+        );
         assert!(matches!(
             find(&few, "[steady] corrected.p999").noise,
             Noise::Within(_)
@@ -581,7 +713,7 @@ mod tests {
         let mut imported = run(30, 50_000, 1000.0, 0.0);
         imported.result.phases[0].name = "perf-test".into();
         imported.result.figures.clear();
-        let c = compare(&[run(40, 50_000, 1000.0, 900.0)], &[imported]).unwrap();
+        let c = compared(&[run(40, 50_000, 1000.0, 900.0)], &[imported]);
         assert!(c
             .rows
             .iter()
@@ -605,7 +737,7 @@ mod tests {
         .unwrap();
         imported.result.phases[0].name = "perf-test #1".into();
         imported.result.phases.push(partial);
-        let c = compare(&[run(40, 50_000, 1000.0, 900.0)], &[imported]).unwrap();
+        let c = compared(&[run(40, 50_000, 1000.0, 900.0)], &[imported]);
         assert!(
             c.rows.iter().all(|r| !r.metric.contains("#2")),
             "{:?}",

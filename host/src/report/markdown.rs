@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use super::matrix::Matrix;
 use super::mermaid;
 use super::model::{LoadedResult, ResultDoc, ThresholdDoc};
 use super::rows::{
@@ -32,7 +33,8 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
-pub fn render(runs: &[LoadedResult]) -> String {
+/// The report of `runs`, with a section comparing the cells of each campaign matrix among them.
+pub fn render(runs: &[LoadedResult], matrices: &[Matrix]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Test report\n");
     let _ = writeln!(
@@ -46,7 +48,14 @@ pub fn render(runs: &[LoadedResult]) -> String {
     for (index, run) in runs.iter().enumerate() {
         run_section(&mut out, index + 2, run);
     }
-    let next = runs.len() + 2;
+    let mut next = runs.len() + 2;
+    if !matrices.is_empty() {
+        let _ = writeln!(out, "## {next}. Matrices\n");
+        for (index, matrix) in matrices.iter().enumerate() {
+            matrix.markdown(&mut out, &format!("{next}.{}", index + 1));
+        }
+        next += 1;
+    }
     environment(&mut out, next, runs);
     next_steps(&mut out, next + 1, runs);
     diagrams(&mut out, next + 2, runs);

@@ -9,6 +9,7 @@ pub mod html;
 pub mod live_consumers;
 pub mod live_metrics;
 pub mod markdown;
+pub mod matrix;
 pub mod mermaid;
 pub mod model;
 pub mod result;
