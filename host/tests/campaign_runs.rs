@@ -299,9 +299,15 @@ matrix = { "producer.linger.ms" = [0, 20], "set.rate" = [400] }
     );
     sandbox.ok(&["report", "results", "--markdown", "report.md"]);
     let report = std::fs::read_to_string(sandbox.path("report.md")).unwrap();
-    let section = &report[report.find("## 6. Matrices").expect("a Matrices section")..];
+    let section = &report[report
+        .find("## 6. Campaign matrix")
+        .expect("the campaign's section")..];
     assert!(
-        section.contains("### 6.1 linger (2 cells, 4 runs)"),
+        section.contains("- `producer.linger.ms`: `0` in step(s) 1–2; `20` in step(s) 3–4"),
+        "the configuration changes made: {section}"
+    );
+    assert!(
+        section.contains("#### 6.3.1 linger (2 cells, 4 runs)"),
         "{section}"
     );
     for cell in ["producer.linger.ms=0", "producer.linger.ms=20"] {
@@ -312,7 +318,9 @@ matrix = { "producer.linger.ms" = [0, 20], "set.rate" = [400] }
     }
     assert!(
         section.contains("**Recommended: `producer.linger.ms=20, set.rate=400`** over")
-            || section.contains("**Keep the baseline** `producer.linger.ms=0, set.rate=400`: "),
+            || section.contains("**Keep the baseline** `producer.linger.ms=0, set.rate=400`: ")
+            || section.contains("**Undecided** against `producer.linger.ms=0, set.rate=400`: "),
         "{section}"
     );
+    assert!(section.contains("### 6.4 To validate"), "{section}");
 }

@@ -37,8 +37,8 @@ pub struct StepRecord {
     pub exit_code: u8,
     pub started_at: chrono::DateTime<chrono::Utc>,
     pub duration_s: f64,
-    /// the settings this step changed (a matrix cell's, MM2 connector settings); the rest of
-    /// what was in force is in its result
+    /// the settings this step changed (a matrix cell's, producer and consumer properties, MM2
+    /// connector settings); the rest of what was in force is in its result
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub settings: std::collections::BTreeMap<String, String>,
     /// why kscen could not run the step, or what the wait after it found
@@ -91,6 +91,28 @@ impl StepVerdict {
             StepVerdict::Interrupted => "INTERRUPTED",
             StepVerdict::Error => "ERROR",
         }
+    }
+
+    /// `3 PASS, 1 FAIL (thresholds)`: how many ended each way, in order of appearance.
+    pub fn tally(verdicts: impl IntoIterator<Item = StepVerdict>) -> String {
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for verdict in verdicts {
+            match counts
+                .iter_mut()
+                .find(|(label, _)| *label == verdict.label())
+            {
+                Some((_, count)) => *count += 1,
+                None => counts.push((verdict.label(), 1)),
+            }
+        }
+        if counts.is_empty() {
+            return "none run yet".into();
+        }
+        let counts: Vec<String> = counts
+            .iter()
+            .map(|(label, count)| format!("{count} {label}"))
+            .collect();
+        counts.join(", ")
     }
 
     /// A step that ended so is done: resuming keeps its result.
@@ -186,6 +208,16 @@ fn complete_result(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn verdicts_are_counted_in_order_of_appearance() {
+        use StepVerdict::*;
+        assert_eq!(
+            StepVerdict::tally([Passed, ThresholdsFailed, Passed]),
+            "2 PASS, 1 FAIL (thresholds)"
+        );
+        assert_eq!(StepVerdict::tally([]), "none run yet");
+    }
 
     #[test]
     fn the_campaign_exits_with_its_worst_step() {

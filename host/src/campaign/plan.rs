@@ -185,14 +185,20 @@ pub struct PlannedStep {
 }
 
 impl PlannedStep {
-    /// What the step changes beyond its scenario: its matrix cell's settings and its connector
-    /// settings, `connector.<role>.<key>` → value.
+    /// What the step changes beyond its scenario: its matrix cell's settings, its producer and
+    /// consumer properties (`producer.<key>`) and its connector settings
+    /// (`connector.<role>.<key>`).
     pub fn settings(&self) -> BTreeMap<String, String> {
         let mut settings = self
             .cell
             .as_ref()
             .map(|cell| cell.settings.clone())
             .unwrap_or_default();
+        for (client, properties) in [("producer", &self.producer), ("consumer", &self.consumer)] {
+            for (key, value) in properties {
+                settings.insert(format!("{client}.{key}"), value.clone());
+            }
+        }
         for (role, changes) in &self.connector {
             for (key, value) in changes {
                 settings.insert(format!("connector.{role}.{key}"), value.clone());

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::matrix::Matrix;
+use super::campaign::CampaignReport;
 use super::{csv, html, markdown, model};
 use crate::campaign::ledger::{Ledger, FILE};
 
@@ -132,12 +132,12 @@ pub fn run(args: ReportArgs) -> Result<()> {
     }
     let outputs = args.outputs();
     if let Some(path) = &outputs.markdown {
-        let matrices: Vec<Matrix> = given
+        let campaigns: Vec<CampaignReport> = given
             .campaigns
-            .iter()
-            .flat_map(|(folder, ledger)| Matrix::all(folder, ledger, &runs))
+            .into_iter()
+            .map(|(folder, ledger)| CampaignReport::new(folder, ledger, &runs))
             .collect();
-        write(path, &markdown::render(&runs, &matrices))?;
+        write(path, &markdown::render(&runs, &campaigns))?;
         eprintln!("Markdown report: {}", path.display());
     }
     if let Some(path) = &outputs.html {

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::matrix::Matrix;
+use super::campaign::CampaignReport;
 use super::mermaid;
 use super::model::{LoadedResult, ResultDoc, ThresholdDoc};
 use super::rows::{
@@ -33,8 +33,8 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
-/// The report of `runs`, with a section comparing the cells of each campaign matrix among them.
-pub fn render(runs: &[LoadedResult], matrices: &[Matrix]) -> String {
+/// The report of `runs`, with a section for each campaign they came from.
+pub fn render(runs: &[LoadedResult], campaigns: &[CampaignReport]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Test report\n");
     let _ = writeln!(
@@ -49,11 +49,8 @@ pub fn render(runs: &[LoadedResult], matrices: &[Matrix]) -> String {
         run_section(&mut out, index + 2, run);
     }
     let mut next = runs.len() + 2;
-    if !matrices.is_empty() {
-        let _ = writeln!(out, "## {next}. Matrices\n");
-        for (index, matrix) in matrices.iter().enumerate() {
-            matrix.markdown(&mut out, &format!("{next}.{}", index + 1));
-        }
+    for campaign in campaigns {
+        campaign.markdown(&mut out, next);
         next += 1;
     }
     environment(&mut out, next, runs);

@@ -52,37 +52,18 @@ impl Cell<'_> {
             .filter(|row| row.shift() == Some(shift))
             .collect()
     }
-
-    fn verdicts_label(&self) -> String {
-        let mut counts: Vec<(&str, usize)> = Vec::new();
-        for verdict in &self.verdicts {
-            match counts
-                .iter_mut()
-                .find(|(label, _)| *label == verdict.label())
-            {
-                Some((_, count)) => *count += 1,
-                None => counts.push((verdict.label(), 1)),
-            }
-        }
-        let counts: Vec<String> = counts
-            .iter()
-            .map(|(label, count)| format!("{count} {label}"))
-            .collect();
-        counts.join(", ")
-    }
 }
 
 /// What the cells' evidence supports.
 #[derive(Debug, PartialEq)]
 pub enum Recommendation {
     /// the cell at `index`, with the figures it improves beyond noise
-    Cell {
-        index: usize,
-        evidence: Vec<String>,
-    },
-    KeepBaseline {
-        why: String,
-    },
+    Cell { index: usize, evidence: Vec<String> },
+    /// the evidence shows no setting better: the other cells are worse, equal within noise, or
+    /// failed
+    KeepBaseline { why: String },
+    /// the evidence cannot tell: a trade-off, or noise unknown
+    Undecided { why: String },
 }
 
 /// One written step whose matrix ran two cells or more.
@@ -179,6 +160,9 @@ impl<'a> Matrix<'a> {
             Recommendation::KeepBaseline { why } => {
                 format!("keep the baseline {}: {why}", self.cells[baseline].label())
             }
+            Recommendation::Undecided { why } => {
+                format!("undecided against {}: {why}", self.cells[baseline].label())
+            }
         }
     }
 
@@ -224,12 +208,12 @@ impl<'a> Matrix<'a> {
         )
     }
 
-    /// The matrix's part of the report: a table of the cells, the recommendation and its
+    /// The matrix's part of a campaign's report section: a table of the cells, the recommendation and its
     /// evidence, and each cell's figures that moved beyond noise.
     pub fn markdown(&self, out: &mut String, heading: &str) {
         let _ = writeln!(
             out,
-            "### {heading} {} ({} cells, {} runs)\n",
+            "#### {heading} {} ({} cells, {} runs)\n",
             self.step,
             self.cells.len(),
             self.runs()
@@ -253,7 +237,7 @@ impl<'a> Matrix<'a> {
                 "| `{}` | {} | {} | {rate} | {p99} | {} |",
                 cell.label(),
                 cell.verdicts.len(),
-                cell.verdicts_label(),
+                StepVerdict::tally(cell.verdicts.iter().copied()),
                 self.against(cell)
             );
         }
@@ -274,6 +258,13 @@ impl<'a> Matrix<'a> {
                     let _ = writeln!(
                         out,
                         "\n**Keep the baseline** `{}`: {why}",
+                        self.cells[*baseline].label()
+                    );
+                }
+                Recommendation::Undecided { why } => {
+                    let _ = writeln!(
+                        out,
+                        "\n**Undecided** against `{}`: {why}",
                         self.cells[*baseline].label()
                     );
                 }
@@ -376,20 +367,25 @@ fn recommend(cells: &[Cell], baseline: usize) -> Recommendation {
                 .iter()
                 .any(|row| !matches!(row.noise, super::compare::Noise::Unknown))
         });
-    let why = if !known {
-        "the noise is unknown (one run per cell and no percentile to bound): run the step with \
-         repeat = 3 or more"
-            .to_string()
-    } else if !trade_offs.is_empty() {
-        format!(
-            "no cell improves a figure beyond noise without worsening another beyond noise; \
-             trade-offs: {}",
-            trade_offs.join("; ")
-        )
-    } else {
-        "no cell that passed its thresholds improves a figure beyond noise".to_string()
-    };
-    Recommendation::KeepBaseline { why }
+    if !known {
+        return Recommendation::Undecided {
+            why: "the noise is unknown (one run per cell and no percentile to bound): run the \
+                  step with repeat = 3 or more"
+                .into(),
+        };
+    }
+    if !trade_offs.is_empty() {
+        return Recommendation::Undecided {
+            why: format!(
+                "no cell improves a figure beyond noise without worsening another beyond noise; \
+                 trade-offs: {}",
+                trade_offs.join("; ")
+            ),
+        };
+    }
+    Recommendation::KeepBaseline {
+        why: "no cell that passed its thresholds improves a figure beyond noise".into(),
+    }
 }
 
 #[cfg(test)]
@@ -445,6 +441,7 @@ mod tests {
             .map(|(_, recommendation)| match recommendation {
                 Recommendation::Cell { index, .. } => matrices[0].cells[*index].label(),
                 Recommendation::KeepBaseline { why } => format!("keep: {why}"),
+                Recommendation::Undecided { why } => format!("undecided: {why}"),
             })
             .collect()
     }
@@ -554,7 +551,7 @@ mod tests {
             run.result.phases[0].achieved_rate = Some(500.0);
         }
         let matrices = Matrix::all(Path::new("results"), &ledger, &runs);
-        assert!(only(&matrices)[0].contains("trade-offs: producer.linger.ms=5"));
+        assert!(only(&matrices)[0].starts_with("undecided: no cell improves"));
 
         // One run per cell of a figure without histograms: nothing tells the noise.
         let (ledger, mut runs) = campaign(&[
@@ -565,7 +562,7 @@ mod tests {
             run.result.phases[0].corrected_us = None;
         }
         let matrices = Matrix::all(Path::new("results"), &ledger, &runs);
-        assert!(only(&matrices)[0].contains("repeat = 3"));
+        assert!(only(&matrices)[0].starts_with("undecided: the noise is unknown"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Results and how they are shown: the versioned JSON result, the console, live Prometheus
 //! metrics, and `kscen report` (Markdown, HTML, CSV).
 
+pub mod campaign;
 pub mod command;
 pub mod compare;
 pub mod console;
