@@ -177,6 +177,7 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
     let (cancel, cancelled) = tokio::sync::watch::channel(false);
     let cancel = Arc::new(cancel);
     let environment = Environment {
+        host: result::HostInfo::read(),
         embedded_cluster: clusters.is_embedded(),
         profile: request.profile.as_ref().map(|(name, _)| name.clone()),
         clusters: clusters

@@ -284,6 +284,9 @@ matrix = { "producer.linger.ms" = [0, 20], "set.rate" = [400] }
         let result = result(&sandbox, step["result"].as_str().unwrap());
         assert_eq!(result["producer_settings"]["linger.ms"], linger);
         assert_eq!(result["scenario"]["params"]["values"]["rate"], 400.0);
+        // What the run ran on, for comparing cells across machines.
+        assert!(result["environment"]["host"]["cores"].as_u64().unwrap() >= 1);
+        assert!(result["environment"]["host"]["os"].is_string());
         assert_eq!(step["cell"]["step"], "linger");
         assert_eq!(step["cell"]["repetition"], repetition);
     }

@@ -55,7 +55,7 @@ impl std::fmt::Display for PropertyNote {
 }
 
 /// Keys whose values never leave the process (results, reports).
-fn is_secret(key: &str) -> bool {
+pub fn is_secret(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
     ["password", "secret", "jaas", "token"]
         .iter()

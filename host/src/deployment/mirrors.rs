@@ -9,6 +9,7 @@ use anyhow::{bail, Result};
 
 use super::filter::{NameFilter, Names};
 use super::policy::ReplicationPolicy;
+use crate::config::client_props::is_secret;
 use crate::connect::ConnectorStatus;
 
 const MIRROR_PACKAGE: &str = "org.apache.kafka.connect.mirror.";
@@ -176,8 +177,8 @@ impl Mirror {
         }
     }
 
-    /// What a run's result records of the mirror it measured: names and shape, never the
-    /// connectors' configs (they hold the clusters' credentials).
+    /// What a run's result records of the mirror it measured: names, shape, and each
+    /// connector's configuration in force without the keys that hold credentials.
     pub fn summary(&self) -> MirrorSummary {
         MirrorSummary {
             label: self.label(),
@@ -192,6 +193,16 @@ impl Mirror {
                         role,
                         name: connector.name.clone(),
                         tasks_max: connector.deployed().map(|d| d.tasks_max),
+                        config: connector
+                            .deployed()
+                            .map(|d| {
+                                d.config
+                                    .iter()
+                                    .filter(|(key, _)| !is_secret(key))
+                                    .map(|(key, value)| (key.clone(), value.clone()))
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
                     })
                 })
                 .collect(),
@@ -268,6 +279,10 @@ pub struct ConnectorSummary {
     pub name: String,
     /// `None` for a pinned connector Connect was not asked about
     pub tasks_max: Option<u32>,
+    /// its configuration as Connect holds it, less every key that holds a secret (passwords,
+    /// JAAS configs, tokens); empty for a pinned connector Connect was not asked about
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub config: BTreeMap<String, String>,
 }
 
 /// The mirrors among `listed` connectors, sorted by alias pair. Connectors that are not MM2's
@@ -429,6 +444,10 @@ mod tests {
         assert!(summary.replication_policy.contains("\"_\""), "{summary:?}");
         let json = serde_json::to_string(&summary).unwrap();
         assert!(!json.contains("hunter2"), "{json}");
+        // The rest of the configuration in force is recorded.
+        let source = &summary.connectors[0].config;
+        assert_eq!(source["replication.policy.separator"], "_");
+        assert!(!source.contains_key("source.cluster.sasl.jaas.config"));
     }
 
     #[test]

@@ -862,9 +862,17 @@ fn risks(result: &ResultDoc) -> Vec<String> {
 
 fn environment(out: &mut String, number: usize, runs: &[LoadedResult]) {
     let _ = writeln!(out, "## {number}. Environment and security\n");
-    let _ = writeln!(out, "| run | clusters | profile |\n|---|---|---|");
+    let _ = writeln!(
+        out,
+        "| run | clusters | profile | kscen host |\n|---|---|---|---|"
+    );
     for run in runs {
         let result = &run.result;
+        let host = result
+            .environment
+            .as_ref()
+            .and_then(|env| env.host.as_ref())
+            .map_or("*not measured*".into(), |host| host.label());
         let (clusters, profile) = match &result.environment {
             Some(env) => (
                 env.clusters
@@ -885,10 +893,11 @@ fn environment(out: &mut String, number: usize, runs: &[LoadedResult]) {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} |",
+            "| {} | {} | {} | {} |",
             cell(&result.scenario.name),
             cell(&clusters),
-            cell(&profile)
+            cell(&profile),
+            cell(&host)
         );
     }
     let _ = writeln!(

@@ -155,6 +155,9 @@ pub struct EnvironmentDoc {
     pub profile: Option<String>,
     #[serde(default)]
     pub clusters: BTreeMap<String, String>,
+    /// absent in results written before kscen recorded it, and in imported ones
+    #[serde(default)]
+    pub host: Option<crate::report::result::HostInfo>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
