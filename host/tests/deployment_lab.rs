@@ -187,6 +187,19 @@ async fn describe_deployment_finds_the_labs_mirror() {
         );
     }
     assert!(stdout.contains("problems    none"), "{stdout}");
+    // The Kafka version of the workers, as Connect itself says it.
+    let url = &profile.connect.as_ref().unwrap().urls[0];
+    let info: serde_json::Value = reqwest::get(url.as_str())
+        .await
+        .expect("Connect answers GET /")
+        .json()
+        .await
+        .expect("JSON");
+    let version = info["version"].as_str().expect("a version");
+    assert!(
+        stdout.contains(&format!("  connect     Kafka {version}\n")),
+        "{stdout}"
+    );
 
     // The same mirror, chosen by its alias pair and by a connector name.
     let mirrors = kscen::deployment::mirrors("lab", &profile).await.unwrap();

@@ -74,6 +74,15 @@ struct Offsets {
     offsets: Vec<SourceOffset>,
 }
 
+/// What Connect says of itself (`GET /`).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct ServerInfo {
+    /// the Kafka version the workers run
+    pub version: String,
+    pub commit: String,
+    pub kafka_cluster_id: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct WorkerView {
     /// logical name from the profile
@@ -265,6 +274,15 @@ impl ConnectClient {
             &["tasks", &task.to_string(), "restart"],
         )
         .await
+    }
+
+    /// The version of Kafka the worker that answers runs (a rolling upgrade may leave others on
+    /// another).
+    pub async fn server_info(&self) -> HostResult<ServerInfo> {
+        self.transport
+            .send(&Call::new(Method::GET, &[]))
+            .await?
+            .json("Connect's server info")
     }
 
     pub async fn config(&self, connector: &str) -> HostResult<Vec<(String, String)>> {

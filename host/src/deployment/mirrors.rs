@@ -153,6 +153,8 @@ pub struct Mirror {
     pub groups: Option<NameFilter>,
     /// Named by the profile's `[mm2]` section rather than discovered.
     pub pinned: bool,
+    /// The Kafka version of the Connect workers running it, as Connect says (`GET /`).
+    pub connect_version: Option<String>,
 }
 
 impl Mirror {
@@ -207,6 +209,7 @@ impl Mirror {
                 })
                 .collect(),
             pinned: self.pinned,
+            connect_version: self.connect_version.clone(),
         }
     }
 
@@ -239,6 +242,7 @@ impl Mirror {
             topics: None,
             groups: None,
             pinned: false,
+            connect_version: None,
         }
     }
 
@@ -271,6 +275,9 @@ pub struct MirrorSummary {
     pub connectors: Vec<ConnectorSummary>,
     /// named by the profile's `[mm2]` section rather than discovered
     pub pinned: bool,
+    /// the Kafka version of the Connect workers running the mirror
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connect_version: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

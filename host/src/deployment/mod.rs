@@ -43,17 +43,26 @@ pub async fn mirrors(profile_name: &str, profile: &Profile) -> Result<Vec<Mirror
         })?),
         None => None,
     };
-    if let Some(mm2) = &profile.mm2 {
-        return Ok(pinned::pinned(&mm2.mirrors, listed.as_deref()));
-    }
-    let Some(listed) = listed else {
-        bail!(
-            "profile {profile_name} has no [connect] section and no [mm2] pin, so kscen cannot \
-             tell which MirrorMaker 2 mirrors exist: add [connect] urls = [...] of the Connect \
-             cluster running MM2, or pin the mirrors with [[mm2.mirrors]]"
-        );
+    let mut mirrors = if let Some(mm2) = &profile.mm2 {
+        pinned::pinned(&mm2.mirrors, listed.as_deref())
+    } else {
+        let Some(listed) = listed else {
+            bail!(
+                "profile {profile_name} has no [connect] section and no [mm2] pin, so kscen cannot \
+                 tell which MirrorMaker 2 mirrors exist: add [connect] urls = [...] of the Connect \
+                 cluster running MM2, or pin the mirrors with [[mm2.mirrors]]"
+            );
+        };
+        discovered(profile_name, &urls(profile), listed)?
     };
-    discovered(profile_name, &urls(profile), listed)
+    if let Some(client) = &client {
+        // Recorded with each result; a Connect too old or too locked down to say is no error.
+        let version = client.server_info().await.ok().map(|info| info.version);
+        for mirror in &mut mirrors {
+            mirror.connect_version = version.clone();
+        }
+    }
+    Ok(mirrors)
 }
 
 /// The mirrors among what Connect at `urls` lists; none is an error.

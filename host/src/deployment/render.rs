@@ -30,6 +30,9 @@ pub fn describe(profile_name: &str, mirrors: &[Mirror], topic: Option<&str>) -> 
     for mirror in mirrors {
         let _ = writeln!(out, "\nmirror {}", mirror.label());
         let _ = writeln!(out, "  policy      {}", mirror.policy);
+        if let Some(version) = &mirror.connect_version {
+            let _ = writeln!(out, "  connect     Kafka {version}");
+        }
         if let Some(topic) = topic {
             let remote = mirror
                 .remote_topic(topic)
