@@ -91,7 +91,7 @@ impl<'a> Matrix<'a> {
                     &mut steps.last_mut().expect("just pushed").1
                 }
             };
-            let cell = match cells.iter_mut().position(|c| c.settings == of.settings) {
+            let cell = match cells.iter().position(|c| c.settings == of.settings) {
                 Some(index) => &mut cells[index],
                 None => {
                     cells.push(Cell {
