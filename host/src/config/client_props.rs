@@ -54,12 +54,22 @@ impl std::fmt::Display for PropertyNote {
     }
 }
 
-/// Keys whose values never leave the process (results, reports).
+/// Keys whose values never leave the process (results, reports): passwords, JAAS configs,
+/// tokens, `basic.auth.user.info`, credentials and PEM private keys (`ssl.keystore.key`).
 pub fn is_secret(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
-    ["password", "secret", "jaas", "token"]
-        .iter()
-        .any(|word| key.contains(word))
+    [
+        "password",
+        "secret",
+        "jaas",
+        "token",
+        "user.info",
+        "credential",
+        "keystore.key",
+        "private.key",
+    ]
+    .iter()
+    .any(|word| key.contains(word))
 }
 
 /// Reads a Java `.properties` file (comments, `\` continuations, `:` or `=` separators).
@@ -526,5 +536,26 @@ mod tests {
             Some("range")
         );
         assert_eq!(value(&mapped, "compression.type"), Some("lz4"));
+    }
+
+    #[test]
+    fn keys_holding_credentials_are_secret() {
+        for key in [
+            "sasl.jaas.config",
+            "source.cluster.ssl.keystore.password",
+            "target.cluster.ssl.keystore.key",
+            "schema.registry.basic.auth.user.info",
+            "aws.credentials.provider",
+        ] {
+            assert!(is_secret(key), "{key}");
+        }
+        for key in [
+            "tasks.max",
+            "linger.ms",
+            "ssl.keystore.location",
+            "security.protocol",
+        ] {
+            assert!(!is_secret(key), "{key}");
+        }
     }
 }
