@@ -115,13 +115,18 @@ fn cell_name(
 ) -> String {
     let mut full = name.to_string();
     if !settings.is_empty() {
-        let listed: Vec<String> = settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        full.push_str(&format!(" [{}]", listed.join(", ")));
+        full.push_str(&format!(" [{}]", settings_label(settings)));
     }
     if repeat > 1 {
         full.push_str(&format!(" #{repetition}"));
     }
     full
+}
+
+/// `producer.linger.ms=5, set.rate=400`: a cell's settings, as its name and the report show them.
+pub fn settings_label(settings: &BTreeMap<String, String>) -> String {
+    let listed: Vec<String> = settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    listed.join(", ")
 }
 
 /// A TOML value as a setting's text: strings unquoted.

@@ -37,12 +37,7 @@ impl Cell<'_> {
         if self.settings.is_empty() {
             return "as written".into();
         }
-        let settings: Vec<String> = self
-            .settings
-            .iter()
-            .map(|(key, value)| format!("{key}={value}"))
-            .collect();
-        settings.join(", ")
+        crate::campaign::matrix::settings_label(&self.settings)
     }
 
     fn rows_shifted(&self, shift: Shift) -> Vec<&Row> {
