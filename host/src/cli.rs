@@ -461,6 +461,15 @@ fn new_project(args: NewArgs) -> Result<()> {
     Ok(())
 }
 
+/// What a capability line adds to explain itself.
+fn capability_note(request: &Request) -> String {
+    match request {
+        Request::Connect => " (the Kafka Connect REST API)".into(),
+        Request::Fault(name) => format!(" (needs --grant-fault {name})"),
+        _ => String::new(),
+    }
+}
+
 async fn describe(plugin: &str) -> Result<()> {
     let host = Host::new()?;
     // A path on the command line is relative to the current folder.
@@ -493,12 +502,12 @@ async fn describe(plugin: &str) -> Result<()> {
     );
     println!("\nCapabilities:");
     for request in &info.requests {
-        match request {
-            Request::Cluster(name) => println!("  cluster {name}"),
-            Request::Connect => println!("  connect (the Kafka Connect REST API)"),
-            Request::Fault(name) => println!("  fault {name} (needs --grant-fault {name})"),
-            Request::Probe(name) => println!("  probe {name}"),
-            Request::Topic { cluster, pattern } => println!("  topic {pattern} on {cluster}"),
+        println!("  {request}{}", capability_note(request));
+    }
+    if !info.optional.is_empty() {
+        println!("\nOptional capabilities (used when the environment has them):");
+        for request in &info.optional {
+            println!("  {request}{}", capability_note(request));
         }
     }
     println!(

@@ -144,8 +144,19 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
         .chain(&request.granted_faults)
         .cloned()
         .collect();
-    let grants = Grants::compute(&info.requests, &offer, &operator_faults)
+    let grants = Grants::compute(&info.requests, &info.optional, &offer, &operator_faults)
         .with_context(|| format!("plugin {} cannot run here", info.name))?;
+    if !grants.unavailable().is_empty() {
+        let unavailable: Vec<String> = grants
+            .unavailable()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        eprintln!(
+            "note: the plugin uses {} when the environment has it; this one does not, so it runs without",
+            unavailable.join(", ")
+        );
+    }
     for withheld in grants.withheld_faults() {
         eprintln!(
             "warning: the plugin asks for fault target {withheld:?}, which is not granted: its faults will be \

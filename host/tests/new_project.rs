@@ -53,12 +53,13 @@ fn packaged_sdk(dir: &Path) -> PathBuf {
     assert!(
         [
             "scenario.wit",
+            "deps/scenario@0.4.0/scenario.wit",
             "deps/scenario@0.3.0/scenario.wit",
             "deps/scenario@0.2.0/scenario.wit",
             "deps/scenario@0.1.0/scenario.wit"
         ]
         .iter()
-        .all(|file| sdk.join("wit/scenario@0.4.0").join(file).is_file()),
+        .all(|file| sdk.join("wit/scenario@0.5.0").join(file).is_file()),
         "the packaged kscen-sdk lacks its WIT"
     );
     sdk

@@ -1,21 +1,31 @@
 //! Building the description a plugin returns from `describe`.
 
-use crate::types::{Capability, ParamKind, ParamSpec, ScenarioInfo, TopicRequest};
+use crate::types::{Capability, ParamKind, ParamSpec, TopicRequest};
+
+/// What a scenario's `describe` returns: the contract's description, whose capabilities the run
+/// cannot start without, and the capabilities it uses only when the environment has them (it
+/// asks [`crate::grants`] which it got).
+pub struct ScenarioInfo {
+    pub required: crate::types::ScenarioInfo,
+    pub optional: Vec<Capability>,
+}
 
 pub struct Describe {
-    info: ScenarioInfo,
+    info: crate::types::ScenarioInfo,
+    optional: Vec<Capability>,
 }
 
 impl Describe {
     pub fn new(name: &str, summary: &str) -> Describe {
         Describe {
-            info: ScenarioInfo {
+            info: crate::types::ScenarioInfo {
                 name: name.into(),
                 summary: summary.into(),
                 description: String::new(),
                 params: Vec::new(),
                 capabilities: Vec::new(),
             },
+            optional: Vec::new(),
         }
     }
 
@@ -70,6 +80,20 @@ impl Describe {
         self
     }
 
+    /// Uses a cluster of the profile when it has one by this name: the run starts without it
+    /// otherwise, and [`crate::grants::cluster`] says which.
+    pub fn optional_cluster(mut self, name: &str) -> Describe {
+        self.optional.push(Capability::Cluster(name.into()));
+        self
+    }
+
+    /// Uses the Kafka Connect REST API when the profile has one; [`crate::grants::connect`]
+    /// says whether it does.
+    pub fn optional_connect(mut self) -> Describe {
+        self.optional.push(Capability::Connect);
+        self
+    }
+
     /// Applies a group of declarations shared between scenarios (e.g.
     /// `kscen_sdk::mm2::tracked_load_params`).
     pub fn apply(self, declare: impl FnOnce(Describe) -> Describe) -> Describe {
@@ -77,7 +101,10 @@ impl Describe {
     }
 
     pub fn build(self) -> ScenarioInfo {
-        self.info
+        ScenarioInfo {
+            required: self.info,
+            optional: self.optional,
+        }
     }
 }
 

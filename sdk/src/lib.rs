@@ -34,18 +34,19 @@ pub mod brokers;
 pub mod consume;
 pub mod describe;
 mod error;
+pub mod grants;
 pub mod jvm;
 pub mod load;
 pub mod mm2;
 pub mod param;
 
-/// Generated bindings of `kscen:scenario@0.4.0`, for what the wrappers do not cover. 0.4.0 imports
-/// 0.1.0's host interfaces, 0.2.0's `types` and 0.3.0's `mm2` unchanged, so they sit in
-/// `kscen::scenario0_1_0`, `kscen::scenario0_2_0` and `kscen::scenario0_3_0`, and 0.4.0's own
-/// `groups` in `kscen::scenario0_4_0`.
+/// Generated bindings of `kscen:scenario@0.5.0`, for what the wrappers do not cover. 0.5.0 imports
+/// 0.1.0's host interfaces, 0.2.0's `types`, 0.3.0's `mm2` and 0.4.0's `groups` unchanged, so they
+/// sit in `kscen::scenario0_1_0` to `kscen::scenario0_4_0`, and 0.5.0's own `grants` in
+/// `kscen::scenario0_5_0`.
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "wit/scenario@0.4.0",
+        path: "wit/scenario@0.5.0",
         world: "scenario",
         pub_export_macro: true,
         export_macro_name: "export_bindings",
@@ -63,7 +64,8 @@ pub use bindings::kscen::scenario0_1_0::{
 };
 
 /// The contract's types: the description of 0.2.0 (unchanged since), errors and parameters as
-/// 0.1.0 defines them.
+/// 0.1.0 defines them. What a scenario's `describe` returns is [`crate::ScenarioInfo`], which
+/// holds this `ScenarioInfo` and the optional capabilities.
 pub mod types {
     pub use crate::bindings::kscen::scenario0_1_0::types::{
         ConnectError, Error, ParamKind, ParamSpec,
@@ -73,30 +75,35 @@ pub mod types {
     };
 }
 pub use consume::Consume;
-pub use describe::{spec, Describe};
+pub use describe::{spec, Describe, ScenarioInfo};
 pub use error::ScenarioError;
 pub use load::Load;
-pub use types::ScenarioInfo;
 /// Re-exported so plugin crates need no wit-bindgen dependency of their own.
 pub use wit_bindgen;
 
 /// What a plugin implements.
 pub trait Scenario {
-    /// Name, summary, parameters and capabilities. Runs without host access.
+    /// Name, summary, parameters, and the capabilities it needs or uses when offered. Runs
+    /// without host access.
     fn describe() -> ScenarioInfo;
     /// The scenario itself. Return an error to fail the run with its message.
     fn run() -> Result<(), ScenarioError>;
 }
 
-/// Exports a [`Scenario`] implementation as the component's `describe` and `run`.
+/// Exports a [`Scenario`] implementation as the component's `describe`, `optional-capabilities`
+/// and `run`.
 #[macro_export]
 macro_rules! export_scenario {
     ($scenario:ty) => {
         struct __KscenExport;
 
         impl $crate::bindings::Guest for __KscenExport {
-            fn describe() -> $crate::ScenarioInfo {
-                <$scenario as $crate::Scenario>::describe()
+            fn describe() -> $crate::types::ScenarioInfo {
+                <$scenario as $crate::Scenario>::describe().required
+            }
+
+            fn optional_capabilities() -> ::std::vec::Vec<$crate::types::Capability> {
+                <$scenario as $crate::Scenario>::describe().optional
             }
 
             fn run() -> ::core::result::Result<(), ::std::string::String> {

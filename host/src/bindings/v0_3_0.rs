@@ -1,4 +1,4 @@
-//! `kscen:scenario@0.3.0`, the newest version: its own `mm2` interface (the run's MirrorMaker 2
+//! `kscen:scenario@0.3.0`: its own `mm2` interface (the run's MirrorMaker 2
 //! mirror) beside 0.1.0's host interfaces and 0.2.0's `types`, both reused as generated there.
 //! Its exports are 0.2.0's.
 

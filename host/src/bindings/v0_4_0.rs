@@ -1,4 +1,4 @@
-//! `kscen:scenario@0.4.0`, the newest version: its own `groups` interface (consume jobs, group
+//! `kscen:scenario@0.4.0`: its own `groups` interface (consume jobs, group
 //! lag, offset translation) beside 0.1.0's host interfaces, 0.2.0's `types` and 0.3.0's `mm2`,
 //! all reused as generated there. Its exports are 0.2.0's.
 

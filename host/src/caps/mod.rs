@@ -3,6 +3,7 @@
 pub mod clock;
 pub mod connect;
 pub mod faults;
+pub mod grants;
 pub mod groups;
 pub mod kafka;
 pub mod log;

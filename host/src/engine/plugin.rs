@@ -11,9 +11,7 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::WasiCtxBuilder;
 
 use super::{Host, LoadedFrom};
-use crate::bindings::{
-    Capability, ParamKind as WitKind, ScenarioInfo, ScenarioPre, TopicRequest, WitVersion,
-};
+use crate::bindings::{Described, ParamKind as WitKind, ScenarioPre, WitVersion};
 use crate::caps::{GuestTime, HostCallTimeout, Interrupted, PluginState, RunContext};
 use crate::config::params::{ParamKind, ParamSpec};
 use crate::config::scenario::Limits;
@@ -43,7 +41,17 @@ pub struct PluginInfo {
     pub summary: String,
     pub description: String,
     pub params: Vec<ParamSpec>,
+    /// what the run cannot start without
     pub requests: Vec<Request>,
+    /// what it uses when the environment has it
+    pub optional: Vec<Request>,
+}
+
+impl PluginInfo {
+    /// Every capability the plugin may use: what a pack lists and an operator reviews.
+    pub fn all_requests(&self) -> impl Iterator<Item = &Request> {
+        self.requests.iter().chain(&self.optional)
+    }
 }
 
 /// Why a plugin's run did not complete.
@@ -277,7 +285,7 @@ fn classify(error: wasmtime::Error, stderr: &MemoryOutputPipe) -> PluginFailure 
     PluginFailure::Trapped(message)
 }
 
-fn convert_info(info: ScenarioInfo) -> Result<PluginInfo> {
+fn convert_info(Described { info, optional }: Described) -> Result<PluginInfo> {
     anyhow::ensure!(!info.name.trim().is_empty(), "the scenario name is empty");
     let mut params = Vec::new();
     for spec in info.params {
@@ -307,24 +315,17 @@ fn convert_info(info: ScenarioInfo) -> Result<PluginInfo> {
             help: spec.help,
         });
     }
-    let requests = info
-        .capabilities
-        .into_iter()
-        .map(|capability| match capability {
-            Capability::Cluster(name) => Request::Cluster(name),
-            Capability::Connect => Request::Connect,
-            Capability::Fault(name) => Request::Fault(name),
-            Capability::Probe(name) => Request::Probe(name),
-            Capability::Topic(TopicRequest { cluster, pattern }) => {
-                Request::Topic { cluster, pattern }
-            }
-        })
-        .collect();
+    let requests: Vec<Request> = info.capabilities.into_iter().map(Request::from).collect();
+    let optional: Vec<Request> = optional.into_iter().map(Request::from).collect();
+    if let Some(twice) = optional.iter().find(|request| requests.contains(request)) {
+        anyhow::bail!("{twice} is both required and optional");
+    }
     Ok(PluginInfo {
         name: info.name,
         summary: info.summary,
         description: info.description,
         params,
         requests,
+        optional,
     })
 }

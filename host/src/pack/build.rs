@@ -129,7 +129,7 @@ async fn describe_plugin(
         file.display()
     );
     let info = plugin.describe(host).await?;
-    let mut capabilities: Vec<_> = info.requests.iter().map(Into::into).collect();
+    let mut capabilities: Vec<_> = info.all_requests().map(Into::into).collect();
     capabilities.sort();
     Ok((
         PluginEntry {

@@ -314,14 +314,15 @@ async fn install_command(
 }
 
 /// What `inspect` showed a reviewer must be what runs: each component's `describe` must request
-/// exactly the capabilities its manifest entry lists (and must load as a kscen scenario at all).
+/// exactly the capabilities its manifest entry lists, required and optional alike (and must load
+/// as a kscen scenario at all).
 async fn check_capabilities(dir: &Path, manifest: &Manifest) -> Result<()> {
     let host = Host::new()?;
     for plugin in &manifest.plugins {
         let loaded = host.load(&dir.join(&plugin.file.path))?;
         let info = loaded.describe(&host).await?;
         let mut requested: Vec<manifest::Capability> =
-            info.requests.iter().map(Into::into).collect();
+            info.all_requests().map(Into::into).collect();
         requested.sort();
         let mut declared = plugin.capabilities.clone();
         declared.sort();

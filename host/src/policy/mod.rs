@@ -1,6 +1,7 @@
 //! Grants: what a plugin may touch. Deny by default; the effective grant is what the plugin
 //! asked for in `describe`, that the environment has, and — for faults — that the operator
-//! granted explicitly. Within a granted cluster, the topics are those both the plugin's declared
+//! granted explicitly. A required capability the environment lacks stops the run before it
+//! starts; an optional one (WIT 0.5.0) is simply not granted, and the plugin asks which it got. Within a granted cluster, the topics are those both the plugin's declared
 //! patterns (`topic` requests, if it made any for that cluster) and the profile's (`topics`, if
 //! set) allow. Pure, so it is tested without wasm.
 
@@ -55,13 +56,30 @@ pub struct Grants {
     /// requested and present, but not granted by the operator: calls are denied
     #[serde(skip)]
     withheld_faults: BTreeSet<String>,
+    /// optional capabilities the environment does not have
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    unavailable: Vec<Request>,
+}
+
+impl std::fmt::Display for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Request::Cluster(name) => write!(f, "cluster {name}"),
+            Request::Connect => write!(f, "connect"),
+            Request::Fault(name) => write!(f, "fault {name}"),
+            Request::Probe(name) => write!(f, "probe {name}"),
+            Request::Topic { cluster, pattern } => write!(f, "topic {pattern} on {cluster}"),
+        }
+    }
 }
 
 impl Grants {
-    /// Grants each request the environment can satisfy. A request for something the environment
-    /// lacks fails the run before it starts; a fault the operator did not grant is withheld.
+    /// Grants each request the environment can satisfy. A required capability the environment
+    /// lacks fails the run before it starts, an optional one is left out; a fault the operator
+    /// did not grant is withheld.
     pub fn compute(
-        requests: &[Request],
+        required: &[Request],
+        optional: &[Request],
         offer: &Offer,
         operator_faults: &[String],
     ) -> Result<Grants> {
@@ -73,9 +91,28 @@ impl Grants {
                 if have.is_empty() { "none".to_string() } else { have.join(", ") }
             )
         };
-        for request in requests {
+        let asked = |cluster: &String| {
+            let request = Request::Cluster(cluster.clone());
+            required.contains(&request) || optional.contains(&request)
+        };
+        let requests = required
+            .iter()
+            .map(|request| (request, true))
+            .chain(optional.iter().map(|request| (request, false)));
+        for (request, needed) in requests {
+            let present = match request {
+                Request::Cluster(name) => offer.clusters.contains(&name.as_str()),
+                Request::Connect => offer.connect,
+                Request::Fault(name) => offer.fault_targets.contains(&name.as_str()),
+                Request::Probe(name) => offer.probes.contains(&name.as_str()),
+                Request::Topic { .. } => true,
+            };
+            if !present && !needed {
+                grants.unavailable.push(request.clone());
+                continue;
+            }
             match request {
-                Request::Cluster(name) if offer.clusters.contains(&name.as_str()) => {
+                Request::Cluster(name) if present => {
                     grants.clusters.insert(name.clone());
                     if let Some(patterns) = offer.topics.get(name) {
                         let patterns = TopicPatterns::new(patterns.clone());
@@ -83,12 +120,12 @@ impl Grants {
                     }
                 }
                 Request::Cluster(name) => return Err(missing("cluster", name, &offer.clusters)),
-                Request::Connect if offer.connect => grants.connect = true,
+                Request::Connect if present => grants.connect = true,
                 Request::Connect => bail!(
                     "the plugin needs a Kafka Connect cluster; the profile has no [connect] section \
                      (the embedded default has none: use --profile lab)"
                 ),
-                Request::Fault(name) if !offer.fault_targets.contains(&name.as_str()) => {
+                Request::Fault(name) if !present => {
                     return Err(missing("fault target", name, &offer.fault_targets));
                 }
                 Request::Fault(name) if operator_faults.contains(name) => {
@@ -97,7 +134,7 @@ impl Grants {
                 Request::Fault(name) => {
                     grants.withheld_faults.insert(name.clone());
                 }
-                Request::Probe(name) if offer.probes.contains(&name.as_str()) => {
+                Request::Probe(name) if present => {
                     grants.probes.insert(name.clone());
                 }
                 Request::Probe(name) => return Err(missing("probe", name, &offer.probes)),
@@ -108,7 +145,7 @@ impl Grants {
                     );
                     // Checked against the requests, not the grants so far: order does not matter.
                     ensure!(
-                        requests.contains(&Request::Cluster(cluster.clone())),
+                        asked(cluster),
                         "the plugin declares topic {pattern:?} on cluster {cluster:?} without requesting \
                          that cluster; its describe() must also ask for cluster({cluster:?})"
                     );
@@ -121,6 +158,29 @@ impl Grants {
             }
         }
         Ok(grants)
+    }
+
+    /// Whether the run holds `request`, as the plugin asks `grants.granted`: a topic when it is
+    /// declared on a granted cluster.
+    pub fn holds(&self, request: &Request) -> bool {
+        match request {
+            Request::Cluster(name) => self.clusters.contains(name),
+            Request::Connect => self.connect,
+            Request::Fault(name) => self.faults.contains(name),
+            Request::Probe(name) => self.probes.contains(name),
+            Request::Topic { cluster, pattern } => {
+                self.clusters.contains(cluster)
+                    && self
+                        .declared_topics
+                        .get(cluster)
+                        .is_some_and(|patterns| patterns.contains(pattern))
+            }
+        }
+    }
+
+    /// Optional capabilities the environment lacks: the plugin runs without them.
+    pub fn unavailable(&self) -> &[Request] {
+        &self.unavailable
     }
 
     pub fn clusters(&self) -> impl Iterator<Item = &str> {
@@ -215,7 +275,7 @@ mod tests {
             Request::Cluster("source".into()),
             Request::Cluster("target".into()),
         ];
-        let grants = Grants::compute(&requests, &lab(), &[]).unwrap();
+        let grants = Grants::compute(&requests, &[], &lab(), &[]).unwrap();
         assert!(
             grants.check_topic("source", "anything").is_ok(),
             "no patterns: any topic"
@@ -225,7 +285,7 @@ mod tests {
             grants.check_topic("target", "payments"),
             Err(HostError::Denied(m)) if m.contains("clusters.target.topics")
         ));
-        let source_only = Grants::compute(&requests[..1], &lab(), &[]).unwrap();
+        let source_only = Grants::compute(&requests[..1], &[], &lab(), &[]).unwrap();
         assert!(
             matches!(source_only.check_topic("target", "source.test-perf"), Err(HostError::Denied(m)) if m.contains("not requested")),
             "an ungranted cluster stays denied whatever its patterns"
@@ -246,7 +306,7 @@ mod tests {
             Request::Cluster("source".into()),
             topic("source", "heartbeats"),
         ];
-        let grants = Grants::compute(&requests, &lab(), &[]).unwrap();
+        let grants = Grants::compute(&requests, &[], &lab(), &[]).unwrap();
         assert!(grants.check_topic("source", "kscen-perf").is_ok());
         assert!(grants.check_topic("source", "heartbeats").is_ok());
         let denied = grants.check_topic("source", "payments").unwrap_err();
@@ -262,7 +322,7 @@ mod tests {
             Request::Cluster("target".into()),
             topic("target", "*.test-perf"),
         ];
-        let grants = Grants::compute(&requests, &lab(), &[]).unwrap();
+        let grants = Grants::compute(&requests, &[], &lab(), &[]).unwrap();
         assert!(
             grants.check_topic("target", "source.test-perf").is_ok(),
             "in both"
@@ -284,14 +344,14 @@ mod tests {
             Request::Cluster("target".into()),
             topic("source", "kscen-*"),
         ];
-        let grants = Grants::compute(&requests, &lab(), &[]).unwrap();
+        let grants = Grants::compute(&requests, &[], &lab(), &[]).unwrap();
         assert!(grants.check_topic("target", "source.test-perf").is_ok());
         assert!(grants.check_topic("target", "payments").is_err());
     }
 
     #[test]
     fn a_declared_topic_needs_its_cluster_requested_and_present() {
-        let error = Grants::compute(&[topic("source", "kscen-*")], &lab(), &[]).unwrap_err();
+        let error = Grants::compute(&[topic("source", "kscen-*")], &[], &lab(), &[]).unwrap_err();
         assert!(
             error
                 .to_string()
@@ -299,16 +359,17 @@ mod tests {
             "{error}"
         );
         let requests = [Request::Cluster("backup".into()), topic("backup", "x")];
-        let error = Grants::compute(&requests, &lab(), &[]).unwrap_err();
+        let error = Grants::compute(&requests, &[], &lab(), &[]).unwrap_err();
         assert!(error.to_string().contains("cluster \"backup\""), "{error}");
         let requests = [Request::Cluster("source".into()), topic("source", "")];
-        let error = Grants::compute(&requests, &lab(), &[]).unwrap_err();
+        let error = Grants::compute(&requests, &[], &lab(), &[]).unwrap_err();
         assert!(error.to_string().contains("empty topic pattern"), "{error}");
     }
 
     #[test]
     fn a_plugin_gets_only_the_clusters_it_asked_for() {
-        let grants = Grants::compute(&[Request::Cluster("source".into())], &lab(), &[]).unwrap();
+        let grants =
+            Grants::compute(&[Request::Cluster("source".into())], &[], &lab(), &[]).unwrap();
         assert!(grants.check_cluster("source").is_ok());
         assert!(matches!(
             grants.check_cluster("target"),
@@ -324,14 +385,15 @@ mod tests {
             ..Offer::default()
         };
         let error =
-            Grants::compute(&[Request::Cluster("target".into())], &embedded, &[]).unwrap_err();
+            Grants::compute(&[Request::Cluster("target".into())], &[], &embedded, &[]).unwrap_err();
         assert!(error.to_string().contains("cluster \"target\""), "{error}");
-        let error = Grants::compute(&[Request::Connect], &embedded, &[]).unwrap_err();
+        let error = Grants::compute(&[Request::Connect], &[], &embedded, &[]).unwrap_err();
         assert!(
             error.to_string().contains("no [connect] section"),
             "{error}"
         );
-        let error = Grants::compute(&[Request::Fault("worker-9".into())], &lab(), &[]).unwrap_err();
+        let error =
+            Grants::compute(&[Request::Fault("worker-9".into())], &[], &lab(), &[]).unwrap_err();
         assert!(
             error.to_string().contains("fault target \"worker-9\""),
             "{error}"
@@ -344,7 +406,7 @@ mod tests {
             Request::Fault("worker-1".into()),
             Request::Fault("worker-2".into()),
         ];
-        let grants = Grants::compute(&requests, &lab(), &["worker-1".to_string()]).unwrap();
+        let grants = Grants::compute(&requests, &[], &lab(), &["worker-1".to_string()]).unwrap();
         assert!(grants.check_fault("worker-1").is_ok());
         let denied = grants.check_fault("worker-2").unwrap_err().to_string();
         assert!(denied.contains("not granted by the operator"), "{denied}");
@@ -353,8 +415,57 @@ mod tests {
     }
 
     #[test]
+    fn an_optional_capability_is_granted_when_offered_and_left_out_otherwise() {
+        let optional = [
+            Request::Cluster("target".into()),
+            topic("target", "*.test-*"),
+            Request::Connect,
+            Request::Fault("worker-1".into()),
+        ];
+        let required = [Request::Cluster("source".into())];
+        let on_lab =
+            Grants::compute(&required, &optional, &lab(), &["worker-1".to_string()]).unwrap();
+        assert!(optional.iter().all(|request| on_lab.holds(request)));
+        assert!(on_lab.check_topic("target", "source.test-perf").is_ok());
+        assert!(on_lab.unavailable().is_empty());
+
+        let embedded = Offer {
+            clusters: vec!["source"],
+            ..Offer::default()
+        };
+        let alone = Grants::compute(&required, &optional, &embedded, &[]).unwrap();
+        assert!(alone.holds(&required[0]));
+        assert!(optional.iter().all(|request| !alone.holds(request)));
+        assert!(matches!(
+            alone.check_cluster("target"),
+            Err(HostError::Denied(_))
+        ));
+        assert!(alone.check_connect().is_err());
+        assert_eq!(
+            alone.unavailable(),
+            [
+                Request::Cluster("target".into()),
+                Request::Connect,
+                Request::Fault("worker-1".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn an_optional_fault_still_needs_the_operators_grant() {
+        let optional = [Request::Fault("worker-1".into())];
+        let grants = Grants::compute(&[], &optional, &lab(), &[]).unwrap();
+        assert!(!grants.holds(&optional[0]));
+        assert!(
+            grants.unavailable().is_empty(),
+            "it is there, only withheld"
+        );
+        assert_eq!(grants.withheld_faults().collect::<Vec<_>>(), ["worker-1"]);
+    }
+
+    #[test]
     fn nothing_requested_means_nothing_granted() {
-        let grants = Grants::compute(&[], &lab(), &["worker-1".to_string()]).unwrap();
+        let grants = Grants::compute(&[], &[], &lab(), &["worker-1".to_string()]).unwrap();
         assert!(grants.check_cluster("source").is_err());
         assert!(grants.check_fault("worker-1").is_err());
         assert!(grants.check_probe("worker-1").is_err());

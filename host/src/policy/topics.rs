@@ -20,6 +20,11 @@ impl TopicPatterns {
         self.0.iter().any(|pattern| glob_matches(pattern, topic))
     }
 
+    /// Whether `pattern` is one of them, as written.
+    pub fn contains(&self, pattern: &str) -> bool {
+        self.0.iter().any(|own| own == pattern)
+    }
+
     pub fn push(&mut self, pattern: String) {
         self.0.push(pattern);
     }
