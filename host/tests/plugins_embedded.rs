@@ -74,6 +74,28 @@ fn ramp_up_stops_on_its_stop_condition() {
         events.iter().any(|e| e["kind"] == "stop-condition"),
         "{events:?}"
     );
+    assert_eq!(run.figure("stopped_by"), 1.0, "the corrected p99");
+}
+
+/// The PERF scenarios follow their records across a mirror where there is one (tests in
+/// perf_mirror_lab.rs); on the embedded cluster, which has no `target`, they say they do not.
+fn assert_producer_only(run: &support::Run) {
+    let events = run.result()["events"].as_array().unwrap();
+    assert!(
+        events.iter().any(|e| e["kind"] == "mirror"
+            && e["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("producer-only: this environment has no cluster `target`")),
+        "{events:?}"
+    );
+    assert!(
+        run.stderr()
+            .contains("uses cluster target, connect when the environment has it"),
+        "{}",
+        run.stderr()
+    );
+    assert!(run.phases().iter().all(|p| p["replicated_us"].is_null()));
 }
 
 #[test]
@@ -101,6 +123,7 @@ fn size_sweep_keeps_the_byte_rate_constant() {
     assert_eq!(run.phase_names(), ["size-1024B", "size-102400B"]);
     assert_rate_close(run.phase("size-1024B"), 1024.0, 0.02);
     assert_rate_close(run.phase("size-102400B"), 10.0, 0.1);
+    assert_producer_only(&run);
     for phase in run.phases() {
         let mb = f64_of(&phase["mb_per_s"]);
         assert!(
@@ -123,6 +146,7 @@ fn steady_sends_exactly_the_requested_count() {
     assert_eq!(u64_of(&nominal["bytes"]), 3000 * 512);
     assert_rate_close(nominal, 2000.0, 0.01);
     assert_eq!(run.result()["totals"]["acked"], 3000);
+    assert_producer_only(&run);
 }
 
 #[test]

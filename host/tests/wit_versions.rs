@@ -2,8 +2,9 @@
 //! 0.1.0 (fixture: plugins/legacy-v0-1) still loads, describes and runs; a 0.2.0 plugin that
 //! declares its topics (fixture: plugins/declared-topics, which calls nothing of 0.3.0's) is held
 //! to them, also in its pack manifest; a plugin that calls `mm2` is a 0.3.0 one, one that starts
-//! consume jobs (`groups`) a 0.4.0 one; a component of any other version is refused with one
-//! clear error.
+//! consume jobs (`groups`) a 0.4.0 one, one that asks which capabilities it holds (`grants`) a
+//! 0.5.0 one, whose optional capabilities `describe` and its pack show; a component of any other
+//! version is refused with one clear error.
 
 mod support;
 
@@ -13,7 +14,7 @@ use kscen::pack::archive::PackArchive;
 use support::{f64_of, plugin_dist, run_scenario, u64_of, Sandbox};
 
 const SUPPORTED: &str = "supported WIT versions: kscen:scenario@0.1.0, kscen:scenario@0.2.0, \
-     kscen:scenario@0.3.0, kscen:scenario@0.4.0";
+     kscen:scenario@0.3.0, kscen:scenario@0.4.0, kscen:scenario@0.5.0";
 
 #[test]
 fn a_0_1_0_plugin_still_loads_describes_and_runs() {
@@ -111,6 +112,41 @@ fn a_plugin_starting_consume_jobs_is_a_0_4_0_plugin() {
     assert!(
         described.contains("built for kscen:scenario@0.4.0"),
         "{described}"
+    );
+}
+
+#[test]
+fn a_plugin_asking_which_capabilities_it_holds_is_a_0_5_0_plugin() {
+    // `ramp-up` follows its records across a mirror where there is one (its runs:
+    // tests/perf_mirror_lab.rs, tests/plugins_embedded.rs).
+    let sandbox = Sandbox::new();
+    let described = sandbox.ok(&["describe", "ramp-up"]);
+    assert!(
+        described.contains("built for kscen:scenario@0.5.0")
+            && described.contains(
+                "Capabilities:\n  cluster source\n\nOptional capabilities (used when the environment has them):\n  cluster target\n  connect"
+            ),
+        "{described}"
+    );
+
+    // What a reviewer of a pack sees is every capability it may use, optional ones included.
+    std::fs::write(sandbox.path("ramp.toml"), "plugin = \"ramp-up\"\n").unwrap();
+    sandbox.ok(&[
+        "pack",
+        "build",
+        "--name",
+        "ramp",
+        "--version",
+        "1.0.0",
+        "ramp.toml",
+        "--out",
+        "ramp.kpack",
+    ]);
+    let inspected = sandbox.ok(&["pack", "inspect", "ramp.kpack"]);
+    assert!(
+        inspected.contains("kscen:scenario@0.5.0")
+            && inspected.contains("requests: cluster source, cluster target, connect"),
+        "{inspected}"
     );
 }
 

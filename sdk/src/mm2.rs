@@ -20,6 +20,136 @@ pub fn mirror() -> Result<Mirror, ScenarioError> {
     Ok(host::run_mirror()?)
 }
 
+/// Declares, as optional capabilities, what following records across the run's mirror takes:
+/// the `target` cluster, and Connect to name a failed task's reason. With [`mirror_to_follow`], a
+/// producer scenario follows its records on a deployment with a mirror and runs producer-only
+/// elsewhere (the embedded default).
+/// Also declares `grace_s` and `discovery_timeout_s`, in real seconds: `time_scale` shortens a
+/// test, not the mirror.
+pub fn follow_when_mirrored(describe: crate::Describe) -> crate::Describe {
+    use crate::spec;
+    describe
+        .optional_cluster("target")
+        .optional_connect()
+        .param(spec::int(
+            "grace_s",
+            60,
+            "through a mirror: a record not on the target this many seconds after its ack is lost",
+        ))
+        .param(spec::int(
+            "discovery_timeout_s",
+            660,
+            "through a mirror: seconds to wait for it to carry a new topic",
+        ))
+}
+
+/// The run's mirror when this environment has one to follow records across, once it carries
+/// `topic` (see [`await_discovery`]); `None` when the environment has no `target` cluster or runs
+/// no mirror, which an event and a warning say, so the scenario runs producer-only. Several
+/// mirrors and none chosen is an error, not a reason to run without.
+pub fn mirror_to_follow(topic: &str) -> Result<Option<Mirror>, ScenarioError> {
+    let mirror = find_mirror_to_follow()?;
+    if mirror.is_some() {
+        let timeout = Duration::from_secs(crate::param::int("discovery_timeout_s")?.max(1) as u64);
+        await_discovery(topic, timeout)?;
+    }
+    Ok(mirror)
+}
+
+/// `load` following its records to the target when `mirror` is some, with the `grace_s`
+/// parameter; as it is otherwise.
+pub fn followed(
+    load: crate::load::LoadBuilder,
+    mirror: Option<&Mirror>,
+) -> Result<crate::load::LoadBuilder, ScenarioError> {
+    Ok(match mirror {
+        Some(_) => load.replicate_to("target").grace(Duration::from_secs(
+            crate::param::int("grace_s")?.max(0) as u64,
+        )),
+        None => load,
+    })
+}
+
+fn find_mirror_to_follow() -> Result<Option<Mirror>, ScenarioError> {
+    let mirror = find_run_mirror()?;
+    if let Some(mirror) = &mirror {
+        refuse_failing(mirror)?;
+    }
+    Ok(mirror)
+}
+
+/// A mirror whose tasks fail already would make the run measure that failure: an error naming
+/// them, when Connect can be read.
+fn refuse_failing(mirror: &Mirror) -> Result<(), ScenarioError> {
+    if !crate::grants::connect() {
+        return Ok(());
+    }
+    let failures = task_failures(&mirror.connector_names())?;
+    if failures.is_empty() {
+        return Ok(());
+    }
+    Err(ScenarioError::Failed(format!(
+        "the mirror {} is failing before the run starts: {}; fix it (or restart its tasks) first",
+        mirror.label,
+        TaskFailure::summary(&failures)
+    )))
+}
+
+fn find_run_mirror() -> Result<Option<Mirror>, ScenarioError> {
+    let without = |why: &str| {
+        let message = format!("producer-only: {why}; no record is followed across a mirror");
+        crate::event("mirror", &message);
+        crate::warn(&message);
+        Ok(None)
+    };
+    if !crate::grants::cluster("target") {
+        return without("this environment has no cluster `target`");
+    }
+    match host::run_mirror() {
+        Ok(mirror) => {
+            crate::event(
+                "mirror",
+                &format!("following every record across {}", mirror.label),
+            );
+            Ok(Some(mirror))
+        }
+        Err(crate::types::Error::NotFound(why)) => without(&why),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Waits until the mirror carries `topic`, which it finds only at its next topic refresh
+/// (`refresh.topics.interval.seconds`): unless its remote topic is on the target already, a
+/// trickle of followed records in phase `mirror-discovery`, stopped once one reaches the target,
+/// so the scenario's own phases measure replication and not discovery.
+fn await_discovery(topic: &str, timeout: Duration) -> Result<(), ScenarioError> {
+    let remote = remote_topic(topic)?;
+    if crate::kafka::end_offsets("target", &remote).is_ok() {
+        crate::event(
+            "mirror",
+            &format!("{topic} is mirrored as {remote} already"),
+        );
+        return Ok(());
+    }
+    crate::phase("mirror-discovery");
+    let trickle = crate::Load::to("source", topic)
+        .rate(10.0)
+        .record_size(64)
+        .replicate_to("target")
+        .start()?;
+    let discovered = wait_first_replicated(&trickle, timeout);
+    trickle.stop();
+    crate::end_phase();
+    crate::event(
+        "mirror",
+        &format!(
+            "the mirror carries {topic} as {remote} after {:?}",
+            discovered?
+        ),
+    );
+    Ok(())
+}
+
 /// Every mirror of the deployment.
 pub fn mirrors() -> Result<Vec<Mirror>, ScenarioError> {
     Ok(host::all_mirrors()?)
@@ -105,6 +235,69 @@ pub fn failed_tasks(statuses: &[ConnectorStatus]) -> Vec<String> {
                 .map(move |t| format!("{}/{}", s.name, t.id))
         })
         .collect()
+}
+
+/// A task FAILED right now, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskFailure {
+    /// `connector/id`
+    pub task: String,
+    /// the innermost `Caused by:` of its trace (e.g. the mirror's producer refusing a record
+    /// above its `max.request.size`), else the trace's first line
+    pub reason: String,
+}
+
+impl std::fmt::Display for TaskFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.task, self.reason)
+    }
+}
+
+impl TaskFailure {
+    /// One line per distinct reason, with the tasks that failed for it:
+    /// `mirror-source/0, mirror-source/1: RecordTooLargeException: ...`.
+    pub fn summary(failures: &[TaskFailure]) -> String {
+        let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
+        for failure in failures {
+            match reasons
+                .iter_mut()
+                .find(|(reason, _)| *reason == failure.reason)
+            {
+                Some((_, tasks)) => tasks.push(&failure.task),
+                None => reasons.push((&failure.reason, vec![&failure.task])),
+            }
+        }
+        reasons
+            .iter()
+            .map(|(reason, tasks)| format!("{}: {reason}", tasks.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// The tasks of `connectors` that are FAILED right now, and why.
+pub fn task_failures(connectors: &[impl AsRef<str>]) -> Result<Vec<TaskFailure>, ScenarioError> {
+    let mut failures = Vec::new();
+    for status in statuses(connectors)? {
+        for task in status.tasks.iter().filter(|t| t.state == State::Failed) {
+            failures.push(TaskFailure {
+                task: format!("{}/{}", status.name, task.id),
+                reason: root_cause(task.trace.as_deref().unwrap_or("no trace")).to_string(),
+            });
+        }
+    }
+    Ok(failures)
+}
+
+/// The innermost cause of a Java stack trace: its last `Caused by:` line, else its first line.
+fn root_cause(trace: &str) -> &str {
+    trace
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("Caused by: "))
+        .next_back()
+        .or_else(|| trace.lines().next())
+        .unwrap_or(trace)
+        .trim()
 }
 
 /// The statuses of `connectors`, in that order.
@@ -388,8 +581,49 @@ pub fn start_tracked_load(
 pub fn finish_tracked_load(load: crate::Load) {
     let status = load.stop();
     crate::end_phase();
-    if let Some(verdict) = status.replication {
+    record_verdict(&status);
+}
+
+/// A followed load's per-record verdict as figures `lost` and `duplicates`; nothing for a load
+/// that was not followed.
+pub fn record_verdict(status: &crate::kafka::LoadStatus) {
+    if let Some(verdict) = &status.replication {
         crate::figure("lost", verdict.lost as f64, "records");
         crate::figure("duplicates", verdict.duplicates as f64, "records");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{root_cause, TaskFailure};
+
+    #[test]
+    fn tasks_failing_for_one_reason_are_summed_up_on_one_line() {
+        let failure = |task: &str, reason: &str| TaskFailure {
+            task: task.into(),
+            reason: reason.into(),
+        };
+        let failures = [
+            failure("src/0", "RecordTooLargeException: too large"),
+            failure("src/1", "RecordTooLargeException: too large"),
+            failure("src/2", "TimeoutException: slow"),
+        ];
+        assert_eq!(
+            TaskFailure::summary(&failures),
+            "src/0, src/1: RecordTooLargeException: too large; src/2: TimeoutException: slow"
+        );
+    }
+
+    #[test]
+    fn a_tasks_reason_is_its_innermost_cause() {
+        let trace = "org.apache.kafka.connect.errors.ConnectException: Unrecoverable exception from producer send callback\n\tat org.apache.kafka.connect.runtime.WorkerSourceTask.maybeThrowProducerSendException(WorkerSourceTask.java:334)\nCaused by: org.apache.kafka.common.errors.RecordTooLargeException: The message is 1048685 bytes when serialized which is larger than 1048576, which is the value of the max.request.size configuration.\n";
+        assert_eq!(
+            root_cause(trace),
+            "org.apache.kafka.common.errors.RecordTooLargeException: The message is 1048685 bytes when serialized which is larger than 1048576, which is the value of the max.request.size configuration."
+        );
+        assert_eq!(
+            root_cause("java.lang.IllegalStateException: boom\n\tat x"),
+            "java.lang.IllegalStateException: boom"
+        );
     }
 }

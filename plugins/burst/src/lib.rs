@@ -1,5 +1,6 @@
 //! PERF-03: bursts at the burst rate alternating with pauses at the nominal rate, N cycles.
 
+use kscen_sdk::mm2;
 use kscen_sdk::prelude::*;
 
 struct Burst;
@@ -12,7 +13,12 @@ impl Scenario for Burst {
         )
         .description(
             "One load job alternates `burst_duration` at `burst_rate` with `pause_duration` at \
-                 `nominal_rate`, `cycles` times. Phases: burst-1, pause-1, burst-2, ...",
+                 `nominal_rate`, `cycles` times. Phases: burst-1, pause-1, burst-2, ... Where the \
+                 environment has a `target` cluster and a mirror, every record is followed across \
+                 it, and the replication lag is recorded before, at the end of, and after each \
+                 burst (figures `burst-N.lag_before`, `burst-N.lag_at_end`, `burst-N.lag_after`, \
+                 in records, and the same with `_ms` for the oldest record's wait). Elsewhere it \
+                 runs producer-only and says so.",
         )
         .param(spec::text("topic", "test-mm2-perf", "topic to produce to"))
         .param(spec::float(
@@ -43,6 +49,7 @@ impl Scenario for Burst {
             "partitions when the topic is created",
         ))
         .cluster("source")
+        .apply(mm2::follow_when_mirrored)
         .build()
     }
 
@@ -57,25 +64,41 @@ impl Scenario for Burst {
             return Err("cycles must be at least 1".into());
         }
         create_topic("source", &topic, param::int("partitions")? as u32)?;
+        let mirror = mm2::mirror_to_follow(&topic)?;
 
         phase("burst-1");
         let load = Load::to("source", &topic)
             .rate(burst)
-            .record_size(param::size("record_size")? as u32)
-            .start()?;
+            .record_size(param::size("record_size")? as u32);
+        let load = mm2::followed(load, mirror.as_ref())?.start()?;
+        // The load has only just started: about 0, the baseline the later figures compare with.
+        record_lag(&load, "burst-1.lag_before");
         for cycle in 1..=cycles {
             if cycle > 1 {
                 phase(&format!("burst-{cycle}"));
+                record_lag(&load, &format!("burst-{cycle}.lag_before"));
                 load.set_rate(burst)?;
             }
             sleep(burst_duration);
             phase(&format!("pause-{cycle}"));
             load.set_rate(nominal)?;
+            record_lag(&load, &format!("burst-{cycle}.lag_at_end"));
             sleep(pause_duration);
+            record_lag(&load, &format!("burst-{cycle}.lag_after"));
         }
-        load.stop();
+        let status = load.stop();
         end_phase();
+        mm2::record_verdict(&status);
         Ok(())
+    }
+}
+
+/// The replication lag now as figures `name` (records) and `name_ms` (the oldest record's wait);
+/// nothing when the load is not followed across a mirror.
+fn record_lag(load: &Load, name: &str) {
+    if let Some(replication) = load.status().replication {
+        figure(name, replication.lag_records as f64, "records");
+        figure(&format!("{name}_ms"), replication.lag_ms as f64, "ms");
     }
 }
 

@@ -1,6 +1,7 @@
 //! PERF-01: nominal load at a constant rate for a duration (or a record count).
 
 use kscen_sdk::kafka::KeyMode;
+use kscen_sdk::mm2;
 use kscen_sdk::prelude::*;
 
 struct Steady;
@@ -14,7 +15,10 @@ impl Scenario for Steady {
         .description(
             "Produces to `topic` on the `source` cluster at `rate` records/s with records of \
                  `record_size` bytes, for `duration` — or for `count` records when count > 0, like \
-                 kafka-producer-perf-test --num-records. One phase, named `nominal`.",
+                 kafka-producer-perf-test --num-records. One phase, named `nominal`. Where the \
+                 environment has a `target` cluster and a mirror, every record is followed across \
+                 it (replicated latency, lag, lost and duplicates); elsewhere it runs producer-only \
+                 and says so.",
         )
         .param(spec::text("topic", "test-mm2-perf", "topic to produce to"))
         .param(spec::float(
@@ -44,6 +48,7 @@ impl Scenario for Steady {
             "send a sequential key with every record",
         ))
         .cluster("source")
+        .apply(mm2::follow_when_mirrored)
         .build()
     }
 
@@ -52,6 +57,7 @@ impl Scenario for Steady {
         let rate = param::float("rate")?;
         let count = param::int("count")?;
         create_topic("source", &topic, param::int("partitions")? as u32)?;
+        let mirror = mm2::mirror_to_follow(&topic)?;
 
         let mut load = Load::to("source", &topic).record_size(param::size("record_size")? as u32);
         load = if rate > 0.0 {
@@ -67,9 +73,14 @@ impl Scenario for Steady {
         if param::flag("keys")? {
             load = load.keys(KeyMode::Sequential);
         }
+        let load = mm2::followed(load, mirror.as_ref())?;
         phase("nominal");
-        let status = load.start()?.wait()?;
+        let load = load.start()?;
+        load.wait()?;
+        // Stopping waits for the last records on the target, when they are followed there.
+        let status = load.stop();
         end_phase();
+        mm2::record_verdict(&status);
         if status.failed > 0 {
             warn(&format!(
                 "{} records failed; last error: {}",
