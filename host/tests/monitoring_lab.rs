@@ -1,7 +1,8 @@
 //! The deployment's own monitoring, read through the lab's Prometheus during a run:
 //! - the seeds' MirrorMaker 2 alert rules (seed 003 §7), watched by `kscen run --alerts`: a real
 //!   task failure (5.4's poison record) held failed past the rule's `for: 1m` fires MM2TaskFailed
-//!   and the run says how long after the fault; a clean PERF-01 run fires none;
+//!   and the run says how long after the fault; a clean PERF-01 run, its records followed across
+//!   the mirror, fires none;
 //! - MirrorMaker 2's own metrics (`--mm2-metrics`): sampled into the timeline and figures, and its
 //!   replication latency set beside kscen's for the tracked load of the run.
 //!
@@ -48,11 +49,14 @@ fn a_held_task_failure_fires_the_seeds_alert_and_a_clean_run_fires_none() {
     assert!(clean
         .stdout()
         .contains("alerts (prometheus): 0 fired during the run"));
-    // No tracked load: MM2's figures over every mirrored topic, nothing to compare with.
+    // PERF-01 follows its records across the mirror: MM2's figures for its remote topic, beside
+    // kscen's replicated latency.
     let mm2 = &clean.result()["mm2_metrics"];
-    assert_eq!(mm2["topics"], serde_json::json!([]), "{mm2}");
-    assert!(mm2.get("latency").is_none(), "{mm2}");
+    let remote = clean.result()["replication"][0]["remote_topic"].clone();
+    assert_eq!(mm2["topics"], serde_json::json!([remote]), "{mm2}");
+    assert!(f64_of(&mm2["latency"]["kscen_max_ms"]) > 0.0, "{mm2}");
     assert!(clean.figure("mm2_record_rate") > 0.0, "{mm2}");
+    assert_eq!(clean.figure("lost"), 0.0);
     let timeline = clean.result()["timeline"].as_array().unwrap();
     assert!(
         timeline
