@@ -326,4 +326,17 @@ matrix = { "producer.linger.ms" = [0, 20], "set.rate" = [400] }
         "{section}"
     );
     assert!(section.contains("### 6.4 To validate"), "{section}");
+
+    // The HTML report has the same section, as HTML.
+    sandbox.ok(&["report", "results", "--html", "report.html"]);
+    let html = std::fs::read_to_string(sandbox.path("report.html")).unwrap();
+    let section = &html[html
+        .find("<h2>5. Campaign matrix</h2>")
+        .unwrap_or_else(|| panic!("the campaign's section: {html}"))..];
+    assert!(
+        section.contains("<h4>5.3.1 linger (2 cells, 4 runs)</h4>")
+            && section.contains("<td><code>producer.linger.ms=20, set.rate=400</code></td>")
+            && section.contains("<h3>5.4 To validate</h3>"),
+        "{section}"
+    );
 }

@@ -131,17 +131,17 @@ pub fn run(args: ReportArgs) -> Result<()> {
         }
     }
     let outputs = args.outputs();
+    let campaigns: Vec<CampaignReport> = given
+        .campaigns
+        .into_iter()
+        .map(|(folder, ledger)| CampaignReport::new(folder, ledger, &runs))
+        .collect();
     if let Some(path) = &outputs.markdown {
-        let campaigns: Vec<CampaignReport> = given
-            .campaigns
-            .into_iter()
-            .map(|(folder, ledger)| CampaignReport::new(folder, ledger, &runs))
-            .collect();
         write(path, &markdown::render(&runs, &campaigns))?;
         eprintln!("Markdown report: {}", path.display());
     }
     if let Some(path) = &outputs.html {
-        write(path, &html::render(&runs))?;
+        write(path, &html::render(&runs, &campaigns))?;
         eprintln!("HTML report: {}", path.display());
     }
     if let Some(dir) = &outputs.csv {

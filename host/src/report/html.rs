@@ -1,9 +1,12 @@
 //! The HTML report: one self-contained page (uPlot 1.6.32, MIT, inlined) with, per run, its
 //! summary table and charts — throughput, latency percentiles, replication lag or backlog —
 //! with phases shaded and events marked. Imported perf-test runs chart their periodic lines.
+//! Campaigns get the same section as in the Markdown report, rendered from it.
 
+use pulldown_cmark::{Event, Options, Parser};
 use serde_json::{json, Value};
 
+use super::campaign::CampaignReport;
 use super::model::{LoadedResult, ResultDoc};
 use super::rows::{
     consumer_rows, group_rows, histogram_rows, rows, CONSUMER_COLUMNS, GROUP_COLUMNS,
@@ -34,7 +37,7 @@ fn script_json(value: &Value) -> String {
     value.to_string().replace('<', "\\u003c")
 }
 
-pub fn render(runs: &[LoadedResult]) -> String {
+pub fn render(runs: &[LoadedResult], campaigns: &[CampaignReport]) -> String {
     let data: Vec<Value> = runs.iter().map(|r| chart_data(&r.result)).collect();
     let mut body = String::new();
     body.push_str("<h1>Test report</h1>\n");
@@ -47,6 +50,13 @@ pub fn render(runs: &[LoadedResult]) -> String {
     for (index, run) in runs.iter().enumerate() {
         body.push_str(&run_section(index, run));
     }
+    for (index, campaign) in campaigns.iter().enumerate() {
+        let mut markdown = String::new();
+        campaign.markdown(&mut markdown, runs.len() + index + 1);
+        body.push_str("<section>\n");
+        body.push_str(&markdown_html(&markdown));
+        body.push_str("</section>\n");
+    }
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>kscen report</title>\n\
          <style>{UPLOT_CSS}</style>\n<style>{STYLE}</style>\n</head><body>\n{body}\
@@ -54,6 +64,18 @@ pub fn render(runs: &[LoadedResult]) -> String {
          <script>{UPLOT_JS}</script>\n<script>{REPORT_JS}</script>\n</body></html>\n",
         script_json(&Value::Array(data))
     )
+}
+
+/// Markdown as HTML. Raw HTML in it (a step or setting named `<b>`) is shown as text, never
+/// interpreted.
+fn markdown_html(markdown: &str) -> String {
+    let events = Parser::new_ext(markdown, Options::ENABLE_TABLES).map(|event| match event {
+        Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+        other => other,
+    });
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, events);
+    html
 }
 
 fn run_section(index: usize, run: &LoadedResult) -> String {
@@ -261,4 +283,26 @@ fn chart_data(result: &ResultDoc) -> Value {
         "events": events,
         "imported": imported,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::markdown_html;
+
+    #[test]
+    fn a_campaign_section_keeps_its_tables_and_shows_raw_html_as_text() {
+        let html = markdown_html(
+            "### 5.1 Steps\n\n| # | step |\n|---|---|\n| 1 | <script>alert(1)</script> |\n\n<b>bold</b>\n",
+        );
+        assert!(html.contains("<h3>5.1 Steps</h3>"), "{html}");
+        assert!(
+            html.contains("<table>") && html.contains("<td>1</td>"),
+            "{html}"
+        );
+        assert!(
+            !html.contains("<script>") && !html.contains("<b>"),
+            "{html}"
+        );
+        assert!(html.contains("&lt;script&gt;"), "{html}");
+    }
 }
