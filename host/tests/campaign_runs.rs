@@ -340,3 +340,46 @@ matrix = { "producer.linger.ms" = [0, 20], "set.rate" = [400] }
         "{section}"
     );
 }
+
+#[test]
+fn plain_steps_of_one_scenario_are_compared_before_and_after() {
+    // The seeds' way: run the test, change one setting, run it again; one step does another load.
+    let sandbox = with_plan(
+        r#"
+name = "before after"
+results = "results"
+
+[[step]]
+name = "PERF-01"
+scenario = "steady.toml"
+
+[[step]]
+name = "PERF-01, linger 20"
+scenario = "steady.toml"
+producer = { "linger.ms" = 20 }
+
+[[step]]
+name = "other load"
+scenario = "steady.toml"
+set = { rate = 300 }
+"#,
+    );
+    sandbox.ok(&["campaign", "run", "plan.toml"]);
+    sandbox.ok(&["report", "results", "--markdown", "report.md"]);
+    let report = std::fs::read_to_string(sandbox.path("report.md")).unwrap();
+    let section = &report[report.find("Settings compared").expect("compared")..];
+    assert!(
+        section.contains("step by step (3 cells, 3 runs)")
+            && section.contains("| `as written` | 1 | 1 PASS |")
+            && section.contains("| `producer.linger.ms=20` | 1 | 1 PASS |")
+            && section.contains("| `set.rate=300` | 1 | 1 PASS | ")
+            && section.contains(" | baseline |"),
+        "{section}"
+    );
+    assert!(
+        section.contains("**Recommended: `producer.linger.ms=20`** over `as written`")
+            || section.contains("**Keep the baseline** `as written`: ")
+            || section.contains("**Undecided** against `as written`: "),
+        "{section}"
+    );
+}

@@ -1,5 +1,6 @@
 //! A campaign's part of the day's report (seed 002): its steps and verdicts, the configuration
-//! changes it made, its matrices compared, and what its results leave to validate — all read from
+//! changes it made, its matrices and before/after steps compared, and what its results leave to
+//! validate — all read from
 //! its ledger and the results it wrote.
 
 use std::collections::BTreeMap;
@@ -86,7 +87,7 @@ impl<'a> CampaignReport<'a> {
         self.changes(out);
         let mut next = 3;
         if !self.matrices.is_empty() {
-            let _ = writeln!(out, "### {number}.{next} Matrices\n");
+            let _ = writeln!(out, "### {number}.{next} Settings compared\n");
             for (index, matrix) in self.matrices.iter().enumerate() {
                 matrix.markdown(out, &format!("{number}.{next}.{}", index + 1));
             }

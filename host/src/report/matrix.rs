@@ -61,7 +61,8 @@ pub enum Recommendation {
     Undecided { why: String },
 }
 
-/// One written step whose matrix ran two cells or more.
+/// One written step whose matrix ran two cells or more, or the plain steps that ran one scenario
+/// with two settings or more.
 pub struct Matrix<'a> {
     pub step: String,
     /// in the order they ran, each load's baseline first among its cells
@@ -72,45 +73,63 @@ pub struct Matrix<'a> {
 
 impl<'a> Matrix<'a> {
     /// The matrices of a campaign's ledger, from the runs already loaded from its results folder
-    /// `folder`; a step's cells in the order they ran.
+    /// `folder`; a step's cells in the order they ran. Then its before/after comparisons: the
+    /// plain steps (no matrix) that ran one scenario with different settings, each setting a
+    /// cell, e.g. PERF-01 as written and again with `producer.linger.ms = 5`.
     pub fn all(folder: &Path, ledger: &Ledger, runs: &'a [LoadedResult]) -> Vec<Matrix<'a>> {
         let mut steps: Vec<(String, Vec<Cell<'a>>)> = Vec::new();
+        let mut scenarios: Vec<(String, Vec<Cell<'a>>)> = Vec::new();
+        // Per scenario, the parameters its first plain step ran with.
+        let mut first_params: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         for record in &ledger.steps {
-            let Some(of) = &record.cell else {
-                continue;
-            };
-            let cells = match steps.iter_mut().find(|(step, _)| *step == of.step) {
-                Some((_, cells)) => cells,
-                None => {
-                    steps.push((of.step.clone(), Vec::new()));
-                    &mut steps.last_mut().expect("just pushed").1
+            let file = folder.join(&record.result);
+            let run = runs.iter().find(|run| run.path == file);
+            let (group, settings) = match (&record.cell, run) {
+                (Some(of), _) => (group(&mut steps, &of.step), of.settings.clone()),
+                (None, Some(run)) => {
+                    let name = format!("{}, step by step", run.result.scenario.name);
+                    // A plain step's own `set` is not in its settings: its parameters that differ
+                    // from the first step's are, so steps of different loads are never one cell.
+                    let params = params_of(run);
+                    let first = first_params.entry(name.clone()).or_insert(params.clone());
+                    let mut settings = record.settings.clone();
+                    for (key, value) in &params {
+                        if first.get(key) != Some(value) {
+                            settings.insert(format!("set.{key}"), value.clone());
+                        }
+                    }
+                    (group(&mut scenarios, &name), settings)
                 }
+                (None, None) => continue,
             };
-            let cell = match cells.iter().position(|c| c.settings == of.settings) {
-                Some(index) => &mut cells[index],
+            let cell = match group.iter().position(|c| c.settings == settings) {
+                Some(index) => &mut group[index],
                 None => {
-                    cells.push(Cell {
-                        settings: of.settings.clone(),
+                    group.push(Cell {
+                        settings,
                         runs: Vec::new(),
                         verdicts: Vec::new(),
                         baseline: None,
                         against_baseline: None,
                     });
-                    cells.last_mut().expect("just pushed")
+                    group.last_mut().expect("just pushed")
                 }
             };
             cell.verdicts.push(record.verdict);
-            let file = folder.join(&record.result);
-            cell.runs.extend(
-                runs.iter()
-                    .find(|run| run.path == file && run.result.incomplete.is_none()),
-            );
+            cell.runs
+                .extend(run.filter(|run| run.result.incomplete.is_none()));
         }
-        steps
+        let matrices = steps
             .into_iter()
             .filter(|(_, cells)| cells.len() >= 2)
-            .map(|(step, cells)| Matrix::compared(step, cells))
-            .collect()
+            .map(|(step, cells)| Matrix::compared(step, cells));
+        // Plain steps that each ran a different load compare nothing: left out.
+        let before_after = scenarios
+            .into_iter()
+            .filter(|(_, cells)| cells.len() >= 2)
+            .map(|(name, cells)| Matrix::compared(name, cells))
+            .filter(|compared| !compared.recommendations.is_empty());
+        matrices.chain(before_after).collect()
     }
 
     fn compared(step: String, mut cells: Vec<Cell<'a>>) -> Matrix<'a> {
@@ -283,6 +302,42 @@ impl<'a> Matrix<'a> {
             }
         }
         let _ = writeln!(out);
+    }
+}
+
+/// A run's scenario parameters as a campaign writes settings: `300`, not `300.0`.
+fn params_of(run: &LoadedResult) -> BTreeMap<String, String> {
+    let Some(params) = &run.result.scenario.params else {
+        return BTreeMap::new();
+    };
+    let text = |value: &serde_json::Value| match value {
+        serde_json::Value::String(text) => text.clone(),
+        serde_json::Value::Number(number) => match number.as_f64() {
+            Some(float) if float.fract() == 0.0 && float.abs() < 1e15 => (float as i64).to_string(),
+            _ => number.to_string(),
+        },
+        other => other.to_string(),
+    };
+    let mut values: BTreeMap<String, String> = params
+        .values
+        .iter()
+        .map(|(key, value)| (key.clone(), text(value)))
+        .collect();
+    values.insert("time_scale".into(), params.time_scale.to_string());
+    values
+}
+
+/// The cells of the group named `name`, a new group at the end if there is none yet.
+fn group<'g, 'a>(
+    groups: &'g mut Vec<(String, Vec<Cell<'a>>)>,
+    name: &str,
+) -> &'g mut Vec<Cell<'a>> {
+    match groups.iter().position(|(group, _)| group == name) {
+        Some(index) => &mut groups[index].1,
+        None => {
+            groups.push((name.to_string(), Vec::new()));
+            &mut groups.last_mut().expect("just pushed").1
+        }
     }
 }
 
