@@ -203,6 +203,10 @@ pub async fn run(host: &Host, request: RunRequest) -> Result<(RunEnd, RunResult)
                 )
             })
             .collect(),
+        kafka_versions: match profile {
+            Some(profile) => crate::deployment::kafka_versions::read(profile, &probes).await,
+            None => Default::default(),
+        },
     };
     let new_topics = clusters
         .names()

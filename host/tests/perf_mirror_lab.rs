@@ -124,6 +124,15 @@ async fn ramp_up_follows_every_record_and_a_paused_mirror_stops_it_on_the_lag() 
     assert!(run_.figure("step-1.lag_records_max") >= 0.0);
     assert!(run_.figure("step-2.lag_ms_max") >= 0.0);
     assert_eq!(run_.figure("stopped_by"), 0.0);
+    // What the clusters ran, as their brokers' exporters said it.
+    let versions = &run_.result()["environment"]["kafka_versions"];
+    for cluster in ["source", "target"] {
+        let said = versions[cluster].as_array();
+        assert!(
+            said.is_some_and(|v| v.len() == 1 && v[0].as_str().unwrap().contains('.')),
+            "{versions}"
+        );
+    }
     assert_eq!(run_.figure("lost"), 0.0);
     assert_eq!(run_.figure("duplicates"), 0.0);
 

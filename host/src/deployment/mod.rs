@@ -4,6 +4,7 @@
 //! Module map (one job each):
 //! - `policy`: replication policies and remote topic names;
 //! - `filter`: MM2's topic and group filters;
+//! - `kafka_versions`: the Kafka version the brokers run, from their exporters;
 //! - `mirrors`: connectors grouped into mirrors by alias pair (pure), and choosing one;
 //! - `pinned`: mirrors from `[[mm2.mirrors]]`, checked against Connect;
 //! - `problems`: what is wrong with a mirror;
@@ -11,6 +12,7 @@
 //! - `run_mirror`: the mirror a run measures, found on first use and chosen by the operator.
 
 pub mod filter;
+pub mod kafka_versions;
 pub mod mirrors;
 pub mod pinned;
 pub mod policy;

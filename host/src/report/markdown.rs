@@ -879,9 +879,15 @@ fn environment(out: &mut String, number: usize, runs: &[LoadedResult]) {
                     .iter()
                     .map(|(name, servers)| {
                         let embedded = if env.embedded_cluster {
-                            " (embedded mock cluster)"
+                            " (embedded mock cluster)".to_string()
                         } else {
-                            ""
+                            match env.kafka_versions.get(name) {
+                                Some(versions) => format!(
+                                    " (Kafka {})",
+                                    versions.iter().cloned().collect::<Vec<_>>().join(", ")
+                                ),
+                                None => " (Kafka version not measured)".into(),
+                            }
                         };
                         format!("{name}: `{servers}`{embedded}")
                     })

@@ -158,6 +158,8 @@ pub struct EnvironmentDoc {
     /// absent in results written before kscen recorded it, and in imported ones
     #[serde(default)]
     pub host: Option<crate::report::result::HostInfo>,
+    #[serde(default)]
+    pub kafka_versions: crate::deployment::kafka_versions::KafkaVersions,
 }
 
 #[derive(Debug, Clone, Deserialize)]

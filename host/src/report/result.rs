@@ -295,6 +295,10 @@ pub struct Environment {
     pub profile: Option<String>,
     /// logical name → bootstrap servers (never credentials)
     pub clusters: BTreeMap<String, String>,
+    /// logical name → the Kafka versions its brokers' exporters said at the start; empty where
+    /// no broker has one
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub kafka_versions: crate::deployment::kafka_versions::KafkaVersions,
     pub host: HostInfo,
 }
 
@@ -603,6 +607,7 @@ mod tests {
                 embedded_cluster: true,
                 profile: None,
                 clusters: BTreeMap::new(),
+                kafka_versions: BTreeMap::new(),
                 host: HostInfo::read(),
             },
             started_at: chrono::Utc::now(),
