@@ -48,12 +48,20 @@ pub fn follow_when_mirrored(describe: crate::Describe) -> crate::Describe {
 /// no mirror, which an event and a warning say, so the scenario runs producer-only. Several
 /// mirrors and none chosen is an error, not a reason to run without.
 pub fn mirror_to_follow(topic: &str) -> Result<Option<Mirror>, ScenarioError> {
-    let mirror = find_mirror_to_follow()?;
-    if mirror.is_some() {
-        let timeout = Duration::from_secs(crate::param::int("discovery_timeout_s")?.max(1) as u64);
-        await_discovery(topic, timeout)?;
-    }
-    Ok(mirror)
+    let Some(mirror) = find_run_mirror()? else {
+        return Ok(None);
+    };
+    refuse_failing(&mirror)?;
+    let timeout = Duration::from_secs(crate::param::int("discovery_timeout_s")?.max(1) as u64);
+    await_discovery(topic, timeout)?;
+    Ok(Some(mirror))
+}
+
+/// The `grace_s` parameter [`follow_when_mirrored`] declares.
+pub fn grace() -> Result<Duration, ScenarioError> {
+    Ok(Duration::from_secs(
+        crate::param::int("grace_s")?.max(0) as u64
+    ))
 }
 
 /// `load` following its records to the target when `mirror` is some, with the `grace_s`
@@ -63,19 +71,9 @@ pub fn followed(
     mirror: Option<&Mirror>,
 ) -> Result<crate::load::LoadBuilder, ScenarioError> {
     Ok(match mirror {
-        Some(_) => load.replicate_to("target").grace(Duration::from_secs(
-            crate::param::int("grace_s")?.max(0) as u64,
-        )),
+        Some(_) => load.replicate_to("target").grace(grace()?),
         None => load,
     })
-}
-
-fn find_mirror_to_follow() -> Result<Option<Mirror>, ScenarioError> {
-    let mirror = find_run_mirror()?;
-    if let Some(mirror) = &mirror {
-        refuse_failing(mirror)?;
-    }
-    Ok(mirror)
 }
 
 /// A mirror whose tasks fail already would make the run measure that failure: an error naming

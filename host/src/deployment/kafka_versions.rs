@@ -15,9 +15,11 @@ const APP_VERSION: &str = "kafka_server_app_version";
 /// Per cluster, the versions its brokers run (several during a rolling upgrade).
 pub type KafkaVersions = BTreeMap<String, BTreeSet<String>>;
 
+/// Scrapes every broker's exporter at once: a JMX scrape takes its broker a fraction of a second,
+/// which one after the other would add to the start of every run.
 pub async fn read(profile: &Profile, probes: &Probes) -> KafkaVersions {
-    let mut versions = KafkaVersions::new();
     let probe_names = probes.names();
+    let mut scrapes = tokio::task::JoinSet::new();
     for (broker, process) in &profile.brokers {
         let Some(cluster) = &process.cluster else {
             continue;
@@ -25,13 +27,16 @@ pub async fn read(profile: &Profile, probes: &Probes) -> KafkaVersions {
         if !probe_names.contains(&broker.as_str()) {
             continue;
         }
-        if let Ok(samples) = probes.scrape(broker, APP_VERSION).await {
-            if let Some(version) = version_of(&samples) {
-                versions
-                    .entry(cluster.clone())
-                    .or_default()
-                    .insert(version.to_string());
-            }
+        let (probes, broker, cluster) = (probes.clone(), broker.clone(), cluster.clone());
+        scrapes.spawn(async move {
+            let samples = probes.scrape(&broker, APP_VERSION).await.ok()?;
+            Some((cluster, version_of(&samples)?.to_string()))
+        });
+    }
+    let mut versions = KafkaVersions::new();
+    while let Some(done) = scrapes.join_next().await {
+        if let Ok(Some((cluster, version))) = done {
+            versions.entry(cluster).or_default().insert(version);
         }
     }
     versions

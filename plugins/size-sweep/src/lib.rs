@@ -102,7 +102,7 @@ fn await_delivery(
     name: &str,
 ) -> Result<Option<String>, ScenarioError> {
     let source = mirror.connector_name(ConnectorRole::Source)?;
-    let grace = Duration::from_secs(param::int("grace_s")?.max(0) as u64);
+    let grace = mm2::grace()?;
     let can_read_tasks = kscen_sdk::grants::connect();
     let mut failures = Vec::new();
     let delivered = mm2::wait_until(grace, POLL, || {
