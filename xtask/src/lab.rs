@@ -99,9 +99,10 @@ pub fn with_lab<T>(
     }
     let state = test_state_dir(lab)?;
     // Armed before `up`, so a half-started lab is stopped too.
-    let guard = LabGuard {
+    let mut guard = LabGuard {
         bin: kscen_bin.to_path_buf(),
         state: state.clone(),
+        purge: false,
     };
     // A previous run killed hard may have left processes or data behind: start clean.
     guard.down(&["--purge"]);
@@ -130,9 +131,12 @@ pub fn with_lab<T>(
     }
     let profile = state.join("profile.toml");
     let result = f(Some(&profile));
+    // A passing suite's data is only disk use (a 3-broker MM2 lab leaves ~4 GB on a shared disk);
+    // a failing one keeps its logs for the reader.
     if result.is_err() {
         eprintln!("lab logs kept under {}", state.display());
     }
+    guard.purge = result.is_ok();
     drop(guard);
     result
 }
@@ -140,6 +144,8 @@ pub fn with_lab<T>(
 struct LabGuard {
     bin: PathBuf,
     state: PathBuf,
+    /// Set once the suite passed.
+    purge: bool,
 }
 
 impl LabGuard {
@@ -167,7 +173,7 @@ pub fn lab_down(kscen_bin: &Path, state: &Path, extra: &[&str]) {
 
 impl Drop for LabGuard {
     fn drop(&mut self) {
-        self.down(&[]);
+        self.down(if self.purge { &["--purge"] } else { &[] });
     }
 }
 
