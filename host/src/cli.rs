@@ -510,11 +510,23 @@ async fn describe(plugin: &str) -> Result<()> {
             println!("  {request}{}", capability_note(request));
         }
     }
+    let size = std::fs::metadata(&path)
+        .with_context(|| format!("reading the size of {}", path.display()))?
+        .len();
     println!(
-        "\nFile: {} (sha256 {}, built for {})",
+        "\nFile: {} ({}, sha256 {}, built for {})",
         path.display(),
+        bytesize::ByteSize(size).display().si(),
         loaded.loaded.sha256,
         loaded.wit_version()
     );
+    // Interpreted languages ship their runtime in the component: its compile time is the
+    // first run's start-up cost, paid once per kscen version.
+    let load = std::time::Duration::from_secs_f64(loaded.loaded.load_ms / 1000.0);
+    if loaded.loaded.from_cache {
+        println!("Loaded from the compile cache in {load:.1?}");
+    } else {
+        println!("Compiled in {load:.1?} (cached: later runs load it at once)");
+    }
     Ok(())
 }
