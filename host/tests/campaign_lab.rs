@@ -1,6 +1,7 @@
-//! A campaign matrix over a MirrorMaker 2 connector setting on the real lab: each cell puts
-//! `tasks.max` through Connect's REST API, runs, and puts the configuration back, so the source
-//! connector's configuration after the campaign equals the one before. Set `KSCEN_LAB_PROFILE`.
+//! Campaign steps that change the deployment, on the real lab: a matrix over a MirrorMaker 2
+//! connector setting (each cell puts `tasks.max` through Connect's REST API, runs, and puts the
+//! configuration back), and a Connect worker setting rolled out by restarting the workers one by
+//! one and put back the same way. Set `KSCEN_LAB_PROFILE`.
 
 mod support;
 
@@ -86,4 +87,95 @@ matrix = { "connector.source.tasks.max" = [1, 4] }
         after, before,
         "the source connector's configuration changed"
     );
+}
+
+/// The values of `key` in the configuration dumps a Connect worker logs each time it starts.
+fn logged_values(log: &std::path::Path, key: &str) -> Vec<String> {
+    let prefix = format!("{key} = ");
+    std::fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix(&prefix).map(str::to_string))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_setting_is_rolled_out_worker_by_worker_and_restored() {
+    let Some(profile_path) = lab_profile_from("KSCEN_LAB_PROFILE", "lab") else {
+        return;
+    };
+    let profile_arg = profile_path.display().to_string();
+    let profile = Profile::load(&profile_arg).unwrap();
+    const KEY: &str = "offset.flush.interval.ms";
+    let workers: Vec<_> = profile.workers.values().collect();
+    let files_before: Vec<String> = workers
+        .iter()
+        .map(|w| std::fs::read_to_string(w.config_file.as_ref().unwrap()).unwrap())
+        .collect();
+    // The lab's own value, whatever it is: the step sets another one.
+    let original = files_before[0]
+        .lines()
+        .find_map(|l| l.strip_prefix(KEY)?.strip_prefix('='))
+        .unwrap_or("60000")
+        .to_string();
+    let logged_before: Vec<usize> = workers
+        .iter()
+        .map(|w| logged_values(w.log_file.as_ref().unwrap(), KEY).len())
+        .collect();
+
+    let sandbox = Sandbox::new();
+    std::fs::write(
+        sandbox.path("steady.toml"),
+        "plugin = \"steady\"\n[params]\nduration = \"2s\"\nrate = 200\n",
+    )
+    .unwrap();
+    std::fs::write(
+        sandbox.path("plan.toml"),
+        r#"
+name = "worker flush"
+results = "results"
+
+[[step]]
+name = "flush 7321"
+scenario = "steady.toml"
+worker = { "offset.flush.interval.ms" = 7321 }
+"#,
+    )
+    .unwrap();
+    let mut command = sandbox.command(&["campaign", "run", "plan.toml", "--profile", &profile_arg]);
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("{KEY} {original} → 7321"))
+            || stdout.contains(&format!("{KEY} (unset) → 7321")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("worker settings restored"), "{stdout}");
+
+    // Every worker started once with the new value, then once more with its own.
+    for ((worker, before), file_before) in workers.iter().zip(logged_before).zip(&files_before) {
+        let logged = logged_values(worker.log_file.as_ref().unwrap(), KEY);
+        assert_eq!(logged[before..], ["7321", original.as_str()], "{stdout}");
+        assert_eq!(
+            &std::fs::read_to_string(worker.config_file.as_ref().unwrap()).unwrap(),
+            file_before
+        );
+    }
+    let ledger: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(sandbox.path("results/campaign.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        ledger["steps"][0]["settings"][format!("worker.{KEY}")],
+        "7321",
+        "{ledger}"
+    );
+    assert!(ledger.get("workers_to_restore").is_none(), "{ledger}");
 }

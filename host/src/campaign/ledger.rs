@@ -24,6 +24,9 @@ pub struct Ledger {
     /// connector configurations a step changed and has not put back yet
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub to_restore: Vec<super::connector_settings::Saved>,
+    /// worker properties files a step changed and has not put back yet
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workers_to_restore: Vec<super::worker_settings::Saved>,
 }
 
 /// How one step ended, and where its result is.
@@ -38,7 +41,7 @@ pub struct StepRecord {
     pub started_at: chrono::DateTime<chrono::Utc>,
     pub duration_s: f64,
     /// the settings this step changed (a matrix cell's, producer and consumer properties, MM2
-    /// connector settings); the rest of what was in force is in its result
+    /// connector and Connect worker settings); the rest of what was in force is in its result
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub settings: std::collections::BTreeMap<String, String>,
     /// why kscen could not run the step, or what the wait after it found
@@ -148,6 +151,7 @@ impl Ledger {
             file: file.display().to_string(),
             steps: Vec::new(),
             to_restore: Vec::new(),
+            workers_to_restore: Vec::new(),
         }
     }
 

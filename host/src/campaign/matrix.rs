@@ -1,6 +1,7 @@
 //! A step's `matrix` and `repeat`: one step per combination of the values it varies (producer and
-//! consumer properties, scenario parameters, MirrorMaker 2 connector settings), each repeated, so
-//! every cell is a run of its own with every setting in its result and the ledger.
+//! consumer properties, scenario parameters, MirrorMaker 2 connector and Connect worker
+//! settings), each repeated, so every cell is a run of its own with every setting in its result
+//! and the ledger.
 
 use std::collections::BTreeMap;
 
@@ -10,13 +11,14 @@ use super::plan::Step;
 use crate::deployment::mirrors::Role;
 
 /// Where a varied key goes: `producer.linger.ms`, `consumer.fetch.min.bytes`, `set.rate`,
-/// `connector.source.tasks.max`.
+/// `connector.source.tasks.max`, `worker.offset.flush.interval.ms`.
 #[derive(Debug, Clone, PartialEq)]
 enum Target {
     Producer(String),
     Consumer(String),
     Param(String),
     Connector(Role, String),
+    Worker(String),
 }
 
 impl Target {
@@ -31,6 +33,9 @@ impl Target {
         if let Some(name) = split("set.") {
             return Ok(Target::Param(name.into()));
         }
+        if let Some(name) = split("worker.") {
+            return Ok(Target::Worker(name.into()));
+        }
         if let Some(rest) = split("connector.") {
             if let Some((role, name)) = rest.split_once('.') {
                 if let Some(role) = Role::ALL.into_iter().find(|r| r.to_string() == role) {
@@ -39,9 +44,9 @@ impl Target {
             }
         }
         bail!(
-            "matrix key {key:?}: start it with producer., consumer., set. (a scenario parameter) \
-             or connector.source. / connector.checkpoint. / connector.heartbeat. (an MM2 \
-             connector setting)"
+            "matrix key {key:?}: start it with producer., consumer., set. (a scenario parameter), \
+             connector.source. / connector.checkpoint. / connector.heartbeat. (an MM2 \
+             connector setting) or worker. (a Connect worker setting)"
         )
     }
 
@@ -55,6 +60,7 @@ impl Target {
                 .entry(role.to_string())
                 .or_default()
                 .insert(name.clone(), value.clone()),
+            Target::Worker(name) => step.worker.insert(name.clone(), value.clone()),
         };
     }
 }

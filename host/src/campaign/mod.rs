@@ -6,13 +6,15 @@
 //! - `matrix`: a step's matrix and repetitions, one step per cell;
 //! - `ledger`: `campaign.json`, which steps finished and how;
 //! - `between`: what to wait for between steps (a pause, the mirror healthy, its backlog copied);
-//! - `connector_settings`: MM2 connector settings a step changes, saved and put back.
+//! - `connector_settings`: MM2 connector settings a step changes, saved and put back;
+//! - `worker_settings`: Connect worker settings a step changes, rolled out and put back.
 
 pub mod between;
 pub mod connector_settings;
 pub mod ledger;
 pub mod matrix;
 pub mod plan;
+pub mod worker_settings;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -121,6 +123,22 @@ async fn run_campaign(args: CampaignRunArgs) -> Result<u8> {
         }
         ledger.write(dir)?;
     }
+    if !ledger.workers_to_restore.is_empty() {
+        let deployment = deployment.as_ref().context(
+            "the ledger holds worker properties files to put back, and the campaign has no profile",
+        )?;
+        let saved = ledger.workers_to_restore.clone();
+        worker_settings::restore(&saved)?;
+        let healthy = After::mirror_healthy_within(plan::DEFAULT_WAIT_TIMEOUT);
+        let restarted = worker_settings::rolling_restart(deployment, &saved, &healthy, None)
+            .await
+            .context("restarting the workers with their restored settings")?;
+        println!(
+            "restored the workers' settings, left changed by an interrupted step ({restarted})"
+        );
+        ledger.workers_to_restore.clear();
+        ledger.write(dir)?;
+    }
 
     let host = Host::new()?;
     let total = campaign.steps.len();
@@ -159,8 +177,8 @@ async fn run_campaign(args: CampaignRunArgs) -> Result<u8> {
             }
         }
         let record = match &deployment {
-            Some(deployment) if !step.connector.is_empty() => {
-                with_connector_settings(&host, &campaign, step, deployment, &mut ledger).await?
+            Some(deployment) if !step.connector.is_empty() || !step.worker.is_empty() => {
+                with_settings(&host, &campaign, step, deployment, &mut ledger).await?
             }
             _ => run_step(&host, &campaign, step).await,
         };
@@ -233,9 +251,9 @@ async fn settle(
     }
 }
 
-/// Runs `step` with its MirrorMaker 2 connector settings, saved in the ledger first and put back
-/// after it, the mirror healthy again each time before going on.
-async fn with_connector_settings(
+/// Runs `step` with its MirrorMaker 2 connector and Connect worker settings, saved in the ledger
+/// first and put back after it, the mirror healthy again each time before going on.
+async fn with_settings(
     host: &Host,
     campaign: &Campaign,
     step: &PlannedStep,
@@ -243,44 +261,72 @@ async fn with_connector_settings(
     ledger: &mut Ledger,
 ) -> Result<StepRecord> {
     let context = || format!("step {} ({})", step.number, step.step.name);
+    let mirror_choice = step.step.mirror.as_deref();
     let client = deployment.connect()?;
-    let mirrors = deployment.mirrors(step.step.mirror.as_deref()).await?;
-    let [mirror] = &mirrors[..] else {
-        bail!(
-            "{}: the deployment runs {} mirrors; name the one whose connectors the step changes \
-             with mirror = \"...\"",
-            context(),
-            mirrors.len()
-        );
+    let saved_connectors = if step.connector.is_empty() {
+        Vec::new()
+    } else {
+        let mirrors = deployment.mirrors(mirror_choice).await?;
+        let [mirror] = &mirrors[..] else {
+            bail!(
+                "{}: the deployment runs {} mirrors; name the one whose connectors the step \
+                 changes with mirror = \"...\"",
+                context(),
+                mirrors.len()
+            );
+        };
+        connector_settings::save(&client, mirror, &step.connector)
+            .await
+            .with_context(context)?
     };
-    let saved = connector_settings::save(&client, mirror, &step.connector)
-        .await
-        .with_context(context)?;
-    ledger.to_restore = saved.clone();
+    let saved_workers = if step.worker.is_empty() {
+        Vec::new()
+    } else {
+        worker_settings::save(deployment).with_context(context)?
+    };
+    ledger.to_restore = saved_connectors.clone();
+    ledger.workers_to_restore = saved_workers.clone();
     ledger.write(&campaign.results_dir)?;
-    let healthy = After {
-        pause: std::time::Duration::ZERO,
-        mirror_healthy: true,
-        lag_drained: false,
-        timeout: step.after.timeout,
-    };
-    for change in connector_settings::apply(&client, &saved, &step.connector)
+    let healthy = After::mirror_healthy_within(step.after.timeout);
+    for change in connector_settings::apply(&client, &saved_connectors, &step.connector)
         .await
         .with_context(context)?
     {
         println!("  {change}");
     }
-    between::settle(&healthy, Some(deployment), step.step.mirror.as_deref())
+    if !saved_workers.is_empty() {
+        for change in worker_settings::apply(&saved_workers, &step.worker).with_context(context)? {
+            println!("  {change}");
+        }
+        let restarted =
+            worker_settings::rolling_restart(deployment, &saved_workers, &healthy, mirror_choice)
+                .await
+                .with_context(|| format!("{}: rolling out its worker settings", context()))?;
+        println!("  {restarted}");
+    }
+    between::settle(&healthy, Some(deployment), mirror_choice)
         .await
-        .with_context(|| format!("{}: after changing its connectors", context()))?;
+        .with_context(|| format!("{}: after changing its settings", context()))?;
     let record = run_step(host, campaign, step).await;
-    connector_settings::restore(&client, &saved).await?;
-    ledger.to_restore.clear();
-    ledger.write(&campaign.results_dir)?;
-    println!("  connector configuration restored");
-    between::settle(&healthy, Some(deployment), step.step.mirror.as_deref())
+    if !saved_workers.is_empty() {
+        worker_settings::restore(&saved_workers)?;
+        let restarted =
+            worker_settings::rolling_restart(deployment, &saved_workers, &healthy, mirror_choice)
+                .await
+                .with_context(|| format!("{}: restoring its worker settings", context()))?;
+        ledger.workers_to_restore.clear();
+        ledger.write(&campaign.results_dir)?;
+        println!("  worker settings restored ({restarted})");
+    }
+    if !saved_connectors.is_empty() {
+        connector_settings::restore(&client, &saved_connectors).await?;
+        ledger.to_restore.clear();
+        ledger.write(&campaign.results_dir)?;
+        println!("  connector configuration restored");
+    }
+    between::settle(&healthy, Some(deployment), mirror_choice)
         .await
-        .with_context(|| format!("{}: after restoring its connectors", context()))?;
+        .with_context(|| format!("{}: after restoring its settings", context()))?;
     Ok(record)
 }
 

@@ -20,7 +20,7 @@ use super::connector_settings::ConnectorChanges;
 use super::ledger::CellOf;
 
 /// How long a wait between steps may take before the campaign gives up on it.
-const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(600);
+pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -65,6 +65,11 @@ pub struct Step {
     /// through Connect's REST API before the step, restored after it
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub connector: BTreeMap<String, toml::Table>,
+    /// Kafka Connect worker settings (`worker.properties` keys): written into the config file of
+    /// every worker of the profile, which are restarted one by one before the step and after it
+    /// with the files restored
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub worker: toml::Table,
     /// settings to vary (`"producer.linger.ms" = [0, 5, 50]`): one run per combination
     #[serde(default, skip_serializing)]
     pub matrix: toml::Table,
@@ -102,6 +107,16 @@ pub struct After {
 }
 
 impl After {
+    /// Only the mirror healthy again, within `timeout`: after settings were changed or put back.
+    pub fn mirror_healthy_within(timeout: Duration) -> After {
+        After {
+            pause: Duration::ZERO,
+            mirror_healthy: true,
+            lag_drained: false,
+            timeout,
+        }
+    }
+
     pub fn waits(&self) -> bool {
         !self.pause.is_zero() || self.mirror_healthy || self.lag_drained
     }
@@ -178,6 +193,8 @@ pub struct PlannedStep {
     pub cell: Option<CellOf>,
     /// MirrorMaker 2 connector settings to apply before the step and restore after it
     pub connector: Box<ConnectorChanges>,
+    /// Connect worker settings to apply (rolling restart) before the step and restore after it
+    pub worker: Vec<Property>,
     /// the step's result file, in the results folder
     pub result_file: String,
     /// what makes an earlier result this step's: the step, its parameters and the profile
@@ -186,8 +203,8 @@ pub struct PlannedStep {
 
 impl PlannedStep {
     /// What the step changes beyond its scenario: its matrix cell's settings, its producer and
-    /// consumer properties (`producer.<key>`) and its connector settings
-    /// (`connector.<role>.<key>`).
+    /// consumer properties (`producer.<key>`), its connector settings
+    /// (`connector.<role>.<key>`) and its worker settings (`worker.<key>`).
     pub fn settings(&self) -> BTreeMap<String, String> {
         let mut settings = self
             .cell
@@ -203,6 +220,9 @@ impl PlannedStep {
             for (key, value) in changes {
                 settings.insert(format!("connector.{role}.{key}"), value.clone());
             }
+        }
+        for (key, value) in &self.worker {
+            settings.insert(format!("worker.{key}"), value.clone());
         }
         settings
     }
@@ -345,6 +365,7 @@ fn plan_step(
         .and_then(|list| checked_properties(Client::Consumer, list))
         .with_context(|| format!("{}: consumer", context()))?;
     let connector = connector_settings(&step.connector)?;
+    let worker = client_settings(&step.worker).with_context(|| format!("{}: worker", context()))?;
     let fingerprint = fingerprint(&step, &set, campaign.profile.as_deref());
     Ok(PlannedStep {
         number,
@@ -356,6 +377,7 @@ fn plan_step(
         after,
         cell: of,
         connector,
+        worker,
         fingerprint,
         step,
     })

@@ -106,6 +106,10 @@ pub struct ProcessProfile {
     pub worker_id: Option<String>,
     pub pid_file: Option<PathBuf>,
     pub log_file: Option<PathBuf>,
+    /// A worker's properties file, which campaign steps with `worker` settings rewrite (and put
+    /// back) before restarting the worker with its `stop` and `start` actions. kscen reads and
+    /// writes it itself: a local path, or one mounted from the worker's machine.
+    pub config_file: Option<PathBuf>,
     #[serde(default)]
     pub actions: BTreeMap<String, FaultAction>,
 }

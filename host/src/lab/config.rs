@@ -359,7 +359,7 @@ pub fn settings_drift(topo: &Topology, timers: &WorkerTimers) -> Vec<String> {
     // (key, running value, wanted value) -> workers
     let mut drift: std::collections::BTreeMap<(&str, String, &str), Vec<&str>> = Default::default();
     for w in topo.workers() {
-        let Ok(text) = std::fs::read_to_string(w.dir.join("worker.properties")) else {
+        let Ok(text) = std::fs::read_to_string(w.worker_properties()) else {
             continue;
         };
         for (key, value) in &wanted {

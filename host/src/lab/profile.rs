@@ -95,6 +95,8 @@ pub fn render(topo: &Topology) -> String {
         let _ = writeln!(out, "worker_id = {}", q(&w.worker_id()));
         let _ = writeln!(out, "pid_file = {}", q(&w.pid_file().display().to_string()));
         let _ = writeln!(out, "log_file = {}", q(&w.log_file().display().to_string()));
+        let config_file = w.worker_properties().display().to_string();
+        let _ = writeln!(out, "config_file = {}", q(&config_file));
         actions(&mut out, "workers", w);
     }
     for b in topo.brokers() {

@@ -90,6 +90,10 @@ impl Process {
             Kind::Prometheus => "prometheus.log",
         })
     }
+    /// A Connect worker's properties file (its one argument).
+    pub fn worker_properties(&self) -> PathBuf {
+        self.dir.join("worker.properties")
+    }
     /// A word of the process's command line that names it, so a PID found in a pid file or in
     /// /proc is known to be this lab process and not a recycled PID (also grepped by start.sh).
     pub fn marker(&self) -> String {
