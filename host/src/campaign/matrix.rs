@@ -179,9 +179,10 @@ mod tests {
     }
 
     #[test]
-    fn connector_settings_and_parameters_go_where_they_belong() {
+    fn connector_and_worker_settings_and_parameters_go_where_they_belong() {
         let cells = cells(&step(
-            "[matrix]\n\"connector.source.tasks.max\" = [1, 4]\n\"set.rate\" = [100]\n",
+            "[matrix]\n\"connector.source.tasks.max\" = [1, 4]\n\"set.rate\" = [100]\n\
+             \"worker.offset.flush.interval.ms\" = [5000]\n",
         ))
         .unwrap();
         assert_eq!(cells.len(), 2);
@@ -191,8 +192,12 @@ mod tests {
         );
         assert_eq!(cells[1].0.set["rate"], toml::Value::Integer(100));
         assert_eq!(
+            cells[1].0.worker["offset.flush.interval.ms"],
+            toml::Value::Integer(5000)
+        );
+        assert_eq!(
             cells[1].0.name,
-            "m [connector.source.tasks.max=4, set.rate=100]"
+            "m [connector.source.tasks.max=4, set.rate=100, worker.offset.flush.interval.ms=5000]"
         );
         assert_eq!(cells[1].0.repetition, None);
     }
