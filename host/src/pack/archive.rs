@@ -16,8 +16,8 @@ use super::manifest::{check_name, MANIFEST_FILE, PLUGIN_DIR, SCENARIO_DIR};
 
 pub const SIGNATURE_FILE: &str = "manifest.json.minisig";
 /// Uncompressed bytes a pack may hold: far above real packs, far below a gzip bomb's goal.
-const MAX_TOTAL_BYTES: u64 = 1024 * 1024 * 1024;
-const MAX_ENTRIES: usize = 10_000;
+pub(super) const MAX_TOTAL_BYTES: u64 = 1024 * 1024 * 1024;
+pub(super) const MAX_ENTRIES: usize = 10_000;
 const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
 
 #[derive(Debug, Clone, Default)]
@@ -154,7 +154,7 @@ fn is_pack_dir(path: &str) -> bool {
 }
 
 /// Only `plugins/dist/<name>.wasm` and `scenarios/<name>.toml`: no traversal, no other files.
-fn check_content_path(path: &str) -> Result<()> {
+pub(super) fn check_content_path(path: &str) -> Result<()> {
     let name = path
         .strip_prefix(PLUGIN_DIR)
         .and_then(|rest| rest.strip_prefix('/'))

@@ -10,6 +10,7 @@ use super::build::{build, BuildRequest};
 use super::install::{self, packs_dir, Installed};
 use super::manifest::Manifest;
 use super::minisign::SecretKey;
+use super::oci::{self, RegistryArgs};
 use super::trust::{trust_dir, TrustStore};
 use super::verify::{self, check_signature, trusted_comment, Publisher, Verified};
 use super::{digest, manifest};
@@ -50,6 +51,33 @@ pub enum PackCommand {
         trust: TrustDirArg,
         #[command(flatten)]
         packs: PacksDirArg,
+    },
+    /// Push a pack to an OCI registry as a Wasm OCI artifact; prints the digest to pull it by.
+    ///
+    /// Credentials, when the registry needs them: KSCEN_REGISTRY_USERNAME and
+    /// KSCEN_REGISTRY_PASSWORD.
+    Push {
+        pack: PathBuf,
+        /// Where to: REGISTRY/REPOSITORY:TAG, e.g. registry.example.com/acme/perf:1.2.0.
+        reference: String,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+    /// Pull a pack from an OCI registry, by tag or by digest, verify it as `verify` does, and
+    /// write it as a pack file (nothing is written when it is refused).
+    Pull {
+        /// REGISTRY/REPOSITORY:TAG or REGISTRY/REPOSITORY@sha256:DIGEST.
+        reference: String,
+        /// Pack file to write. Default: NAME-VERSION.kpack from its manifest.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Accept a pack without a trusted signature (digests are still checked).
+        #[arg(long)]
+        allow_unsigned: bool,
+        #[command(flatten)]
+        trust: TrustDirArg,
+        #[command(flatten)]
+        registry: RegistryArgs,
     },
     /// List the installed packs with their publisher.
     List {
@@ -163,6 +191,23 @@ pub async fn run(command: PackCommand) -> Result<()> {
             trust,
             packs,
         } => install_command(&pack, allow_unsigned, force, &trust.load()?, &packs).await,
+        PackCommand::Push {
+            pack,
+            reference,
+            registry,
+        } => {
+            let archive = PackArchive::read(&pack)?;
+            let digest = oci::push(&archive, &reference, &registry).await?;
+            println!("Pushed {} to {reference} ({digest})", pack.display());
+            Ok(())
+        }
+        PackCommand::Pull {
+            reference,
+            out,
+            allow_unsigned,
+            trust,
+            registry,
+        } => pull(&reference, out, allow_unsigned, &trust.load()?, &registry).await,
         PackCommand::List { packs } => list(&packs_dir(packs.packs_dir.as_deref())?),
         PackCommand::Keygen { out, name } => keygen(&out, &name),
         PackCommand::Sign { pack, key, out } => sign(&pack, &key, out.as_deref()),
@@ -179,6 +224,31 @@ fn read_verified(
     let verified = verify::verify(&archive, trust, allow_unsigned)
         .with_context(|| format!("pack {} refused", path.display()))?;
     Ok((archive, verified))
+}
+
+async fn pull(
+    reference: &str,
+    out: Option<PathBuf>,
+    allow_unsigned: bool,
+    trust: &TrustStore,
+    registry: &RegistryArgs,
+) -> Result<()> {
+    let (archive, digest) = oci::pull(reference, registry).await?;
+    let verified = verify::verify(&archive, trust, allow_unsigned)
+        .with_context(|| format!("pack {reference} ({digest}) refused"))?;
+    let manifest = &verified.manifest;
+    let out = out
+        .unwrap_or_else(|| PathBuf::from(format!("{}-{}.kpack", manifest.name, manifest.version)));
+    archive.write(&out)?;
+    println!(
+        "Pulled {} from {reference} ({digest}) into {}: signature {}; {} files match their sha256",
+        manifest.id(),
+        out.display(),
+        verified.publisher,
+        manifest.files().count()
+    );
+    warn_if_untrusted(&verified);
+    Ok(())
 }
 
 fn warn_if_untrusted(verified: &Verified) {

@@ -4,7 +4,8 @@
 //! scenario file by sha256 and lists what each plugin requests, a minisign-format Ed25519
 //! signature of that manifest (`minisign`), and the files. `verify` checks the signature against
 //! the `trust` store and the files against the manifest; `install` unpacks verified packs;
-//! `run_ref` resolves `kscen run <pack>/<scenario>` and re-checks before the run. See docs/packs.md.
+//! `run_ref` resolves `kscen run <pack>/<scenario>` and re-checks before the run; `oci` pushes and
+//! pulls packs to and from OCI registries. See docs/packs.md.
 
 pub mod archive;
 pub mod build;
@@ -13,6 +14,7 @@ pub mod digest;
 pub mod install;
 pub mod manifest;
 pub mod minisign;
+pub mod oci;
 pub mod run_ref;
 pub mod trust;
 pub mod verify;
