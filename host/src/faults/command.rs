@@ -148,8 +148,8 @@ mod tests {
             .unwrap();
         assert!(started.elapsed() < Duration::from_secs(5));
         if let Some(pid) = crate::faults::procfs::read_pid(&pid_file) {
-            // SAFETY: the sleep this test started.
-            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            // The sleep this test started.
+            let _ = crate::faults::procfs::send_signal(pid, libc::SIGKILL);
         }
     }
 }

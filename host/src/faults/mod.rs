@@ -231,9 +231,8 @@ impl FaultTargets {
         if matches!(action, Action::Cut | Action::Restore) {
             ensure_link_reports(&t.name, pid, pid_file)?;
         }
-        // SAFETY: kill(2) on the PID the operator's pid file names, with a signal `spec` allowed.
-        if unsafe { libc::kill(pid as libc::pid_t, signal.number) } != 0 {
-            let error = std::io::Error::last_os_error();
+        // The PID the operator's pid file names, with a signal `spec` allowed.
+        if let Err(error) = procfs::send_signal(pid, signal.number) {
             return Err(HostError::Fault(format!(
                 "sending {} to {} (pid {pid}): {error}",
                 signal.name, t.name

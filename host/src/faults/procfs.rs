@@ -18,12 +18,24 @@ pub(crate) fn live_pid(pid_file: &Path) -> Option<u32> {
     read_pid(pid_file).filter(|&pid| is_alive(pid))
 }
 
+/// kill(2): the one place kscen signals a process. Callers pass PIDs they have checked (a lab's
+/// or an operator's pid file) and signals a profile allowed; signal 0 only probes the PID.
+pub(crate) fn send_signal(pid: u32, signal: libc::c_int) -> std::io::Result<()> {
+    // SAFETY: kill takes plain integers and touches no memory of ours.
+    if unsafe { libc::kill(pid as libc::pid_t, signal) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 /// Alive and not a zombie: an exited child stays a zombie until its parent reaps it (PID 1 here
 /// reaps late), and a zombie still answers `kill(pid, 0)`.
 pub(crate) fn is_alive(pid: u32) -> bool {
-    // SAFETY: kill with signal 0 only checks that the PID exists and may be signalled.
-    let answered = unsafe { libc::kill(pid as libc::pid_t, 0) } == 0
-        || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    let answered = match send_signal(pid, 0) {
+        Ok(()) => true,
+        Err(error) => error.raw_os_error() == Some(libc::EPERM),
+    };
     answered && state(pid).is_some_and(|s| !is_dead_state(s))
 }
 

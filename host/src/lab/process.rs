@@ -57,12 +57,9 @@ fn cmdline(pid: u32) -> Option<String> {
 }
 
 pub fn signal(pid: u32, sig: libc::c_int) -> Result<()> {
-    // SAFETY: plain kill(2) on a PID we verified belongs to the lab.
-    if unsafe { libc::kill(pid as libc::pid_t, sig) } != 0 {
-        let err = std::io::Error::last_os_error();
-        bail!("sending {} to pid {pid}: {err}", signal_name(sig));
-    }
-    Ok(())
+    // A PID we verified belongs to the lab.
+    procfs::send_signal(pid, sig)
+        .with_context(|| format!("sending {} to pid {pid}", signal_name(sig)))
 }
 
 pub fn signal_name(sig: libc::c_int) -> &'static str {
