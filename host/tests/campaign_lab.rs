@@ -10,6 +10,29 @@ use kscen::connect::ConnectClient;
 use kscen::deployment::mirrors::Role;
 use support::{lab_profile_from, Sandbox};
 
+/// Runs the campaign `plan` (its steps run `steady.toml`, a short steady load) against the lab;
+/// asserts it passed; returns the sandbox holding its results and what it printed.
+async fn run_campaign(plan: &str, profile_arg: &str) -> (Sandbox, String) {
+    let sandbox = Sandbox::new();
+    std::fs::write(
+        sandbox.path("steady.toml"),
+        "plugin = \"steady\"\n[params]\nduration = \"2s\"\nrate = 200\n",
+    )
+    .unwrap();
+    std::fs::write(sandbox.path("plan.toml"), plan).unwrap();
+    let mut command = sandbox.command(&["campaign", "run", "plan.toml", "--profile", profile_arg]);
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (sandbox, stdout)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tasks_max_matrix_is_applied_per_cell_and_restored() {
     let Some(profile_path) = lab_profile_from("KSCEN_LAB_PROFILE", "lab") else {
@@ -24,14 +47,7 @@ async fn a_tasks_max_matrix_is_applied_per_cell_and_restored() {
     let client = ConnectClient::from_profile(&profile).unwrap().unwrap();
     let before = client.config(&source).await.unwrap();
 
-    let sandbox = Sandbox::new();
-    std::fs::write(
-        sandbox.path("steady.toml"),
-        "plugin = \"steady\"\n[params]\nduration = \"3s\"\nrate = 200\n",
-    )
-    .unwrap();
-    std::fs::write(
-        sandbox.path("plan.toml"),
+    let (sandbox, stdout) = run_campaign(
         r#"
 name = "tasks.max"
 results = "results"
@@ -41,18 +57,9 @@ name = "tasks"
 scenario = "steady.toml"
 matrix = { "connector.source.tasks.max" = [1, 4] }
 "#,
+        &profile_arg,
     )
-    .unwrap();
-    let mut command = sandbox.command(&["campaign", "run", "plan.toml", "--profile", &profile_arg]);
-    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    .await;
     for cell in ["1", "4"] {
         assert!(
             stdout.contains(&format!("{source}: tasks.max "))
@@ -123,14 +130,7 @@ async fn a_worker_setting_is_rolled_out_worker_by_worker_and_restored() {
         .map(|w| logged_values(w.log_file.as_ref().unwrap(), KEY).len())
         .collect();
 
-    let sandbox = Sandbox::new();
-    std::fs::write(
-        sandbox.path("steady.toml"),
-        "plugin = \"steady\"\n[params]\nduration = \"2s\"\nrate = 200\n",
-    )
-    .unwrap();
-    std::fs::write(
-        sandbox.path("plan.toml"),
+    let (sandbox, stdout) = run_campaign(
         r#"
 name = "worker flush"
 results = "results"
@@ -140,18 +140,9 @@ name = "flush 7321"
 scenario = "steady.toml"
 worker = { "offset.flush.interval.ms" = 7321 }
 "#,
+        &profile_arg,
     )
-    .unwrap();
-    let mut command = sandbox.command(&["campaign", "run", "plan.toml", "--profile", &profile_arg]);
-    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    .await;
     assert!(
         stdout.contains(&format!("{KEY} {original} → 7321"))
             || stdout.contains(&format!("{KEY} (unset) → 7321")),

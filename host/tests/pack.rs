@@ -84,6 +84,15 @@ fn edit_pack(pack: &Path, edit: impl FnOnce(&mut PackArchive)) {
     archive.write(pack).unwrap();
 }
 
+/// Changes one byte of the pack's component, as a careless or hostile hand would.
+fn flip_a_component_byte(pack: &Path) {
+    edit_pack(pack, |archive| {
+        let wasm = archive.files.get_mut("plugins/dist/steady.wasm").unwrap();
+        let middle = wasm.len() / 2;
+        wasm[middle] ^= 0x01;
+    });
+}
+
 #[test]
 fn a_signed_pack_installs_and_its_scenario_runs() {
     let world = World::new();
@@ -145,11 +154,7 @@ fn a_tampered_component_byte_is_refused() {
     world.keygen("acme");
     world.trust("acme");
     let pack = world.build(Some("acme"));
-    edit_pack(&pack, |archive| {
-        let wasm = archive.files.get_mut("plugins/dist/steady.wasm").unwrap();
-        let middle = wasm.len() / 2;
-        wasm[middle] ^= 0x01;
-    });
+    flip_a_component_byte(&pack);
     for command in ["verify", "install"] {
         let error = world.refused(&["pack", command, "acme.kpack"]);
         assert!(
@@ -386,11 +391,7 @@ fn a_tampered_artifact_is_refused_on_pull_and_nothing_is_written() {
     world.trust("acme");
     let pack = world.build(Some("acme"));
     // Someone with write access to the registry swaps the component's bytes.
-    edit_pack(&pack, |archive| {
-        let wasm = archive.files.get_mut("plugins/dist/steady.wasm").unwrap();
-        let middle = wasm.len() / 2;
-        wasm[middle] ^= 0x01;
-    });
+    flip_a_component_byte(&pack);
     let reference = format!("{}/acme/perf:1.0.0", registry.address);
     world.ok(&["pack", "push", "acme.kpack", &reference, "--plain-http"]);
     let error = world.refused(&[

@@ -16,7 +16,9 @@ const DRAIN: Duration = Duration::from_millis(200);
 /// Runs `argv`; `Err` says what failed, with the exit status and the tail of the output.
 pub(super) async fn run(argv: &[String], timeout: Duration) -> Result<(), String> {
     let shown = format!("{argv:?}");
-    let mut child = tokio::process::Command::new(&argv[0])
+    let mut command = tokio::process::Command::new(&argv[0]);
+    super::procfs::no_inherited_fds(&mut command);
+    let mut child = command
         .args(&argv[1..])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
@@ -135,6 +137,20 @@ mod tests {
             .unwrap_err();
         assert!(error.contains("did not finish within 0.3s"), "{error}");
         assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn a_command_does_not_inherit_descriptors_kscen_was_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = std::fs::File::create(dir.path().join("lock")).unwrap();
+        // As `flock FILE kscen ...` hands its lock to kscen: open across exec.
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&lock);
+        // SAFETY: clears the flags of a descriptor this test owns.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
+        let probe = format!("test ! -e /proc/self/fd/{fd}");
+        run(&argv(&["/bin/sh", "-c", &probe]), Duration::from_secs(10))
+            .await
+            .unwrap();
     }
 
     #[tokio::test]

@@ -29,6 +29,24 @@ pub(crate) fn send_signal(pid: u32, signal: libc::c_int) -> std::io::Result<()> 
     }
 }
 
+/// Makes `command`'s process leave behind, at exec, the descriptors kscen inherited without
+/// close-on-exec (a `flock` lock, a CI runner's pipes): a daemon it starts (a restarted worker)
+/// would hold them for its whole life, keeping a lock taken or a CI step open.
+pub(crate) fn no_inherited_fds(command: &mut tokio::process::Command) {
+    // SAFETY: close_range is async-signal-safe and only flags descriptors; std's own exec-error
+    // pipe is close-on-exec already, so it still reports a failed exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::close_range(
+                3,
+                libc::c_uint::MAX,
+                libc::CLOSE_RANGE_CLOEXEC as libc::c_int,
+            );
+            Ok(())
+        });
+    }
+}
+
 /// Alive and not a zombie: an exited child stays a zombie until its parent reaps it (PID 1 here
 /// reaps late), and a zombie still answers `kill(pid, 0)`.
 pub(crate) fn is_alive(pid: u32) -> bool {

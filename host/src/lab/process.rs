@@ -19,7 +19,9 @@ pub async fn launch(p: &Process) -> Result<u32> {
             script.display()
         );
     }
-    let out = tokio::process::Command::new("/bin/sh")
+    let mut command = tokio::process::Command::new("/bin/sh");
+    procfs::no_inherited_fds(&mut command);
+    let out = command
         .arg(&script)
         .stdin(std::process::Stdio::null())
         .output()
