@@ -3,8 +3,11 @@
 mod bench;
 mod bundle;
 mod dist;
+mod freshness;
+mod js;
 mod lab;
 mod plugins;
+mod python;
 mod report_tools;
 mod workspace;
 
@@ -17,7 +20,7 @@ use crate::workspace::Workspace;
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
-  build-plugins   build the scenario plugins for wasm32-wasip2 into plugins/dist/
+  build-plugins   build the scenario plugins (Rust, Python, JavaScript) into plugins/dist/
   demo            build everything and run the ramp-up scenario on the embedded cluster
   test            build everything, bring the lab up, run every test, tear the lab down
   install         install an optimised kscen with its plugins, scenarios and SDK
@@ -40,7 +43,7 @@ fn main() -> Result<()> {
     let workspace = Workspace::find()?;
     std::env::set_current_dir(&workspace.root)?;
     match task {
-        "build-plugins" => plugins::build(&workspace),
+        "build-plugins" => build_plugins(&workspace),
         "demo" => demo(&workspace),
         "test" => test(&workspace),
         "install" => bundle::install(&workspace, rest),
@@ -98,8 +101,15 @@ fn demo(workspace: &Workspace) -> Result<()> {
     Ok(())
 }
 
-fn test(workspace: &Workspace) -> Result<()> {
+/// Every scenario plugin: the Rust ones, then those written in Python and JavaScript.
+fn build_plugins(workspace: &Workspace) -> Result<()> {
     plugins::build(workspace)?;
+    python::build_plugins(workspace)?;
+    js::build_plugins(workspace)
+}
+
+fn test(workspace: &Workspace) -> Result<()> {
+    build_plugins(workspace)?;
     run(cargo().args(["build", "--workspace", "--all-targets"]))?;
     let kscen = workspace.binary("debug", "kscen");
     // The other crates' tests need no lab.
