@@ -5,9 +5,7 @@ mod support;
 
 use std::time::Instant;
 
-use support::{run_scenario, u64_of};
-
-const PLUGIN_FAILED: i32 = 3;
+use support::{run_scenario, u64_of, PLUGIN_FAILED};
 
 fn misbehave(mode: &str, limits: &str) -> support::Run {
     misbehave_with(mode, limits, "")
@@ -20,26 +18,11 @@ fn misbehave_with(mode: &str, limits: &str, params: &str) -> support::Run {
     )
 }
 
-/// The load ran before the plugin misbehaved, and its figures survived.
-fn assert_partial_result_kept(run: &support::Run, kind: &str) {
-    assert_eq!(run.code(), PLUGIN_FAILED, "stderr:\n{}", run.stderr());
-    let outcome = &run.result()["outcome"];
-    assert_eq!(outcome["status"], "failed", "{outcome}");
-    assert_eq!(outcome["failure"]["kind"], kind, "{outcome}");
-    let before = run.phase("before");
-    assert!(u64_of(&before["acked"]) >= 500, "{before}");
-    assert_eq!(
-        u64_of(&before["acked"]) + u64_of(&before["failed"]),
-        u64_of(&before["sent"]),
-        "every record accounted for"
-    );
-}
-
 #[test]
 fn an_infinite_loop_is_interrupted_within_its_cpu_budget() {
     let started = Instant::now();
     let run = misbehave("spin", "cpu = \"1s\"");
-    assert_partial_result_kept(&run, "cpu_budget");
+    run.assert_partial_result_kept("cpu_budget");
     assert!(
         run.stderr().contains("CPU budget of 1s used up"),
         "{}",
@@ -56,7 +39,7 @@ fn an_infinite_loop_is_interrupted_within_its_cpu_budget() {
 #[test]
 fn a_memory_hog_hits_its_cap() {
     let run = misbehave("hoard", "memory = \"32MiB\"");
-    assert_partial_result_kept(&run, "memory_limit");
+    run.assert_partial_result_kept("memory_limit");
     assert!(
         run.stderr().contains("memory limit of 33554432 bytes"),
         "{}",
@@ -67,7 +50,7 @@ fn a_memory_hog_hits_its_cap() {
 #[test]
 fn a_panicking_plugin_yields_a_clear_error() {
     let run = misbehave("panic", "");
-    assert_partial_result_kept(&run, "trapped");
+    run.assert_partial_result_kept("trapped");
     assert!(
         run.stderr()
             .contains("misbehave fixture panicked on purpose"),
@@ -79,7 +62,7 @@ fn a_panicking_plugin_yields_a_clear_error() {
 #[test]
 fn a_scenario_error_is_reported_as_such() {
     let run = misbehave("fail", "");
-    assert_partial_result_kept(&run, "returned");
+    run.assert_partial_result_kept("returned");
     assert!(
         run.stderr().contains("misbehave fixture failed on purpose"),
         "{}",
@@ -230,7 +213,7 @@ fn load_jobs_beyond_the_limit_are_refused() {
 #[test]
 fn a_consumer_beyond_the_limit_is_refused_after_the_allowed_ones_opened() {
     let run = misbehave("consumers", "max_consumers = 3");
-    assert_partial_result_kept(&run, "returned");
+    run.assert_partial_result_kept("returned");
     assert!(
         run.stderr()
             .contains("after 3 consumers: invalid: the scenario's [limits] max_consumers of 3 open consumers is reached"),

@@ -25,6 +25,9 @@ pub fn plugin_dist() -> PathBuf {
     dist
 }
 
+/// `kscen run`'s exit code when the plugin failed.
+pub const PLUGIN_FAILED: i32 = 3;
+
 pub struct Run {
     pub output: Output,
     pub result: Option<Value>,
@@ -41,6 +44,22 @@ impl Run {
 
     pub fn code(&self) -> i32 {
         self.output.status.code().unwrap_or(-1)
+    }
+
+    /// The plugin failed with `kind` after its `before` phase ran a load, and that load's figures
+    /// survived in the result, every record accounted for.
+    pub fn assert_partial_result_kept(&self, kind: &str) {
+        assert_eq!(self.code(), PLUGIN_FAILED, "stderr:\n{}", self.stderr());
+        let outcome = &self.result()["outcome"];
+        assert_eq!(outcome["status"], "failed", "{outcome}");
+        assert_eq!(outcome["failure"]["kind"], kind, "{outcome}");
+        let before = self.phase("before");
+        assert!(u64_of(&before["acked"]) >= 500, "{before}");
+        assert_eq!(
+            u64_of(&before["acked"]) + u64_of(&before["failed"]),
+            u64_of(&before["sent"]),
+            "every record accounted for"
+        );
     }
 
     pub fn stdout(&self) -> String {
