@@ -10,6 +10,9 @@ use kscen::connect::ConnectClient;
 use kscen::deployment::mirrors::Role;
 use support::{lab_profile_from, Sandbox};
 
+/// Both tests change the lab's mirror: one at a time, from before to after.
+static LAB: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Runs the campaign `plan` (its steps run `steady.toml`, a short steady load) against the lab;
 /// asserts it passed; returns the sandbox holding its results and what it printed.
 async fn run_campaign(plan: &str, profile_arg: &str) -> (Sandbox, String) {
@@ -38,6 +41,7 @@ async fn a_tasks_max_matrix_is_applied_per_cell_and_restored() {
     let Some(profile_path) = lab_profile_from("KSCEN_LAB_PROFILE", "lab") else {
         return;
     };
+    let _one_at_a_time = LAB.lock().await;
     let profile_arg = profile_path.display().to_string();
     let profile = Profile::load(&profile_arg).unwrap();
     let mirrors = kscen::deployment::mirrors(&profile_arg, &profile)
@@ -111,6 +115,7 @@ async fn a_worker_setting_is_rolled_out_worker_by_worker_and_restored() {
     let Some(profile_path) = lab_profile_from("KSCEN_LAB_PROFILE", "lab") else {
         return;
     };
+    let _one_at_a_time = LAB.lock().await;
     let profile_arg = profile_path.display().to_string();
     let profile = Profile::load(&profile_arg).unwrap();
     const KEY: &str = "offset.flush.interval.ms";

@@ -257,6 +257,54 @@ fn a_pack_signed_by_an_untrusted_key_is_refused_until_signed_by_a_trusted_one() 
     world.ok(&["pack", "install", "acme.kpack", "--force"]);
 }
 
+#[test]
+fn python_and_javascript_components_travel_in_a_signed_pack_like_rust_ones() {
+    let world = World::new();
+    world.keygen("acme");
+    world.trust("acme");
+    for language in ["py", "js"] {
+        std::fs::write(
+            world.path(&format!("src/burst-{language}.toml")),
+            format!(
+                "plugin = \"burst-{language}\"\nthresholds = [\"totals.failed == 0\"]\n[params]\n\
+                 nominal_rate = 200\nburst_rate = 400\nburst_duration = \"500ms\"\n\
+                 pause_duration = \"500ms\"\ncycles = 1\nrecord_size = 100\n"
+            ),
+        )
+        .unwrap();
+    }
+    world.ok(&[
+        "pack",
+        "build",
+        "--name",
+        "guests",
+        "--version",
+        "1.0.0",
+        "src/burst-py.toml",
+        "src/burst-js.toml",
+        "--key",
+        "keys/acme.key",
+    ]);
+    let inspect = world.ok(&["pack", "inspect", "guests-1.0.0.kpack"]);
+    assert!(
+        inspect.contains("Signature: valid, by acme")
+            && inspect.contains("burst-py")
+            && inspect.contains("burst-js")
+            && inspect.contains("requests: cluster source"),
+        "{inspect}"
+    );
+    world.ok(&["pack", "install", "guests-1.0.0.kpack"]);
+    for language in ["py", "js"] {
+        let run = world.kscen(&["run", &format!("guests/burst-{language}")]);
+        assert_eq!(
+            run.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+}
+
 /// A Docker Distribution registry on a free loopback port, storing into a temporary folder,
 /// stopped on drop. None when it is not installed (an error on CI, where `.ci/run` installs it).
 struct Registry {
