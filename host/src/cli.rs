@@ -106,9 +106,13 @@ pub struct NewArgs {
     /// installed with kscen.
     #[arg(long, value_name = "DIR", conflicts_with = "sdk_git")]
     pub sdk_path: Option<PathBuf>,
-    /// Take kscen-sdk from this git repository of kscen.
+    /// Take kscen-sdk from this git repository of kscen (Rust only).
     #[arg(long, value_name = "URL")]
     pub sdk_git: Option<String>,
+    /// The language to write the scenario in: a Rust crate, or a scenario.py / scenario.js with
+    /// a build.sh (the SDK folder's python/ or js/).
+    #[arg(long, value_enum, default_value_t)]
+    pub lang: crate::template::Language,
 }
 
 #[derive(Debug, clap::Args)]
@@ -453,10 +457,15 @@ fn new_project(args: NewArgs) -> Result<()> {
         (None, Some(url)) => SdkSource::Git(url),
         (None, None) => crate::template::default_sdk()?,
     };
-    let project = crate::template::create(&args.dir, &args.name, &sdk)?;
+    let project = crate::template::create(&args.dir, &args.name, args.lang, &sdk)?;
     println!("created {}", project.display());
     println!("\n  cd {}", project.display());
-    println!("  cargo build --release --target wasm32-wasip2");
+    match args.lang {
+        crate::template::Language::Rust => {
+            println!("  cargo build --release --target wasm32-wasip2")
+        }
+        _ => println!("  ./build.sh                 # see README.md for what it needs"),
+    }
     println!("  kscen run scenario.toml");
     Ok(())
 }

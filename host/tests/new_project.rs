@@ -158,3 +158,79 @@ fn kscen_new_builds_against_the_packaged_sdk_and_runs_outside_the_repository() {
     );
     assert!(String::from_utf8_lossy(&described.stdout).starts_with("hello — "));
 }
+
+/// `kscen new NAME --lang LANG` against this checkout's SDK, its `build.sh` as the README says,
+/// then `kscen run scenario.toml`: the scenario passes its thresholds on the embedded cluster.
+fn a_new_guest_project_builds_and_runs(lang: &str) {
+    // The tools `cargo xtask build-plugins` installed: componentize-py in the target folder's
+    // venv; the JavaScript SDK's node_modules are in sdk/js already.
+    let venv_bin = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("the target folder")
+        .join("guest-tools/python-venv/bin");
+    if lang == "python" && !venv_bin.is_dir() {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "CI=true but {} is missing: `cargo xtask build-plugins` installs it",
+            venv_bin.display()
+        );
+        eprintln!("skipped: run `cargo xtask build-plugins` first");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sdk = workspace_root().join("sdk");
+    let name = format!("{lang}-probe");
+    let created = kscen(
+        dir.path(),
+        &[
+            "new",
+            &name,
+            "--lang",
+            lang,
+            "--sdk-path",
+            sdk.to_str().unwrap(),
+        ],
+    );
+    assert!(created.status.success(), "{created:?}");
+    let project = dir.path().join(&name);
+    let path = std::env::join_paths(
+        std::iter::once(venv_bin).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let built = Command::new(project.join("build.sh"))
+        .env("PATH", path)
+        .output()
+        .expect("build.sh runs");
+    assert!(built.status.success(), "{built:?}");
+    let json = project.join("result.json");
+    let run = Run::collect(
+        kscen(
+            &project,
+            &[
+                "run",
+                "scenario.toml",
+                "--set",
+                "duration=1s",
+                "--json",
+                "result.json",
+            ],
+        ),
+        &json,
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(
+        u64_of(&run.result()["totals"]["acked"]) >= 900,
+        "{}",
+        run.stdout()
+    );
+}
+
+#[test]
+fn kscen_new_writes_a_python_scenario_that_builds_and_runs() {
+    a_new_guest_project_builds_and_runs("python");
+}
+
+#[test]
+fn kscen_new_writes_a_javascript_scenario_that_builds_and_runs() {
+    a_new_guest_project_builds_and_runs("js");
+}

@@ -12,7 +12,8 @@ import { componentize } from '@bytecodealliance/componentize-js';
 import { build } from 'esbuild';
 
 const sdk = dirname(fileURLToPath(import.meta.url));
-const wit = resolve(sdk, '../../wit/scenario@0.5.0');
+// The WIT the Rust SDK carries too: in a checkout (a link to wit/) and in an installed kscen.
+const wit = resolve(sdk, '../wit/scenario@0.5.0');
 
 const [source, output, work = join(dirname(resolve(output ?? '.')), '.js-build')] =
   process.argv.slice(2);

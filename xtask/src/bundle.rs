@@ -6,6 +6,8 @@
 //! <prefix>/share/kscen/scenarios/*.toml
 //! <prefix>/share/kscen/campaigns/*.toml
 //! <prefix>/share/kscen/sdk/            the kscen-sdk crate as `cargo package` makes it
+//! <prefix>/share/kscen/sdk/python/     the Python SDK (`kscen new --lang python` builds with it)
+//! <prefix>/share/kscen/sdk/js/         the JavaScript SDK, without its node_modules
 //! ```
 //! kscen looks for `share/kscen` beside its binary (host/src/bundle.rs), so an installed kscen
 //! and an unpacked release archive both find their plugins, scenarios and SDK from anywhere.
@@ -38,6 +40,34 @@ pub fn write(workspace: &Workspace, prefix: &Path) -> Result<()> {
     }
     let sdk = fresh_dir(&share.join("sdk"))?;
     unpack_crate(&package_sdk(workspace)?, &sdk)?;
+    // Beside the crate's wit/, as in a checkout's sdk/: what `kscen new --lang` projects use.
+    let sources = workspace.root.join("sdk");
+    for guest_sdk in [
+        "python/kscen_sdk",
+        "js/src",
+        "js/build.mjs",
+        "js/package.json",
+        "js/package-lock.json",
+        "js/README.md",
+    ] {
+        copy_tree(&sources.join(guest_sdk), &sdk.join(guest_sdk))?;
+    }
+    Ok(())
+}
+
+/// Copies a file, or a folder's files and folders, bytecode caches aside.
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    if !from.is_dir() {
+        create_dir(to.parent().expect("a file in a folder"))?;
+        return copy(from, to);
+    }
+    create_dir(to)?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry.with_context(|| format!("reading {}", from.display()))?;
+        if entry.file_name() != "__pycache__" {
+            copy_tree(&entry.path(), &to.join(entry.file_name()))?;
+        }
+    }
     Ok(())
 }
 

@@ -1,5 +1,6 @@
-//! `kscen new NAME`: a plugin project that builds and runs as it is — a scenario crate depending
-//! on kscen-sdk, a scenario file with thresholds, a README.
+//! `kscen new NAME [--lang python|js]`: a plugin project that builds and runs as it is — a scenario
+//! crate depending on kscen-sdk (or a `scenario.py` / `scenario.js` with a `build.sh` over the
+//! Python or JavaScript SDK), a scenario file with thresholds, a README.
 
 use std::path::{Path, PathBuf};
 
@@ -37,8 +38,20 @@ impl SdkSource {
     }
 }
 
+/// The language a new scenario is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Language {
+    #[default]
+    Rust,
+    Python,
+    Js,
+}
+
+/// The componentize-py version the Python SDK is built and tested with.
+const COMPONENTIZE_PY: &str = "0.25.1";
+
 /// Writes the project `name` into `dir/name`; returns its folder.
-pub fn create(dir: &Path, name: &str, sdk: &SdkSource) -> Result<PathBuf> {
+pub fn create(dir: &Path, name: &str, language: Language, sdk: &SdkSource) -> Result<PathBuf> {
     check_name(name)?;
     let project = dir.join(name);
     if project.exists() {
@@ -47,20 +60,50 @@ pub fn create(dir: &Path, name: &str, sdk: &SdkSource) -> Result<PathBuf> {
             project.display()
         );
     }
+    let files: &[(&str, &str)] = match language {
+        Language::Rust => &[
+            ("Cargo.toml", include_str!("files/Cargo.toml.in")),
+            ("src/lib.rs", include_str!("files/lib.rs.in")),
+            ("scenario.toml", include_str!("files/scenario.toml.in")),
+            ("README.md", include_str!("files/README.md.in")),
+            (".gitignore", include_str!("files/gitignore.in")),
+        ],
+        Language::Python => &[
+            ("scenario.py", include_str!("files/python/scenario.py.in")),
+            ("build.sh", include_str!("files/python/build.sh.in")),
+            (
+                "scenario.toml",
+                include_str!("files/python/scenario.toml.in"),
+            ),
+            ("README.md", include_str!("files/python/README.md.in")),
+            (".gitignore", include_str!("files/python/gitignore.in")),
+        ],
+        Language::Js => &[
+            ("scenario.js", include_str!("files/js/scenario.js.in")),
+            ("build.sh", include_str!("files/js/build.sh.in")),
+            ("scenario.toml", include_str!("files/js/scenario.toml.in")),
+            ("README.md", include_str!("files/js/README.md.in")),
+            (".gitignore", include_str!("files/js/gitignore.in")),
+        ],
+    };
+    let sdk_dir = match (language, sdk) {
+        (Language::Rust, _) => String::new(),
+        (_, SdkSource::Path(dir)) => guest_sdk_dir(dir, language)?,
+        (_, SdkSource::Git(_)) => bail!(
+            "a Python or JavaScript scenario builds with the SDK from a folder: pass --sdk-path \
+             <kscen checkout>/sdk, or leave it out for the SDK installed with kscen"
+        ),
+    };
     let fill = |template: &str| {
         template
             .replace("{{name}}", name)
             .replace("{{crate_file}}", &name.replace('-', "_"))
+            .replace("{{class_name}}", &class_name(name))
             .replace("{{sdk_dependency}}", &sdk.dependency())
             .replace("{{sdk_note}}", &sdk.note())
+            .replace("{{sdk_dir}}", &sdk_dir)
+            .replace("{{componentize_py}}", COMPONENTIZE_PY)
     };
-    let files = [
-        ("Cargo.toml", include_str!("files/Cargo.toml.in")),
-        ("src/lib.rs", include_str!("files/lib.rs.in")),
-        ("scenario.toml", include_str!("files/scenario.toml.in")),
-        ("README.md", include_str!("files/README.md.in")),
-        (".gitignore", include_str!("files/gitignore.in")),
-    ];
     for (relative, template) in files {
         let path = project.join(relative);
         let parent = path.parent().expect("a file in the project");
@@ -68,8 +111,48 @@ pub fn create(dir: &Path, name: &str, sdk: &SdkSource) -> Result<PathBuf> {
             .with_context(|| format!("creating {}", parent.display()))?;
         std::fs::write(&path, fill(template))
             .with_context(|| format!("writing {}", path.display()))?;
+        if relative.ends_with(".sh") {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                .with_context(|| format!("making {} executable", path.display()))?;
+        }
     }
     Ok(project)
+}
+
+/// The SDK folder a Python or JavaScript project builds with (absolute, as its build.sh names
+/// it), checked to hold that language's SDK and the WIT.
+fn guest_sdk_dir(dir: &Path, language: Language) -> Result<String> {
+    let dir = std::path::absolute(dir)
+        .with_context(|| format!("cannot make {} absolute", dir.display()))?;
+    let (sub, lang) = match language {
+        Language::Python => ("python", "Python"),
+        _ => ("js", "JavaScript"),
+    };
+    for needed in [dir.join(sub), dir.join("wit").join("scenario@0.5.0")] {
+        if !needed.is_dir() {
+            bail!(
+                "the SDK folder {} has no {} (the {lang} SDK and the WIT it builds against): pass \
+                 --sdk-path <kscen checkout>/sdk, or reinstall kscen with `cargo xtask install`",
+                dir.display(),
+                needed.display()
+            );
+        }
+    }
+    Ok(dir.display().to_string())
+}
+
+/// `lag-probe` → `LagProbe`: the scenario's class in Python.
+fn class_name(name: &str) -> String {
+    name.split(['-', '_'])
+        .map(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 /// The SDK a new project uses unless told otherwise: the one installed with kscen.
@@ -109,7 +192,7 @@ mod tests {
     fn a_project_names_its_plugin_file_and_sdk() {
         let dir = tempfile::tempdir().unwrap();
         let sdk = SdkSource::Path(PathBuf::from("/opt/kscen/share/kscen/sdk"));
-        let project = create(dir.path(), "lag-probe", &sdk).unwrap();
+        let project = create(dir.path(), "lag-probe", Language::Rust, &sdk).unwrap();
         let manifest = std::fs::read_to_string(project.join("Cargo.toml")).unwrap();
         assert!(manifest.contains("name = \"lag-probe\""), "{manifest}");
         assert!(
@@ -133,7 +216,7 @@ mod tests {
     fn a_git_sdk_is_a_git_dependency() {
         let dir = tempfile::tempdir().unwrap();
         let sdk = SdkSource::Git("https://example.org/kscen.git".into());
-        let project = create(dir.path(), "gitty", &sdk).unwrap();
+        let project = create(dir.path(), "gitty", Language::Rust, &sdk).unwrap();
         let manifest = std::fs::read_to_string(project.join("Cargo.toml")).unwrap();
         assert!(
             manifest.contains(r#"kscen-sdk = { git = "https://example.org/kscen.git" }"#),
@@ -146,11 +229,52 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let sdk = SdkSource::Git("x".into());
         for bad in ["", "Hello", "1st", "my plugin", "a/b", "../up"] {
-            let error = create(dir.path(), bad, &sdk).unwrap_err().to_string();
+            let error = create(dir.path(), bad, Language::Rust, &sdk)
+                .unwrap_err()
+                .to_string();
             assert!(error.contains("not a usable plugin name"), "{bad}: {error}");
         }
-        create(dir.path(), "twice", &sdk).unwrap();
-        let error = create(dir.path(), "twice", &sdk).unwrap_err().to_string();
+        create(dir.path(), "twice", Language::Rust, &sdk).unwrap();
+        let error = create(dir.path(), "twice", Language::Rust, &sdk)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("already exists"), "{error}");
+    }
+
+    #[test]
+    fn python_and_javascript_projects_name_their_sdk_folder_and_class() {
+        let dir = tempfile::tempdir().unwrap();
+        let sdk = dir.path().join("sdk");
+        for sub in ["python", "js", "wit/scenario@0.5.0"] {
+            std::fs::create_dir_all(sdk.join(sub)).unwrap();
+        }
+        let source = SdkSource::Path(sdk.clone());
+        let project = create(dir.path(), "lag-probe", Language::Python, &source).unwrap();
+        let script = std::fs::read_to_string(project.join("scenario.py")).unwrap();
+        assert!(script.contains("class LagProbe(Scenario)"), "{script}");
+        let build = std::fs::read_to_string(project.join("build.sh")).unwrap();
+        assert!(
+            build.contains(&format!("-p '{}/python'", sdk.display())),
+            "{build}"
+        );
+        let scenario = std::fs::read_to_string(project.join("scenario.toml")).unwrap();
+        crate::config::scenario::ScenarioFile::parse(&project.join("scenario.toml"), &scenario)
+            .unwrap();
+        let project = create(dir.path(), "js-probe", Language::Js, &source).unwrap();
+        assert!(project.join("scenario.js").is_file());
+        let error = create(
+            dir.path(),
+            "gitty",
+            Language::Js,
+            &SdkSource::Git("x".into()),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("--sdk-path"), "{error}");
+        std::fs::remove_dir_all(sdk.join("python")).unwrap();
+        let error = create(dir.path(), "nopy", Language::Python, &source)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("Python SDK"), "{error}");
     }
 }
