@@ -332,7 +332,6 @@ async fn a_mirror_named_at_test_time_with_the_identity_policy_is_discovered() {
         let flow = flow.clone();
         async move {
             check_discovered(profile.clone(), flow.clone()).await;
-            tasks_settled(&profile, &flow.name).await;
             check_consistency_through(&flow).await;
         }
     });
@@ -483,48 +482,6 @@ async fn check_discovered(profile: Arc<Profile>, flow: Flow) {
         "no checkpoint connector (MirrorCheckpointConnector) for this alias pair".to_string(),
     ] {
         assert!(stdout.contains(&line), "{line:?} in\n{stdout}");
-    }
-}
-
-/// Waits until `connector`'s tasks have all run on the same workers for `QUIET`: a new connector
-/// makes the Connect group rebalance a few times, and a task moved while copying copies some
-/// records twice (MirrorMaker 2 is at least once), which 9.1 would count as duplicates.
-async fn tasks_settled(profile: &Profile, connector: &str) {
-    const QUIET: Duration = Duration::from_secs(10);
-    let client = ConnectClient::from_profile(profile).unwrap().unwrap();
-    let started = std::time::Instant::now();
-    let mut last: Option<(Vec<(u32, String)>, std::time::Instant)> = None;
-    loop {
-        let placement = match client.status(connector).await {
-            Ok(status)
-                if !status.tasks.is_empty()
-                    && status.tasks.iter().all(|t| t.state == State::Running) =>
-            {
-                Some(
-                    status
-                        .tasks
-                        .iter()
-                        .map(|t| (t.id, t.worker_id.clone()))
-                        .collect::<Vec<_>>(),
-                )
-            }
-            _ => None,
-        };
-        last = match (placement, last) {
-            (Some(now), Some((before, since))) if now == before => {
-                if since.elapsed() >= QUIET {
-                    return;
-                }
-                Some((before, since))
-            }
-            (Some(now), _) => Some((now, std::time::Instant::now())),
-            (None, _) => None,
-        };
-        assert!(
-            started.elapsed() < SETTLE,
-            "{connector}'s tasks did not stay RUNNING in place for {QUIET:?} within {SETTLE:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 
