@@ -296,8 +296,16 @@ matrix = { "producer.linger.ms" = [0, 20], "set.rate" = [400] }
         stdout.contains("Matrix \"linger\": 2 cells, 4 runs\n  producer.linger.ms=0, set.rate=400"),
         "{stdout}"
     );
+    // Which verdict depends on the machine's noise (linger trades p50 for p99); that one is given
+    // is what a user relies on.
     assert!(
-        stdout.contains("→ recommended: ") || stdout.contains("→ keep the baseline"),
+        [
+            "→ recommended: ",
+            "→ keep the baseline",
+            "→ undecided against "
+        ]
+        .iter()
+        .any(|verdict| stdout.contains(verdict)),
         "{stdout}"
     );
     sandbox.ok(&["report", "results", "--markdown", "report.md"]);
