@@ -1,12 +1,11 @@
 //! Scenarios written in Python and JavaScript (`plugins/<name>-py/scenario.py` and
 //! `plugins/<name>-js/scenario.js`, built by `cargo xtask build-plugins` with `sdk/python` and
 //! `sdk/js`): each declares and runs what its Rust twin does, the same guard rails stop it, its
-//! errors become the run's, and 5.3 measures on the lab what the Rust plugin measures.
+//! errors become the run's, and 5.3 measures on the lab what the Rust plugin measures, side by side.
 
 mod support;
 
 use std::process::Command;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use support::{f64_of, plugin_dist, run_scenario, u64_of, Run};
@@ -114,19 +113,9 @@ fn misbehave(language: Language, mode: &str, limits: &str) -> Run {
 fn an_infinite_loop_is_stopped_within_its_cpu_budget(language: Language) {
     let started = Instant::now();
     let run = misbehave(language, "spin", "cpu = \"1s\"");
-    run.assert_partial_result_kept("cpu_budget");
-    assert!(
-        run.stderr().contains("CPU budget of 1s used up"),
-        "{}",
-        run.stderr()
-    );
-    // 0.8 s of load, 1 s of spinning, flush (and, the first time, compiling a component that
-    // carries its interpreter): well under what an unbounded loop would take.
-    assert!(
-        started.elapsed().as_secs_f64() < 30.0,
-        "took {:?}",
-        started.elapsed()
-    );
+    // 0.8 s of load, 1 s of spinning, flush, and, the first time, compiling a component that
+    // carries its interpreter.
+    run.assert_stopped_by_a_1s_cpu_budget(started.elapsed(), 30.0);
 }
 
 fn a_memory_hog_hits_its_cap(language: Language) {
@@ -165,62 +154,96 @@ fn errors_fail_the_run_with_their_message(language: Language) {
     );
 }
 
-/// The lab's Connect is shared: one scenario acting on it at a time.
-static LAB: Mutex<()> = Mutex::new(());
-
-fn connector_restart_is_timed_on_the_lab(language: Language) {
-    let Some(profile) = support::lab_profile_from("KSCEN_LAB_PROFILE", "lab") else {
-        return;
-    };
-    let _one_at_a_time = LAB.lock().unwrap_or_else(|e| e.into_inner());
-    // The criteria of scenarios/resilience-5-3-connector-restart.toml for the source connector.
+/// 5.3 for the source connector, with the criteria of
+/// scenarios/resilience-5-3-connector-restart.toml, by `plugin` on the lab: it passes, and its
+/// load crossed the mirror with nothing lost.
+fn connector_restart_on_the_lab(profile: &std::path::Path, plugin: &str) -> Run {
     let run = run_scenario(
         &format!(
-            "plugin = \"{}\"\nthresholds = [\"source_restart_with_tasks_ms < 30s\", \
+            "plugin = \"{plugin}\"\nthresholds = [\"source_restart_with_tasks_ms < 30s\", \
              \"source_resume_ms < 30s\", \"source_catch_up_ms < 5m\", \"replication.lost == 0\"]\n\
              [params]\nroles = \"source\"\nrate = 300\npause = \"5s\"\nsettle = \"3s\"\n\
-             timeout = \"1m\"\n",
-            language.plugin("connector-restart")
+             timeout = \"1m\"\n"
         ),
         &["--profile", profile.to_str().expect("a UTF-8 profile path")],
     );
     assert_eq!(
         run.code(),
         0,
-        "thresholds: {}\n{}",
+        "{plugin}: thresholds: {}\n{}",
         run.result()["thresholds"],
         run.stderr()
     );
-    assert_eq!(
-        run.phase_names(),
-        [
-            "before",
-            "source restart",
-            "source restart_with_tasks",
-            "source pause",
-            "source resume"
-        ]
-    );
-    for figure in [
-        "source_restart_with_tasks_ms",
-        "source_resume_ms",
-        "source_catch_up_ms",
-    ] {
-        assert!(run.figure(figure) > 0.0, "{figure}");
-    }
-    assert!(
-        run.figure("source_resume_lag_peak_records") > 0.0,
-        "a 5 s pause builds a lag"
-    );
-    assert_eq!(run.figure("source_restart_with_tasks_failed_tasks"), 0.0);
     let verdicts = run.result()["replication"].as_array().expect("replication");
     assert!(
         !verdicts.is_empty(),
-        "the load was followed across the mirror"
+        "{plugin}: the load was followed across the mirror"
     );
     for verdict in verdicts {
-        assert_eq!(u64_of(&verdict["lost"]), 0, "{verdict}");
-        assert!(u64_of(&verdict["replicated"]) > 0, "{verdict}");
+        assert_eq!(u64_of(&verdict["lost"]), 0, "{plugin}: {verdict}");
+        assert!(u64_of(&verdict["replicated"]) > 0, "{plugin}: {verdict}");
+    }
+    run
+}
+
+/// One run each on a shared Connect cluster: a restart's timing moves by a few hundred ms from
+/// run to run whoever asks for it, so figures agree when within a factor of 3 or 1 s of each
+/// other; a guest language's own overhead would show as seconds, a broken measurement as zero.
+fn within_noise(guest: f64, rust: f64) -> bool {
+    guest > 0.0 && ((guest - rust).abs() < 1000.0 || guest.max(rust) <= 3.0 * guest.min(rust))
+}
+
+#[test]
+fn connector_restart_in_python_and_javascript_measures_what_its_rust_twin_does_on_the_lab() {
+    let Some(profile) = support::lab_profile_from("KSCEN_LAB_PROFILE", "lab") else {
+        return;
+    };
+    let rust = connector_restart_on_the_lab(&profile, "connector-restart");
+    let phases = [
+        "before",
+        "source restart",
+        "source restart_with_tasks",
+        "source pause",
+        "source resume",
+    ];
+    assert_eq!(rust.phase_names(), phases);
+    // A connector-only restart may leave every task as it was, with nothing to detect: its time
+    // is reported only when seen, in any language.
+    let seen_only_sometimes = ["source_restart_ms", "source_restart_detected_ms"];
+    let names = |run: &Run| {
+        let figures = run.result()["figures"].as_object().expect("figures");
+        figures
+            .keys()
+            .filter(|name| !seen_only_sometimes.contains(&name.as_str()))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    for language in [PYTHON, JAVASCRIPT] {
+        let plugin = language.plugin("connector-restart");
+        let guest = connector_restart_on_the_lab(&profile, &plugin);
+        assert_eq!(guest.phase_names(), phases, "{plugin}");
+        assert_eq!(names(&guest), names(&rust), "{plugin}");
+        for figure in [
+            "source_restart_with_tasks_ms",
+            "source_resume_ms",
+            "source_catch_up_ms",
+            "source_resume_lag_peak_records",
+        ] {
+            let (guest, rust) = (guest.figure(figure), rust.figure(figure));
+            println!("{figure:<32} connector-restart {rust:>8.0}   {plugin} {guest:>8.0}");
+            assert!(
+                within_noise(guest, rust),
+                "{plugin}: {figure} {guest} against the Rust twin's {rust}"
+            );
+        }
+        assert_eq!(guest.figure("source_restart_with_tasks_failed_tasks"), 0.0);
+        let achieved = |run: &Run| f64_of(&run.phase("before")["achieved_rate"]);
+        assert!(
+            (achieved(&guest) - achieved(&rust)).abs() <= achieved(&rust) * 0.05,
+            "{plugin}: {} records/s before the restart against the Rust twin's {}",
+            achieved(&guest),
+            achieved(&rust)
+        );
     }
 }
 
@@ -262,14 +285,4 @@ fn python_errors_fail_the_run_with_their_message() {
 #[test]
 fn javascript_errors_fail_the_run_with_their_message() {
     errors_fail_the_run_with_their_message(JAVASCRIPT);
-}
-
-#[test]
-fn connector_restart_in_python_is_timed_on_the_lab() {
-    connector_restart_is_timed_on_the_lab(PYTHON);
-}
-
-#[test]
-fn connector_restart_in_javascript_is_timed_on_the_lab() {
-    connector_restart_is_timed_on_the_lab(JAVASCRIPT);
 }

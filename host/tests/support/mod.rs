@@ -62,6 +62,18 @@ impl Run {
         );
     }
 
+    /// The plugin was stopped by its 1 s CPU budget (`cpu = "1s"`), its partial result kept, and
+    /// the run took `took`, under `bound`: well under what an unbounded loop would take.
+    pub fn assert_stopped_by_a_1s_cpu_budget(&self, took: std::time::Duration, bound_s: f64) {
+        self.assert_partial_result_kept("cpu_budget");
+        assert!(
+            self.stderr().contains("CPU budget of 1s used up"),
+            "{}",
+            self.stderr()
+        );
+        assert!(took.as_secs_f64() < bound_s, "took {took:?}");
+    }
+
     pub fn stdout(&self) -> String {
         String::from_utf8_lossy(&self.output.stdout).into_owned()
     }
