@@ -186,11 +186,12 @@ fn connector_restart_on_the_lab(profile: &std::path::Path, plugin: &str) -> Run 
     run
 }
 
-/// One run each on a shared Connect cluster: a restart's timing moves by a few hundred ms from
-/// run to run whoever asks for it, so figures agree when within a factor of 3 or 1 s of each
-/// other; a guest language's own overhead would show as seconds, a broken measurement as zero.
+/// One run each on a shared Connect cluster: a restart's timing moves by hundreds of ms from run
+/// to run whoever asks for it (523 against 1116 ms on a loaded CI machine), so figures agree when
+/// within a factor of 3 or 2 s of each other; a broken measurement would show as zero or as a
+/// timeout's worth.
 fn within_noise(guest: f64, rust: f64) -> bool {
-    guest > 0.0 && ((guest - rust).abs() < 1000.0 || guest.max(rust) <= 3.0 * guest.min(rust))
+    guest > 0.0 && ((guest - rust).abs() < 2000.0 || guest.max(rust) <= 3.0 * guest.min(rust))
 }
 
 #[test]
@@ -207,6 +208,7 @@ fn connector_restart_in_python_and_javascript_measures_what_its_rust_twin_does_o
         "source resume",
     ];
     assert_eq!(rust.phase_names(), phases);
+    assert!(rust.figure("source_resume_lag_peak_records") > 0.0);
     // A connector-only restart may leave every task as it was, with nothing to detect: its time
     // is reported only when seen, in any language.
     let seen_only_sometimes = ["source_restart_ms", "source_restart_detected_ms"];
@@ -227,7 +229,6 @@ fn connector_restart_in_python_and_javascript_measures_what_its_rust_twin_does_o
             "source_restart_with_tasks_ms",
             "source_resume_ms",
             "source_catch_up_ms",
-            "source_resume_lag_peak_records",
         ] {
             let (guest, rust) = (guest.figure(figure), rust.figure(figure));
             println!("{figure:<32} connector-restart {rust:>8.0}   {plugin} {guest:>8.0}");
@@ -236,6 +237,11 @@ fn connector_restart_in_python_and_javascript_measures_what_its_rust_twin_does_o
                 "{plugin}: {figure} {guest} against the Rust twin's {rust}"
             );
         }
+        // How much lag the pause builds depends on when Connect applies it, not on the language.
+        assert!(
+            guest.figure("source_resume_lag_peak_records") > 0.0,
+            "{plugin}: a 5 s pause builds a lag"
+        );
         assert_eq!(guest.figure("source_restart_with_tasks_failed_tasks"), 0.0);
         let achieved = |run: &Run| f64_of(&run.phase("before")["achieved_rate"]);
         assert!(
