@@ -3,44 +3,21 @@
 //! timeline, the current phase, backlog and replication lag. Loopback only: the endpoint has no
 //! authentication.
 
-use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
-use http_body_util::Full;
-use hyper::body::Bytes;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use anyhow::Result;
 
 use crate::metrics::RunMetrics;
+use crate::metrics_http::{label_value, MetricsServer};
 
-/// The server task; it stops when this is dropped.
-pub struct MetricsServer {
-    pub addr: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for MetricsServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
+/// The flag that names the endpoint's address.
+const FLAG: &str = "--metrics-addr";
 
 /// Resolves `HOST:PORT` and refuses anything but a loopback address.
 pub async fn resolve(addr: &str) -> Result<SocketAddr> {
-    let resolved: Vec<SocketAddr> = tokio::net::lookup_host(addr)
-        .await
-        .with_context(|| format!("--metrics-addr {addr:?}: expected HOST:PORT"))?
-        .collect();
-    let Some(first) = resolved.iter().find(|a| a.ip().is_loopback()) else {
-        bail!(
-            "--metrics-addr {addr:?}: the metrics endpoint has no authentication and serves on \
-             loopback only (e.g. 127.0.0.1:9464)"
-        );
-    };
-    Ok(*first)
+    crate::metrics_http::resolve(addr, FLAG).await
 }
 
 pub async fn serve(
@@ -48,55 +25,7 @@ pub async fn serve(
     metrics: Arc<RunMetrics>,
     scenario: String,
 ) -> Result<MetricsServer> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr} for --metrics-addr"))?;
-    let addr = listener.local_addr()?;
-    let task = tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let metrics = metrics.clone();
-            let scenario = scenario.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |request: Request<_>| {
-                    let response = respond(request.uri().path(), &metrics, &scenario);
-                    async move { Ok::<_, Infallible>(response) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    Ok(MetricsServer { addr, task })
-}
-
-fn respond(path: &str, metrics: &RunMetrics, scenario: &str) -> Response<Full<Bytes>> {
-    let (status, content_type, body) = match path {
-        "/metrics" | "/" => (
-            200,
-            "text/plain; version=0.0.4; charset=utf-8",
-            exposition(metrics, scenario),
-        ),
-        _ => (
-            404,
-            "text/plain",
-            "not found: scrape /metrics\n".to_string(),
-        ),
-    };
-    Response::builder()
-        .status(status)
-        .header("content-type", content_type)
-        .body(Full::new(Bytes::from(body)))
-        .expect("a static response is valid")
-}
-
-fn label_value(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    crate::metrics_http::serve(addr, FLAG, move || exposition(&metrics, &scenario)).await
 }
 
 /// The Prometheus text exposition of the run now.
