@@ -80,6 +80,9 @@ pub enum Command {
     /// Show the deployment's MirrorMaker 2 mirrors (found through Connect, or pinned by the
     /// profile's [mm2]) and what is wrong with them. Exits 2 when a problem is listed.
     DescribeDeployment(DescribeDeploymentArgs),
+    /// Serve the deployment's replication lag and consumer-group lag as Prometheus metrics, under
+    /// the names the seeds' alert rules read (mm2_replication_lag, kafka_consumer_group_lag).
+    Exporter(crate::exporter::ExporterArgs),
     /// Read kafka-producer-perf-test output into a result file.
     Import(crate::import::ImportArgs),
     /// A whole test plan from one file: steps (scenarios with overrides) run in order, waits
@@ -220,6 +223,7 @@ pub async fn execute(cli: Cli) -> Result<u8> {
         Command::Report(args) => crate::report::command::run(args).map(|()| EXIT_OK),
         Command::Compare(args) => crate::report::compare::run(args).map(|()| EXIT_OK),
         Command::DescribeDeployment(args) => describe_deployment(args).await,
+        Command::Exporter(args) => crate::exporter::run(args).await,
         Command::Import(args) => crate::import::run(args).map(|()| EXIT_OK),
         Command::Campaign { command } => crate::campaign::run(command).await,
         Command::Pack { command } => crate::pack::run(command).await.map(|()| EXIT_OK),

@@ -81,6 +81,21 @@ pub async fn group_lag(
     .await
 }
 
+/// The consumer groups of the cluster `consumer` reaches (`kafka-consumer-groups --list`):
+/// those of the `consumer` protocol, not Connect's or other coordinators' own.
+pub fn consumer_groups(consumer: &BaseConsumer, cluster: &str) -> HostResult<Vec<String>> {
+    let groups = while_coordinator_moves(|| consumer.fetch_group_list(None, METADATA_TIMEOUT))
+        .map_err(|e| HostError::Kafka(format!("listing the consumer groups of {cluster}: {e}")))?;
+    let mut names: Vec<String> = groups
+        .groups()
+        .iter()
+        .filter(|g| g.protocol_type() == "consumer")
+        .map(|g| g.name().to_string())
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
 /// [`group_lag`] with a consumer of the cluster whose `group.id` is the group (it never
 /// subscribes nor commits): blocking, for a caller that samples the lag on a thread of its own.
 pub fn describe_group(
