@@ -188,8 +188,19 @@ fn prometheus_yml(topo: &Topology) -> String {
             );
         }
     }
+    // The seeds' lag monitor (seed 004's rules read its series), answered by `kscen exporter`
+    // when someone runs it; down otherwise, which the lab's readiness does not wait for.
+    if let Some(addr) = topo.kscen_exporter_addr() {
+        let _ = write!(
+            out,
+            "  - job_name: {KSCEN_EXPORTER_JOB}\n    static_configs:\n      - targets: ['{addr}']\n"
+        );
+    }
     out
 }
+
+/// The Prometheus job of `kscen exporter`, as seed 004's lag monitor is reached (`mm2-metrics`).
+pub const KSCEN_EXPORTER_JOB: &str = "mm2-metrics";
 
 /// Rewrites `prometheus.yml` and its rules if they differ from what this lab generates; true if it did (the
 /// running server then needs a SIGHUP to reload it).
@@ -686,7 +697,8 @@ mod tests {
             "{said}{}",
             String::from_utf8_lossy(&checked.stderr)
         );
-        assert!(said.contains("SUCCESS: 8 rules found"), "{said}");
+        // Seed 003's seven alerts, seed 004's six, and two recorded names of seed 000.
+        assert!(said.contains("SUCCESS: 15 rules found"), "{said}");
     }
 
     #[test]
@@ -710,9 +722,13 @@ mod tests {
                 "{yml}"
             );
         }
-        assert_eq!(yml.matches("job_name").count(), 3);
+        assert!(
+            yml.ends_with("  - job_name: mm2-metrics\n    static_configs:\n      - targets: ['127.0.0.1:23091']\n"),
+            "kscen exporter, after Prometheus's own port: {yml}"
+        );
+        assert_eq!(yml.matches("job_name").count(), 4);
         assert_eq!(yml.matches("    scrape_interval: 5s\n").count(), 2, "{yml}");
-        assert_eq!(yml.matches("targets:").count(), 5);
+        assert_eq!(yml.matches("targets:").count(), 6);
     }
 
     fn settings() -> Settings {

@@ -242,6 +242,11 @@ pub fn deployed_connectors(state: &std::path::Path) -> Result<Vec<DeployedConnec
         .collect())
 }
 
+/// Where the lab of `state`'s Prometheus scrapes `kscen exporter`; `None` without Prometheus.
+pub fn kscen_exporter_addr(state: &std::path::Path) -> Result<Option<String>> {
+    Ok(Topology::load(state)?.kscen_exporter_addr())
+}
+
 pub async fn run(cmd: LabCommand) -> Result<()> {
     match cmd {
         LabCommand::Up(args) => up(args).await,
@@ -420,6 +425,7 @@ async fn up(args: UpArgs) -> Result<()> {
         }
         status::print(&before);
         println!("profile: {}", topo.profile_path().display());
+        print_exporter_hint(&topo);
         return Ok(());
     }
 
@@ -506,6 +512,7 @@ async fn up(args: UpArgs) -> Result<()> {
     let report = status::collect(&topo, &mm2).await?;
     status::print(&report);
     println!("profile: {}", topo.profile_path().display());
+    print_exporter_hint(&topo);
     println!(
         "lab up in {:.1}s (Kafka {}{}, state {})",
         started.elapsed().as_secs_f64(),
@@ -573,6 +580,17 @@ fn find_prometheus() -> Option<PathBuf> {
     std::iter::once(PathBuf::from(PROMETHEUS_BINARY))
         .chain(std::env::split_paths(&path).map(|dir| dir.join("prometheus")))
         .find(|p| executable(p))
+}
+
+/// Seed 004's lag rules read series the lab does not make: `kscen exporter` does, where the lab's
+/// Prometheus scrapes it.
+fn print_exporter_hint(topo: &Topology) {
+    if let Some(addr) = topo.kscen_exporter_addr() {
+        println!(
+            "lag metrics for the seeds' rules: kscen exporter --profile {} --listen {addr}",
+            topo.profile_path().display()
+        );
+    }
 }
 
 async fn launch_all(procs: &[&Process]) -> Result<()> {

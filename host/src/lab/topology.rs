@@ -357,6 +357,13 @@ impl Topology {
         self.processes.iter().find(|p| p.kind == Kind::Prometheus)
     }
 
+    /// Where the lab's Prometheus scrapes `kscen exporter` (job `mm2-metrics`) when one runs:
+    /// the port after Prometheus's own. The lab does not start it; `None` without Prometheus.
+    pub fn kscen_exporter_addr(&self) -> Option<String> {
+        self.prometheus()
+            .map(|p| format!("127.0.0.1:{}", p.port + 1))
+    }
+
     /// The processes with a JMX exporter: what Prometheus scrapes and the `scrape` probes read.
     pub fn exporters(&self) -> impl Iterator<Item = &Process> {
         self.processes.iter().filter(|p| p.jmx_port.is_some())
@@ -438,8 +445,8 @@ pub fn check_brokers(brokers: u16) -> Result<u16> {
 /// The ten ports of broker `index` (from 1) of `cluster`, before the offset: `+2` its direct Kafka
 /// listener, `+3` its KRaft controller, `+4` its `PROXIED` listener, `+5` the link proxy's port
 /// that forwards to it, `+6` its JMX exporter. Source brokers are 20112.., target brokers
-/// 20212..; the Connect workers' REST ports are 20083–20085, their exporters 20404–20406, and
-/// Prometheus listens on 20090.
+/// 20212..; the Connect workers' REST ports are 20083–20085, their exporters 20404–20406,
+/// Prometheus listens on 20090 and scrapes `kscen exporter` on 20091.
 fn broker_base_port(cluster: &str, index: u16) -> u16 {
     let cluster_base = if cluster == SOURCE_ALIAS { 100 } else { 200 };
     BASE_PORT + cluster_base + 10 * index
