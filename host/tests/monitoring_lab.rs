@@ -210,9 +210,16 @@ fn the_seeds_lag_queries_and_rules_read_kscen_exporter_unchanged() {
     assert_eq!(ours.len(), 1, "{by_group:?}");
     assert_eq!(ours[0]["metric"]["topic"], topic.as_str());
     assert_eq!(value(&[ours[0].clone()]), Some(200.0));
-    // Seed 000's lag query, as its campaign script writes it.
+    // Seed 000's lag and throughput queries, as its campaign script writes them.
     let seed_000 = query("sum(kafka_consumer_fetch_manager_records_lag{job=\"mm2-connect\"})");
     assert!(value(&seed_000).is_some(), "{seed_000:?}");
+    let produced = query(
+        "sum(rate(kafka_server_brokertopicmetrics_messagesinpersec{job=\"kafka-source\"}[1m]))",
+    );
+    assert!(value(&produced).is_some_and(|rate| rate > 0.0), "{produced:?}");
+    // Seed 004 §11.3.2's broker health, recorded as it writes it.
+    let under_replicated = query("kafka:under_replicated_partitions:sum");
+    assert_eq!(value(&under_replicated), Some(0.0), "{under_replicated:?}");
     // A rule of seed 004 evaluates on the exporter's series: our group has no member.
     let inactive = format!("ALERTS{{alertname=\"ConsumerGroupInactive\",group=\"{group}\"}}");
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -221,7 +228,11 @@ fn the_seeds_lag_queries_and_rules_read_kscen_exporter_unchanged() {
         std::thread::sleep(Duration::from_secs(1));
     }
     let rules = runtime.block_on(get_json(&format!("{prometheus}/api/v1/rules")));
-    for name in ["mirrormaker2_alerts", "kafka_consumer_alerts"] {
+    for name in [
+        "mirrormaker2_alerts",
+        "kafka_consumer_alerts",
+        "kafka_broker_health",
+    ] {
         let group = rules["data"]["groups"]
             .as_array()
             .unwrap()
