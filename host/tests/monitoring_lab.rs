@@ -216,7 +216,10 @@ fn the_seeds_lag_queries_and_rules_read_kscen_exporter_unchanged() {
     let produced = query(
         "sum(rate(kafka_server_brokertopicmetrics_messagesinpersec{job=\"kafka-source\"}[1m]))",
     );
-    assert!(value(&produced).is_some_and(|rate| rate > 0.0), "{produced:?}");
+    assert!(
+        value(&produced).is_some_and(|rate| rate > 0.0),
+        "{produced:?}"
+    );
     // Seed 004 §11.3.2's broker health, recorded as it writes it.
     let under_replicated = query("kafka:under_replicated_partitions:sum");
     assert_eq!(value(&under_replicated), Some(0.0), "{under_replicated:?}");

@@ -58,7 +58,7 @@ const FLAG: &str = "--listen";
 
 pub async fn run(args: ExporterArgs) -> Result<u8> {
     let profile = Profile::load(&args.profile)?;
-    let clusters = Arc::new(Clusters::from_profile(&profile));
+    let reader = read::Reader::new(Clusters::from_profile(&profile));
     let source = Source {
         name: args.profile.clone(),
         describes_a_mirror: profile.connect.is_some() || profile.mm2.is_some(),
@@ -66,7 +66,7 @@ pub async fn run(args: ExporterArgs) -> Result<u8> {
         choice: args.mirror.clone(),
     };
     if args.once {
-        let reading = read::read(&clusters, source.mirror().await).await;
+        let reading = reader.read(source.mirror().await).await;
         print!("{}", exposition::exposition(&reading, SystemTime::now()));
         let failed = report_errors(&reading, None);
         return Ok(u8::from(failed.is_some()));
@@ -91,7 +91,7 @@ pub async fn run(args: ExporterArgs) -> Result<u8> {
     );
     let mut last_error = None;
     loop {
-        let reading = read::read(&clusters, source.mirror().await).await;
+        let reading = reader.read(source.mirror().await).await;
         *served.write().expect("not poisoned") =
             exposition::exposition(&reading, SystemTime::now());
         last_error = report_errors(&reading, last_error.as_deref());

@@ -3,7 +3,7 @@
 //! partition's), and every consumer group's lag on every cluster of the profile.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::BaseConsumer;
@@ -44,48 +44,135 @@ impl ReplicationLag {
     }
 }
 
-/// Reads everything once; `mirror` is the deployment's mirror from the profile's cluster
-/// `source` to its cluster `target`, if it has one (or why it could not be found).
-pub async fn read(clusters: &Arc<Clusters>, mirror: Option<Result<Mirror, String>>) -> Reading {
-    let started = Instant::now();
-    let replication = match mirror {
-        None => None,
-        Some(Err(why)) => Some(Err(why)),
-        Some(Ok(mirror)) => {
-            let clusters = clusters.clone();
-            Some(blocking(move || replication_lags(&clusters, &mirror)).await)
+/// Reads the deployment again and again with the same Kafka clients: one per cluster for
+/// metadata and end offsets, one per consumer group for its committed offsets (librdkafka asks a
+/// group's coordinator under the client's own `group.id`). A part that fails drops its cluster's
+/// clients, so the next reading starts afresh.
+pub struct Reader {
+    clusters: Arc<Clusters>,
+    clients: Arc<Mutex<Clients>>,
+}
+
+#[derive(Default)]
+struct Clients {
+    by_cluster: HashMap<String, BaseConsumer>,
+    by_group: HashMap<(String, String), BaseConsumer>,
+}
+
+impl Clients {
+    fn cluster(&mut self, clusters: &Clusters, cluster: &str) -> HostResult<&BaseConsumer> {
+        if !self.by_cluster.contains_key(cluster) {
+            let client = clusters.client_config(cluster)?.create()?;
+            self.by_cluster.insert(cluster.to_string(), client);
         }
-    };
-    let mut groups = Vec::new();
-    for cluster in clusters.names().map(str::to_string).collect::<Vec<_>>() {
-        let (clusters, name) = (clusters.clone(), cluster.clone());
-        groups.push((
-            cluster,
-            blocking(move || group_lags(&clusters, &name)).await,
-        ));
+        Ok(&self.by_cluster[cluster])
     }
-    Reading {
-        replication,
-        groups,
-        took: started.elapsed(),
+
+    fn group(
+        &mut self,
+        clusters: &Clusters,
+        cluster: &str,
+        group: &str,
+    ) -> HostResult<&BaseConsumer> {
+        let key = (cluster.to_string(), group.to_string());
+        if !self.by_group.contains_key(&key) {
+            let mut config = clusters.client_config(cluster)?;
+            config
+                .set("group.id", group)
+                .set("enable.auto.commit", "false");
+            self.by_group.insert(key.clone(), config.create()?);
+        }
+        Ok(&self.by_group[&key])
+    }
+
+    fn forget(&mut self, cluster: &str) {
+        self.by_cluster.remove(cluster);
+        self.by_group.retain(|(c, _), _| c != cluster);
     }
 }
 
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> HostResult<T> + Send + 'static,
-) -> Result<T, String> {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(answer) => answer.map_err(|e| e.to_string()),
-        Err(e) => Err(format!("the reading task failed: {e}")),
+impl Reader {
+    pub fn new(clusters: Clusters) -> Reader {
+        Reader {
+            clusters: Arc::new(clusters),
+            clients: Arc::default(),
+        }
+    }
+
+    /// Reads everything once; `mirror` is the deployment's mirror from the profile's cluster
+    /// `source` to its cluster `target`, if it has one (or why it could not be found).
+    pub async fn read(&self, mirror: Option<Result<Mirror, String>>) -> Reading {
+        let started = Instant::now();
+        let replication = match mirror {
+            None => None,
+            Some(Err(why)) => Some(Err(why)),
+            Some(Ok(mirror)) => Some(
+                self.blocking(&["source", "target"], move |clusters, clients| {
+                    replication_lags(clusters, clients, &mirror)
+                })
+                .await,
+            ),
+        };
+        let mut groups = Vec::new();
+        for cluster in self
+            .clusters
+            .names()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+        {
+            let name = cluster.clone();
+            let lags = self
+                .blocking(&[cluster.as_str()], move |clusters, clients| {
+                    group_lags(clusters, clients, &name)
+                })
+                .await;
+            groups.push((cluster, lags));
+        }
+        Reading {
+            replication,
+            groups,
+            took: started.elapsed(),
+        }
+    }
+
+    /// Runs `work` off the async runtime with the clients; on failure, forgets those of
+    /// `clusters`.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        clusters: &[&str],
+        work: impl FnOnce(&Clusters, &mut Clients) -> HostResult<T> + Send + 'static,
+    ) -> Result<T, String> {
+        let (all, clients) = (self.clusters.clone(), self.clients.clone());
+        let answer = tokio::task::spawn_blocking(move || {
+            let mut clients = clients.lock().expect("not poisoned");
+            work(&all, &mut clients)
+        })
+        .await;
+        let answer = match answer {
+            Ok(answer) => answer.map_err(|e| e.to_string()),
+            Err(e) => Err(format!("the reading task failed: {e}")),
+        };
+        if answer.is_err() {
+            let mut clients = self.clients.lock().expect("not poisoned");
+            for cluster in clusters {
+                clients.forget(cluster);
+            }
+        }
+        answer
     }
 }
 
 /// Every source topic the mirror replicates, partition by partition.
-fn replication_lags(clusters: &Clusters, mirror: &Mirror) -> HostResult<Vec<ReplicationLag>> {
-    let source: BaseConsumer = clusters.client_config("source")?.create()?;
-    let target: BaseConsumer = clusters.client_config("target")?.create()?;
-    let source_topics = fetch_metadata(&source, None)?;
-    let target_topics = fetch_metadata(&target, None)?;
+fn replication_lags(
+    clusters: &Clusters,
+    clients: &mut Clients,
+    mirror: &Mirror,
+) -> HostResult<Vec<ReplicationLag>> {
+    clients.cluster(clusters, "source")?;
+    clients.cluster(clusters, "target")?;
+    let (source, target) = (&clients.by_cluster["source"], &clients.by_cluster["target"]);
+    let source_topics = fetch_metadata(source, None)?;
+    let target_topics = fetch_metadata(target, None)?;
     let on_target: HashMap<&str, _> = target_topics
         .topics()
         .iter()
@@ -112,11 +199,11 @@ fn replication_lags(clusters: &Clusters, mirror: &Mirror) -> HostResult<Vec<Repl
         })?;
         let target_ends: HashMap<i32, i64> = match on_target.get(remote.as_str()) {
             Some(t) if !t.partitions().is_empty() => {
-                high_watermarks(&target, t)?.into_iter().collect()
+                high_watermarks(target, t)?.into_iter().collect()
             }
             _ => HashMap::new(),
         };
-        for (partition, source_end) in high_watermarks(&source, topic)? {
+        for (partition, source_end) in high_watermarks(source, topic)? {
             lags.push(ReplicationLag {
                 mirror: label.clone(),
                 source_topic: name.to_string(),
@@ -131,16 +218,23 @@ fn replication_lags(clusters: &Clusters, mirror: &Mirror) -> HostResult<Vec<Repl
 }
 
 /// Each consumer group of `cluster` that has committed offsets, with its lag per partition.
-fn group_lags(clusters: &Clusters, cluster: &str) -> HostResult<Vec<GroupLag>> {
-    let lister: BaseConsumer = clusters.client_config(cluster)?.create()?;
+fn group_lags(
+    clusters: &Clusters,
+    clients: &mut Clients,
+    cluster: &str,
+) -> HostResult<Vec<GroupLag>> {
+    let listed = consumer_groups(clients.cluster(clusters, cluster)?, cluster)?;
+    clients
+        .by_group
+        .retain(|(c, group), _| c != cluster || listed.contains(group));
     let mut lags = Vec::new();
-    for group in consumer_groups(&lister, cluster)? {
-        let mut config = clusters.client_config(cluster)?;
-        config
-            .set("group.id", &group)
-            .set("enable.auto.commit", "false");
-        let consumer: BaseConsumer = config.create()?;
-        match describe_group(&consumer, cluster, &group, None) {
+    for group in listed {
+        match describe_group(
+            clients.group(clusters, cluster, &group)?,
+            cluster,
+            &group,
+            None,
+        ) {
             Ok(lag) => lags.push(lag),
             // Gone between the listing and the reading.
             Err(HostError::NotFound(_)) => {}
