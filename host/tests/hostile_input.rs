@@ -126,6 +126,44 @@ fn an_unreachable_cluster_is_one_clear_error_before_the_plugin_starts() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
+/// `kscen exporter` on a cluster nobody listens on: the reading says it failed (never a lag of 0),
+/// stderr says which cluster and why; a listen address off loopback is refused.
+#[test]
+fn an_exporter_that_cannot_read_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("unreachable.toml");
+    std::fs::write(
+        &profile,
+        "[clusters.source]\nbootstrap_servers = \"127.0.0.1:1\"\n",
+    )
+    .unwrap();
+    let exporter = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_kscen"))
+            .args(["exporter", "--profile", profile.to_str().unwrap()])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let once = exporter(&["--once"]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&once.stdout),
+        String::from_utf8_lossy(&once.stderr),
+    );
+    assert_eq!(once.status.code(), Some(1), "{stderr}");
+    assert!(
+        stdout.contains("kscen_exporter_read_ok{part=\"groups\",cluster=\"source\"} 0\n"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("consumer groups of cluster source")
+            && stderr.contains("(bootstrap servers 127.0.0.1:1)"),
+        "{stderr}"
+    );
+    let exposed = exporter(&["--listen", "10.1.2.3:9308"]);
+    assert_eq!(exposed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&exposed.stderr).contains("loopback only"));
+}
+
 /// Alerts asked for wrongly are refused before the run, each with what to write instead: a
 /// threshold on alerts without a watch, a probe the profile lacks, one that is no Prometheus,
 /// a Prometheus that does not answer, a poll too fast to be a query.

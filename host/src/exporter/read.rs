@@ -121,11 +121,16 @@ impl Reader {
             .collect::<Vec<_>>()
         {
             let name = cluster.clone();
+            let bootstrap = self
+                .clusters
+                .bootstrap_servers(&cluster)
+                .unwrap_or_default();
             let lags = self
                 .blocking(&[cluster.as_str()], move |clusters, clients| {
                     group_lags(clusters, clients, &name)
                 })
-                .await;
+                .await
+                .map_err(|e| format!("{e} (bootstrap servers {bootstrap})"));
             groups.push((cluster, lags));
         }
         Reading {
