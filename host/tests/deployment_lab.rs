@@ -602,17 +602,23 @@ async fn check_consistency_through(flow: &Flow) {
     );
 }
 
-/// Two partitions, so that both of the flow's tasks have one; the cluster's own replication factor.
-async fn create_topic(bootstrap: &str, topic: &str) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+fn admin(bootstrap: &str) -> AdminClient<DefaultClientContext> {
+    ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .create()
-        .expect("admin client");
-    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let results = admin
+        .expect("admin client")
+}
+
+fn admin_options() -> AdminOptions {
+    AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)))
+}
+
+/// Two partitions, so that both of the flow's tasks have one; the cluster's own replication factor.
+async fn create_topic(bootstrap: &str, topic: &str) {
+    let results = admin(bootstrap)
         .create_topics(
             &[NewTopic::new(topic, 2, TopicReplication::Fixed(-1))],
-            &options,
+            &admin_options(),
         )
         .await
         .expect("create_topics");
@@ -624,13 +630,8 @@ async fn create_topic(bootstrap: &str, topic: &str) {
 }
 
 async fn delete_topic(bootstrap: &str, topic: &str) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .expect("admin client");
-    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let results = admin
-        .delete_topics(&[topic], &options)
+    let results = admin(bootstrap)
+        .delete_topics(&[topic], &admin_options())
         .await
         .expect("delete_topics");
     for result in results {

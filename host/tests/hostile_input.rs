@@ -97,17 +97,23 @@ proptest! {
     }
 }
 
-/// A profile naming a cluster nobody listens on: one error naming the cluster, its address, why
-/// (as librdkafka saw it) and the profile to fix, before the plugin starts.
-#[test]
-fn an_unreachable_cluster_is_one_clear_error_before_the_plugin_starts() {
-    let dir = tempfile::tempdir().unwrap();
-    let profile = dir.path().join("unreachable.toml");
+/// A profile in `dir` whose cluster `source` nobody listens on.
+fn unreachable_profile(dir: &Path) -> std::path::PathBuf {
+    let profile = dir.join("unreachable.toml");
     std::fs::write(
         &profile,
         "[clusters.source]\nbootstrap_servers = \"127.0.0.1:1\"\n",
     )
     .unwrap();
+    profile
+}
+
+/// A profile naming a cluster nobody listens on: one error naming the cluster, its address, why
+/// (as librdkafka saw it) and the profile to fix, before the plugin starts.
+#[test]
+fn an_unreachable_cluster_is_one_clear_error_before_the_plugin_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = unreachable_profile(dir.path());
     let run = support::run_scenario(
         "plugin = \"steady\"\n[params]\nduration = \"2s\"\n",
         &["--profile", profile.to_str().unwrap()],
@@ -131,12 +137,7 @@ fn an_unreachable_cluster_is_one_clear_error_before_the_plugin_starts() {
 #[test]
 fn an_exporter_that_cannot_read_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let profile = dir.path().join("unreachable.toml");
-    std::fs::write(
-        &profile,
-        "[clusters.source]\nbootstrap_servers = \"127.0.0.1:1\"\n",
-    )
-    .unwrap();
+    let profile = unreachable_profile(dir.path());
     let exporter = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_kscen"))
             .args(["exporter", "--profile", profile.to_str().unwrap()])
