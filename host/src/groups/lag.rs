@@ -82,14 +82,15 @@ pub async fn group_lag(
 }
 
 /// The consumer groups of the cluster `consumer` reaches (`kafka-consumer-groups --list`):
-/// those of the `consumer` protocol, not Connect's or other coordinators' own.
+/// those of the `consumer` protocol, and those that only ever committed offsets (no protocol);
+/// not Connect's own.
 pub fn consumer_groups(consumer: &BaseConsumer, cluster: &str) -> HostResult<Vec<String>> {
     let groups = while_coordinator_moves(|| consumer.fetch_group_list(None, METADATA_TIMEOUT))
         .map_err(|e| HostError::Kafka(format!("listing the consumer groups of {cluster}: {e}")))?;
     let mut names: Vec<String> = groups
         .groups()
         .iter()
-        .filter(|g| g.protocol_type() == "consumer")
+        .filter(|g| matches!(g.protocol_type(), "consumer" | ""))
         .map(|g| g.name().to_string())
         .collect();
     names.sort();
