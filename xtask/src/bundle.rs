@@ -28,7 +28,7 @@ pub fn write(workspace: &Workspace, prefix: &Path) -> Result<()> {
 
     let share = prefix.join("share").join("kscen");
     let plugins = fresh_dir(&share.join("plugins"))?;
-    for plugin in crate::plugins::BUNDLED {
+    for plugin in crate::plugins::bundled_plugins() {
         let name = format!("{plugin}.wasm");
         copy(&workspace.plugin_dist().join(&name), &plugins.join(name))?;
     }
