@@ -8,6 +8,7 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use kscen::faults::procfs::send_signal;
 use serde_json::Value;
 use support::Sandbox;
 
@@ -92,7 +93,7 @@ fn an_interrupted_campaign_resumes_without_redoing_a_finished_step() {
     }
     // Past the pause, into step 2's 8 s.
     std::thread::sleep(Duration::from_secs(4));
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    send_signal(child.id(), libc::SIGINT).unwrap();
     let output = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(130), "{stdout}");

@@ -15,12 +15,13 @@ mod lab_kafka;
 use lab_kafka::{create_topic, unique_topic};
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use kscen::config::profile::{FaultAction, Profile};
 use kscen::deployment::run_mirror::RunMirror;
 use kscen::error::HostError;
+use kscen::faults::procfs::{live_pid, send_signal, state as proc_state};
 use kscen::faults::{Action, FaultTargets};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
@@ -294,21 +295,6 @@ impl Lab {
     }
 }
 
-fn live_pid(pid_file: &Path) -> Option<u32> {
-    let pid: u32 = std::fs::read_to_string(pid_file)
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    let state = proc_state(pid)?;
-    (state != 'Z' && state != 'X').then_some(pid)
-}
-
-fn proc_state(pid: u32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(')')?.1.trim_start().chars().next()
-}
-
 /// Puts the lab back the way the tests found it, also when one fails: resumes paused workers,
 /// restores cut links, restarts workers that are not running. Synchronous (it runs in `Drop`):
 /// plain signals and the profile's start commands.
@@ -326,16 +312,15 @@ impl Drop for Repair<'_> {
                 live_pid(pid_file),
                 state.is_ok_and(|s| s.starts_with("cut")),
             ) {
-                // SAFETY: SIGUSR2 (restore) to the lab's link proxy.
-                unsafe { libc::kill(pid as libc::pid_t, libc::SIGUSR2) };
+                let _ = send_signal(pid, libc::SIGUSR2);
                 eprintln!("repair: restored the cut link {name}");
             }
         }
         for (name, worker) in &self.0.workers {
             match worker.pid_file.as_deref().and_then(live_pid) {
                 Some(pid) => {
-                    // SAFETY: SIGCONT to the lab worker; harmless when it is not paused.
-                    unsafe { libc::kill(pid as libc::pid_t, libc::SIGCONT) };
+                    // Harmless when the worker is not paused.
+                    let _ = send_signal(pid, libc::SIGCONT);
                 }
                 None => {
                     if let Some(FaultAction::Command { command }) = worker.actions.get("start") {

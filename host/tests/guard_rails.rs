@@ -5,6 +5,7 @@ mod support;
 
 use std::time::Instant;
 
+use kscen::faults::procfs::send_signal;
 use support::{run_scenario, u64_of, PLUGIN_FAILED};
 
 fn misbehave(mode: &str, limits: &str) -> support::Run {
@@ -125,8 +126,7 @@ fn sigint_stops_the_run_and_leaves_a_valid_partial_result() {
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_secs(3));
-    // SAFETY: plain kill(2) on our own child's pid.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    send_signal(child.id(), libc::SIGINT).unwrap();
     let output = child.wait_with_output().unwrap();
     assert_eq!(
         output.status.code(),

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use kscen::faults::procfs::{live_pid, send_signal};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -226,23 +227,8 @@ async fn tasks(client: &reqwest::Client, worker_url: &str) -> Result<Vec<TaskAt>
     Ok(out)
 }
 
-fn pid_of(w: &Worker) -> Option<i32> {
-    let pid: i32 = std::fs::read_to_string(&w.pid_file)
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    // SAFETY: signal 0 only probes the PID.
-    let alive = unsafe { libc::kill(pid, 0) } == 0
-        && std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|s| {
-                s.rsplit_once(')')
-                    .map(|(_, r)| r.trim_start().chars().next())
-            })
-            .flatten()
-            .is_some_and(|c| c != 'Z');
-    alive.then_some(pid)
+fn pid_of(w: &Worker) -> Option<u32> {
+    live_pid(&w.pid_file)
 }
 
 /// Waits until every worker answers and every task is RUNNING on a live worker.
@@ -369,8 +355,7 @@ async fn stopping_a_worker_moves_its_tasks_to_live_workers() {
         leader.as_deref().unwrap_or("unknown")
     );
     let stopped_at = Instant::now();
-    // SAFETY: SIGTERM to the lab worker's PID read from its PID file.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    send_signal(pid, libc::SIGTERM).unwrap();
 
     // Poll fast: the moment every task is RUNNING on a live worker other than the victim.
     let deadline = stopped_at + Duration::from_secs(90);
@@ -497,8 +482,7 @@ async fn up_after_down_waits_for_the_connectors_to_run_again() {
     wait_healthy(&lab, &client, Duration::from_secs(90)).await;
     for (name, w) in &lab.workers {
         let pid = pid_of(w).unwrap_or_else(|| panic!("{name} runs"));
-        // SAFETY: SIGKILL to the lab worker's PID read from its PID file.
-        assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+        send_signal(pid, libc::SIGKILL).unwrap();
     }
     let kscen = |args: &[&str]| {
         let status = std::process::Command::new(env!("CARGO_BIN_EXE_kscen"))

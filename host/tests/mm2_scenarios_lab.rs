@@ -8,6 +8,7 @@ mod support;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+use kscen::faults::procfs::send_signal;
 use serde_json::Value;
 use support::{f64_of, u64_of, workspace_root, Run};
 
@@ -649,13 +650,12 @@ fn a_fault_that_was_not_granted_is_denied_and_nothing_happens() {
     let profile: kscen::config::profile::Profile =
         toml::from_str(&std::fs::read_to_string(&profile).unwrap()).unwrap();
     for (name, worker) in &profile.workers {
-        let pid: i32 = std::fs::read_to_string(worker.pid_file.as_ref().unwrap())
+        let pid: u32 = std::fs::read_to_string(worker.pid_file.as_ref().unwrap())
             .unwrap()
             .trim()
             .parse()
             .unwrap();
-        // SAFETY: signal 0 only checks that the process exists.
-        assert_eq!(unsafe { libc::kill(pid, 0) }, 0, "{name} is still running");
+        assert!(send_signal(pid, 0).is_ok(), "{name} is still running");
     }
 }
 

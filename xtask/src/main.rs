@@ -8,6 +8,8 @@ mod js;
 mod lab;
 mod plugins;
 mod python;
+#[cfg(test)]
+mod readme_layout;
 mod report_tools;
 mod workspace;
 

@@ -18,7 +18,7 @@
 mod command;
 mod effect;
 pub(crate) mod link_state;
-pub(crate) mod procfs;
+pub mod procfs;
 mod spec;
 
 use std::path::PathBuf;

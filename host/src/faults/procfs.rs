@@ -14,13 +14,13 @@ pub(crate) fn read_pid(pid_file: &Path) -> Option<u32> {
 }
 
 /// The PID in `pid_file` if that process is alive.
-pub(crate) fn live_pid(pid_file: &Path) -> Option<u32> {
+pub fn live_pid(pid_file: &Path) -> Option<u32> {
     read_pid(pid_file).filter(|&pid| is_alive(pid))
 }
 
 /// kill(2): the one place kscen signals a process. Callers pass PIDs they have checked (a lab's
 /// or an operator's pid file) and signals a profile allowed; signal 0 only probes the PID.
-pub(crate) fn send_signal(pid: u32, signal: libc::c_int) -> std::io::Result<()> {
+pub fn send_signal(pid: u32, signal: libc::c_int) -> std::io::Result<()> {
     // SAFETY: kill takes plain integers and touches no memory of ours.
     if unsafe { libc::kill(pid as libc::pid_t, signal) } == 0 {
         Ok(())
@@ -58,7 +58,7 @@ pub(crate) fn is_alive(pid: u32) -> bool {
 }
 
 /// The one-letter state of /proc/<pid>/stat (`R`, `S`, `D`, `T`, `Z`...), `None` if gone.
-pub(crate) fn state(pid: u32) -> Option<char> {
+pub fn state(pid: u32) -> Option<char> {
     parse_state(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
 }
 
