@@ -12,7 +12,7 @@ use crate::config::scenario::ScenarioFile;
 use crate::engine::{Host, PluginFailure};
 use crate::plugin_path;
 use crate::policy::Request;
-use crate::run::{parse_set, RunEnd, RunRequest};
+use crate::run::{RunEnd, RunRequest};
 
 /// The run completed (and, once thresholds exist, passed them).
 pub const EXIT_OK: u8 = 0;
@@ -542,4 +542,12 @@ async fn describe(plugin: &str) -> Result<()> {
         println!("Compiled in {load:.1?} (cached: later runs load it at once)");
     }
     Ok(())
+}
+
+/// Parameters given as `--set key=value`.
+pub fn parse_set(arg: &str) -> Result<(String, String)> {
+    let (key, value) = arg
+        .split_once('=')
+        .with_context(|| format!("--set {arg:?}: write it as key=value"))?;
+    Ok((key.trim().to_string(), value.trim().to_string()))
 }

@@ -151,7 +151,7 @@ impl Overrides {
     pub fn parse_set(items: &[String]) -> Result<toml::Table> {
         let mut table = toml::Table::new();
         for item in items {
-            let (key, value) = crate::run::parse_set(item)?;
+            let (key, value) = crate::cli::parse_set(item)?;
             let value: toml::Value = format!("v = {value}")
                 .parse::<toml::Table>()
                 .ok()

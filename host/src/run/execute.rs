@@ -1,0 +1,258 @@
+//! Stage 2 of a run: the clock starts, the plugin runs with its watchers, live output and result
+//! snapshots around it, and whatever happened every load and consume job is stopped and flushed
+//! before the stage hands its figures on.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use super::prepare::Prepared;
+use super::{RunEnd, RunRequest};
+use crate::caps::RunContext;
+use crate::deployment::mirrors::{Mirror, MirrorSummary};
+use crate::deployment::run_mirror::RunMirror;
+use crate::engine::Host;
+use crate::metrics::clock::RunClock;
+use crate::metrics::RunMetrics;
+use crate::report::console::LiveOutput;
+use crate::report::live_consumers::ConsumeSnapshot;
+use crate::report::result::{PluginMeta, RunSetup, ScenarioMeta};
+use crate::report::snapshot::Snapshots;
+use crate::thresholds::abort::AbortOnFail;
+use crate::watch::alerts::{AlertWatcher, AlertsResult};
+use crate::watch::mm2_metrics::{Mm2MetricsResult, Mm2MetricsWatcher};
+
+/// A run that is over: its jobs flushed, its watchers stopped, its figures final.
+pub struct Executed {
+    pub setup: Arc<RunSetup>,
+    pub metrics: Arc<RunMetrics>,
+    pub end: RunEnd,
+    /// the MirrorMaker 2 mirror the run measured, if it used one
+    pub mirror: Option<MirrorSummary>,
+    pub alerts: Option<AlertsResult>,
+    pub mm2_metrics: Option<Mm2MetricsResult>,
+}
+
+pub async fn execute(host: &Host, prepared: Prepared, request: &RunRequest) -> Result<Executed> {
+    let scenario = &request.scenario;
+    let Prepared {
+        plugin,
+        plugin_file,
+        info,
+        params,
+        environment,
+        thresholds,
+        capabilities,
+    } = prepared;
+    let clock = RunClock::start();
+    let started_at = chrono::Utc::now();
+    let metrics = Arc::new(RunMetrics::new(clock));
+    let (cancel, cancelled) = tokio::sync::watch::channel(false);
+    let cancel = Arc::new(cancel);
+    let context = Arc::new(RunContext {
+        clusters: capabilities.clusters,
+        connect: capabilities.connect,
+        faults: capabilities.faults,
+        probes: capabilities.probes,
+        metrics: metrics.clone(),
+        params: params.clone(),
+        grants: capabilities.grants,
+        producer_config: capabilities.producer_config,
+        consumer_config: capabilities.consumer_config,
+        next_job_id: AtomicU64::new(1),
+        run_id: rand::random(),
+        limits: scenario.limits,
+        mirror: RunMirror::new(
+            request.profile.as_ref().map(|(name, p)| (name.as_str(), p)),
+            request.mirror.clone().or_else(|| scenario.mirror.clone()),
+        ),
+        single_record_producers: Default::default(),
+        new_topics: capabilities.new_topics,
+        created_topics: Default::default(),
+        cancelled,
+    });
+
+    eprintln!(
+        "Running {} (plugin {}, {}{})",
+        scenario.name,
+        info.name,
+        plugin_file.display(),
+        if params.time_scale != 1.0 {
+            format!(", time_scale {}", params.time_scale)
+        } else {
+            String::new()
+        }
+    );
+    let interrupt_cancel = cancel.clone();
+    let interrupt = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\nInterrupted: stopping the plugin, flushing load jobs, writing the partial result…");
+            let _ = interrupt_cancel.send(true);
+        }
+    });
+    let abort = (request.abort_on_fail || scenario.abort_on_fail)
+        .then(|| Arc::new(AbortOnFail::new(thresholds.clone())));
+    let abort_watch = abort
+        .clone()
+        .map(|abort| spawn_abort_watch(abort, metrics.clone(), cancel.clone()));
+    let _metrics_server = match request.metrics_addr {
+        Some(addr) => {
+            let server =
+                crate::report::live_metrics::serve(addr, metrics.clone(), scenario.name.clone())
+                    .await?;
+            eprintln!("Live metrics: http://{}/metrics", server.addr);
+            Some(server)
+        }
+        None => None,
+    };
+    let alert_watcher = match request.alerts.clone() {
+        Some(watch) => {
+            Some(AlertWatcher::start(watch, context.probes.clone(), metrics.clone()).await?)
+        }
+        None => None,
+    };
+    let mm2_watcher = request.mm2_metrics.clone().map(|watch| {
+        let run = context.clone();
+        Mm2MetricsWatcher::start(watch, context.probes.clone(), metrics.clone(), move || {
+            Some(run.mirror.used()?.source.as_ref()?.name.clone())
+        })
+    });
+    let (stop_ticker, ticker_stopped) = tokio::sync::oneshot::channel();
+    let ticker = spawn_timeline(metrics.clone(), scenario.name.clone(), ticker_stopped);
+    let setup = Arc::new(RunSetup {
+        scenario: ScenarioMeta {
+            name: scenario.name.clone(),
+            file: scenario.path.display().to_string(),
+            plugin: PluginMeta {
+                name: info.name.clone(),
+                path: plugin_file.display().to_string(),
+                loaded: plugin.loaded.clone(),
+            },
+            params,
+            limits: scenario.limits,
+        },
+        environment,
+        started_at,
+        producer_properties: context.producer_config.notes.clone(),
+        producer_settings: context.producer_config.in_force(),
+        consumer_properties: context.consumer_config.notes.clone(),
+        consumer_settings: context.consumer_config.in_force(),
+        thresholds,
+    });
+    // Written by kscen itself while the run goes on: what is left if it is killed outright.
+    let snapshots = request
+        .json
+        .clone()
+        .map(|path| Snapshots::start(setup.clone(), context.clone(), path));
+
+    let outcome = plugin.run(host, context.clone(), scenario.limits).await;
+
+    // Whatever happened, every load job is stopped and flushed before figures are taken.
+    for job in metrics.jobs() {
+        job.request_stop();
+    }
+    for job in metrics.consume_jobs() {
+        job.request_stop();
+    }
+    for job in metrics.jobs() {
+        job.wait_done().await;
+    }
+    for job in metrics.consume_jobs() {
+        job.wait_done().await;
+    }
+    metrics.phases.end(metrics.clock.now_ns());
+    interrupt.abort();
+    if let Some(watch) = abort_watch {
+        watch.abort();
+    }
+    let _ = stop_ticker.send(());
+    if let Ok(live) = ticker.await {
+        live.finish();
+    }
+    metrics.tick(1.0);
+    let alerts = match alert_watcher {
+        Some(watcher) => Some(watcher.finish(|| metrics.events.snapshot()).await),
+        None => None,
+    };
+    let mm2_metrics = match mm2_watcher {
+        Some(watcher) => Some(watcher.finish(&metrics).await),
+        None => None,
+    };
+
+    let aborted = abort.as_ref().and_then(|a| a.reason());
+    let end = match outcome {
+        _ if aborted.is_some() => RunEnd::Aborted(aborted.unwrap_or_default()),
+        Ok(()) => RunEnd::Completed,
+        Err(failure) => {
+            metrics
+                .events
+                .push(metrics.clock.now_ns(), "plugin", &failure.to_string());
+            RunEnd::PluginFailed(failure)
+        }
+    };
+    if let Some(snapshots) = snapshots {
+        snapshots.stop().await;
+    }
+    Ok(Executed {
+        setup,
+        mirror: context.mirror.used().map(Mirror::summary),
+        metrics,
+        end,
+        alerts,
+        mm2_metrics,
+    })
+}
+
+/// How often `abort_on_fail` re-evaluates the thresholds.
+const ABORT_CHECK_EVERY: Duration = Duration::from_secs(2);
+
+/// Re-checks the thresholds while the run goes on; the first failure cancels the run.
+fn spawn_abort_watch(
+    abort: Arc<AbortOnFail>,
+    metrics: Arc<RunMetrics>,
+    cancel: Arc<tokio::sync::watch::Sender<bool>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(ABORT_CHECK_EVERY);
+        interval.tick().await;
+        loop {
+            interval.tick().await;
+            if let Some(reason) = abort.check(&metrics) {
+                eprintln!("\nAborting (abort_on_fail): {reason}");
+                metrics
+                    .events
+                    .push(metrics.clock.now_ns(), "abort", &reason);
+                let _ = cancel.send(true);
+                return;
+            }
+        }
+    })
+}
+
+/// Samples the timeline every second and drives the live output until told to stop.
+fn spawn_timeline(
+    metrics: Arc<RunMetrics>,
+    label: String,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) -> tokio::task::JoinHandle<LiveOutput> {
+    tokio::spawn(async move {
+        let mut live = LiveOutput::new(&label);
+        let mut interval = tokio::time::interval(Duration::from_secs(1));
+        interval.tick().await;
+        loop {
+            tokio::select! {
+                _ = interval.tick() => {
+                    let consumers: Vec<_> = metrics
+                        .consume_jobs()
+                        .iter()
+                        .map(|job| (job.id, ConsumeSnapshot::of(&job.status())))
+                        .collect();
+                    live.tick(metrics.tick(1.0), &consumers);
+                }
+                _ = &mut stop => return live,
+            }
+        }
+    })
+}
