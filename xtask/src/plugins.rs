@@ -86,7 +86,12 @@ fn rust_plugins(root: &Path) -> impl Iterator<Item = &'static str> + '_ {
     PLUGINS
         .iter()
         .map(|p| p.name)
-        .filter(|name| root.join("plugins").join(name).join("Cargo.toml").is_file())
+        .filter(|name| is_rust(&root.join("plugins"), name))
+}
+
+/// A Rust plugin is a crate: its folder has a Cargo.toml.
+fn is_rust(plugins: &Path, name: &str) -> bool {
+    plugins.join(name).join("Cargo.toml").is_file()
 }
 
 /// Refuses a checkout whose plugins and registry disagree, saying what to do: a folder not in
@@ -115,6 +120,12 @@ fn check(root: &Path, registry: &[Plugin]) -> Result<()> {
         }
     }
     let members = workspace_members(&plugins.join("Cargo.toml"))?;
+    // Read once: every bundled plugin is looked up in them.
+    let scenarios_dir = root.join("scenarios");
+    let scenarios: Vec<String> = std::fs::read_dir(&scenarios_dir)
+        .with_context(|| format!("reading {}", scenarios_dir.display()))?
+        .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path()).ok())
+        .collect();
     for plugin in registry {
         let name = plugin.name;
         if !plugins.join(name).is_dir() {
@@ -123,8 +134,7 @@ fn check(root: &Path, registry: &[Plugin]) -> Result<()> {
             ));
             continue;
         }
-        let is_rust = plugins.join(name).join("Cargo.toml").is_file();
-        if is_rust && !members.iter().any(|m| m == name) {
+        if is_rust(&plugins, name) && !members.iter().any(|m| m == name) {
             problems.push(format!(
                 "plugins/{name} is not a member of plugins/Cargo.toml's workspace, so it is never built"
             ));
@@ -143,12 +153,7 @@ fn check(root: &Path, registry: &[Plugin]) -> Result<()> {
             }
             Role::Bundled => {
                 let used = format!("plugin = \"{name}\"");
-                let scenarios = root.join("scenarios");
-                let used_by_a_scenario = std::fs::read_dir(&scenarios)
-                    .with_context(|| format!("reading {}", scenarios.display()))?
-                    .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path()).ok())
-                    .any(|text| text.contains(&used));
-                if !used_by_a_scenario {
+                if !scenarios.iter().any(|text| text.contains(&used)) {
                     problems.push(format!(
                         "bundled plugin {name}: no scenarios/*.toml says {used}; \
                          ship a scenario for it or register it as a fixture"
