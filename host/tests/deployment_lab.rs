@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use kscen::config::profile::Profile;
 use kscen::connect::{ConnectClient, State};
 use kscen::deployment::filter::Verdict;
-use kscen::deployment::mirrors::{self, Lookup};
+use kscen::deployment::mirrors::{self, Lookup, Mirror};
 use kscen::deployment::policy::ReplicationPolicy;
 use kscen::deployment::problems::{problems, Problem};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -164,6 +164,7 @@ async fn describe_deployment_finds_the_labs_mirror() {
     let _lab = LAB_LOCK.lock().await;
     let (source, target, connectors, remote_orders) = lab_names(&profile).await;
     assert_eq!(connectors.len(), 3, "{connectors:?}");
+    healthy_mirror(&profile, &format!("{source}->{target}"), SETTLE).await;
     let output = describe_deployment(&profile_path(), &["--topic", "orders"]);
     let stdout = text(&output.stdout);
     assert_eq!(
@@ -214,19 +215,7 @@ async fn a_task_on_a_worker_that_does_not_answer_is_a_problem() {
     let _lab = LAB_LOCK.lock().await;
     let (source, target, _, _) = lab_names(&profile).await;
     let pair = format!("{source}->{target}");
-    let healthy = || async {
-        let found = kscen::deployment::mirrors("lab", &profile)
-            .await
-            .map_err(|e| format!("{e:#}"))?;
-        let mirror = mirrors::choose(&found, &pair)
-            .map_err(|e| e.to_string())?
-            .clone();
-        match problems(&mirror, None).as_slice() {
-            [] => Ok(mirror),
-            some => Err(format!("{some:?}")),
-        }
-    };
-    let mirror = eventually("the lab's mirror healthy", SETTLE, healthy).await;
+    let mirror = healthy_mirror(&profile, &pair, SETTLE).await;
     let status = match &mirror.source.as_ref().unwrap().lookup {
         Lookup::Found(deployed) => deployed.status.clone().unwrap(),
         other => panic!("{other:?}"),
@@ -253,12 +242,26 @@ async fn a_task_on_a_worker_that_does_not_answer_is_a_problem() {
             "{shown:?}"
         );
     }
-    eventually(
-        "the lab's mirror healthy again",
-        Duration::from_secs(120),
-        healthy,
-    )
-    .await;
+    healthy_mirror(&profile, &pair, Duration::from_secs(120)).await;
+}
+
+/// The lab's mirror `pair` once discovery finds no problem with it. Tests before this one may
+/// have stopped a worker or added a connector, and Connect's group takes a rebalance or two to
+/// assign every task again.
+async fn healthy_mirror(profile: &Profile, pair: &str, within: Duration) -> Mirror {
+    eventually("the lab's mirror healthy", within, || async {
+        let found = kscen::deployment::mirrors("lab", profile)
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        let mirror = mirrors::choose(&found, pair)
+            .map_err(|e| e.to_string())?
+            .clone();
+        match problems(&mirror, None).as_slice() {
+            [] => Ok(mirror),
+            some => Err(format!("{some:?}")),
+        }
+    })
+    .await
 }
 
 #[tokio::test]
