@@ -414,6 +414,12 @@ pub fn watch_reaction(
     loop {
         let now = monotonic_now();
         let elapsed = now.saturating_sub(since);
+        // The lag first: a slow status call could otherwise let the lag at the action drain
+        // before it is read.
+        if let Some(replication) = load.and_then(|l| l.status().replication) {
+            reaction.lag_peak_records = reaction.lag_peak_records.max(replication.lag_records);
+            reaction.lag_peak_ms = reaction.lag_peak_ms.max(replication.lag_ms);
+        }
         let current = statuses(connectors)?;
         if reaction.detected.is_none() && shape(&current) != before {
             reaction.detected = Some(elapsed);
@@ -422,10 +428,6 @@ pub fn watch_reaction(
             if !reaction.failed_tasks.contains(&failed) {
                 reaction.failed_tasks.push(failed);
             }
-        }
-        if let Some(replication) = load.and_then(|l| l.status().replication) {
-            reaction.lag_peak_records = reaction.lag_peak_records.max(replication.lag_records);
-            reaction.lag_peak_ms = reaction.lag_peak_ms.max(replication.lag_ms);
         }
         if reaction.detected.is_some() && recovered(&current) {
             reaction.recovered = Some(elapsed);

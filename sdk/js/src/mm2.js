@@ -107,15 +107,17 @@ function watchReaction({ connectors, baseline, since, load, quietMs, timeoutMs, 
   const reaction = { lagPeakRecords: 0, lagPeakMs: 0, failedTasks: [] };
   for (;;) {
     const elapsed = monotonicNow() - since;
-    const current = statuses(connectors);
-    if (reaction.detected === undefined && shape(current) !== before) reaction.detected = elapsed;
-    for (const failed of failedTasks(current)) {
-      if (!reaction.failedTasks.includes(failed)) reaction.failedTasks.push(failed);
-    }
+    // The lag first: a slow status call could otherwise let the lag at the action drain before
+    // it is read.
     const replication = load?.status().replication;
     if (replication) {
       reaction.lagPeakRecords = Math.max(reaction.lagPeakRecords, replication.lagRecords);
       reaction.lagPeakMs = Math.max(reaction.lagPeakMs, replication.lagMs);
+    }
+    const current = statuses(connectors);
+    if (reaction.detected === undefined && shape(current) !== before) reaction.detected = elapsed;
+    for (const failed of failedTasks(current)) {
+      if (!reaction.failedTasks.includes(failed)) reaction.failedTasks.push(failed);
     }
     if (reaction.detected !== undefined && recovered(current)) {
       reaction.recovered = elapsed;

@@ -316,16 +316,18 @@ def watch_reaction(
     reaction = Reaction()
     while True:
         elapsed = max(monotonic_now() - since, 0.0)
+        # The lag first: a slow status call could otherwise let the lag at the action drain
+        # before it is read.
+        replication = load.status().replication if load is not None else None
+        if replication is not None:
+            reaction.lag_peak_records = max(reaction.lag_peak_records, replication.lag_records)
+            reaction.lag_peak_ms = max(reaction.lag_peak_ms, replication.lag_ms)
         current = statuses(connectors)
         if reaction.detected is None and _shape(current) != before:
             reaction.detected = elapsed
         for failed in failed_tasks(current):
             if failed not in reaction.failed_tasks:
                 reaction.failed_tasks.append(failed)
-        replication = load.status().replication if load is not None else None
-        if replication is not None:
-            reaction.lag_peak_records = max(reaction.lag_peak_records, replication.lag_records)
-            reaction.lag_peak_ms = max(reaction.lag_peak_ms, replication.lag_ms)
         if reaction.detected is not None and recovered(current):
             reaction.recovered = elapsed
             return reaction
