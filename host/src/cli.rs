@@ -1,29 +1,19 @@
-//! The command line: `kscen run`, `list`, `describe`, `describe-deployment`, and the commands
-//! whose modules own their arguments (`lab`, `report`, `compare`, `import`, `campaign`, `pack`).
+//! The command line: `kscen list`, `describe`, `describe-deployment`, `new`, and the commands
+//! whose modules own their arguments (`run`, `lab`, `report`, `compare`, `import`, `campaign`,
+//! `pack`, `exporter`).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
-use crate::config::client_props::{parse_property_arg, read_properties_file, Client, Property};
 use crate::config::profile::Profile;
 use crate::config::scenario::ScenarioFile;
-use crate::engine::{Host, PluginFailure};
+use crate::engine::Host;
+use crate::exit::{EXIT_OK, EXIT_THRESHOLD_FAILED};
 use crate::plugin_path;
 use crate::policy::Request;
-use crate::run::{RunEnd, RunRequest};
-
-/// The run completed (and, once thresholds exist, passed them).
-pub const EXIT_OK: u8 = 0;
-/// Bad input or an environment problem; nothing or little ran.
-pub const EXIT_ERROR: u8 = 1;
-/// The run completed but a threshold failed or could not be measured.
-pub const EXIT_THRESHOLD_FAILED: u8 = 2;
-/// The plugin failed: returned an error, trapped, or hit a limit. The partial result is written.
-pub const EXIT_PLUGIN_FAILED: u8 = 3;
-/// The operator interrupted the run (Ctrl-C). The partial result is written.
-pub const EXIT_INTERRUPTED: u8 = 130;
+use crate::run::command::RunArgs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -131,91 +121,9 @@ pub struct DescribeDeploymentArgs {
     pub mirror: Option<String>,
 }
 
-#[derive(Debug, Default, clap::Args)]
-pub struct RunArgs {
-    /// Scenario file (TOML): plugin, parameters, limits — a bundled scenario by name
-    /// (`perf-02-ramp-up`, see `kscen list`) — or PACK/SCENARIO of an installed pack.
-    pub scenario: PathBuf,
-    /// Profile naming the clusters (a file, or `lab` for the local lab). Default: embedded mock cluster.
-    #[arg(long)]
-    pub profile: Option<String>,
-    /// Override a parameter, in TOML value syntax: --set nominal_rate=2000 --set step_duration=\"30s\".
-    /// Every scenario takes time_scale (e.g. 0.01 runs a one-hour plan in 36 s).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
-    /// Write the versioned JSON result here (also on failure or interruption).
-    #[arg(long)]
-    pub json: Option<PathBuf>,
-    /// Java producer properties file, as kafka-producer-perf-test takes it; mapped to librdkafka.
-    #[arg(long = "producer.config", value_name = "FILE")]
-    pub producer_config: Option<PathBuf>,
-    /// Producer properties key=value (Java or librdkafka names), after --producer.config.
-    #[arg(long = "producer-props", value_name = "KEY=VALUE", num_args = 1..)]
-    pub producer_props: Vec<String>,
-    /// Java consumer properties file, as kafka-consumer-perf-test takes it: applies to every
-    /// consume job of the run (before the plugin's own consumer-config); mapped to librdkafka.
-    #[arg(long = "consumer.config", value_name = "FILE")]
-    pub consumer_config: Option<PathBuf>,
-    /// Consumer properties key=value (Java or librdkafka names), after --consumer.config.
-    #[arg(long = "consumer-props", value_name = "KEY=VALUE", num_args = 1..)]
-    pub consumer_props: Vec<String>,
-    /// Allow the plugin to act on this fault target of the profile (a worker, broker or link).
-    /// Faults are never granted implicitly; `[grants] faults` in the scenario file grants too.
-    #[arg(long = "grant-fault", value_name = "TARGET")]
-    pub grant_fault: Vec<String>,
-    /// A pass/fail criterion on top of the scenario file's, e.g. --threshold "corrected.p99 < 100ms",
-    /// --threshold "replication.lost == 0", --threshold "rebalance_ms < 60s".
-    #[arg(long = "threshold", value_name = "EXPR")]
-    pub threshold: Vec<String>,
-    /// Stop the run as soon as a threshold fails (checked every 2 s); the result is still written.
-    #[arg(long = "abort-on-fail")]
-    pub abort_on_fail: bool,
-    /// Serve live Prometheus metrics on this loopback address during the run (GET /metrics).
-    #[arg(long = "metrics-addr", value_name = "HOST:PORT")]
-    pub metrics_addr: Option<String>,
-    /// The MirrorMaker 2 mirror to measure when the deployment runs several (see
-    /// `kscen describe-deployment`): one of its connectors' names, or its alias pair
-    /// SOURCE->TARGET. Overrides the scenario file's `mirror`.
-    #[arg(long, value_name = "NAME")]
-    pub mirror: Option<String>,
-    /// Watch the alerts of this Prometheus probe of the profile (`kind = "prometheus"`) during
-    /// the run: each alert's pending, firing and resolved times go into the result, and
-    /// thresholds read them: --threshold "alert(MM2TaskFailed).fired_within < 2m",
-    /// --threshold "alerts.fired == 0". Overrides the scenario file's `[alerts] probe`.
-    #[arg(long, value_name = "PROBE")]
-    pub alerts: Option<String>,
-    /// The phase whose start is the fault `alert(NAME).fired_within` counts from (default: the
-    /// run's first fault action). Overrides the scenario file's `[alerts] fault_phase`.
-    #[arg(long = "fault-phase", value_name = "PHASE", requires = "alerts")]
-    pub fault_phase: Option<String>,
-    /// Sample MirrorMaker 2's own metrics from this Prometheus probe of the profile during the
-    /// run (replication latency, record age, rates, checkpoint latency, producer errors): `mm2_*`
-    /// gauges in the timeline, `mm2_*` figures for thresholds, and MM2's replication latency
-    /// beside kscen's in the result. Overrides the scenario file's `[mm2_metrics] probe`.
-    #[arg(long = "mm2-metrics", value_name = "PROBE")]
-    pub mm2_metrics: Option<String>,
-}
-
-/// `--alerts` and `--fault-phase` over the scenario file's `[alerts]`.
-fn alert_watch(
-    scenario: &crate::config::scenario::ScenarioFile,
-    probe: Option<String>,
-    fault_phase: Option<String>,
-) -> Option<crate::watch::alerts::AlertWatch> {
-    let from_file = scenario.alerts.clone();
-    let probe = probe.or_else(|| from_file.as_ref().map(|w| w.probe.clone()))?;
-    Some(crate::watch::alerts::AlertWatch {
-        probe,
-        poll: from_file
-            .as_ref()
-            .map_or(crate::watch::DEFAULT_POLL, |w| w.poll),
-        fault_phase: fault_phase.or_else(|| from_file.and_then(|w| w.fault_phase)),
-    })
-}
-
 pub async fn execute(cli: Cli) -> Result<u8> {
     match cli.command {
-        Command::Run(args) => run(args).await,
+        Command::Run(args) => crate::run::command::run(*args).await,
         Command::List { scenarios } => list(scenarios).await.map(|()| EXIT_OK),
         Command::Describe { plugin } => describe(&plugin).await.map(|()| EXIT_OK),
         Command::New(args) => new_project(args).map(|()| EXIT_OK),
@@ -227,108 +135,6 @@ pub async fn execute(cli: Cli) -> Result<u8> {
         Command::Import(args) => crate::import::run(args).map(|()| EXIT_OK),
         Command::Campaign { command } => crate::campaign::run(command).await,
         Command::Pack { command } => crate::pack::run(command).await.map(|()| EXIT_OK),
-    }
-}
-
-/// A client's properties from its `--*.config` file, then its `--*-props` items.
-fn client_properties(
-    client: Client,
-    file: &Option<PathBuf>,
-    items: &[String],
-) -> Result<Vec<Property>> {
-    let mut properties = match file {
-        Some(path) => read_properties_file(client, path)?,
-        None => Vec::new(),
-    };
-    for item in items {
-        properties.push(parse_property_arg(client, item)?);
-    }
-    Ok(properties)
-}
-
-async fn run(args: Box<RunArgs>) -> Result<u8> {
-    let host = Host::new()?;
-    let (end, result) = run_scenario(&host, *args).await?;
-    Ok(exit_code(&end, &result))
-}
-
-/// One `kscen run`, from its arguments (the command line's, or a campaign step's).
-pub async fn run_scenario(
-    host: &Host,
-    args: RunArgs,
-) -> Result<(RunEnd, crate::report::result::RunResult)> {
-    // A file path, or `<pack>/<scenario>` of an installed pack (verified again here).
-    let scenario = crate::pack::load_scenario(&args.scenario)?;
-    let profile = match &args.profile {
-        Some(name) => Some((name.clone(), Profile::load(name)?)),
-        None => None,
-    };
-    let overrides = args
-        .set
-        .iter()
-        .map(|s| parse_set(s))
-        .collect::<Result<Vec<_>>>()?;
-    let producer_properties = client_properties(
-        Client::Producer,
-        &args.producer_config,
-        &args.producer_props,
-    )?;
-    let consumer_properties = client_properties(
-        Client::Consumer,
-        &args.consumer_config,
-        &args.consumer_props,
-    )?;
-    let request = RunRequest {
-        alerts: alert_watch(&scenario, args.alerts, args.fault_phase),
-        mm2_metrics: match args.mm2_metrics {
-            Some(probe) => Some(crate::watch::mm2_metrics::Mm2MetricsWatch {
-                probe,
-                poll: scenario
-                    .mm2_metrics
-                    .as_ref()
-                    .map_or(crate::watch::DEFAULT_POLL, |w| w.poll),
-            }),
-            None => scenario.mm2_metrics.clone(),
-        },
-        scenario,
-        profile,
-        overrides,
-        producer_properties,
-        consumer_properties,
-        granted_faults: args.grant_fault,
-        thresholds: args
-            .threshold
-            .iter()
-            .map(|t| crate::thresholds::parse(t))
-            .collect::<Result<_>>()?,
-        abort_on_fail: args.abort_on_fail,
-        json: args.json,
-        mirror: args.mirror,
-        metrics_addr: match &args.metrics_addr {
-            Some(addr) => Some(crate::report::live_metrics::resolve(addr).await?),
-            None => None,
-        },
-    };
-    crate::run::run(host, request).await
-}
-
-/// The exit code of a run that ended so, saying why on stderr when it is not 0.
-pub fn exit_code(end: &RunEnd, result: &crate::report::result::RunResult) -> u8 {
-    match end {
-        RunEnd::Completed if result.thresholds.iter().all(|t| t.passed()) => EXIT_OK,
-        RunEnd::Completed => {
-            eprintln!("error: thresholds failed (see above)");
-            EXIT_THRESHOLD_FAILED
-        }
-        RunEnd::Aborted(reason) => {
-            eprintln!("error: aborted: {reason}");
-            EXIT_THRESHOLD_FAILED
-        }
-        RunEnd::PluginFailed(PluginFailure::Interrupted(_)) => EXIT_INTERRUPTED,
-        RunEnd::PluginFailed(failure) => {
-            eprintln!("error: {failure}");
-            EXIT_PLUGIN_FAILED
-        }
     }
 }
 
@@ -542,12 +348,4 @@ async fn describe(plugin: &str) -> Result<()> {
         println!("Compiled in {load:.1?} (cached: later runs load it at once)");
     }
     Ok(())
-}
-
-/// Parameters given as `--set key=value`.
-pub fn parse_set(arg: &str) -> Result<(String, String)> {
-    let (key, value) = arg
-        .split_once('=')
-        .with_context(|| format!("--set {arg:?}: write it as key=value"))?;
-    Ok((key.trim().to_string(), value.trim().to_string()))
 }

@@ -15,14 +15,14 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::from(kscen::cli::EXIT_ERROR);
+            return ExitCode::from(kscen::exit::EXIT_ERROR);
         }
     };
     match runtime.block_on(kscen::cli::execute(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::from(kscen::cli::EXIT_ERROR)
+            ExitCode::from(kscen::exit::EXIT_ERROR)
         }
     }
 }

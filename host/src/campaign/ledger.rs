@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::plan::PlannedStep;
-use crate::cli::{
+use crate::exit::{
     EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_PLUGIN_FAILED, EXIT_THRESHOLD_FAILED,
 };
 
@@ -179,7 +179,7 @@ impl Ledger {
     /// Written as results are (temporary file, then renamed), so a kill never leaves half a
     /// ledger.
     pub fn write(&self, results_dir: &Path) -> Result<()> {
-        crate::report::result::write_json(&Self::path(results_dir), self)
+        crate::result::write_json(&Self::path(results_dir), self)
     }
 
     /// The record of a finished run of exactly this step whose result is still there, whole.

@@ -24,11 +24,12 @@ use anyhow::{bail, Context, Result};
 use self::between::Deployment;
 use self::ledger::{campaign_exit_code, Ledger, StepRecord, StepVerdict};
 use self::plan::{After, Campaign, Overrides, PlannedStep};
-use crate::cli::{exit_code, run_scenario, EXIT_ERROR, EXIT_INTERRUPTED};
 use crate::config::profile::Profile;
 use crate::engine::Host;
+use crate::exit::{EXIT_ERROR, EXIT_INTERRUPTED};
 use crate::report::matrix::Matrix;
-use crate::report::model::LoadedResult;
+use crate::result::LoadedResult;
+use crate::run::command::{exit_code, run_scenario};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum CampaignCommand {
@@ -412,7 +413,7 @@ fn print_matrices(campaign: &Campaign, ledger: &Ledger) {
         .steps
         .iter()
         .filter(|record| record.cell.is_some())
-        .filter_map(|record| crate::report::model::load(&dir.join(&record.result)).ok())
+        .filter_map(|record| crate::result::load(&dir.join(&record.result)).ok())
         .collect();
     let matrices = Matrix::all(dir, ledger, &runs);
     for matrix in &matrices {

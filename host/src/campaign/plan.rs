@@ -10,11 +10,11 @@ use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::cli::RunArgs;
 use crate::config::client_props::{Client, Property};
 use crate::config::scenario::client_settings;
 use crate::config::units::parse_duration;
 use crate::deployment::mirrors::Role;
+use crate::run::command::RunArgs;
 
 use super::connector_settings::ConnectorChanges;
 use super::ledger::CellOf;
@@ -151,7 +151,7 @@ impl Overrides {
     pub fn parse_set(items: &[String]) -> Result<toml::Table> {
         let mut table = toml::Table::new();
         for item in items {
-            let (key, value) = crate::cli::parse_set(item)?;
+            let (key, value) = crate::run::command::parse_set(item)?;
             let value: toml::Value = format!("v = {value}")
                 .parse::<toml::Table>()
                 .ok()

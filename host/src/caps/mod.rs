@@ -43,7 +43,7 @@ pub struct RunContext {
     /// Identifies this run's records on shared topics.
     pub run_id: u64,
     /// The scenario's `[limits]`: host-call timeout, record size, load jobs.
-    pub limits: crate::config::scenario::Limits,
+    pub limits: crate::engine::limits::Limits,
     /// The MirrorMaker 2 mirror the run measures, found on first use: names tracked loads'
     /// remote topics and answers the `mm2` interface.
     pub mirror: crate::deployment::run_mirror::RunMirror,

@@ -36,7 +36,7 @@ pub struct MappedConfig {
     pub notes: Vec<PropertyNote>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum PropertyNote {
     /// Passed on under librdkafka's name.

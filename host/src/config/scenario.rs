@@ -6,7 +6,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
-use super::units::{parse_duration, parse_size};
+use super::units::parse_duration;
+use crate::engine::limits::Limits;
 
 #[derive(Debug, Clone)]
 pub struct ScenarioFile {
@@ -99,7 +100,7 @@ struct RawScenario {
     #[serde(default)]
     params: toml::Table,
     #[serde(default)]
-    limits: RawLimits,
+    limits: crate::engine::limits::RawLimits,
     #[serde(default)]
     grants: RawGrants,
     #[serde(default)]
@@ -113,72 +114,6 @@ struct RawScenario {
     producer: toml::Table,
     alerts: Option<RawAlerts>,
     mm2_metrics: Option<RawMm2Metrics>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLimits {
-    memory: Option<toml::Value>,
-    cpu: Option<String>,
-    host_call_timeout: Option<String>,
-    max_record_size: Option<toml::Value>,
-    max_load_jobs: Option<u32>,
-    max_consumers: Option<u32>,
-}
-
-/// What a plugin instance may consume. Load jobs run natively and are not counted here.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
-pub struct Limits {
-    /// Linear memory plus tables, bytes.
-    pub memory_bytes: u64,
-    /// Total time the plugin's own code may execute (time in host calls does not count).
-    #[serde(rename = "cpu_ms", with = "duration_ms")]
-    pub cpu: Duration,
-    /// Longest a single blocking host call (sleep, wait, produce, end offsets) may take; none =
-    /// unbounded (a scenario legitimately sleeps for its whole plan).
-    #[serde(rename = "host_call_timeout_ms", with = "optional_duration_ms")]
-    pub host_call_timeout: Option<Duration>,
-    /// Largest record a load may send, bytes.
-    pub max_record_size: u32,
-    /// Load jobs the plugin may have started in all.
-    pub max_load_jobs: u32,
-    /// Consumers the plugin may hold open at once (each is a native client with its own
-    /// threads and connections).
-    pub max_consumers: u32,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            memory_bytes: 64 * 1024 * 1024,
-            cpu: Duration::from_secs(10),
-            host_call_timeout: None,
-            max_record_size: crate::load::MAX_RECORD_BYTES,
-            max_load_jobs: 256,
-            max_consumers: 16,
-        }
-    }
-}
-
-mod optional_duration_ms {
-    pub fn serialize<S: serde::Serializer>(
-        d: &Option<std::time::Duration>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_some(&(d.as_millis() as u64)),
-            None => s.serialize_none(),
-        }
-    }
-}
-
-mod duration_ms {
-    pub fn serialize<S: serde::Serializer>(
-        d: &std::time::Duration,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(d.as_millis() as u64)
-    }
 }
 
 /// A table of client settings (`[producer]`, a campaign step's `producer`) as properties, in key
@@ -253,48 +188,6 @@ impl ScenarioFile {
                 .collect::<Result<_>>()
                 .with_context(|| format!("invalid thresholds in {}", path.display()))?,
         })
-    }
-}
-
-impl RawLimits {
-    fn resolve(self) -> Result<Limits> {
-        let mut limits = Limits::default();
-        if let Some(memory) = self.memory {
-            limits.memory_bytes = size_value("memory", &memory)?;
-        }
-        if let Some(cpu) = self.cpu {
-            limits.cpu = parse_duration(&cpu).context("cpu")?;
-        }
-        if let Some(timeout) = self.host_call_timeout {
-            limits.host_call_timeout = Some(parse_duration(&timeout).context("host_call_timeout")?);
-        }
-        if let Some(size) = self.max_record_size {
-            let bytes = size_value("max_record_size", &size)?;
-            limits.max_record_size = u32::try_from(bytes)
-                .ok()
-                .filter(|b| *b <= crate::load::MAX_RECORD_BYTES)
-                .with_context(|| {
-                    format!(
-                        "max_record_size: at most {} bytes",
-                        crate::load::MAX_RECORD_BYTES
-                    )
-                })?;
-        }
-        if let Some(jobs) = self.max_load_jobs {
-            limits.max_load_jobs = jobs;
-        }
-        if let Some(consumers) = self.max_consumers {
-            limits.max_consumers = consumers;
-        }
-        Ok(limits)
-    }
-}
-
-fn size_value(key: &str, value: &toml::Value) -> Result<u64> {
-    match value {
-        toml::Value::Integer(bytes) if *bytes > 0 => Ok(*bytes as u64),
-        toml::Value::String(text) => parse_size(text).with_context(|| key.to_string()),
-        other => anyhow::bail!("{key}: expected a size such as \"64MiB\", got {other}"),
     }
 }
 

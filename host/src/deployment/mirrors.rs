@@ -17,7 +17,9 @@ const MIRROR_PACKAGE: &str = "org.apache.kafka.connect.mirror.";
 const DEFAULT_SOURCE_ALIAS: &str = "source";
 const DEFAULT_TARGET_ALIAS: &str = "target";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Source,
@@ -265,7 +267,7 @@ impl Mirror {
 }
 
 /// The mirror a run measured, as its result records it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MirrorSummary {
     /// `source->target`
     pub label: String,
@@ -280,7 +282,7 @@ pub struct MirrorSummary {
     pub connect_version: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ConnectorSummary {
     pub role: Role,
     pub name: String,

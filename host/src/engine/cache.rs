@@ -9,16 +9,10 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
+use crate::result::LoadedFrom;
+
 pub struct CompileCache {
     dir: PathBuf,
-}
-
-/// Where a component came from, for reports and results.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct LoadedFrom {
-    pub sha256: String,
-    pub from_cache: bool,
-    pub load_ms: f64,
 }
 
 impl CompileCache {

@@ -2,6 +2,7 @@
 //! that lets the host interrupt runaway plugins, and per-instance stores with limits.
 
 mod cache;
+pub mod limits;
 mod plugin;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,8 +14,7 @@ use wasmtime::component::Linker;
 use wasmtime::{Config, Engine};
 
 use crate::caps::PluginState;
-pub use cache::LoadedFrom;
-pub use plugin::{MemoryCap, Plugin, PluginFailure, PluginInfo};
+pub use plugin::{MemoryCap, Plugin, PluginInfo};
 
 /// How often the epoch advances: the granularity of CPU accounting and interruption.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);

@@ -10,12 +10,13 @@ use wasmtime::{CallHook, ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::WasiCtxBuilder;
 
-use super::{Host, LoadedFrom};
+use super::Host;
 use crate::bindings::{Described, ParamKind as WitKind, ScenarioPre, WitVersion};
 use crate::caps::{GuestTime, HostCallTimeout, Interrupted, PluginState, RunContext};
 use crate::config::params::{ParamKind, ParamSpec};
-use crate::config::scenario::Limits;
+use crate::engine::limits::Limits;
 use crate::policy::Request;
+use crate::result::{LoadedFrom, PluginFailure};
 
 /// What the plugin's stderr may hold (panic messages); writes beyond it trap the plugin.
 const STDERR_CAPACITY: usize = 1024 * 1024;
@@ -51,37 +52,6 @@ impl PluginInfo {
     /// Every capability the plugin may use: what a pack lists and an operator reviews.
     pub fn all_requests(&self) -> impl Iterator<Item = &Request> {
         self.requests.iter().chain(&self.optional)
-    }
-}
-
-/// Why a plugin's run did not complete.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(tag = "kind", content = "message", rename_all = "snake_case")]
-pub enum PluginFailure {
-    /// `run` returned an error.
-    Returned(String),
-    /// Its code used more CPU than the scenario's `[limits] cpu`.
-    CpuBudget(String),
-    /// It tried to grow memory past `[limits] memory`.
-    MemoryLimit(String),
-    /// The operator interrupted the run.
-    Interrupted(String),
-    /// A host call outlived `[limits] host_call_timeout`.
-    HostCallTimeout(String),
-    /// It trapped (a panic, an unreachable, a failed host call).
-    Trapped(String),
-}
-
-impl std::fmt::Display for PluginFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PluginFailure::Returned(m) => write!(f, "the scenario failed: {m}"),
-            PluginFailure::CpuBudget(m) => write!(f, "the plugin was stopped: {m}"),
-            PluginFailure::MemoryLimit(m) => write!(f, "the plugin was stopped: {m}"),
-            PluginFailure::Interrupted(m) => write!(f, "{m}"),
-            PluginFailure::HostCallTimeout(m) => write!(f, "the plugin was stopped: {m}"),
-            PluginFailure::Trapped(m) => write!(f, "the plugin crashed: {m}"),
-        }
     }
 }
 

@@ -23,7 +23,7 @@ pub struct ImportArgs {
 }
 
 /// Reads every log into one result: one phase per run.
-pub fn import(logs: &[PathBuf], name: Option<String>) -> Result<result::ImportedResult> {
+pub fn import(logs: &[PathBuf], name: Option<String>) -> Result<crate::result::RunResult> {
     let mut phases = Vec::new();
     for log in logs {
         phases.extend(import_one(log)?);
@@ -39,7 +39,7 @@ pub fn import(logs: &[PathBuf], name: Option<String>) -> Result<result::Imported
 }
 
 /// One phase per run of `log`, in the log's order.
-fn import_one(log: &Path) -> Result<Vec<result::ImportedPhase>> {
+fn import_one(log: &Path) -> Result<Vec<crate::result::PhaseResult>> {
     let bytes = std::fs::read(log).with_context(|| format!("cannot read {}", log.display()))?;
     let text = String::from_utf8_lossy(&bytes);
     let runs = perf_test::parse(&text).with_context(|| format!("{}", log.display()))?;
@@ -52,8 +52,7 @@ fn import_one(log: &Path) -> Result<Vec<result::ImportedPhase>> {
 }
 
 /// `file, run N, lines A–B: final line`, or how many intervals a partial run has.
-fn run_line(phase: &result::ImportedPhase) -> String {
-    let imported = &phase.imported;
+fn run_line(imported: &crate::result::ImportedFigures) -> String {
     let end = match &imported.final_line {
         Some(line) => line.clone(),
         None => format!(
@@ -61,23 +60,22 @@ fn run_line(phase: &result::ImportedPhase) -> String {
             imported.intervals.len()
         ),
     };
-    format!(
-        "{}, run {}, lines {}–{}: {end}",
-        imported.file, imported.run, imported.lines.first, imported.lines.last
-    )
+    let run = imported
+        .run
+        .map(|n| format!(", run {n}"))
+        .unwrap_or_default();
+    let lines = imported
+        .lines
+        .map(|l| format!(", lines {}–{}", l.first, l.last))
+        .unwrap_or_default();
+    format!("{}{run}{lines}: {end}", imported.file)
 }
 
 pub fn run(args: ImportArgs) -> Result<()> {
     let imported = import(&args.logs, args.name)?;
-    let text = serde_json::to_string_pretty(&imported)?;
-    if let Some(parent) = args.json.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-    }
-    std::fs::write(&args.json, text)
-        .with_context(|| format!("cannot write {}", args.json.display()))?;
-    for phase in &imported.phases {
-        eprintln!("{}", run_line(phase));
+    crate::result::write_json(&args.json, &imported)?;
+    for imported in imported.phases.iter().filter_map(|p| p.imported.as_ref()) {
+        eprintln!("{}", run_line(imported));
     }
     eprintln!(
         "Imported {} run(s) from {} file(s) into {}",

@@ -36,7 +36,8 @@ pub struct FinalFigures {
 }
 
 /// The perf-test arguments, when the log holds the command line.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Command {
     pub line: String,
     pub topic: Option<String>,

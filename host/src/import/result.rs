@@ -1,117 +1,23 @@
-//! The `kscen.result/v1` document for imported perf-test output: the same fields as a kscen run
-//! where the tool measured them, absent where it did not, and the tool's own figures, exactly as
-//! printed, under `phases[].imported`.
+//! perf-test output as a `kscen.result/v1` result: the same fields as a kscen run where the tool
+//! measured them, absent where it did not, and the tool's own figures, exactly as printed, under
+//! `phases[].imported`.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Serialize;
-
-use super::perf_test::{Command, FinalFigures, FinalLine, Interval, Lines, PerfTestRun};
-use crate::report::result::SCHEMA;
+use super::perf_test::{FinalFigures, FinalLine, PerfTestRun};
+use crate::result::{
+    ImportedFigures, NotMeasured, Origin, Outcome, PhaseResult, RunResult, ScenarioMeta, Totals,
+    IMPORTED, SCHEMA,
+};
 
 pub const TOOL: &str = "kafka-producer-perf-test";
 
-#[derive(Debug, Clone, Serialize)]
-pub struct ImportedResult {
-    pub schema: &'static str,
-    pub kscen_version: &'static str,
-    /// present only in imported results; a result without `origin` is a `kscen run`
-    pub origin: Origin,
-    pub scenario: ImportedScenario,
-    pub outcome: Completed,
-    pub phases: Vec<ImportedPhase>,
-    pub totals: ImportedTotals,
-    /// what the result does not hold, and why
-    pub not_measured: Vec<NotMeasured>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Origin {
-    pub kind: &'static str,
-    pub tool: &'static str,
-    pub files: Vec<String>,
-    pub imported_at: chrono::DateTime<chrono::Utc>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ImportedScenario {
-    pub name: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Completed {
-    pub status: &'static str,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ImportedPhase {
-    pub name: String,
-    /// absent when the log does not hold the command; null when it ran with `--throughput -1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub target_rate: Option<Option<f64>>,
-    /// these three come from the final line: absent for a partial run
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub achieved_rate: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mb_per_s: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sent: Option<u64>,
-    /// with `--print-metrics` only: sent − `record-error-total`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub acked: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub failed: Option<u64>,
-    pub imported: ImportedFigures,
-}
-
-/// The tool's figures, exactly as printed.
-#[derive(Debug, Clone, Serialize)]
-pub struct ImportedFigures {
-    pub tool: &'static str,
-    pub file: String,
-    /// the run's number among the runs of `file`, from 1
-    pub run: usize,
-    /// the lines of `file` this run was read from
-    pub lines: Lines,
-    /// the log holds no final line for this run: its periodic lines only, no final figures
-    pub partial: bool,
-    /// what the latencies measure: perf-test's send() → callback, i.e. kscen's service latency
-    pub latency: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub final_line: Option<String>,
-    #[serde(flatten)]
-    pub figures: Option<FinalFigures>,
-    /// records ÷ records/sec: the run's duration as perf-test timed it
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub elapsed_s: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub command: Option<Command>,
-    pub intervals: Vec<Interval>,
-    pub producer_metrics: BTreeMap<String, String>,
-    pub warnings: Vec<String>,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ImportedTotals {
-    /// absent when a run is partial: its count is unknown
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sent: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub acked: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub failed: Option<u64>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct NotMeasured {
-    pub field: &'static str,
-    pub reason: &'static str,
-}
-
 /// Everything an imported result leaves out, stated once; `partial`: some run has no final line.
 pub fn not_measured(partial: bool) -> Vec<NotMeasured> {
-    let entry = |field, reason| NotMeasured { field, reason };
+    let entry = |field: &str, reason: &str| NotMeasured {
+        field: field.into(),
+        reason: reason.into(),
+    };
     let mut entries = vec![
         entry(
             "phases[].corrected_us",
@@ -156,7 +62,7 @@ pub fn not_measured(partial: bool) -> Vec<NotMeasured> {
 
 /// Run `number` of the `runs_in_file` runs of `file` as a phase: named after the file, with
 /// `#number` when the file holds several, so a file with one run keeps the name it always had.
-pub fn phase(file: &Path, number: usize, runs_in_file: usize, run: PerfTestRun) -> ImportedPhase {
+pub fn phase(file: &Path, number: usize, runs_in_file: usize, run: PerfTestRun) -> PhaseResult {
     let stem = file
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -183,8 +89,10 @@ pub fn phase(file: &Path, number: usize, runs_in_file: usize, run: PerfTestRun) 
         .map(|FinalLine { line, figures }| (line, figures))
         .unzip();
     let sent = figures.as_ref().map(|f| f.records);
-    ImportedPhase {
+    PhaseResult {
         name,
+        start_s: None,
+        end_s: None,
         target_rate,
         achieved_rate: figures.as_ref().map(|f| f.records_per_s),
         mb_per_s: figures.as_ref().map(|f| f.mb_per_s),
@@ -193,13 +101,20 @@ pub fn phase(file: &Path, number: usize, runs_in_file: usize, run: PerfTestRun) 
             .zip(failed)
             .map(|(sent, failed)| sent.saturating_sub(failed)),
         failed,
-        imported: ImportedFigures {
-            tool: TOOL,
+        bytes: None,
+        queue_full: None,
+        schedule_lag_us: None,
+        service_us: None,
+        corrected_us: None,
+        replicated_us: None,
+        custom_histograms: Default::default(),
+        imported: Some(ImportedFigures {
+            tool: TOOL.into(),
             file: file.display().to_string(),
-            run: number,
-            lines: run.lines,
+            run: Some(number),
+            lines: Some(run.lines),
             partial,
-            latency: "service",
+            latency: "service".into(),
             final_line,
             elapsed_s: figures.as_ref().map(elapsed_s),
             figures,
@@ -207,11 +122,11 @@ pub fn phase(file: &Path, number: usize, runs_in_file: usize, run: PerfTestRun) 
             intervals: run.intervals,
             producer_metrics: run.metrics,
             warnings: run.warnings,
-        },
+        }),
     }
 }
 
-/// See [`ImportedFigures::elapsed_s`].
+/// records ÷ records/sec: the run's duration as perf-test timed it.
 fn elapsed_s(figures: &FinalFigures) -> f64 {
     if figures.records_per_s > 0.0 {
         figures.records as f64 / figures.records_per_s
@@ -220,28 +135,50 @@ fn elapsed_s(figures: &FinalFigures) -> f64 {
     }
 }
 
-pub fn result(name: String, files: Vec<String>, phases: Vec<ImportedPhase>) -> ImportedResult {
-    let any_partial = phases.iter().any(|p| p.imported.partial);
-    let totals = ImportedTotals {
-        sent: phases.iter().map(|p| p.sent).sum(),
-        acked: phases.iter().map(|p| p.acked).sum(),
-        failed: phases.iter().map(|p| p.failed).sum(),
-    };
-    ImportedResult {
-        schema: SCHEMA,
-        kscen_version: env!("CARGO_PKG_VERSION"),
-        origin: Origin {
-            kind: "imported",
-            tool: TOOL,
+pub fn result(name: String, files: Vec<String>, phases: Vec<PhaseResult>) -> RunResult {
+    let any_partial = phases
+        .iter()
+        .any(|p| p.imported.as_ref().is_some_and(|i| i.partial));
+    let totals = Totals::of(&phases);
+    RunResult {
+        schema: SCHEMA.into(),
+        kscen_version: Some(env!("CARGO_PKG_VERSION").into()),
+        origin: Some(Origin {
+            kind: IMPORTED.into(),
+            tool: Some(TOOL.into()),
             files,
-            imported_at: chrono::Utc::now(),
+            imported_at: Some(chrono::Utc::now()),
+        }),
+        scenario: ScenarioMeta {
+            name,
+            file: None,
+            plugin: None,
+            params: None,
+            limits: None,
         },
-        scenario: ImportedScenario { name },
-        outcome: Completed {
-            status: "completed",
-        },
+        environment: None,
+        started_at: None,
+        ended_at: None,
+        duration_s: None,
+        outcome: Outcome::Completed,
+        producer_properties: Vec::new(),
+        producer_settings: Default::default(),
         phases,
         totals,
+        timeline: Vec::new(),
+        events: Vec::new(),
+        custom_histograms: Default::default(),
+        figures: Default::default(),
+        thresholds: Vec::new(),
+        replication: Vec::new(),
+        mirror: None,
+        consumer_properties: Vec::new(),
+        consumer_settings: Default::default(),
+        consumers: Vec::new(),
+        groups: Default::default(),
+        alerts: None,
+        mm2_metrics: None,
         not_measured: not_measured(any_partial),
+        incomplete: None,
     }
 }

@@ -37,7 +37,7 @@ pub struct RunMetrics {
 }
 
 /// A named result the plugin reports (a recovery time, a lag peak, a count).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Figure {
     pub value: f64,
     pub unit: String,

@@ -3,12 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TimelinePoint {
     /// seconds since the run started
     pub t_s: f64,
+    #[serde(default)]
     pub phase: Option<String>,
     pub sent: u64,
     pub acked: u64,
@@ -23,15 +24,18 @@ pub struct TimelinePoint {
     pub backlog: u64,
     /// with replication tracking: records acknowledged on the source and not yet seen on the
     /// target, and the age of the oldest of them (ms)
+    #[serde(default)]
     pub replication_lag_records: Option<u64>,
+    #[serde(default)]
     pub replication_lag_ms: Option<u64>,
     /// with consume jobs: records and MiB they took over the second, all jobs together
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consumed_per_s: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consumed_mb_per_s: Option<f64>,
     /// each consumer group's lag (end − committed offsets), as its consume jobs last sampled it
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub group_lag: BTreeMap<String, i64>,
+    #[serde(default)]
     pub gauges: BTreeMap<String, f64>,
 }

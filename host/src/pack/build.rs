@@ -14,7 +14,8 @@ use super::manifest::{
 use super::minisign::SecretKey;
 use super::verify::trusted_comment;
 use crate::bindings::WitVersion;
-use crate::config::scenario::{Limits, ScenarioFile};
+use crate::config::scenario::ScenarioFile;
+use crate::engine::limits::Limits;
 use crate::engine::Host;
 use crate::plugin_path;
 

@@ -6,7 +6,7 @@ use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::bindings::WitVersion;
-use crate::config::scenario::Limits;
+use crate::engine::limits::Limits;
 use crate::policy::Request;
 
 /// The manifest's file name inside a pack and in an installed pack's folder.

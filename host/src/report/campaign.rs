@@ -8,8 +8,8 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use super::matrix::{Matrix, Recommendation};
-use super::model::LoadedResult;
 use crate::campaign::ledger::{Ledger, StepVerdict};
+use crate::result::LoadedResult;
 
 pub struct CampaignReport<'a> {
     pub folder: PathBuf,

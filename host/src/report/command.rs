@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use super::campaign::CampaignReport;
-use super::{csv, html, markdown, model};
+use super::{csv, html, markdown};
 use crate::campaign::ledger::{Ledger, FILE};
 
 #[derive(Debug, clap::Args)]
@@ -123,7 +123,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
     let runs = given
         .files
         .iter()
-        .map(|path| model::load(path))
+        .map(|path| crate::result::load(path))
         .collect::<Result<Vec<_>>>()?;
     for run in &runs {
         if let Some(label) = run.result.incomplete_label() {

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 
-use super::model::{self, HistogramDoc, LoadedResult, PhaseDoc};
+use crate::result::{HistogramResult, LoadedResult, PhaseResult};
 
 #[derive(Debug, clap::Args)]
 pub struct CompareArgs {
@@ -36,7 +36,7 @@ pub struct CompareArgs {
 
 pub fn run(args: CompareArgs) -> Result<()> {
     let load = |paths: &[PathBuf]| -> Result<Vec<LoadedResult>> {
-        paths.iter().map(|p| model::load(p)).collect()
+        paths.iter().map(|p| crate::result::load(p)).collect()
     };
     let (baseline, candidate) = (load(&args.baseline)?, load(&args.candidate)?);
     let comparison = compare(
@@ -148,7 +148,7 @@ pub struct Comparison {
 struct Side<'a> {
     values: Vec<f64>,
     /// the histogram each value was read from, for a one-run side
-    histograms: Vec<&'a HistogramDoc>,
+    histograms: Vec<&'a HistogramResult>,
 }
 
 pub fn compare(baseline: &[&LoadedResult], candidate: &[&LoadedResult]) -> Result<Comparison> {
@@ -184,11 +184,12 @@ pub fn compare(baseline: &[&LoadedResult], candidate: &[&LoadedResult]) -> Resul
         } else {
             format!("[{base_phase} / {cand_phase}]")
         };
-        let scalar = |runs: &[&LoadedResult], phase: &str, read: fn(&PhaseDoc) -> Option<f64>| {
-            runs.iter()
-                .map(|r| phase_of(r, phase).and_then(read))
-                .collect::<Option<Vec<f64>>>()
-        };
+        let scalar =
+            |runs: &[&LoadedResult], phase: &str, read: fn(&PhaseResult) -> Option<f64>| {
+                runs.iter()
+                    .map(|r| phase_of(r, phase).and_then(read))
+                    .collect::<Option<Vec<f64>>>()
+            };
         // A higher achieved rate is better only against the same target: asked for more, a run
         // sends more, and that is no improvement.
         let targets = baseline
@@ -202,9 +203,9 @@ pub fn compare(baseline: &[&LoadedResult], candidate: &[&LoadedResult]) -> Resul
             (
                 "achieved_rate",
                 "records/s",
-                (|p: &PhaseDoc| p.achieved_rate) as fn(&PhaseDoc) -> Option<f64>,
+                (|p: &PhaseResult| p.achieved_rate) as fn(&PhaseResult) -> Option<f64>,
             ),
-            ("mb_per_s", "MiB/s", |p: &PhaseDoc| p.mb_per_s),
+            ("mb_per_s", "MiB/s", |p: &PhaseResult| p.mb_per_s),
         ] {
             if let (Some(b), Some(c)) = (
                 scalar(baseline, &base_phase, read),
@@ -223,10 +224,11 @@ pub fn compare(baseline: &[&LoadedResult], candidate: &[&LoadedResult]) -> Resul
         for (histogram, read) in [
             (
                 "corrected",
-                (|p: &PhaseDoc| p.corrected_us.as_ref()) as fn(&PhaseDoc) -> Option<&HistogramDoc>,
+                (|p: &PhaseResult| p.corrected_us.as_ref())
+                    as fn(&PhaseResult) -> Option<&HistogramResult>,
             ),
-            ("service", |p: &PhaseDoc| p.service_us.as_ref()),
-            ("replicated", |p: &PhaseDoc| p.replicated_us.as_ref()),
+            ("service", |p: &PhaseResult| p.service_us.as_ref()),
+            ("replicated", |p: &PhaseResult| p.replicated_us.as_ref()),
         ] {
             let (Some(b), Some(c)) = (
                 histograms(baseline, &base_phase, read),
@@ -237,8 +239,8 @@ pub fn compare(baseline: &[&LoadedResult], candidate: &[&LoadedResult]) -> Resul
             for (statistic, quantile) in
                 [("p50", 0.5), ("p99", 0.99), ("p999", 0.999), ("max", 1.0)]
             {
-                let read_ms = |h: &HistogramDoc| statistic_us(h, statistic) as f64 / 1000.0;
-                let values = |hs: &[&HistogramDoc]| hs.iter().map(|h| read_ms(h)).collect();
+                let read_ms = |h: &HistogramResult| statistic_us(h, statistic) as f64 / 1000.0;
+                let values = |hs: &[&HistogramResult]| hs.iter().map(|h| read_ms(h)).collect();
                 rows.push(row(
                     format!("{label} {histogram}.{statistic}"),
                     "ms",
@@ -308,10 +310,14 @@ fn partial_runs(side: &str, runs: &[&LoadedResult]) -> Vec<String> {
 fn histograms<'a>(
     runs: &[&'a LoadedResult],
     phase: &str,
-    read: fn(&PhaseDoc) -> Option<&HistogramDoc>,
-) -> Option<Vec<&'a HistogramDoc>> {
+    read: fn(&PhaseResult) -> Option<&HistogramResult>,
+) -> Option<Vec<&'a HistogramResult>> {
     runs.iter()
-        .map(|r| phase_of(r, phase).and_then(read).filter(|h| h.count > 0))
+        .map(|r| {
+            phase_of(r, phase)
+                .and_then(read)
+                .filter(|h| h.summary.count > 0)
+        })
         .collect()
 }
 
@@ -356,16 +362,16 @@ fn with_records(run: &LoadedResult) -> Vec<String> {
         .collect()
 }
 
-fn phase_of<'a>(run: &'a LoadedResult, name: &str) -> Option<&'a PhaseDoc> {
+fn phase_of<'a>(run: &'a LoadedResult, name: &str) -> Option<&'a PhaseResult> {
     run.result.phases.iter().find(|p| p.name == name)
 }
 
-fn statistic_us(h: &HistogramDoc, statistic: &str) -> u64 {
+fn statistic_us(h: &HistogramResult, statistic: &str) -> u64 {
     match statistic {
-        "p50" => h.p50,
-        "p99" => h.p99,
-        "p999" => h.p999,
-        _ => h.max,
+        "p50" => h.summary.p50,
+        "p99" => h.summary.p99,
+        "p999" => h.summary.p999,
+        _ => h.summary.max,
     }
 }
 
@@ -455,8 +461,8 @@ fn noise(baseline: &Side, candidate: &Side, quantile: Option<f64>) -> Noise {
 /// The distribution-free 95 % interval of quantile `q` of a run's histogram, in ms: the rank
 /// bounds `n·q ± 1.96·√(n·q·(1−q))` read as quantiles from the histogram itself, or, in a result
 /// without it (imported), each at the nearest recorded percentile on its side.
-fn quantile_interval_ms(h: &HistogramDoc, q: f64) -> (f64, f64) {
-    let n = h.count as f64;
+fn quantile_interval_ms(h: &HistogramResult, q: f64) -> (f64, f64) {
+    let n = h.summary.count as f64;
     let spread = 1.96 * (n * q * (1.0 - q)).sqrt();
     let (lo_q, hi_q) = (
         ((n * q - spread) / n).max(0.0),
@@ -467,23 +473,23 @@ fn quantile_interval_ms(h: &HistogramDoc, q: f64) -> (f64, f64) {
         return (ms(lo_q), ms(hi_q));
     }
     let recorded = [
-        (0.0, h.min),
-        (0.5, h.p50),
-        (0.95, h.p95),
-        (0.99, h.p99),
-        (0.999, h.p999),
-        (1.0, h.max),
+        (0.0, h.summary.min),
+        (0.5, h.summary.p50),
+        (0.95, h.summary.p95),
+        (0.99, h.summary.p99),
+        (0.999, h.summary.p999),
+        (1.0, h.summary.max),
     ];
     // Only the recorded percentiles are known: the bound at or below lo_q, at or above hi_q.
     let below = recorded
         .iter()
         .rev()
         .find(|(p, _)| *p <= lo_q)
-        .map_or(h.min, |(_, v)| *v);
+        .map_or(h.summary.min, |(_, v)| *v);
     let above = recorded
         .iter()
         .find(|(p, _)| *p >= hi_q)
-        .map_or(h.max, |(_, v)| *v);
+        .map_or(h.summary.max, |(_, v)| *v);
     // The bounds may not cross the point estimate they surround.
     let at = recorded
         .iter()
@@ -730,7 +736,7 @@ pub(super) mod tests {
     #[test]
     fn a_partial_imported_run_is_left_out_and_said_so() {
         let mut imported = run(30, 50_000, 1000.0, 0.0);
-        let partial: PhaseDoc = serde_json::from_value(serde_json::json!({
+        let partial: PhaseResult = serde_json::from_value(serde_json::json!({
             "name": "perf-test #2",
             "imported": {"file": "perf.log", "partial": true, "intervals": []},
         }))

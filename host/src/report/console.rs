@@ -7,10 +7,10 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::live_consumers::{ConsumeSnapshot, LiveConsumers};
-use super::result::{HistogramResult, JobConsumption, JobReplication, PhaseResult};
 use crate::metrics::histogram::{new_latency_histogram, LatencySummary};
 use crate::metrics::timeline::TimelinePoint;
 use crate::metrics::unit::Unit;
+use crate::result::{HistogramResult, JobConsumption, JobReplication, PhaseResult};
 
 /// The periodic line of kafka-producer-perf-test, character for character.
 pub fn perf_test_line(records: u64, seconds: f64, bytes: u64, avg_ms: f64, max_ms: f64) -> String {
@@ -21,12 +21,12 @@ pub fn perf_test_line(records: u64, seconds: f64, bytes: u64, avg_ms: f64, max_m
 
 /// The final line of kafka-producer-perf-test (service latency, as it measures it).
 pub fn perf_test_final_line(phases: &[PhaseResult]) -> Option<String> {
-    let with_data: Vec<&PhaseResult> = phases.iter().filter(|p| p.acked > 0).collect();
+    let with_data: Vec<&PhaseResult> = phases.iter().filter(|p| p.acked.unwrap_or(0) > 0).collect();
     let first = with_data
         .iter()
-        .map(|p| p.start_s)
+        .filter_map(|p| p.start_s)
         .fold(f64::INFINITY, f64::min);
-    let last = with_data.iter().map(|p| p.end_s).fold(0.0, f64::max);
+    let last = with_data.iter().filter_map(|p| p.end_s).fold(0.0, f64::max);
     let seconds = last - first;
     if with_data.is_empty() || seconds <= 0.0 {
         return None;
@@ -35,10 +35,10 @@ pub fn perf_test_final_line(phases: &[PhaseResult]) -> Option<String> {
     let mut records = 0;
     let mut bytes = 0;
     for phase in &with_data {
-        let decoded = crate::metrics::histogram::decode(&phase.service_us.hdr)?;
-        service.add(&decoded).ok()?;
-        records += phase.acked;
-        bytes += phase.bytes;
+        let hdr = phase.service_us.as_ref()?.hdr.as_ref()?;
+        service.add(&crate::metrics::histogram::decode(hdr)?).ok()?;
+        records += phase.acked?;
+        bytes += phase.bytes?;
     }
     let ms = |q: f64| service.value_at_quantile(q) / 1000;
     Some(format!(
@@ -73,16 +73,18 @@ pub fn summary_table(phases: &[PhaseResult]) -> String {
     for phase in phases {
         let target = phase
             .target_rate
+            .flatten()
             .map_or("max".to_string(), |r| format!("{r:.1}"));
-        let c = &phase.corrected_us.summary;
+        let summary = |h: &Option<HistogramResult>| h.as_ref().map(|h| h.summary);
+        let c = summary(&phase.corrected_us).unwrap_or_default();
         out.push_str(&format!(
             "{:<22} {:>10} {:>10.1} {:>8.2} {:>10} {:>7}  {:>44}  {:>10.1}\n",
             truncate(&phase.name, 22),
             target,
-            phase.achieved_rate,
-            phase.mb_per_s,
-            phase.acked,
-            phase.failed,
+            phase.achieved_rate.unwrap_or_default(),
+            phase.mb_per_s.unwrap_or_default(),
+            phase.acked.unwrap_or_default(),
+            phase.failed.unwrap_or_default(),
             format!(
                 "{:.1} / {:.1} / {:.1} / {:.1} / {:.1}",
                 ms(c.p50),
@@ -91,7 +93,7 @@ pub fn summary_table(phases: &[PhaseResult]) -> String {
                 ms(c.p999),
                 ms(c.max)
             ),
-            ms(phase.service_us.summary.p99),
+            ms(summary(&phase.service_us).unwrap_or_default().p99),
         ));
     }
     if phases.iter().any(|p| p.replicated_us.is_some()) {
@@ -181,8 +183,8 @@ pub fn figure_lines(figures: &BTreeMap<String, crate::metrics::Figure>) -> Strin
 }
 
 /// Each threshold with its verdict and, when it failed, by how much.
-pub fn threshold_lines(results: &[crate::thresholds::ThresholdResult]) -> String {
-    use crate::thresholds::Verdict;
+pub fn threshold_lines(results: &[crate::result::ThresholdResult]) -> String {
+    use crate::result::Verdict;
     if results.is_empty() {
         return String::new();
     }

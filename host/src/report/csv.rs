@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::model::{LoadedResult, ResultDoc};
 use super::rows::{rows, PhaseRow};
+use crate::result::{LoadedResult, RunResult};
 
 pub const RAMP_UP_HEADER: &str =
     "palier,throughput_target,throughput_actual,latency_avg,latency_p99,records_sent";
@@ -27,7 +27,7 @@ pub enum Layout {
 }
 
 impl Layout {
-    pub fn of(result: &ResultDoc) -> Option<Layout> {
+    pub fn of(result: &RunResult) -> Option<Layout> {
         match result.plugin_name()? {
             "ramp-up" => Some(Layout::RampUp),
             "size-sweep" => Some(Layout::Sizes),
@@ -67,14 +67,14 @@ fn number(value: Option<f64>) -> String {
 }
 
 /// Phases that carried load (the seed scripts write one line per step that ran).
-fn loaded_rows(result: &ResultDoc) -> Vec<PhaseRow> {
+fn loaded_rows(result: &RunResult) -> Vec<PhaseRow> {
     rows(result)
         .into_iter()
         .filter(|r| r.phase != "(no phase)" && r.numbers.records.unwrap_or(0) > 0)
         .collect()
 }
 
-pub fn ramp_up(result: &ResultDoc) -> String {
+pub fn ramp_up(result: &RunResult) -> String {
     let mut out = format!("{RAMP_UP_HEADER}\n");
     for (index, row) in loaded_rows(result).iter().enumerate() {
         let n = &row.numbers;
@@ -95,7 +95,7 @@ pub fn ramp_up(result: &ResultDoc) -> String {
     out
 }
 
-pub fn sizes(result: &ResultDoc) -> String {
+pub fn sizes(result: &RunResult) -> String {
     let mut out = format!("{SIZES_HEADER}\n");
     for row in loaded_rows(result) {
         let n = &row.numbers;

@@ -7,11 +7,11 @@ use pulldown_cmark::{Event, Options, Parser};
 use serde_json::{json, Value};
 
 use super::campaign::CampaignReport;
-use super::model::{LoadedResult, ResultDoc};
 use super::rows::{
     consumer_rows, group_rows, histogram_rows, rows, CONSUMER_COLUMNS, GROUP_COLUMNS,
 };
 use super::verdict::{threshold_line, RunVerdict};
+use crate::result::{LoadedResult, RunResult};
 
 const UPLOT_JS: &str = include_str!("../../assets/uPlot.iife.min.js");
 const UPLOT_CSS: &str = include_str!("../../assets/uPlot.min.css");
@@ -128,11 +128,7 @@ fn run_section(index: usize, run: &LoadedResult) -> String {
         out.push_str("<table><tr><th>threshold</th><th>scope</th><th>verdict</th><th>measured</th><th>limit</th><th>by how much</th></tr>\n");
         for threshold in &result.thresholds {
             let line = threshold_line(threshold);
-            let class = if threshold.verdict == "passed" {
-                "pass"
-            } else {
-                "fail"
-            };
+            let class = if threshold.passed() { "pass" } else { "fail" };
             out.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td><td class=\"{class}\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
                 escape(&threshold.threshold),
@@ -154,7 +150,7 @@ fn run_section(index: usize, run: &LoadedResult) -> String {
 }
 
 /// The plugin's own histograms, run-wide and per phase.
-fn custom_histograms(result: &ResultDoc) -> String {
+fn custom_histograms(result: &RunResult) -> String {
     let table = histogram_rows(result);
     if table.is_empty() {
         return String::new();
@@ -182,7 +178,7 @@ fn custom_histograms(result: &ResultDoc) -> String {
 }
 
 /// The consume jobs and each group's verdict, as the Markdown report has them.
-fn consumer_groups(result: &ResultDoc) -> String {
+fn consumer_groups(result: &RunResult) -> String {
     if result.consumers.is_empty() {
         return String::new();
     }
@@ -222,7 +218,7 @@ fn cell_html(cell: &super::rows::Cell) -> String {
 }
 
 /// What the page's script draws for one run: columns, phases and events.
-fn chart_data(result: &ResultDoc) -> Value {
+fn chart_data(result: &RunResult) -> Value {
     let timeline = (!result.timeline.is_empty()).then(|| {
         let t = &result.timeline;
         let target: Vec<Option<f64>> = t

@@ -6,12 +6,13 @@ use std::fmt::Write as _;
 
 use super::campaign::CampaignReport;
 use super::mermaid;
-use super::model::{LoadedResult, ResultDoc, ThresholdDoc};
 use super::rows::{
     consumer_rows, group_rows, histogram_rows, imported_source, rows, Cell, PhaseRow,
     CONSUMER_COLUMNS, GROUP_COLUMNS,
 };
 use super::verdict::{threshold_line, RunVerdict};
+use crate::config::client_props::PropertyNote;
+use crate::result::{LoadedResult, RunResult, ThresholdResult, Verdict};
 
 /// Producer metrics worth quoting from `--print-metrics` (the rest stays in the JSON).
 const KEY_PRODUCER_METRICS: &[&str] = &[
@@ -59,7 +60,7 @@ pub fn render(runs: &[LoadedResult], campaigns: &[CampaignReport]) -> String {
     out
 }
 
-fn origin(result: &ResultDoc) -> String {
+fn origin(result: &RunResult) -> String {
     match &result.origin {
         Some(origin) if origin.kind == "imported" => format!(
             "imported ({})",
@@ -178,7 +179,7 @@ fn run_section(out: &mut String, number: usize, run: &LoadedResult) {
     }
 }
 
-fn parameters(out: &mut String, number: usize, result: &ResultDoc) {
+fn parameters(out: &mut String, number: usize, result: &RunResult) {
     let _ = writeln!(out, "### {number}.1 Run and exact parameters\n");
     if let Some(origin) = result.origin.as_ref().filter(|o| o.kind == "imported") {
         let _ = writeln!(
@@ -218,7 +219,10 @@ fn parameters(out: &mut String, number: usize, result: &ResultDoc) {
             format!(
                 "{} (sha256 `{}`)",
                 plugin.name,
-                plugin.sha256.as_deref().unwrap_or("*not measured*")
+                plugin
+                    .loaded
+                    .as_ref()
+                    .map_or("*not measured*", |l| l.sha256.as_str())
             ),
         ));
     }
@@ -227,11 +231,7 @@ fn parameters(out: &mut String, number: usize, result: &ResultDoc) {
     }
     facts.push((
         "started / ended",
-        format!(
-            "{} / {}",
-            result.started_at.as_deref().unwrap_or("*not measured*"),
-            result.ended_at.as_deref().unwrap_or("*not measured*")
-        ),
+        format!("{} / {}", time(result.started_at), time(result.ended_at)),
     ));
     facts.push((
         "duration",
@@ -268,22 +268,25 @@ fn parameters(out: &mut String, number: usize, result: &ResultDoc) {
     }
 }
 
-fn outcome(result: &ResultDoc) -> String {
+/// As the result file writes it.
+fn time(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    at.map_or("*not measured*".into(), |at| {
+        at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    })
+}
+
+fn outcome(result: &RunResult) -> String {
     if let Some(label) = result.incomplete_label() {
         return label;
     }
-    match &result.outcome.failure {
-        Some(failure) => format!(
-            "{} ({}: {})",
-            result.outcome.status,
-            failure.kind,
-            failure.message.as_deref().unwrap_or("")
-        ),
-        None => result.outcome.status.clone(),
+    let status = result.outcome.status();
+    match result.outcome.failure() {
+        Some(failure) => format!("{status} ({}: {})", failure.kind(), failure.message()),
+        None => status.to_string(),
     }
 }
 
-fn monitoring(out: &mut String, number: usize, result: &ResultDoc) {
+fn monitoring(out: &mut String, number: usize, result: &RunResult) {
     let _ = writeln!(out, "### {number}.2 Monitoring during the run\n");
     if result.is_imported() {
         for phase in &result.phases {
@@ -397,7 +400,7 @@ fn monitoring(out: &mut String, number: usize, result: &ResultDoc) {
     out.push('\n');
 }
 
-fn test_plan(out: &mut String, number: usize, result: &ResultDoc) {
+fn test_plan(out: &mut String, number: usize, result: &RunResult) {
     let _ = writeln!(out, "### {number}.3 Test plan: steps as run\n");
     let _ = writeln!(
         out,
@@ -466,7 +469,7 @@ fn results_table(out: &mut String, number: usize, table: &[PhaseRow]) {
 }
 
 /// The plugin's own histograms, under the results they belong with.
-fn custom_histograms(out: &mut String, result: &ResultDoc) {
+fn custom_histograms(out: &mut String, result: &RunResult) {
     let table = histogram_rows(result);
     if table.is_empty() {
         return;
@@ -497,7 +500,7 @@ fn custom_histograms(out: &mut String, result: &ResultDoc) {
     out.push('\n');
 }
 
-fn thresholds(out: &mut String, number: usize, result: &ResultDoc) {
+fn thresholds(out: &mut String, number: usize, result: &RunResult) {
     let _ = writeln!(out, "### {number}.5 Thresholds\n");
     if result.thresholds.is_empty() {
         let _ = writeln!(out, "No threshold was evaluated for this run.\n");
@@ -523,7 +526,7 @@ fn thresholds(out: &mut String, number: usize, result: &ResultDoc) {
     out.push('\n');
 }
 
-fn replication(out: &mut String, number: usize, result: &ResultDoc) {
+fn replication(out: &mut String, number: usize, result: &RunResult) {
     let _ = writeln!(out, "### {number}.6 Replication\n");
     if result.replication.is_empty() {
         let _ = writeln!(
@@ -544,12 +547,12 @@ fn replication(out: &mut String, number: usize, result: &ResultDoc) {
             cell(&job.remote_topic),
             cell(&job.target_cluster),
             job.acked,
-            job.replicated,
-            job.lost,
-            job.duplicates,
-            job.out_of_order,
-            job.lag_records,
-            job.lag_ms
+            job.verdict.replicated,
+            job.verdict.lost,
+            job.verdict.duplicates,
+            job.verdict.out_of_order,
+            job.verdict.lag_records,
+            job.verdict.lag_ms
         );
     }
     out.push('\n');
@@ -557,7 +560,7 @@ fn replication(out: &mut String, number: usize, result: &ResultDoc) {
 
 /// The deployment's alerts the run watched, under Thresholds: what the team's own alert rules
 /// said while it ran.
-fn alerts(out: &mut String, result: &ResultDoc) {
+fn alerts(out: &mut String, result: &RunResult) {
     let Some(alerts) = &result.alerts else {
         return;
     };
@@ -608,7 +611,7 @@ fn alerts(out: &mut String, result: &ResultDoc) {
 }
 
 /// MirrorMaker 2's own figures, under Replication, and its replication latency beside kscen's.
-fn mm2_metrics(out: &mut String, result: &ResultDoc) {
+fn mm2_metrics(out: &mut String, result: &RunResult) {
     let Some(mm2) = &result.mm2_metrics else {
         return;
     };
@@ -666,7 +669,7 @@ fn mm2_metrics(out: &mut String, result: &ResultDoc) {
 
 /// The run's consume jobs and each group's verdict on its stamped records, under Replication:
 /// what an application reading through the mirror got.
-fn consumer_groups(out: &mut String, result: &ResultDoc) {
+fn consumer_groups(out: &mut String, result: &RunResult) {
     if result.consumers.is_empty() {
         return;
     }
@@ -698,7 +701,7 @@ fn consumer_groups(out: &mut String, result: &ResultDoc) {
     }
 }
 
-fn observed(out: &mut String, number: usize, result: &ResultDoc, table: &[PhaseRow]) {
+fn observed(out: &mut String, number: usize, result: &RunResult, table: &[PhaseRow]) {
     let _ = writeln!(out, "### {number}.7 Observed\n");
     for row in table {
         let mut facts = Vec::new();
@@ -768,7 +771,7 @@ fn observed(out: &mut String, number: usize, result: &ResultDoc, table: &[PhaseR
 }
 
 /// What a reader must know went wrong or looks doubtful, from the result alone.
-fn risks(result: &ResultDoc) -> Vec<String> {
+fn risks(result: &RunResult) -> Vec<String> {
     let name = &result.scenario.name;
     let mut risks = Vec::new();
     if let Some(label) = result.incomplete_label() {
@@ -776,15 +779,16 @@ fn risks(result: &ResultDoc) -> Vec<String> {
             "{name}: {label}; every figure covers the run up to then only, and no threshold is evaluated"
         ));
     }
-    if let Some(failure) = &result.outcome.failure {
+    if let Some(failure) = result.outcome.failure() {
         risks.push(format!(
             "{name}: the run ended with `{}`: {}",
-            failure.kind,
-            failure.message.as_deref().unwrap_or("")
+            failure.kind(),
+            failure.message()
         ));
     }
     // A snapshot's thresholds are not evaluated: the incomplete run is the one risk they share.
-    let judged = |t: &&ThresholdDoc| t.verdict != "passed" && t.verdict != "not_evaluated";
+    let judged =
+        |t: &&ThresholdResult| !matches!(t.verdict, Verdict::Passed | Verdict::NotEvaluated);
     for threshold in result.thresholds.iter().filter(judged) {
         let line = threshold_line(threshold);
         risks.push(format!(
@@ -822,10 +826,10 @@ fn risks(result: &ResultDoc) -> Vec<String> {
             }
         }
     }
-    for job in result.replication.iter().filter(|j| j.lost > 0) {
+    for job in result.replication.iter().filter(|j| j.verdict.lost > 0) {
         risks.push(format!(
             "{name}: {} record(s) lost between {} and {}",
-            job.lost, job.topic, job.remote_topic
+            job.verdict.lost, job.topic, job.remote_topic
         ));
     }
     for alert in result.alerts.iter().flat_map(|a| a.fired(None)) {
@@ -853,7 +857,7 @@ fn risks(result: &ResultDoc) -> Vec<String> {
         }
     }
     for note in &result.producer_properties {
-        if note.get("action").and_then(|a| a.as_str()) == Some("not_applied") {
+        if matches!(note, PropertyNote::NotApplied { .. }) {
             risks.push(format!("{name}: producer property not applied: `{note}`"));
         }
     }
@@ -978,7 +982,7 @@ mod tests {
 
     #[test]
     fn a_group_that_missed_records_is_one_risk() {
-        let result: ResultDoc = serde_json::from_value(serde_json::json!({
+        let result: RunResult = serde_json::from_value(serde_json::json!({
             "schema": "kscen.result/v1",
             "scenario": {"name": "dr"},
             "outcome": {"status": "completed"},
@@ -996,7 +1000,7 @@ mod tests {
 
     #[test]
     fn alerts_are_tabled_from_the_fault_and_a_fired_one_is_a_risk() {
-        let result: ResultDoc = serde_json::from_value(serde_json::json!({
+        let result: RunResult = serde_json::from_value(serde_json::json!({
             "schema": "kscen.result/v1",
             "scenario": {"name": "5.4"},
             "outcome": {"status": "completed"},
@@ -1028,7 +1032,7 @@ mod tests {
 
     #[test]
     fn mm2_figures_are_set_beside_kscens() {
-        let result: ResultDoc = serde_json::from_value(serde_json::json!({
+        let result: RunResult = serde_json::from_value(serde_json::json!({
             "schema": "kscen.result/v1",
             "scenario": {"name": "5.4"},
             "outcome": {"status": "completed"},

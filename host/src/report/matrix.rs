@@ -9,8 +9,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::compare::{compare, Comparison, Row, Shift};
-use super::model::LoadedResult;
 use crate::campaign::ledger::{Ledger, StepVerdict};
+use crate::result::LoadedResult;
 
 /// One combination of settings and its runs.
 pub struct Cell<'a> {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::model::{LoadedResult, ResultDoc};
+use crate::result::{LoadedResult, RunResult};
 
 /// Text inside a quoted Mermaid label: quotes and `#` as entity codes, no line breaks.
 fn label(text: &str) -> String {
@@ -118,7 +118,7 @@ pub fn architecture(runs: &[LoadedResult]) -> String {
 }
 
 /// The run's phases as the steps of its test plan.
-pub fn plan(result: &ResultDoc) -> String {
+pub fn plan(result: &RunResult) -> String {
     let mut out = String::from("flowchart TD\n");
     out.push_str(&format!(
         "    start([\"{}\"])\n",
@@ -150,8 +150,8 @@ pub fn plan(result: &ResultDoc) -> String {
         out.push_str(&format!("    {previous} --> {id}\n"));
         previous = id;
     }
-    let end = match &result.outcome.failure {
-        Some(failure) => format!("end: failed ({})", failure.kind),
+    let end = match result.outcome.failure() {
+        Some(failure) => format!("end: failed ({})", failure.kind()),
         None => "end: completed".to_string(),
     };
     out.push_str(&format!("    finish([\"{}\"])\n", label(&end)));

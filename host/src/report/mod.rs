@@ -1,5 +1,5 @@
-//! Results and how they are shown: the versioned JSON result, the console, live Prometheus
-//! metrics, and `kscen report` (Markdown, HTML, CSV).
+//! How results are shown: the console, live Prometheus metrics, and `kscen report` (Markdown,
+//! HTML, CSV).
 
 pub mod campaign;
 pub mod command;
@@ -12,8 +12,5 @@ pub mod live_metrics;
 pub mod markdown;
 pub mod matrix;
 pub mod mermaid;
-pub mod model;
-pub mod result;
 pub mod rows;
-pub mod snapshot;
 pub mod verdict;

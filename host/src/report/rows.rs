@@ -1,9 +1,9 @@
 //! One table row per phase, the same for kscen runs and imported perf-test output: each figure
 //! is either what the run captured, formatted, or "not measured".
 
-use super::model::{HistogramDoc, ImportedDoc, PhaseDoc, ResultDoc};
 use crate::import::perf_test::FinalFigures;
 use crate::metrics::unit::Unit;
+use crate::result::{HistogramResult, ImportedFigures, PhaseResult, RunResult};
 
 /// A figure as a report shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,8 +100,8 @@ fn rate(value: f64) -> String {
 }
 
 /// A histogram that holds samples, else nothing: an empty histogram measured nothing.
-fn with_samples(histogram: &Option<HistogramDoc>) -> Option<&HistogramDoc> {
-    histogram.as_ref().filter(|h| h.count > 0)
+fn with_samples(histogram: &Option<HistogramResult>) -> Option<&HistogramResult> {
+    histogram.as_ref().filter(|h| h.summary.count > 0)
 }
 
 fn target_cell(target: Option<Option<f64>>) -> Cell {
@@ -112,7 +112,7 @@ fn target_cell(target: Option<Option<f64>>) -> Cell {
     }
 }
 
-pub fn rows(result: &ResultDoc) -> Vec<PhaseRow> {
+pub fn rows(result: &RunResult) -> Vec<PhaseRow> {
     result
         .phases
         .iter()
@@ -123,7 +123,7 @@ pub fn rows(result: &ResultDoc) -> Vec<PhaseRow> {
         .collect()
 }
 
-fn run_command(result: &ResultDoc) -> Cell {
+fn run_command(result: &RunResult) -> Cell {
     let Some(file) = &result.scenario.file else {
         return Cell::NotMeasured;
     };
@@ -138,7 +138,7 @@ fn run_command(result: &ResultDoc) -> Cell {
     Cell::Measured(format!("`kscen run {file}{scale}`"))
 }
 
-fn run_row(result: &ResultDoc, phase: &PhaseDoc) -> PhaseRow {
+fn run_row(result: &RunResult, phase: &PhaseResult) -> PhaseRow {
     let corrected = with_samples(&phase.corrected_us);
     let service = with_samples(&phase.service_us);
     // The mean value size of what was acknowledged: observed, exact for fixed-size loads.
@@ -154,18 +154,18 @@ fn run_row(result: &ResultDoc, phase: &PhaseDoc) -> PhaseRow {
         remarks.push(format!("{queue_full} queue-full retries"));
     }
     if let Some(service) = service {
-        remarks.push(format!("service p99 {} ms", ms(service.p99)));
+        remarks.push(format!("service p99 {} ms", ms(service.summary.p99)));
     }
     if let Some(lag) = with_samples(&phase.schedule_lag_us) {
-        if lag.p99 >= 10_000 {
+        if lag.summary.p99 >= 10_000 {
             remarks.push(format!(
                 "generator behind schedule (schedule lag p99 {} ms)",
-                ms(lag.p99)
+                ms(lag.summary.p99)
             ));
         }
     }
     if let Some(replicated) = with_samples(&phase.replicated_us) {
-        remarks.push(format!("replicated p99 {} ms", ms(replicated.p99)));
+        remarks.push(format!("replicated p99 {} ms", ms(replicated.summary.p99)));
     }
     if phase.acked == Some(0) {
         remarks.push("no record acknowledged".into());
@@ -185,12 +185,12 @@ fn run_row(result: &ResultDoc, phase: &PhaseDoc) -> PhaseRow {
         achieved_rate: Cell::of(phase.achieved_rate, rate),
         mb_per_s: Cell::of(phase.mb_per_s, |m| format!("{m:.2}")),
         latency: LatencyKind::Corrected,
-        avg_ms: Cell::of(corrected, |h| format!("{:.2}", h.mean / 1000.0)),
-        max_ms: Cell::of(corrected, |h| ms(h.max)),
-        p50_ms: Cell::of(corrected, |h| ms(h.p50)),
-        p95_ms: Cell::of(corrected, |h| ms(h.p95)),
-        p99_ms: Cell::of(corrected, |h| ms(h.p99)),
-        p999_ms: Cell::of(corrected, |h| ms(h.p999)),
+        avg_ms: Cell::of(corrected, |h| format!("{:.2}", h.summary.mean / 1000.0)),
+        max_ms: Cell::of(corrected, |h| ms(h.summary.max)),
+        p50_ms: Cell::of(corrected, |h| ms(h.summary.p50)),
+        p95_ms: Cell::of(corrected, |h| ms(h.summary.p95)),
+        p99_ms: Cell::of(corrected, |h| ms(h.summary.p99)),
+        p999_ms: Cell::of(corrected, |h| ms(h.summary.p999)),
         remarks,
         numbers: RowNumbers {
             record_size,
@@ -198,10 +198,10 @@ fn run_row(result: &ResultDoc, phase: &PhaseDoc) -> PhaseRow {
             achieved_rate: phase.achieved_rate,
             mb_per_s: phase.mb_per_s,
             records: phase.sent,
-            avg_ms: corrected.map(|h| h.mean / 1000.0),
-            p99_ms: corrected.map(|h| h.p99 as f64 / 1000.0),
-            service_avg_ms: service.map(|h| h.mean / 1000.0),
-            service_p99_ms: service.map(|h| h.p99 as f64 / 1000.0),
+            avg_ms: corrected.map(|h| h.summary.mean / 1000.0),
+            p99_ms: corrected.map(|h| h.summary.p99 as f64 / 1000.0),
+            service_avg_ms: service.map(|h| h.summary.mean / 1000.0),
+            service_p99_ms: service.map(|h| h.summary.p99 as f64 / 1000.0),
         },
     }
 }
@@ -224,7 +224,7 @@ pub struct HistogramRow {
 }
 
 /// Each custom histogram run-wide, followed by the phases that recorded into it.
-pub fn histogram_rows(result: &ResultDoc) -> Vec<HistogramRow> {
+pub fn histogram_rows(result: &RunResult) -> Vec<HistogramRow> {
     let mut rows = Vec::new();
     for (name, histogram) in &result.custom_histograms {
         rows.push(histogram_row(name, "run", histogram));
@@ -237,24 +237,24 @@ pub fn histogram_rows(result: &ResultDoc) -> Vec<HistogramRow> {
     rows
 }
 
-fn histogram_row(name: &str, scope: &str, histogram: &HistogramDoc) -> HistogramRow {
+fn histogram_row(name: &str, scope: &str, histogram: &HistogramResult) -> HistogramRow {
     let unit = Unit::of_histogram(name);
     let show = |value: u64| unit.show(value as f64);
     HistogramRow {
         histogram: name.to_string(),
         scope: scope.to_string(),
         unit: unit.shown().symbol(),
-        count: histogram.count,
-        p50: show(histogram.p50),
-        p95: show(histogram.p95),
-        p99: show(histogram.p99),
-        p999: show(histogram.p999),
-        max: show(histogram.max),
+        count: histogram.summary.count,
+        p50: show(histogram.summary.p50),
+        p95: show(histogram.summary.p95),
+        p99: show(histogram.summary.p99),
+        p999: show(histogram.summary.p999),
+        max: show(histogram.summary.max),
     }
 }
 
 /// perf-test's figures, formatted as perf-test prints them; a partial run has none.
-fn imported_row(phase: &PhaseDoc) -> PhaseRow {
+fn imported_row(phase: &PhaseResult) -> PhaseRow {
     let imported = phase.imported.as_ref().expect("an imported phase");
     let command = imported.command.as_ref();
     let record_size = command.and_then(|c| c.record_size);
@@ -313,7 +313,7 @@ fn imported_row(phase: &PhaseDoc) -> PhaseRow {
 }
 
 /// `file`, with the run's lines when the result records them (a log may hold several runs).
-pub fn imported_source(imported: &ImportedDoc) -> String {
+pub fn imported_source(imported: &ImportedFigures) -> String {
     match imported.lines {
         Some(lines) => format!("{} lines {}–{}", imported.file, lines.first, lines.last),
         None => imported.file.clone(),
@@ -344,7 +344,7 @@ pub const CONSUMER_COLUMNS: [&str; 11] = [
 ];
 
 /// Each consume job of the run, as [`CONSUMER_COLUMNS`] names its cells.
-pub fn consumer_rows(result: &ResultDoc) -> Vec<[Cell; 11]> {
+pub fn consumer_rows(result: &RunResult) -> Vec<[Cell; 11]> {
     let text = |value: String| Cell::Measured(value);
     result
         .consumers
@@ -375,7 +375,7 @@ pub fn consumer_rows(result: &ResultDoc) -> Vec<[Cell; 11]> {
 /// The groups' verdict table: what each group read of the run's stamped records.
 pub const GROUP_COLUMNS: [&str; 4] = ["group", "read", "read twice", "missed"];
 
-pub fn group_rows(result: &ResultDoc) -> Vec<[String; 4]> {
+pub fn group_rows(result: &RunResult) -> Vec<[String; 4]> {
     result
         .groups
         .iter()
@@ -400,7 +400,7 @@ mod tests {
             serde_json::json!({"count": 3, "min": value, "mean": value, "p50": value,
                 "p95": value, "p99": value, "p999": value, "max": value})
         };
-        let result: ResultDoc = serde_json::from_value(serde_json::json!({
+        let result: RunResult = serde_json::from_value(serde_json::json!({
             "schema": "kscen.result/v1",
             "scenario": {"name": "custom"},
             "outcome": {"status": "completed"},
@@ -439,7 +439,7 @@ mod tests {
     fn consume_jobs_and_group_verdicts_read_back_as_the_run_wrote_them() {
         use crate::load::consume::{CommitPolicy, ConsumeStatus, GroupProtocol, Rebalances};
         use crate::metrics::histogram::LatencySummary;
-        use crate::report::result::JobConsumption;
+        use crate::result::JobConsumption;
         use crate::verify::group_ledger::GroupVerdict;
 
         let job = |cluster: &str, lag_max: Option<i64>| JobConsumption {
@@ -490,7 +490,7 @@ mod tests {
             "consumers": [job("source", Some(120)), job("target", None)],
             "groups": {"billing": verdict},
         });
-        let result: ResultDoc = serde_json::from_value(written).unwrap();
+        let result: RunResult = serde_json::from_value(written).unwrap();
         let rows = consumer_rows(&result);
         let shown = |row: &[Cell; 11]| -> Vec<String> { row.iter().map(Cell::markdown).collect() };
         assert_eq!(

@@ -1,6 +1,6 @@
 //! A run's verdict from its outcome and thresholds, and each threshold's line.
 
-use super::model::{ResultDoc, ThresholdDoc};
+use crate::result::{RunResult, ThresholdResult, Verdict};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunVerdict {
@@ -27,14 +27,14 @@ pub enum RunVerdict {
 }
 
 impl RunVerdict {
-    pub fn of(result: &ResultDoc) -> RunVerdict {
+    pub fn of(result: &RunResult) -> RunVerdict {
         if let Some(label) = result.incomplete_label() {
             return RunVerdict::Incomplete { label };
         }
-        if let Some(failure) = &result.outcome.failure {
+        if let Some(failure) = result.outcome.failure() {
             return RunVerdict::RunFailed {
-                kind: failure.kind.clone(),
-                message: failure.message.clone().unwrap_or_default(),
+                kind: failure.kind().into(),
+                message: failure.message().into(),
             };
         }
         let total = result.thresholds.len();
@@ -44,12 +44,12 @@ impl RunVerdict {
         let failed = result
             .thresholds
             .iter()
-            .filter(|t| t.verdict == "failed")
+            .filter(|t| t.verdict == Verdict::Failed)
             .count();
         let not_measured = result
             .thresholds
             .iter()
-            .filter(|t| t.verdict != "passed" && t.verdict != "failed")
+            .filter(|t| !matches!(t.verdict, Verdict::Passed | Verdict::Failed))
             .count();
         if failed + not_measured == 0 {
             RunVerdict::Passed { thresholds: total }
@@ -107,12 +107,12 @@ fn amount(value: f64, unit: &str) -> String {
     }
 }
 
-pub fn threshold_line(threshold: &ThresholdDoc) -> ThresholdLine {
-    let verdict = match threshold.verdict.as_str() {
-        "passed" => "pass",
-        "failed" => "FAIL",
-        "not_evaluated" => "not evaluated",
-        _ => "FAIL (not measured)",
+pub fn threshold_line(threshold: &ThresholdResult) -> ThresholdLine {
+    let verdict = match threshold.verdict {
+        Verdict::Passed => "pass",
+        Verdict::Failed => "FAIL",
+        Verdict::NotEvaluated => "not evaluated",
+        Verdict::NotMeasured => "FAIL (not measured)",
     };
     let unit = threshold.unit.as_str();
     let relative = |margin: f64, limit: f64| {
@@ -122,17 +122,13 @@ pub fn threshold_line(threshold: &ThresholdDoc) -> ThresholdLine {
             String::new()
         }
     };
-    let by_how_much = match (
-        threshold.verdict.as_str(),
-        threshold.margin,
-        threshold.limit,
-    ) {
-        ("failed", Some(margin), Some(limit)) => format!(
+    let by_how_much = match (threshold.verdict, threshold.margin, threshold.limit) {
+        (Verdict::Failed, Some(margin), Some(limit)) => format!(
             "off by {}{}",
             amount(margin.abs(), unit),
             relative(margin, limit)
         ),
-        ("passed", Some(margin), Some(limit)) => format!(
+        (Verdict::Passed, Some(margin), Some(limit)) => format!(
             "margin {}{}",
             amount(margin.abs(), unit),
             relative(margin, limit)

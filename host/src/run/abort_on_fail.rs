@@ -2,9 +2,10 @@
 
 use std::sync::Mutex;
 
-use super::{evaluate, Measurements, Threshold, Verdict};
+use super::collect;
 use crate::metrics::RunMetrics;
-use crate::report::result;
+use crate::result::{Totals, Verdict};
+use crate::thresholds::{evaluate, Measurements, Threshold};
 
 pub struct AbortOnFail {
     thresholds: Vec<Threshold>,
@@ -22,12 +23,12 @@ impl AbortOnFail {
     /// Evaluates the thresholds against the run so far. A threshold that cannot be measured yet
     /// does not abort; one that fails does, and the reason is kept.
     pub fn check(&self, metrics: &RunMetrics) -> Option<String> {
-        let phases = result::collect_phases(metrics);
+        let phases = collect::phases(metrics);
         let figures = metrics.figures();
-        let totals = result::totals(&phases);
-        let replication = result::replication(metrics);
-        let custom_histograms = result::custom_histograms(metrics);
-        let consumers = result::consumers(metrics);
+        let totals = Totals::of(&phases);
+        let replication = collect::replication(metrics);
+        let custom_histograms = collect::custom_histograms(metrics);
+        let consumers = collect::consumers(metrics);
         let now = Measurements {
             phases: &phases,
             figures: &figures,

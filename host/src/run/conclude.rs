@@ -1,17 +1,18 @@
-//! Stage 3 of a run: the result from the run's final figures, its summary on the console and,
-//! with `--json`, the result file. Nothing here touches a cluster or the plugin.
+//! Stage 3 of a run: the result from the run's final figures, its thresholds judged, its summary
+//! on the console and, with `--json`, the result file. Nothing here touches a cluster or the plugin.
 
 use std::path::Path;
 
 use anyhow::Result;
 
+use super::collect::{result_of, Ending, Stage};
 use super::execute::Executed;
 use super::RunEnd;
 use crate::report::console::{
     alert_lines, consumer_lines, custom_histogram_lines, figure_lines, group_lines,
     mm2_metrics_lines, perf_test_final_line, replication_lines, summary_table, threshold_lines,
 };
-use crate::report::result::{self, Ending, Outcome, RunResult, Stage};
+use crate::result::{self, Outcome, RunResult};
 
 pub fn conclude(executed: Executed, json: Option<&Path>) -> Result<(RunEnd, RunResult)> {
     let Executed {
@@ -22,7 +23,7 @@ pub fn conclude(executed: Executed, json: Option<&Path>) -> Result<(RunEnd, RunR
         alerts,
         mm2_metrics,
     } = executed;
-    let run_result = RunResult::build(
+    let mut run_result = result_of(
         &setup,
         &metrics,
         mirror,
@@ -32,6 +33,7 @@ pub fn conclude(executed: Executed, json: Option<&Path>) -> Result<(RunEnd, RunR
             mm2_metrics,
         })),
     );
+    crate::thresholds::judge_run(&mut run_result, &setup.thresholds);
     print!("\n{}", summary_table(&run_result.phases));
     print!("{}", replication_lines(&run_result.replication));
     print!(
@@ -80,38 +82,43 @@ mod tests {
 
     use super::*;
     use crate::config::params::ResolvedParams;
-    use crate::engine::LoadedFrom;
     use crate::metrics::clock::RunClock;
     use crate::metrics::RunMetrics;
-    use crate::report::result::{Environment, HostInfo, PluginMeta, RunSetup, ScenarioMeta};
+    use crate::result::{
+        Environment, HostInfo, LoadedFrom, PluginFailure, PluginMeta, ScenarioMeta,
+    };
+    use crate::run::collect::RunSetup;
 
     /// What `execute` hands on for a run whose plugin never started a job.
     fn executed(end: RunEnd, thresholds: &[&str]) -> Executed {
         let setup = RunSetup {
             scenario: ScenarioMeta {
                 name: "a scenario".into(),
-                file: "scenarios/a.toml".into(),
-                plugin: PluginMeta {
+                file: Some("scenarios/a.toml".into()),
+                plugin: Some(PluginMeta {
                     name: "a-plugin".into(),
-                    path: "plugins/dist/a-plugin.wasm".into(),
-                    loaded: LoadedFrom {
+                    path: Some("plugins/dist/a-plugin.wasm".into()),
+                    loaded: Some(LoadedFrom {
                         sha256: "00".into(),
                         from_cache: true,
                         load_ms: 1.0,
-                    },
-                },
-                params: ResolvedParams {
-                    time_scale: 1.0,
-                    values: Default::default(),
-                },
-                limits: Default::default(),
+                    }),
+                }),
+                params: Some(
+                    (&ResolvedParams {
+                        time_scale: 1.0,
+                        values: Default::default(),
+                    })
+                        .into(),
+                ),
+                limits: Some(Default::default()),
             },
             environment: Environment {
                 embedded_cluster: true,
                 profile: None,
                 clusters: Default::default(),
                 kafka_versions: Default::default(),
-                host: HostInfo::read(),
+                host: Some(HostInfo::read()),
             },
             started_at: chrono::Utc::now(),
             producer_properties: Vec::new(),
@@ -160,5 +167,82 @@ mod tests {
         let (end, result) = conclude(executed(RunEnd::Completed, &[]), None).unwrap();
         assert_eq!(end, RunEnd::Completed);
         assert!(matches!(result.outcome, Outcome::Completed));
+    }
+
+    /// The result `collect` and `judge` give for `executed` at `stage`, as `conclude` and the
+    /// snapshot writer take it.
+    fn judged(executed: &Executed, stage: Stage) -> RunResult {
+        let mut result = result_of(&executed.setup, &executed.metrics, None, stage);
+        crate::thresholds::judge_run(&mut result, &executed.setup.thresholds);
+        result
+    }
+
+    #[test]
+    fn a_snapshot_is_marked_incomplete_and_passes_no_threshold() {
+        let executed = executed(RunEnd::Completed, &["totals.failed == 0"]);
+        let json = serde_json::to_value(judged(&executed, Stage::Snapshot)).unwrap();
+        assert_eq!(json["incomplete"]["reason"], result::SNAPSHOT_REASON);
+        assert!(json["incomplete"]["snapshot_at_s"].as_f64().unwrap() >= 0.0);
+        assert_eq!(json["outcome"]["status"], "running");
+        let threshold = &json["thresholds"][0];
+        assert_eq!(threshold["verdict"], "not_evaluated", "{threshold}");
+        assert_eq!(threshold["measured"], 0.0);
+        let note = threshold["note"].as_str().unwrap();
+        assert!(
+            note.starts_with("run incomplete: on its first ") && note.ends_with(" s it holds"),
+            "{note}"
+        );
+    }
+
+    #[test]
+    fn the_incomplete_mark_reads_back_and_is_the_reports_verdict() {
+        use crate::report::verdict::{threshold_line, RunVerdict};
+        let executed = executed(RunEnd::Completed, &["totals.failed == 0"]);
+        let snapshot = judged(&executed, Stage::Snapshot);
+        let read: RunResult =
+            serde_json::from_str(&serde_json::to_string(&snapshot).unwrap()).unwrap();
+        assert_eq!(read.incomplete, snapshot.incomplete);
+        let verdict = RunVerdict::of(&read);
+        assert!(
+            matches!(verdict, RunVerdict::Incomplete { .. }),
+            "{verdict:?}"
+        );
+        assert!(
+            verdict.label().starts_with("INCOMPLETE: snapshot at ")
+                && verdict.label().ends_with("thresholds not evaluated"),
+            "{}",
+            verdict.label()
+        );
+        assert_eq!(threshold_line(&read.thresholds[0]).verdict, "not evaluated");
+
+        let finished = judged(
+            &executed,
+            Stage::Finished(Box::new(Ending {
+                outcome: Outcome::Completed,
+                alerts: None,
+                mm2_metrics: None,
+            })),
+        );
+        let read: RunResult =
+            serde_json::from_str(&serde_json::to_string(&finished).unwrap()).unwrap();
+        assert_eq!(read.incomplete, None);
+        assert_eq!(RunVerdict::of(&read), RunVerdict::Passed { thresholds: 1 });
+    }
+
+    #[test]
+    fn a_finished_result_reads_back_as_it_was_written() {
+        let (_, result) = conclude(
+            executed(
+                RunEnd::PluginFailed(PluginFailure::Trapped("boom".into())),
+                &[],
+            ),
+            None,
+        )
+        .unwrap();
+        let json = serde_json::to_value(&result).unwrap();
+        assert!(json.get("incomplete").is_none(), "{json}");
+        let read: RunResult = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&read).unwrap(), json);
+        assert_eq!(read.outcome.failure().unwrap().kind(), "trapped");
     }
 }

@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+use super::abort_on_fail::AbortOnFail;
+use super::collect::RunSetup;
 use super::prepare::Prepared;
+use super::snapshots::Snapshots;
 use super::{RunEnd, RunRequest};
 use crate::caps::RunContext;
 use crate::deployment::mirrors::{Mirror, MirrorSummary};
@@ -18,9 +21,7 @@ use crate::metrics::clock::RunClock;
 use crate::metrics::RunMetrics;
 use crate::report::console::LiveOutput;
 use crate::report::live_consumers::ConsumeSnapshot;
-use crate::report::result::{PluginMeta, RunSetup, ScenarioMeta};
-use crate::report::snapshot::Snapshots;
-use crate::thresholds::abort::AbortOnFail;
+use crate::result::{PluginMeta, ScenarioMeta};
 use crate::watch::alerts::{AlertWatcher, AlertsResult};
 use crate::watch::mm2_metrics::{Mm2MetricsResult, Mm2MetricsWatcher};
 
@@ -124,14 +125,14 @@ pub async fn execute(host: &Host, prepared: Prepared, request: &RunRequest) -> R
     let setup = Arc::new(RunSetup {
         scenario: ScenarioMeta {
             name: scenario.name.clone(),
-            file: scenario.path.display().to_string(),
-            plugin: PluginMeta {
+            file: Some(scenario.path.display().to_string()),
+            plugin: Some(PluginMeta {
                 name: info.name.clone(),
-                path: plugin_file.display().to_string(),
-                loaded: plugin.loaded.clone(),
-            },
-            params,
-            limits: scenario.limits,
+                path: Some(plugin_file.display().to_string()),
+                loaded: Some(plugin.loaded.clone()),
+            }),
+            params: Some((&params).into()),
+            limits: Some(scenario.limits),
         },
         environment,
         started_at,

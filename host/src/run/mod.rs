@@ -1,11 +1,16 @@
 //! One run, end to end, in three stages, each in its own module: `prepare` (plugin, parameters,
 //! grants, the deployment's clients: everything that can refuse the run), `execute` (the clock,
 //! the plugin with its watchers and live output, every job stopped and flushed) and `conclude`
-//! (the result, the console summary, the result file).
+//! (the result, its thresholds judged, the console summary, the result file). `collect` turns the
+//! run's figures into its result, for `conclude` and for the snapshots `execute` writes.
 
+mod abort_on_fail;
+mod collect;
+pub mod command;
 mod conclude;
 mod execute;
 mod prepare;
+mod snapshots;
 
 use std::path::PathBuf;
 
@@ -14,8 +19,9 @@ use anyhow::Result;
 use crate::config::client_props::Property;
 use crate::config::profile::Profile;
 use crate::config::scenario::ScenarioFile;
-use crate::engine::{Host, PluginFailure};
-use crate::report::result::RunResult;
+use crate::engine::Host;
+use crate::result::PluginFailure;
+use crate::result::RunResult;
 
 pub struct RunRequest {
     pub scenario: ScenarioFile,

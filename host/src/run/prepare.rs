@@ -21,7 +21,7 @@ use crate::faults::FaultTargets;
 use crate::plugin_path;
 use crate::policy::{Grants, Offer};
 use crate::probe::Probes;
-use crate::report::result::{self, Environment};
+use crate::result::{self, Environment};
 use crate::thresholds::Threshold;
 
 /// A run that may start: its plugin, what it was granted, where it runs.
@@ -165,7 +165,7 @@ pub async fn prepare(host: &Host, request: &RunRequest) -> Result<Prepared> {
     }
 
     let environment = Environment {
-        host: result::HostInfo::read(),
+        host: Some(result::HostInfo::read()),
         embedded_cluster: clusters.is_embedded(),
         profile: request.profile.as_ref().map(|(name, _)| name.clone()),
         clusters: clusters

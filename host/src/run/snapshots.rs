@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use super::result::{write_json, RunResult, RunSetup, Stage};
+use super::collect::{result_of, RunSetup, Stage};
 use crate::caps::RunContext;
 use crate::deployment::mirrors::Mirror;
+use crate::result::write_json;
 
 /// How often a snapshot is written, at most.
 const SNAPSHOT_EVERY: Duration = Duration::from_secs(2);
@@ -64,7 +65,8 @@ impl Snapshots {
 async fn write_snapshot(setup: Arc<RunSetup>, run: Arc<RunContext>, path: PathBuf) -> Result<()> {
     tokio::task::spawn_blocking(move || {
         let mirror = run.mirror.used().map(Mirror::summary);
-        let snapshot = RunResult::build(&setup, &run.metrics, mirror, Stage::Snapshot);
+        let mut snapshot = result_of(&setup, &run.metrics, mirror, Stage::Snapshot);
+        crate::thresholds::judge_run(&mut snapshot, &setup.thresholds);
         write_json(&path, &snapshot).context("cannot write the run's snapshot")
     })
     .await

@@ -1,73 +1,19 @@
 //! Pass/fail criteria of a run: threshold expressions evaluated against its result.
 
-pub mod abort;
 pub mod expr;
-
-use serde::Serialize;
 
 use std::collections::BTreeMap;
 
 use crate::metrics::histogram::LatencySummary;
 use crate::metrics::unit::Unit;
 use crate::metrics::Figure;
-use crate::report::result::{
-    HistogramResult, JobConsumption, JobReplication, PhaseResult, RunResult, Totals,
+use crate::result::{
+    HistogramResult, JobConsumption, JobReplication, PhaseResult, RunResult, ThresholdResult,
+    Totals, Verdict,
 };
 use crate::verify::group_ledger::GroupVerdict;
 pub use expr::{parse, Threshold};
 use expr::{Limit, Scope};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    Passed,
-    Failed,
-    /// the run did not capture the figure: never guessed, and a criterion that cannot be shown
-    /// to hold does not pass
-    NotMeasured,
-    /// measured on a snapshot of a run that never finished: no verdict on part of a run
-    NotEvaluated,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ThresholdResult {
-    pub threshold: String,
-    /// the phase it was checked in, for phase metrics
-    pub phase: Option<String>,
-    pub verdict: Verdict,
-    pub measured: Option<f64>,
-    pub limit: Option<f64>,
-    /// measured − limit
-    pub margin: Option<f64>,
-    /// unit of measured, limit and margin
-    pub unit: String,
-    pub note: Option<String>,
-}
-
-impl ThresholdResult {
-    pub fn passed(&self) -> bool {
-        self.verdict == Verdict::Passed
-    }
-
-    /// Withdraws the verdict of a threshold measured on a snapshot taken at `snapshot_at_s`,
-    /// keeping what it read and what it would have said so far in the note.
-    pub fn not_evaluated(&mut self, snapshot_at_s: f64) {
-        let so_far = match self.verdict {
-            Verdict::Passed => "holds",
-            Verdict::Failed => "fails",
-            Verdict::NotMeasured | Verdict::NotEvaluated => "cannot be measured",
-        };
-        let why = self
-            .note
-            .take()
-            .map(|n| format!(": {n}"))
-            .unwrap_or_default();
-        self.note = Some(format!(
-            "run incomplete: on its first {snapshot_at_s:.1} s it {so_far}{why}"
-        ));
-        self.verdict = Verdict::NotEvaluated;
-    }
-}
 
 /// What thresholds read: a finished run's result, or a snapshot taken while it runs.
 pub struct Measurements<'a> {
@@ -95,6 +41,17 @@ impl<'a> From<&'a RunResult> for Measurements<'a> {
             consumers: &result.consumers,
             groups: &result.groups,
             alerts: result.alerts.as_ref(),
+        }
+    }
+}
+
+/// Judges `result` by `thresholds`. Part of a run proves nothing about the whole: a snapshot's
+/// thresholds are measured but not evaluated.
+pub fn judge_run(result: &mut RunResult, thresholds: &[Threshold]) {
+    result.thresholds = evaluate(thresholds, &(&*result).into());
+    if let Some(incomplete) = &result.incomplete {
+        for threshold in &mut result.thresholds {
+            threshold.not_evaluated(incomplete.snapshot_at_s);
         }
     }
 }
@@ -144,7 +101,12 @@ pub fn evaluate(thresholds: &[Threshold], result: &Measurements) -> Vec<Threshol
                     Limit::Relative { metric, .. } => phase_reading(phase, metric).is_ok(),
                     Limit::Value { .. } => true,
                 };
-                for phase in result.phases.iter().filter(|p| p.sent > 0).filter(applies) {
+                for phase in result
+                    .phases
+                    .iter()
+                    .filter(|p| p.sent.unwrap_or(0) > 0)
+                    .filter(applies)
+                {
                     results.push(judge_in(threshold, phase));
                 }
             }
@@ -251,23 +213,24 @@ fn unit_label(path: &str, unit: Unit, limit: &Limit) -> String {
 /// while the phase was open.
 fn phase_reading(phase: &PhaseResult, path: &str) -> Result<Reading, Missing> {
     let not_measured = || "not measured in this phase".to_string();
-    let count = |n: u64| Ok(Reading::plain(n as f64));
+    let plain = |value: Option<f64>| value.map(Reading::plain).ok_or_else(not_measured);
+    let count = |n: Option<u64>| plain(n.map(|n| n as f64));
     match path {
-        "achieved_rate" => Ok(Reading::plain(phase.achieved_rate)),
-        "target_rate" => phase
-            .target_rate
-            .map(Reading::plain)
-            .ok_or_else(not_measured),
-        "mb_per_s" => Ok(Reading::plain(phase.mb_per_s)),
+        "achieved_rate" => plain(phase.achieved_rate),
+        "target_rate" => plain(phase.target_rate.flatten()),
+        "mb_per_s" => plain(phase.mb_per_s),
         "sent" => count(phase.sent),
         "acked" => count(phase.acked),
         "failed" => count(phase.failed),
         "queue_full" => count(phase.queue_full),
         "bytes" => count(phase.bytes),
-        "duration_s" => Ok(Reading {
-            value: phase.end_s - phase.start_s,
-            unit: Unit::Seconds,
-        }),
+        "duration_s" => phase
+            .duration_s()
+            .map(|value| Reading {
+                value,
+                unit: Unit::Seconds,
+            })
+            .ok_or_else(not_measured),
         _ => {
             if let Some((name, statistic)) = expr::histogram_path(path) {
                 return custom_reading(&phase.custom_histograms, name, statistic).ok_or_else(
@@ -276,9 +239,9 @@ fn phase_reading(phase: &PhaseResult, path: &str) -> Result<Reading, Missing> {
             }
             let (histogram, statistic) = path.split_once('.').ok_or_else(not_measured)?;
             let histogram = match histogram {
-                "corrected" => Some(&phase.corrected_us),
-                "service" => Some(&phase.service_us),
-                "schedule_lag" => Some(&phase.schedule_lag_us),
+                "corrected" => phase.corrected_us.as_ref(),
+                "service" => phase.service_us.as_ref(),
+                "schedule_lag" => phase.schedule_lag_us.as_ref(),
                 "replicated" => phase.replicated_us.as_ref(),
                 _ => None,
             };
@@ -340,23 +303,20 @@ fn run_reading(result: &Measurements, path: &str) -> Result<Reading, Missing> {
     }
     if let Some(field) = path.strip_prefix("totals.") {
         let t = result.totals;
-        let records = |n: u64| {
-            Ok(Reading {
+        let (count, unit) = match field {
+            "sent" => (t.sent, Unit::Records),
+            "acked" => (t.acked, Unit::Records),
+            "failed" => (t.failed, Unit::Records),
+            "bytes" => (t.bytes, Unit::Bytes),
+            "queue_full" => (t.queue_full, Unit::Records),
+            _ => return Err(format!("no total named {field:?}")),
+        };
+        return count
+            .map(|n| Reading {
                 value: n as f64,
-                unit: Unit::Records,
+                unit,
             })
-        };
-        return match field {
-            "sent" => records(t.sent),
-            "acked" => records(t.acked),
-            "failed" => records(t.failed),
-            "bytes" => Ok(Reading {
-                value: t.bytes as f64,
-                unit: Unit::Bytes,
-            }),
-            "queue_full" => records(t.queue_full),
-            _ => Err(format!("no total named {field:?}")),
-        };
+            .ok_or_else(|| format!("the result holds no totals.{field}"));
     }
     if let Some(field) = path.strip_prefix("replication.") {
         if result.replication.is_empty() {
@@ -522,21 +482,22 @@ mod tests {
     fn phase(name: &str, custom_histograms: BTreeMap<String, HistogramResult>) -> PhaseResult {
         PhaseResult {
             name: name.into(),
-            start_s: 0.0,
-            end_s: 10.0,
-            target_rate: Some(100.0),
-            achieved_rate: 99.5,
-            mb_per_s: 0.1,
-            sent: 1000,
-            acked: 1000,
-            failed: 0,
-            bytes: 100_000,
-            queue_full: 0,
-            schedule_lag_us: histogram(&[]),
-            service_us: histogram(&[]),
-            corrected_us: histogram(&[2_000, 3_000]),
+            start_s: Some(0.0),
+            end_s: Some(10.0),
+            target_rate: Some(Some(100.0)),
+            achieved_rate: Some(99.5),
+            mb_per_s: Some(0.1),
+            sent: Some(1000),
+            acked: Some(1000),
+            failed: Some(0),
+            bytes: Some(100_000),
+            queue_full: Some(0),
+            schedule_lag_us: Some(histogram(&[])),
+            service_us: Some(histogram(&[])),
+            corrected_us: Some(histogram(&[2_000, 3_000])),
             replicated_us: None,
             custom_histograms,
+            imported: None,
         }
     }
 
@@ -569,8 +530,8 @@ mod tests {
                     ("rebalance_s".to_string(), figure(2.0, "s")),
                 ]),
                 totals: Totals {
-                    sent: 2000,
-                    acked: 1990,
+                    sent: Some(2000),
+                    acked: Some(1990),
                     ..Totals::default()
                 },
                 custom: BTreeMap::from([

@@ -33,7 +33,7 @@ pub struct ReplicationState {
     lost: Option<u64>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct ReplicationStatus {
     pub replicated: u64,
     pub duplicates: u64,

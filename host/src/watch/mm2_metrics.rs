@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::metrics::RunMetrics;
 use crate::probe::Probes;
-use crate::report::result::PhaseResult;
 
 use super::Poller;
 
@@ -243,16 +242,9 @@ impl Mm2MetricsResult {
         self.series.iter().find(|s| s.name == name)
     }
 
-    /// Sets `latency` from the run's phases, when both sides measured it.
-    pub fn compare_with(&mut self, phases: &[PhaseResult]) {
-        let mut kscen = crate::metrics::histogram::new_latency_histogram();
-        let replicated = phases.iter().filter_map(|p| p.replicated_us.as_ref());
-        for phase in replicated.filter(|r| r.summary.count > 0) {
-            if let Some(histogram) = crate::metrics::histogram::decode(&phase.hdr) {
-                // Same bounds as every latency histogram: adding cannot fail.
-                let _ = kscen.add(histogram);
-            }
-        }
+    /// Sets `latency` from kscen's replicated latency over the run (µs), when both sides
+    /// measured it.
+    pub fn compare_with(&mut self, kscen: &hdrhistogram::Histogram<u64>) {
         let (Some(mean), Some(max)) = (
             self.series("mm2_replication_latency_ms"),
             self.series("mm2_replication_latency_max_ms"),
@@ -441,7 +433,6 @@ async fn poll_once(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::result::HistogramResult;
 
     #[test]
     fn queries_are_narrowed_to_the_runs_topics_and_connector_literally() {
@@ -527,29 +518,9 @@ mod tests {
         for us in [30_000, 40_000, 80_000] {
             replicated.record(us).unwrap();
         }
-        let empty = HistogramResult::of(&crate::metrics::histogram::new_latency_histogram());
-        let mut phase = PhaseResult {
-            name: "steady".into(),
-            start_s: 0.0,
-            end_s: 10.0,
-            target_rate: None,
-            achieved_rate: 0.0,
-            mb_per_s: 0.0,
-            sent: 3,
-            acked: 3,
-            failed: 0,
-            bytes: 0,
-            queue_full: 0,
-            schedule_lag_us: empty.clone(),
-            service_us: empty.clone(),
-            corrected_us: empty,
-            replicated_us: None,
-            custom_histograms: Default::default(),
-        };
-        result.compare_with(std::slice::from_ref(&phase));
+        result.compare_with(&crate::metrics::histogram::new_latency_histogram());
         assert_eq!(result.latency, None, "no tracked load");
-        phase.replicated_us = Some(HistogramResult::of(&replicated));
-        result.compare_with(&[phase]);
+        result.compare_with(&replicated);
         let latency = result.latency.unwrap();
         assert_eq!((latency.mm2_mean_ms, latency.mm2_max_ms), (20.0, 50.0));
         assert!((latency.kscen_max_ms - 80.0).abs() < 0.1, "{latency:?}");
