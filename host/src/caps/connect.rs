@@ -5,7 +5,7 @@ use crate::bindings::v0_1_0::kscen::scenario::connect::{
     ConnectorStatus as WitConnector, Host, State as WitState, TaskStatus as WitTask, Worker,
 };
 use crate::bindings::WitError;
-use crate::caps::PluginState;
+use crate::caps::{Access, PluginState};
 use crate::connect::{ConnectClient, ConnectorStatus, State};
 use crate::error::{HostError, HostResult};
 
@@ -48,7 +48,7 @@ impl PluginState {
         &self,
     ) -> wasmtime::Result<HostResult<std::sync::Arc<crate::caps::RunContext>>> {
         let run = self.run()?.clone();
-        Ok(match run.grants.check_connect() {
+        Ok(match run.permit(Access::Connect) {
             Ok(()) if run.connect.is_some() => Ok(run),
             Ok(()) => Err(HostError::NotFound(
                 "the profile has no [connect] section".into(),

@@ -3,7 +3,7 @@
 
 use crate::bindings::v0_1_0::kscen::scenario::faults::{Action as WitAction, Host, Target};
 use crate::bindings::WitError;
-use crate::caps::PluginState;
+use crate::caps::{Access, PluginState};
 use crate::faults::{Action, TargetKind};
 
 fn from_wit(action: WitAction) -> Action {
@@ -59,13 +59,10 @@ impl Host for PluginState {
     ) -> wasmtime::Result<Result<u64, WitError>> {
         let run = self.run()?.clone();
         let action = from_wit(action);
-        if let Err(denied) = run.grants.check_fault(&target) {
-            let now = run.metrics.clock.now_ns();
-            run.metrics.events.push(
-                now,
-                "fault-denied",
-                &format!("{} {target}: {denied}", action.key()),
-            );
+        if let Err(denied) = run.permit(Access::Fault {
+            target: &target,
+            action: action.key(),
+        }) {
             return Ok(Err(denied.into()));
         }
         let metrics = &run.metrics;

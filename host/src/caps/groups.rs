@@ -16,7 +16,7 @@ use crate::bindings::v0_4_0::kscen::scenario0_4_0::groups::{
     TranslationError as WitTranslationError,
 };
 use crate::bindings::WitError;
-use crate::caps::{unless_cancelled, wait_at_most, PluginState, RunContext};
+use crate::caps::{unless_cancelled, wait_at_most, Access, PluginState, RunContext};
 use crate::config::client_props::map_consumer_properties;
 use crate::deployment::policy::ReplicationPolicy;
 use crate::error::{HostError, HostResult};
@@ -101,7 +101,10 @@ impl RunContext {
     }
 
     async fn start_consume(&self, spec: ConsumeSpec) -> HostResult<Arc<ConsumeJob>> {
-        self.grants.check_topic(&spec.cluster, &spec.topic)?;
+        self.permit(Access::Topic {
+            cluster: &spec.cluster,
+            topic: &spec.topic,
+        })?;
         let config = self.consumer_config(&spec.cluster, &spec.consumer_config)?;
         let plan = to_plan(spec);
         plan.validate()?;
@@ -210,7 +213,10 @@ impl Host for PluginState {
         let run = self.run()?.clone();
         answer(&run, async {
             for (topic, _, _) in &offsets {
-                run.grants.check_topic(&cluster, topic)?;
+                run.permit(Access::Topic {
+                    cluster: &cluster,
+                    topic,
+                })?;
             }
             let offsets: Vec<Commit> = offsets
                 .into_iter()
@@ -271,9 +277,9 @@ impl RunContext {
         group: &str,
         topics: &[String],
     ) -> HostResult<WitGroupLag> {
-        self.grants.check_cluster(cluster)?;
+        self.permit(Access::Cluster(cluster))?;
         for topic in topics {
-            self.grants.check_topic(cluster, topic)?;
+            self.permit(Access::Topic { cluster, topic })?;
         }
         let named = (!topics.is_empty()).then_some(topics);
         let described = lag::group_lag(&self.clusters, cluster, group, named).await?;
@@ -297,7 +303,7 @@ impl RunContext {
     /// The newest checkpoints of `group` in the checkpoints topic the run's mirror's policy
     /// names on the target; NotFound while there is none.
     async fn translation(&self, group: &str) -> HostResult<Translation> {
-        self.grants.check_cluster(TARGET)?;
+        self.permit(Access::Cluster(TARGET))?;
         let mirror = self.mirror.chosen().await?;
         let topic = mirror.checkpoints_topic().ok_or_else(|| {
             HostError::Unsupported(format!(
@@ -334,7 +340,7 @@ impl RunContext {
         group: &str,
         synced: bool,
     ) -> HostResult<Vec<WitTranslationError>> {
-        self.grants.check_cluster(SOURCE)?;
+        self.permit(Access::Cluster(SOURCE))?;
         let translation = self.translation(group).await?;
         let resume_points: Vec<(String, i32, i64)> = if synced {
             let remote_topics: Vec<String> = translation

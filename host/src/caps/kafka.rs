@@ -16,12 +16,11 @@ use crate::bindings::v0_1_0::kscen::scenario::kafka::{
     ReplicationStatus as WitReplicationStatus, StartFrom,
 };
 use crate::bindings::WitError;
-use crate::caps::{unless_cancelled, wait_at_most, PluginState, RunContext};
+use crate::caps::{unless_cancelled, wait_at_most, Access, PluginState, RunContext};
 use crate::config::client_props::map_producer_properties;
 use crate::config::new_topics::acks_all;
 use crate::error::{HostError, HostResult};
 use crate::load::{self, KeyMode, LoadJob, LoadPlan, LoadStatus, Rate, ReplicationPlan};
-use crate::policy::topics;
 
 /// The host side of a `load` resource.
 pub struct LoadHandle {
@@ -76,7 +75,7 @@ impl RunContext {
         cluster: &str,
         overrides: &[(String, String)],
     ) -> HostResult<rdkafka::ClientConfig> {
-        self.grants.check_cluster(cluster)?;
+        self.permit(Access::Cluster(cluster))?;
         let mut config = self.clusters.client_config(cluster)?;
         for (key, value) in &self.producer_config.librdkafka {
             config.set(key, value);
@@ -100,7 +99,7 @@ impl RunContext {
         topic: &str,
         replication: Replication,
     ) -> HostResult<(ReplicationPlan, String)> {
-        self.grants.check_cluster(&replication.cluster)?;
+        self.permit(Access::Cluster(&replication.cluster))?;
         let target = self.clusters.client_config(&replication.cluster)?;
         let (remote_topic, why) = match replication.topic {
             Some(named) => (named, "as the plugin named it".to_string()),
@@ -109,8 +108,10 @@ impl RunContext {
                 (remote.name, remote.why)
             }
         };
-        self.grants
-            .check_topic(&replication.cluster, &remote_topic)?;
+        self.permit(Access::Topic {
+            cluster: &replication.cluster,
+            topic: &remote_topic,
+        })?;
         let plan = ReplicationPlan {
             target,
             target_cluster: replication.cluster,
@@ -121,7 +122,10 @@ impl RunContext {
     }
 
     async fn start_load(&self, spec: LoadSpec) -> HostResult<Arc<LoadJob>> {
-        self.grants.check_topic(&spec.cluster, &spec.topic)?;
+        self.permit(Access::Topic {
+            cluster: &spec.cluster,
+            topic: &spec.topic,
+        })?;
         let (replication, named) = match spec.replication {
             Some(replication) => {
                 let (plan, why) = self
@@ -198,7 +202,7 @@ impl RunContext {
         key: Option<Vec<u8>>,
         value: Vec<u8>,
     ) -> HostResult<Delivery> {
-        self.grants.check_topic(cluster, topic)?;
+        self.permit(Access::Topic { cluster, topic })?;
         let producer = self.single_record_producer(cluster)?;
         let mut record = FutureRecord::to(topic).payload(&value);
         if let Some(key) = &key {
@@ -231,7 +235,7 @@ impl RunContext {
     }
 
     fn subscribe(&self, cluster: &str, topic: &str, start: StartFrom) -> HostResult<BaseConsumer> {
-        self.grants.check_topic(cluster, topic)?;
+        self.permit(Access::Topic { cluster, topic })?;
         let mut config = self.clusters.client_config(cluster)?;
         let group = format!(
             "kscen-{}-{}",
@@ -316,7 +320,10 @@ impl Host for PluginState {
         config: Vec<(String, String)>,
     ) -> wasmtime::Result<Result<(), WitError>> {
         let run = self.run()?.clone();
-        if let Err(denied) = run.grants.check_topic(&cluster, &topic) {
+        if let Err(denied) = run.permit(Access::Topic {
+            cluster: &cluster,
+            topic: &topic,
+        }) {
             return Ok(Err(denied.into()));
         }
         let settings = run.new_topics.get(&cluster).cloned().unwrap_or_default();
@@ -372,16 +379,10 @@ impl Host for PluginState {
         topic: String,
     ) -> wasmtime::Result<Result<(), WitError>> {
         let run = self.run()?.clone();
-        let created_here = run
-            .created_topics
-            .lock()
-            .unwrap()
-            .contains(&(cluster.clone(), topic.clone()));
-        let allowed = run
-            .grants
-            .check_topic(&cluster, &topic)
-            .and_then(|()| topics::check_delete(&cluster, &topic, created_here));
-        if let Err(denied) = allowed {
+        if let Err(denied) = run.permit(Access::DeleteTopic {
+            cluster: &cluster,
+            topic: &topic,
+        }) {
             return Ok(Err(denied.into()));
         }
         Ok(run
@@ -397,7 +398,10 @@ impl Host for PluginState {
         topic: String,
     ) -> wasmtime::Result<Result<Vec<PartitionOffset>, WitError>> {
         let run = self.run()?.clone();
-        if let Err(denied) = run.grants.check_topic(&cluster, &topic) {
+        if let Err(denied) = run.permit(Access::Topic {
+            cluster: &cluster,
+            topic: &topic,
+        }) {
             return Ok(Err(denied.into()));
         }
         let offsets = unless_cancelled(&run, run.clusters.end_offsets(&cluster, &topic)).await?;

@@ -3,6 +3,7 @@
 pub mod clock;
 pub mod connect;
 pub mod faults;
+mod gate;
 pub mod grants;
 pub mod groups;
 pub mod kafka;
@@ -25,6 +26,7 @@ use crate::config::client_props::MappedConfig;
 use crate::config::params::ResolvedParams;
 use crate::metrics::RunMetrics;
 use crate::policy::Grants;
+pub use gate::Access;
 
 /// Everything a running plugin's host calls act on. Shared with the run for reporting.
 pub struct RunContext {

@@ -2,7 +2,7 @@
 
 use crate::bindings::v0_1_0::kscen::scenario::probe::{Host, Sample as WitSample};
 use crate::bindings::WitError;
-use crate::caps::PluginState;
+use crate::caps::{Access, PluginState};
 use crate::error::HostResult;
 use crate::probe::Sample;
 
@@ -22,7 +22,7 @@ fn to_wit(samples: HostResult<Vec<Sample>>) -> WitSamples {
 impl Host for PluginState {
     async fn scrape(&mut self, probe: String, prefix: String) -> wasmtime::Result<WitSamples> {
         let run = self.run()?.clone();
-        Ok(match run.grants.check_probe(&probe) {
+        Ok(match run.permit(Access::Probe(&probe)) {
             Ok(()) => to_wit(run.probes.scrape(&probe, &prefix).await),
             Err(denied) => Err(denied.into()),
         })
@@ -30,7 +30,7 @@ impl Host for PluginState {
 
     async fn query(&mut self, probe: String, promql: String) -> wasmtime::Result<WitSamples> {
         let run = self.run()?.clone();
-        Ok(match run.grants.check_probe(&probe) {
+        Ok(match run.permit(Access::Probe(&probe)) {
             Ok(()) => to_wit(run.probes.query(&probe, &promql).await),
             Err(denied) => Err(denied.into()),
         })
