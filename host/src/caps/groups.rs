@@ -86,8 +86,8 @@ impl RunContext {
         cluster: &str,
         overrides: &[(String, String)],
     ) -> HostResult<rdkafka::ClientConfig> {
-        let mut config = self.clusters.client_config(cluster)?;
-        for (key, value) in &self.consumer_config.librdkafka {
+        let mut config = self.kafka.clusters.client_config(cluster)?;
+        for (key, value) in &self.kafka.consumer_config.librdkafka {
             config.set(key, value);
         }
         let mapped = map_consumer_properties(overrides);
@@ -115,13 +115,13 @@ impl RunContext {
                 self.limits.max_load_jobs
             )));
         }
-        let id = self.next_job_id.fetch_add(1, Ordering::Relaxed);
+        let id = self.kafka.next_job_id.fetch_add(1, Ordering::Relaxed);
         let ledger = self.metrics.group_ledger(&plan.group);
         let message = format!(
             "consume {id}: group {} reads {} on {} with {} members (commit {:?}, protocol {:?})",
             plan.group, plan.topic, plan.cluster, plan.members, plan.commit, plan.protocol
         );
-        let (run_id, clock) = (self.run_id, self.metrics.clock);
+        let (run_id, clock) = (self.kafka.run_id, self.metrics.clock);
         let job = tokio::task::spawn_blocking(move || {
             consume::spawn(id, run_id, plan, config, clock, ledger)
         })
@@ -226,7 +226,7 @@ impl Host for PluginState {
                     offset,
                 })
                 .collect();
-            commit::commit_offsets(&run.clusters, &cluster, &group, &offsets).await?;
+            commit::commit_offsets(&run.kafka.clusters, &cluster, &group, &offsets).await?;
             let now = run.metrics.clock.now_ns();
             let moved: Vec<String> = offsets
                 .iter()
@@ -282,7 +282,7 @@ impl RunContext {
             self.permit(Access::Topic { cluster, topic })?;
         }
         let named = (!topics.is_empty()).then_some(topics);
-        let described = lag::group_lag(&self.clusters, cluster, group, named).await?;
+        let described = lag::group_lag(&self.kafka.clusters, cluster, group, named).await?;
         Ok(WitGroupLag {
             state: described.state,
             members: described.members as u32,
@@ -313,7 +313,8 @@ impl RunContext {
             ))
         })?;
         let checkpoints =
-            checkpoints::read_checkpoints(&self.clusters, TARGET, &topic, Some(group)).await?;
+            checkpoints::read_checkpoints(&self.kafka.clusters, TARGET, &topic, Some(group))
+                .await?;
         for warning in &checkpoints.warnings {
             tracing::warn!("{warning}");
         }
@@ -350,7 +351,7 @@ impl RunContext {
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            lag::group_lag(&self.clusters, TARGET, group, Some(&remote_topics))
+            lag::group_lag(&self.kafka.clusters, TARGET, group, Some(&remote_topics))
                 .await?
                 .partitions
                 .into_iter()
@@ -382,7 +383,8 @@ impl RunContext {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
-        let on_source = lag::group_lag(&self.clusters, SOURCE, group, Some(&source_topics)).await?;
+        let on_source =
+            lag::group_lag(&self.kafka.clusters, SOURCE, group, Some(&source_topics)).await?;
         let mut errors = Vec::new();
         for (source_topic, remote_topic, partition, resume_at) in resume_points {
             let Some(committed) = on_source
@@ -394,8 +396,8 @@ impl RunContext {
                 continue;
             };
             let measured = translation::translation_error(
-                &self.clusters,
-                self.run_id,
+                &self.kafka.clusters,
+                self.kafka.run_id,
                 Position {
                     cluster: SOURCE,
                     topic: &source_topic,

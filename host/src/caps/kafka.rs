@@ -1,8 +1,9 @@
 //! `kafka`: native load jobs, single-record produce, consumers and topic administration, on the
 //! clusters the plugin was granted.
 
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -17,8 +18,9 @@ use crate::bindings::v0_1_0::kscen::scenario::kafka::{
 };
 use crate::bindings::WitError;
 use crate::caps::{unless_cancelled, wait_at_most, Access, PluginState, RunContext};
-use crate::config::client_props::map_producer_properties;
-use crate::config::new_topics::acks_all;
+use crate::cluster::Clusters;
+use crate::config::client_props::{map_producer_properties, MappedConfig};
+use crate::config::new_topics::{acks_all, NewTopics};
 use crate::error::{HostError, HostResult};
 use crate::load::{self, KeyMode, LoadJob, LoadPlan, LoadStatus, Rate, ReplicationPlan};
 
@@ -67,6 +69,26 @@ fn to_wit_status(status: LoadStatus) -> WitStatus {
     }
 }
 
+/// What the `kafka` and `groups` capabilities act on: the clusters, how the run configures its
+/// clients to them, and the topics and jobs the run made.
+pub struct KafkaState {
+    /// `--producer.config` / `--producer-props`, already mapped to librdkafka.
+    pub producer_config: MappedConfig,
+    /// `--consumer.config` / `--consumer-props`, already mapped to librdkafka.
+    pub consumer_config: MappedConfig,
+    /// How topics are created on each cluster: the scenario's `[new_topics]` over the profile's.
+    pub new_topics: BTreeMap<String, NewTopics>,
+    /// (cluster, topic) pairs this run created: the only topics a plugin may delete.
+    pub created_topics: Mutex<BTreeSet<(String, String)>>,
+    pub single_record_producers: Mutex<BTreeMap<String, FutureProducer>>,
+    pub next_job_id: AtomicU64,
+    /// Identifies this run's records on shared topics.
+    pub run_id: u64,
+    /// Declared last so it is dropped last: the embedded mock cluster must outlive the clients
+    /// above, or they log `AllBrokersDown` errors after a run that succeeded.
+    pub clusters: Clusters,
+}
+
 impl RunContext {
     /// Producer configuration for a cluster: the profile's, then the run's
     /// (`--producer.config`, `--producer-props`), then the plugin's overrides.
@@ -76,8 +98,8 @@ impl RunContext {
         overrides: &[(String, String)],
     ) -> HostResult<rdkafka::ClientConfig> {
         self.permit(Access::Cluster(cluster))?;
-        let mut config = self.clusters.client_config(cluster)?;
-        for (key, value) in &self.producer_config.librdkafka {
+        let mut config = self.kafka.clusters.client_config(cluster)?;
+        for (key, value) in &self.kafka.producer_config.librdkafka {
             config.set(key, value);
         }
         let mapped = map_producer_properties(overrides);
@@ -100,7 +122,7 @@ impl RunContext {
         replication: Replication,
     ) -> HostResult<(ReplicationPlan, String)> {
         self.permit(Access::Cluster(&replication.cluster))?;
-        let target = self.clusters.client_config(&replication.cluster)?;
+        let target = self.kafka.clusters.client_config(&replication.cluster)?;
         let (remote_topic, why) = match replication.topic {
             Some(named) => (named, "as the plugin named it".to_string()),
             None => {
@@ -152,7 +174,7 @@ impl RunContext {
         plan.validate()?;
         self.check_load_limits(&plan)?;
         let config = self.producer_config(&plan.cluster, &spec.producer_config)?;
-        let id = self.next_job_id.fetch_add(1, Ordering::Relaxed);
+        let id = self.kafka.next_job_id.fetch_add(1, Ordering::Relaxed);
         if let Some(replication) = &plan.replication {
             let now = self.metrics.clock.now_ns();
             let message = format!(
@@ -163,7 +185,7 @@ impl RunContext {
         }
         let job = load::job::spawn(
             id,
-            self.run_id,
+            self.kafka.run_id,
             plan,
             config,
             self.metrics.clock,
@@ -225,7 +247,7 @@ impl RunContext {
     /// One producer per cluster serves every single-record `produce`, so a call costs a send and
     /// an acknowledgement, not a client start-up.
     fn single_record_producer(&self, cluster: &str) -> HostResult<FutureProducer> {
-        let mut producers = self.single_record_producers.lock().unwrap();
+        let mut producers = self.kafka.single_record_producers.lock().unwrap();
         if let Some(producer) = producers.get(cluster) {
             return Ok(producer.clone());
         }
@@ -236,11 +258,11 @@ impl RunContext {
 
     fn subscribe(&self, cluster: &str, topic: &str, start: StartFrom) -> HostResult<BaseConsumer> {
         self.permit(Access::Topic { cluster, topic })?;
-        let mut config = self.clusters.client_config(cluster)?;
+        let mut config = self.kafka.clusters.client_config(cluster)?;
         let group = format!(
             "kscen-{}-{}",
             std::process::id(),
-            self.next_job_id.fetch_add(1, Ordering::Relaxed)
+            self.kafka.next_job_id.fetch_add(1, Ordering::Relaxed)
         );
         config
             .set("group.id", group)
@@ -326,10 +348,16 @@ impl Host for PluginState {
         }) {
             return Ok(Err(denied.into()));
         }
-        let settings = run.new_topics.get(&cluster).cloned().unwrap_or_default();
+        let settings = run
+            .kafka
+            .new_topics
+            .get(&cluster)
+            .cloned()
+            .unwrap_or_default();
         let replication = settings.replication_factor(replication_factor);
         let config = settings.configs(&config);
         let created = match run
+            .kafka
             .clusters
             .create_topic(&cluster, &topic, partitions, replication, &config)
             .await
@@ -338,17 +366,18 @@ impl Host for PluginState {
             Err(error) => return Ok(Err(error.into())),
         };
         if created {
-            run.created_topics
+            run.kafka
+                .created_topics
                 .lock()
                 .unwrap()
                 .insert((cluster.clone(), topic.clone()));
         }
         // What the topic really got, from the cluster: the result says which durability the
         // test ran with, and acks=all on too few replicas fails here, not on every record.
-        let durability = if run.clusters.is_embedded() {
+        let durability = if run.kafka.clusters.is_embedded() {
             None
         } else {
-            match run.clusters.topic_durability(&cluster, &topic).await {
+            match run.kafka.clusters.topic_durability(&cluster, &topic).await {
                 Ok(durability) => Some(durability),
                 Err(error) => return Ok(Err(error.into())),
             }
@@ -360,7 +389,7 @@ impl Host for PluginState {
             &topic_event(&cluster, &topic, partitions, created, durability, &config),
         );
         if let Some((replicas, min_isr)) = durability {
-            if acks_all(&run.producer_config.librdkafka) && (replicas as u32) < min_isr {
+            if acks_all(&run.kafka.producer_config.librdkafka) && (replicas as u32) < min_isr {
                 return Ok(Err(WitError::Invalid(format!(
                     "topic {topic} on {cluster} has replication factor {replicas} but \
                      min.insync.replicas {min_isr}: no acks=all record can be acknowledged. \
@@ -386,6 +415,7 @@ impl Host for PluginState {
             return Ok(Err(denied.into()));
         }
         Ok(run
+            .kafka
             .clusters
             .delete_topic(&cluster, &topic)
             .await
@@ -404,7 +434,8 @@ impl Host for PluginState {
         }) {
             return Ok(Err(denied.into()));
         }
-        let offsets = unless_cancelled(&run, run.clusters.end_offsets(&cluster, &topic)).await?;
+        let offsets =
+            unless_cancelled(&run, run.kafka.clusters.end_offsets(&cluster, &topic)).await?;
         Ok(offsets
             .map(|list| {
                 list.into_iter()
@@ -540,4 +571,56 @@ fn topic_event(
         text += &format!(", configs {}", configs.join(" "));
     }
     text + ")"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::caps::testing::{cluster, context, events};
+
+    fn plan(record_size: u32) -> LoadPlan {
+        LoadPlan {
+            cluster: "source".into(),
+            topic: "orders".into(),
+            rate: Rate::PerSecond(10.0),
+            count: Some(1),
+            duration: None,
+            record_sizes: vec![record_size],
+            key_mode: KeyMode::None,
+            replication: None,
+        }
+    }
+
+    #[test]
+    fn a_record_over_the_scenarios_max_record_size_is_refused_before_a_job_starts() {
+        let (run, _cancel) = context(&[cluster("source")], &[]);
+        let max = run.limits.max_record_size;
+        assert!(run.check_load_limits(&plan(max)).is_ok());
+        let refused = run.check_load_limits(&plan(max + 1)).unwrap_err();
+        assert!(
+            refused.to_string().contains(&format!(
+                "exceeds the scenario's [limits] max_record_size of {max} bytes"
+            )),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn no_producer_is_configured_for_a_cluster_the_plugin_did_not_ask_for() {
+        let (run, _cancel) = context(&[cluster("source")], &[]);
+        assert!(run.producer_config("source", &[]).is_ok());
+        assert!(run.producer_config("target", &[]).is_err());
+        assert_eq!(events(&run, "cluster-denied").len(), 1);
+    }
+
+    #[test]
+    fn a_plugins_producer_setting_librdkafka_cannot_take_is_refused_by_name() {
+        let (run, _cancel) = context(&[cluster("source")], &[]);
+        let java_only = [("interceptor.classes".to_string(), "x.Y".to_string())];
+        let refused = run.producer_config("source", &java_only).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "invalid: producer-config: interceptor.classes not applied: Java-only"
+        );
+    }
 }

@@ -12,53 +12,39 @@ pub mod metrics;
 pub mod mm2;
 pub mod params;
 pub mod probe;
+#[cfg(test)]
+mod testing;
 
-use std::collections::BTreeMap;
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::cluster::Clusters;
-use crate::config::client_props::MappedConfig;
 use crate::config::params::ResolvedParams;
 use crate::metrics::RunMetrics;
 use crate::policy::Grants;
 pub use gate::Access;
 
-/// Everything a running plugin's host calls act on. Shared with the run for reporting.
+/// Everything a running plugin's host calls act on, each capability's own state apart. Shared
+/// with the run for reporting.
 pub struct RunContext {
     /// present when the profile has a `[connect]` section
     pub connect: Option<crate::connect::ConnectClient>,
     pub faults: crate::faults::FaultTargets,
     pub probes: crate::probe::Probes,
-    pub metrics: Arc<RunMetrics>,
-    pub params: ResolvedParams,
-    pub grants: Grants,
-    /// `--producer.config` / `--producer-props`, already mapped to librdkafka.
-    pub producer_config: MappedConfig,
-    /// `--consumer.config` / `--consumer-props`, already mapped to librdkafka.
-    pub consumer_config: MappedConfig,
-    pub next_job_id: AtomicU64,
-    /// Identifies this run's records on shared topics.
-    pub run_id: u64,
-    /// The scenario's `[limits]`: host-call timeout, record size, load jobs.
-    pub limits: crate::engine::limits::Limits,
     /// The MirrorMaker 2 mirror the run measures, found on first use: names tracked loads'
     /// remote topics and answers the `mm2` interface.
     pub mirror: crate::deployment::run_mirror::RunMirror,
-    pub single_record_producers: Mutex<BTreeMap<String, rdkafka::producer::FutureProducer>>,
-    /// How topics are created on each cluster: the scenario's `[new_topics]` over the profile's.
-    pub new_topics: BTreeMap<String, crate::config::new_topics::NewTopics>,
-    /// (cluster, topic) pairs this run created: the only topics a plugin may delete.
-    pub created_topics: Mutex<std::collections::BTreeSet<(String, String)>>,
+    pub metrics: Arc<RunMetrics>,
+    pub params: ResolvedParams,
+    pub grants: Grants,
+    /// The scenario's `[limits]`: host-call timeout, record size, load jobs.
+    pub limits: crate::engine::limits::Limits,
     /// Flips to true when the operator interrupts the run: waits end and the plugin is stopped.
     pub cancelled: tokio::sync::watch::Receiver<bool>,
-    /// Declared last so it is dropped last: the embedded mock cluster must outlive the clients
-    /// above, or they log `AllBrokersDown` errors after a run that succeeded.
-    pub clusters: Clusters,
+    /// Declared last so it is dropped last: it holds the embedded mock cluster.
+    pub kafka: kafka::KafkaState,
 }
 
 impl RunContext {

@@ -13,6 +13,7 @@ use super::collect::RunSetup;
 use super::prepare::Prepared;
 use super::snapshots::Snapshots;
 use super::{RunEnd, RunRequest};
+use crate::caps::kafka::KafkaState;
 use crate::caps::RunContext;
 use crate::deployment::mirrors::{Mirror, MirrorSummary};
 use crate::deployment::run_mirror::RunMirror;
@@ -53,26 +54,28 @@ pub async fn execute(host: &Host, prepared: Prepared, request: &RunRequest) -> R
     let (cancel, cancelled) = tokio::sync::watch::channel(false);
     let cancel = Arc::new(cancel);
     let context = Arc::new(RunContext {
-        clusters: capabilities.clusters,
         connect: capabilities.connect,
         faults: capabilities.faults,
         probes: capabilities.probes,
-        metrics: metrics.clone(),
-        params: params.clone(),
-        grants: capabilities.grants,
-        producer_config: capabilities.producer_config,
-        consumer_config: capabilities.consumer_config,
-        next_job_id: AtomicU64::new(1),
-        run_id: rand::random(),
-        limits: scenario.limits,
         mirror: RunMirror::new(
             request.profile.as_ref().map(|(name, p)| (name.as_str(), p)),
             request.mirror.clone().or_else(|| scenario.mirror.clone()),
         ),
-        single_record_producers: Default::default(),
-        new_topics: capabilities.new_topics,
-        created_topics: Default::default(),
+        metrics: metrics.clone(),
+        params: params.clone(),
+        grants: capabilities.grants,
+        limits: scenario.limits,
         cancelled,
+        kafka: KafkaState {
+            producer_config: capabilities.producer_config,
+            consumer_config: capabilities.consumer_config,
+            new_topics: capabilities.new_topics,
+            created_topics: Default::default(),
+            single_record_producers: Default::default(),
+            next_job_id: AtomicU64::new(1),
+            run_id: rand::random(),
+            clusters: capabilities.clusters,
+        },
     });
 
     eprintln!(
@@ -136,10 +139,10 @@ pub async fn execute(host: &Host, prepared: Prepared, request: &RunRequest) -> R
         },
         environment,
         started_at,
-        producer_properties: context.producer_config.notes.clone(),
-        producer_settings: context.producer_config.in_force(),
-        consumer_properties: context.consumer_config.notes.clone(),
-        consumer_settings: context.consumer_config.in_force(),
+        producer_properties: context.kafka.producer_config.notes.clone(),
+        producer_settings: context.kafka.producer_config.in_force(),
+        consumer_properties: context.kafka.consumer_config.notes.clone(),
+        consumer_settings: context.kafka.consumer_config.in_force(),
         thresholds,
     });
     // Written by kscen itself while the run goes on: what is left if it is killed outright.
