@@ -228,8 +228,12 @@ impl FaultTargets {
                 pid_file.display()
             ))
         })?;
-        if matches!(action, Action::Cut | Action::Restore) {
-            ensure_link_reports(&t.name, pid, pid_file)?;
+        if let Some(want) = link_state_wanted(action) {
+            // A link already in the wanted state gets no signal: a signal it did not need could
+            // still be pending when the next action's signal arrives, and undo it.
+            if reported_link_state(&t.name, pid, pid_file)? == want {
+                return Ok(());
+            }
         }
         // The PID the operator's pid file names, with a signal `spec` allowed.
         if let Err(error) = procfs::send_signal(pid, signal.number) {
@@ -350,10 +354,19 @@ impl Target {
 
 /// Signalling cut/restore to a process that has not installed its handlers would kill it
 /// (SIGUSR1's default action): require the proxy's own report first.
-fn ensure_link_reports(name: &str, pid: u32, pid_file: &std::path::Path) -> HostResult<()> {
+fn link_state_wanted(action: Action) -> Option<LinkState> {
+    match action {
+        Action::Cut => Some(LinkState::Cut),
+        Action::Restore => Some(LinkState::Open),
+        _ => None,
+    }
+}
+
+/// The state the link proxy `pid` last reported; an error if it has reported none.
+fn reported_link_state(name: &str, pid: u32, pid_file: &std::path::Path) -> HostResult<LinkState> {
     let file = link_state::state_file(pid_file);
     match link_state::read(&file) {
-        Some((_, reporter)) if reporter == pid => Ok(()),
+        Some((state, reporter)) if reporter == pid => Ok(state),
         _ => Err(HostError::Fault(format!(
             "link {name} (pid {pid}) has not reported its state in {}: it is still starting, or \
              it is not a `kscen lab proxy`",

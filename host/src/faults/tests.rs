@@ -295,3 +295,19 @@ async fn cut_is_refused_until_the_link_reports_its_state() {
     );
     assert!(procfs::is_alive(sleeper.pid()), "no signal was sent");
 }
+
+#[tokio::test]
+async fn a_link_already_in_the_wanted_state_is_not_signalled() {
+    // Signalled, the sleeper would die of SIGUSR1; a second cut must be a no-op instead, or its
+    // signal could still be pending when the next restore's arrives.
+    let dir = tempfile::tempdir().unwrap();
+    let sleeper = Sleeper::spawn(dir.path());
+    let state_file = link_state::state_file(&sleeper.pid_file);
+    link_state::write(&state_file, sleeper.pid(), LinkState::Cut).unwrap();
+    let targets = FaultTargets::from_profile(&profile(&format!(
+        "[links.l]\npid_file = {:?}\nactions.cut = {{ signal = \"SIGUSR1\" }}\n",
+        sleeper.pid_file.display().to_string()
+    )));
+    targets.inject("l", Action::Cut).await.unwrap();
+    assert!(procfs::is_alive(sleeper.pid()), "no signal was sent");
+}
