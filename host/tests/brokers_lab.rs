@@ -81,4 +81,16 @@ fn killing_the_leading_broker_moves_its_leaders_and_loses_nothing() {
     assert!(run.figure("isr_full_ms") >= run.figure("back_online_ms"));
     assert!(run.figure("under_replicated_peak") > 0.0);
     assert_eq!(run.figure("producer_failed"), 0.0);
+    // The cluster's health through the run: a broker down, nothing offline (RF 3), the victim
+    // back in the ISRs (KRaft's controller removed it when fencing it: no leader counts that as
+    // a shrink), and the timeline saw the broker go and come back.
+    assert!(run.figure("brokers_down_peak") >= 1.0);
+    assert!(run.figure("isr_expands") >= 1.0);
+    assert_eq!(run.figure("offline_partitions_peak"), 0.0);
+    support::assert_gauge_dips_and_recovers(&run, "brokers_online", 3.0);
+    let under_replicated = support::gauge_series(&run, "under_replicated_partitions");
+    assert!(
+        under_replicated.iter().any(|&v| v > 0.0),
+        "{under_replicated:?}"
+    );
 }

@@ -87,6 +87,13 @@ impl Describe {
         self
     }
 
+    /// Reads a metrics endpoint of the profile when it has one by this name;
+    /// [`crate::grants::probe`] says which it got.
+    pub fn optional_probe(mut self, name: &str) -> Describe {
+        self.optional.push(Capability::Probe(name.into()));
+        self
+    }
+
     /// Uses the Kafka Connect REST API when the profile has one; [`crate::grants::connect`]
     /// says whether it does.
     pub fn optional_connect(mut self) -> Describe {

@@ -9,6 +9,11 @@ pub fn cluster(name: &str) -> bool {
     granted(&Capability::Cluster(name.into()))
 }
 
+/// Whether the run holds the profile's metrics endpoint named `name`.
+pub fn probe(name: &str) -> bool {
+    granted(&Capability::Probe(name.into()))
+}
+
 /// Whether the run holds the Kafka Connect REST API.
 pub fn connect() -> bool {
     granted(&Capability::Connect)

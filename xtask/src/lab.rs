@@ -57,6 +57,22 @@ pub const MM2_KAFKA_4: TestLab = TestLab {
     ],
 };
 
+/// The rolling upgrade's lab (004 §11.1.3 upgrades 3.9.x to 4.3.x): shaped as the MM2 labs, on
+/// the last 3.x line; the upgrade test moves its source cluster to 4.x, so nothing else runs on it.
+pub const UPGRADE_FROM_KAFKA_3_9: TestLab = TestLab {
+    state_name: "upgrade-test-state",
+    port_offset: "8000",
+    up_args: &[
+        "--brokers",
+        "3",
+        "--kafka-version",
+        "3.9.1",
+        "--mm2-config",
+        MM2_FIXTURE,
+        "--no-prometheus",
+    ],
+};
+
 /// Relative to the checkout, where `cargo xtask` runs.
 const MM2_FIXTURE: &str = "host/tests/fixtures/mm2-dc-east-west.json";
 

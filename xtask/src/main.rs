@@ -166,20 +166,18 @@ fn test(workspace: &Workspace) -> Result<()> {
             profile,
         ))
     })?;
-    // Besides the MM2 suites: the broker kill (minutes) on the newest Kafka only, and, last on the
-    // 3.x lab since it upgrades the source cluster to 4.x, the rolling upgrade. The 3.x lab (the
+    // Besides the MM2 suites, the broker kill (minutes) on the newest Kafka only. The 3.x lab (the
     // seeds' version) runs every MM2 scenario; the 4.x lab those whose outcome depends on the
     // Kafka version.
     let labs = [
-        (&lab::MM2_KAFKA_3, None, None, Some(UPGRADE_LAB_TESTS)),
+        (&lab::MM2_KAFKA_3, None, None),
         (
             &lab::MM2_KAFKA_4,
             Some(BROKERS_LAB_TESTS),
             Some(VERSION_SENSITIVE_MM2_SCENARIOS),
-            None,
         ),
     ];
-    for (mm2_lab, also, only_scenarios, afterwards) in labs {
+    for (mm2_lab, also, only_scenarios) in labs {
         lab::with_lab(&kscen, mm2_lab, |profile| {
             let mut command = cargo();
             command.args(["test", "-p", "kscen"]);
@@ -192,15 +190,14 @@ fn test(workspace: &Workspace) -> Result<()> {
             if let Some(names) = only_scenarios {
                 command.arg("--").args(names);
             }
-            run(with_profile(&mut command, "KSCEN_LAB_PROFILE", profile))?;
-            if let Some(target) = afterwards {
-                let mut command = cargo();
-                command.args(["test", "-p", "kscen", "--test", target]);
-                run(with_profile(&mut command, "KSCEN_LAB_PROFILE", profile))?;
-            }
-            Ok(())
+            run(with_profile(&mut command, "KSCEN_LAB_PROFILE", profile))
         })?;
     }
+    lab::with_lab(&kscen, &lab::UPGRADE_FROM_KAFKA_3_9, |profile| {
+        let mut command = cargo();
+        command.args(["test", "-p", "kscen", "--test", UPGRADE_LAB_TESTS]);
+        run(with_profile(&mut command, "KSCEN_LAB_PROFILE", profile))
+    })?;
     // What a user downloads: the release archive, unpacked elsewhere, runs a scenario.
     dist::build_and_check(workspace)
 }
@@ -245,7 +242,7 @@ const SEEDS_LAB_TESTS: &str = "seeds_lab";
 /// The broker kill: on the newest 3-broker MM2 lab only.
 const BROKERS_LAB_TESTS: &str = "brokers_lab";
 
-/// The rolling upgrade of the 3.x MM2 lab's source cluster to 4.x, after its other suites.
+/// The rolling upgrade of a 3.9 lab's source cluster to 4.3, on a lab of its own.
 const UPGRADE_LAB_TESTS: &str = "upgrade_lab";
 
 /// The MirrorMaker 2 suites: they run on the 3-broker labs whose connectors come from a config

@@ -1,9 +1,10 @@
 //! The brokers under tracked load (004 §11.1.3): kill the broker leading the most partitions of
 //! the load's topic, or restart every broker in turn with the seeds' checks between steps. Every
 //! record is followed across the mirror; the cluster's health (brokers online, partition leaders,
-//! under-replicated and offline partitions, the controller) comes from the brokers' exporters.
+//! under-replicated and offline partitions, ISR changes, the controller) comes from the brokers'
+//! exporters, read through the whole run into the timeline.
 
-use kscen_sdk::brokers::ClusterHealth;
+use kscen_sdk::brokers::{ClusterHealth, HealthTally};
 use kscen_sdk::faults::{self, Action};
 use kscen_sdk::mm2;
 use kscen_sdk::prelude::*;
@@ -36,7 +37,11 @@ impl Scenario for BrokerFaults {
              `mode = rolling-restart`: each broker of `brokers` in turn (the active controller \
              last) is stopped (SIGTERM, a controlled shutdown), started, and the next waits for \
              the seeds' checks: every broker online, no under-replicated or offline partition, one \
-             active controller. Each broker is a fault target and the probe of its exporter.",
+             active controller. Each broker is a fault target and the probe of its exporter. \
+             Through the whole run (every `sample`, every `poll` in the waits), the timeline \
+             gets the brokers online, under-replicated and offline partitions and active \
+             controllers; figures: their peaks, the ISR shrinks and expands and the controller \
+             changes the run saw.",
         )
         .param(spec::text("mode", "kill-leader", "kill-leader | rolling-restart"))
         .param(spec::text(
@@ -54,6 +59,12 @@ impl Scenario for BrokerFaults {
         .param(spec::duration("down", "30s", "kill-leader: how long the broker stays down"))
         .param(spec::duration("after", "30s", "steady load after the last step"))
         .param(spec::duration("recovery_timeout", "5m", "longest wait for each check"))
+        .param(spec::duration(
+            "sample",
+            "5s",
+            "how often the brokers' exporters are read into the timeline between the waits (the \
+             waits read them every `poll`)",
+        ))
         .param(spec::duration(
             "poll",
             "2s",
@@ -78,9 +89,10 @@ impl Scenario for BrokerFaults {
                 format!("mode must be kill-leader or rolling-restart, got {mode:?}").into(),
             );
         }
-        let (timeout, poll) = (
+        let (timeout, poll, sample) = (
             param::duration("recovery_timeout")?,
             param::duration("poll")?,
+            param::duration("sample")?,
         );
 
         phase("before");
@@ -91,14 +103,15 @@ impl Scenario for BrokerFaults {
             partitions: param::int("partitions")? as u32,
             timeout,
             poll: poll.max(Duration::from_millis(500)),
-            under_replicated_peak: 0,
+            sample: sample.max(Duration::from_millis(500)),
+            tally: HealthTally::default(),
         };
         let waited = watch.healthy("before the first fault", monotonic_now())?;
         event(
             "healthy",
             &format!("every check passed after {} ms", waited.as_millis()),
         );
-        sleep(param::duration("warmup")?);
+        watch.watch_for(param::duration("warmup")?);
         let failed_before = load.status().failed;
 
         if mode == "kill-leader" {
@@ -108,17 +121,13 @@ impl Scenario for BrokerFaults {
         }
 
         phase("after");
-        sleep(param::duration("after")?);
+        watch.watch_for(param::duration("after")?);
         figure(
             "producer_failed",
             (load.status().failed - failed_before) as f64,
             "records",
         );
-        figure(
-            "under_replicated_peak",
-            watch.under_replicated_peak as f64,
-            "partitions",
-        );
+        watch.figures();
         mm2::finish_tracked_load(load);
         Ok(())
     }
@@ -166,14 +175,44 @@ struct Watch {
     partitions: u32,
     timeout: Duration,
     poll: Duration,
-    under_replicated_peak: u64,
+    sample: Duration,
+    tally: HealthTally,
 }
 
 impl Watch {
+    /// One reading of every broker, into the timeline and the tally.
     fn read(&mut self) -> ClusterHealth {
         let health = ClusterHealth::read(&self.brokers, &self.topic);
-        self.under_replicated_peak = self.under_replicated_peak.max(health.under_replicated());
+        for (name, value) in health.gauges() {
+            gauge(name, value);
+        }
+        self.tally.add(&health);
         health
+    }
+
+    /// Keeps reading every `sample` for `duration` (the load runs on the host meanwhile).
+    fn watch_for(&mut self, duration: Duration) {
+        let end = monotonic_now() + duration;
+        loop {
+            let left = end.saturating_sub(monotonic_now());
+            if left.is_zero() {
+                return;
+            }
+            sleep(left.min(self.sample));
+            self.read();
+        }
+    }
+
+    fn figures(&self) {
+        let tally = &self.tally;
+        let under_replicated = tally.under_replicated_peak as f64;
+        figure("under_replicated_peak", under_replicated, "partitions");
+        let offline = tally.offline_partitions_peak as f64;
+        figure("offline_partitions_peak", offline, "partitions");
+        figure("brokers_down_peak", tally.brokers_down_peak as f64, "brokers");
+        figure("isr_shrinks", tally.isr_shrinks, "shrinks");
+        figure("isr_expands", tally.isr_expands, "expands");
+        figure("controller_changes", tally.controller_changes as f64, "changes");
     }
 
     /// Polls until `ready` holds; the time since `since` on the run's clock. Err after the
@@ -256,7 +295,7 @@ fn kill_leader(watch: &mut Watch) -> Result<(), ScenarioError> {
     let killed_at = Duration::from_nanos(faults::inject(&victim, Action::Kill)?);
     let moved = watch.led_without(&victim, killed_at)?;
     figure("leaders_moved_ms", moved.as_secs_f64() * 1000.0, "ms");
-    sleep(param::duration("down")?.saturating_sub(moved));
+    watch.watch_for(param::duration("down")?.saturating_sub(moved));
 
     phase("broker back");
     let started_at = Duration::from_nanos(faults::inject(&victim, Action::Start)?);

@@ -1,17 +1,24 @@
 //! PERF-04: hours at the nominal rate with replication tracking and periodic checkpoints — lag,
-//! FAILED tasks, and (through the probes) every Connect worker's heap and CPU and the brokers'
+//! FAILED tasks, and (through the probes) every Connect worker's heap and CPU and every broker's
 //! CPU — in memory that does not grow with the number of records.
 
 use kscen_sdk::jvm::{Usage, UsageMeter};
-use kscen_sdk::mm2;
+use kscen_sdk::{grants, mm2};
 use kscen_sdk::prelude::*;
 
 struct Endurance;
 
-/// The JVMs sampled, each through the probe of its name, as the lab names them: every Connect
-/// worker, and the first broker of each cluster (a 1-broker lab has no other).
-const WORKERS: [&str; 3] = ["worker-1", "worker-2", "worker-3"];
-const BROKERS: [&str; 2] = ["source-1", "target-1"];
+/// The JVMs sampled, each through the probe of its name when the profile has one (the lab's
+/// names): the Connect workers `worker-N`, the brokers `source-N` and `target-N`, N from 1 to
+/// [`MOST_PER_ROLE`].
+const WORKER: &str = "worker";
+const BROKER_CLUSTERS: [&str; 2] = ["source", "target"];
+const MOST_PER_ROLE: usize = 6;
+
+/// The probe names a role's processes may have.
+fn probe_names(role: &str) -> impl Iterator<Item = String> + '_ {
+    (1..=MOST_PER_ROLE).map(move |n| format!("{role}-{n}"))
+}
 
 /// Defaults of the tracked load every MM2 scenario shares.
 const TRACKED: mm2::TrackedLoadDefaults = mm2::TrackedLoadDefaults {
@@ -29,9 +36,9 @@ impl Scenario for Endurance {
         )
         .description(
             "Tracked load at `rate` for `duration`. Every `sample` the heap and CPU (in % of \
-                 one core since the previous sample) of each Connect worker (probes `worker-1..3`) \
-                 and the CPU of the brokers behind probes `source-1` and `target-1` go to the \
-                 timeline; every `checkpoint` (the seed: every hour) a phase closes and the \
+                 one core since the previous sample) of each Connect worker (the profile's probes \
+                 `worker-1..6`) and the CPU of each broker (probes `source-1..6`, `target-1..6`) \
+                 go to the timeline; every `checkpoint` (the seed: every hour) a phase closes and the \
                  checkpoint goes to the event log: replication lag (records, ms), FAILED MM2 \
                  tasks, and the latest heap and CPU of each process. Figures: the peaks.",
         )
@@ -55,8 +62,9 @@ impl Scenario for Endurance {
         .cluster("source")
         .cluster("target")
         .connect();
-        for process in WORKERS.iter().chain(&BROKERS) {
-            describe = describe.probe(process);
+        let brokers = BROKER_CLUSTERS.into_iter().flat_map(probe_names);
+        for process in probe_names(WORKER).chain(brokers) {
+            describe = describe.optional_probe(&process);
         }
         describe.build()
     }
@@ -65,7 +73,11 @@ impl Scenario for Endurance {
         let duration = param::duration("duration")?;
         let checkpoint = param::duration("checkpoint")?.max(Duration::from_secs(1));
         let sample_every = param::duration("sample")?.max(Duration::from_secs(1));
-        let mut sampling = param::flag("use_probe")?.then(Sampling::default);
+        let mut sampling = if param::flag("use_probe")? {
+            Sampling::of_the_profiles_probes()
+        } else {
+            None
+        };
 
         let connectors = mm2::mirror()?.connector_names();
 
@@ -131,8 +143,9 @@ impl Scenario for Endurance {
 }
 
 /// The processes' heap and CPU through the run, and their peaks.
-#[derive(Default)]
 struct Sampling {
+    workers: Vec<String>,
+    brokers: Vec<String>,
     meter: UsageMeter,
     worker_heap_peak: f64,
     worker_cpu_peak: f64,
@@ -141,11 +154,46 @@ struct Sampling {
 }
 
 impl Sampling {
+    /// The processes whose probes the run was granted; None, said, when it has none.
+    fn of_the_profiles_probes() -> Option<Sampling> {
+        let granted = |names: Vec<String>| -> Vec<String> {
+            names.into_iter().filter(|p| grants::probe(p)).collect()
+        };
+        let workers = granted(probe_names(WORKER).collect());
+        let brokers = granted(
+            BROKER_CLUSTERS
+                .into_iter()
+                .flat_map(probe_names)
+                .collect(),
+        );
+        if workers.is_empty() && brokers.is_empty() {
+            warn(&format!(
+                "the profile has no probe named {WORKER}-N, source-N or target-N: heap and CPU \
+                 are not measured"
+            ));
+            return None;
+        }
+        info(&format!(
+            "sampling heap and CPU of {}",
+            workers.iter().chain(&brokers).cloned().collect::<Vec<_>>().join(", ")
+        ));
+        Some(Sampling {
+            workers,
+            brokers,
+            meter: UsageMeter::default(),
+            worker_heap_peak: 0.0,
+            worker_cpu_peak: 0.0,
+            broker_cpu_peak: 0.0,
+            missed_samples: 0,
+        })
+    }
+
     /// Samples every process into the timeline (`worker_1_heap_mib`, `worker_1_cpu_pct`,
     /// `source_1_cpu_pct`…); the reading as a checkpoint line's tail.
     fn sample(&mut self) -> String {
         let mut workers = Vec::new();
-        for worker in WORKERS {
+        for worker in self.workers.clone() {
+            let worker = worker.as_str();
             let Some(read) = self.read(worker) else {
                 workers.push(format!("{worker} unreachable"));
                 continue;
@@ -163,7 +211,8 @@ impl Sampling {
             workers.push(line);
         }
         let mut brokers = Vec::new();
-        for broker in BROKERS {
+        for broker in self.brokers.clone() {
+            let broker = broker.as_str();
             match self.read(broker).map(|read| read.cpu_percent) {
                 Some(Some(cpu)) => {
                     gauge(&format!("{}_cpu_pct", broker.replace('-', "_")), cpu);

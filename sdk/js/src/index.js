@@ -122,6 +122,10 @@ export class Describe {
     this.optional.push({ tag: 'cluster', val: name });
     return this;
   }
+  optionalProbe(name) {
+    this.optional.push({ tag: 'probe', val: name });
+    return this;
+  }
   optionalConnect() {
     this.optional.push({ tag: 'connect' });
     return this;
@@ -205,9 +209,22 @@ export function createTopic(cluster, topic, partitions, config = {}) {
 
 export const endOffsets = (cluster, topic) => numbers(host(() => kafka.endOffsets(cluster, topic)));
 
+/**
+ * Produces one record and waits for its acknowledgement: `{ partition, offset, latencyUs }`
+ * (send to delivery report, measured by the host). `key` and `value` are Uint8Arrays or strings
+ * (UTF-8); `key` may be undefined. For load, start a `Load` job: the host paces and measures it.
+ */
+export function produce(cluster, topic, key, value) {
+  return numbers(host(() => kafka.produce(cluster, topic, bytes(key), bytes(value))));
+}
+
+const encoder = new TextEncoder();
+const bytes = (data) => (typeof data === 'string' ? encoder.encode(data) : data);
+
 /** What the run holds: a listed capability always, an optional one when the environment has it. */
 export const grants = {
   cluster: (name) => grantsHost.granted({ tag: 'cluster', val: name }),
+  probe: (name) => grantsHost.granted({ tag: 'probe', val: name }),
   connect: () => grantsHost.granted({ tag: 'connect' }),
 };
 

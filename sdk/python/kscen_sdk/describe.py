@@ -69,6 +69,11 @@ class Describe:
         self._optional.append(types2.Capability_Cluster(name))
         return self
 
+    def optional_probe(self, name: str) -> Describe:
+        """Reads the metrics endpoint when the profile has one by this name."""
+        self._optional.append(types2.Capability_Probe(name))
+        return self
+
     def optional_connect(self) -> Describe:
         """Uses the Kafka Connect REST API when the profile has one."""
         self._optional.append(types2.Capability_Connect())

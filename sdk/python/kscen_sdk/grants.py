@@ -10,6 +10,11 @@ def cluster(name: str) -> bool:
     return grants.granted(types.Capability_Cluster(name))
 
 
+def probe(name: str) -> bool:
+    """Whether the run holds the profile's metrics endpoint named ``name``."""
+    return grants.granted(types.Capability_Probe(name))
+
+
 def connect() -> bool:
     """Whether the run holds the Kafka Connect REST API."""
     return grants.granted(types.Capability_Connect())
