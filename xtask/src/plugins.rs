@@ -70,6 +70,8 @@ pub const PLUGINS: &[Plugin] = &[
     fixture("declared-topics", "host/tests/wit_versions.rs"),
     fixture("custom-histograms", "host/tests/custom_histograms.rs"),
     fixture("bench-produce", "xtask/src/bench/sections/plugin.rs"),
+    fixture("bench-produce-py", "xtask/src/bench/sections/plugin.rs"),
+    fixture("bench-produce-js", "xtask/src/bench/sections/plugin.rs"),
     fixture("bench-consume", "xtask/src/bench/sections/consume.rs"),
 ];
 

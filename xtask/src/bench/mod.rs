@@ -56,7 +56,12 @@ pub fn run(workspace: &Workspace, args: &[String]) -> Result<()> {
     }
     if options.runs(Section::Plugin) {
         let mut bench = Bench::new(&kscen, None, &release, &work);
-        findings.plugin = Some(sections::plugin::run(&mut bench, &workload)?);
+        findings.plugin = Some(sections::plugin::run(
+            &mut bench,
+            &workload,
+            &workspace.plugin_dist(),
+            options.repeat,
+        )?);
         findings.plugin_loads.extend(bench.plugin_loads);
     }
     if options.needs_lab() {
@@ -114,7 +119,7 @@ pub fn run(workspace: &Workspace, args: &[String]) -> Result<()> {
 }
 
 /// Release builds of everything the bench launches: kscen, the native loops and topic helper, the
-/// plugins.
+/// plugins in every language.
 fn build(workspace: &Workspace) -> Result<()> {
     crate::run(crate::cargo().args([
         "build",
@@ -126,7 +131,7 @@ fn build(workspace: &Workspace) -> Result<()> {
         "-p",
         "native-consumer",
     ]))?;
-    crate::plugins::build(workspace)
+    crate::build_plugins(workspace)
 }
 
 /// What every section needs: the tools, the lab (when the section runs on it), a place for logs.
@@ -190,12 +195,36 @@ impl<'a> Bench<'a> {
         run: KscenRun<'_>,
         actions: Vec<process::TimedAction>,
     ) -> Result<(Measured, RunResult)> {
-        let result_path = self.work.join(format!("{:03}-{label}.json", self.runs + 1));
-        let command = self.kscen.run_command(&run, &result_path);
-        let measured = self.measure(label, command, actions)?;
-        let result = RunResult::read(&result_path)?;
+        let (measured, result) = self.run_kscen(label, &run, None, actions)?;
         self.plugin_loads.push(result.plugin_load()?);
         Ok((measured, result))
+    }
+
+    /// Runs `kscen run`, with its compile cache in `compile_cache` (else the user's), and reads
+    /// its result; the component's load time is the caller's to report.
+    pub fn run_kscen(
+        &mut self,
+        label: &str,
+        run: &KscenRun<'_>,
+        compile_cache: Option<&Path>,
+        actions: Vec<process::TimedAction>,
+    ) -> Result<(Measured, RunResult)> {
+        let result_path = self.work.join(format!("{:03}-{label}.json", self.runs + 1));
+        let mut command = self.kscen.run_command(run, &result_path);
+        if let Some(cache) = compile_cache {
+            command.env("KSCEN_CACHE_DIR", cache);
+        }
+        let measured = self.measure(label, command, actions)?;
+        Ok((measured, RunResult::read(&result_path)?))
+    }
+
+    /// An empty folder under the bench's work folder.
+    pub fn fresh_folder(&self, name: &str) -> Result<PathBuf> {
+        let folder = self.work.join(name);
+        let _ = std::fs::remove_dir_all(&folder);
+        std::fs::create_dir_all(&folder)
+            .with_context(|| format!("creating {}", folder.display()))?;
+        Ok(folder)
     }
 
     /// A fresh topic on the lab's source, `PARTITIONS` partitions, leaders elected.

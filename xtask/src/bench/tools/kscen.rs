@@ -1,5 +1,6 @@
 //! kscen as the bench drives it: `kscen run` of a one-line scenario file naming a plugin
-//! (`steady` for load, `bench-consume` for a consume job, `bench-produce` for the host-call cost),
+//! (`steady` for load, `bench-consume` for a consume job, `bench-produce` and its Python and
+//! JavaScript twins for the host-call cost),
 //! parameters through `--set`, client settings through `--producer-props` / `--consumer-props`,
 //! figures read back from its `--json` result.
 
@@ -48,7 +49,13 @@ impl Set {
 impl Kscen {
     /// Writes the scenario files the bench runs into `work`.
     pub fn new(binary: &Path, plugin_dir: &Path, work: &Path) -> Result<Kscen> {
-        for plugin in ["steady", "bench-consume", "bench-produce"] {
+        for plugin in [
+            "steady",
+            "bench-consume",
+            "bench-produce",
+            "bench-produce-py",
+            "bench-produce-js",
+        ] {
             let file = work.join(format!("{plugin}.toml"));
             std::fs::write(
                 &file,
