@@ -5,7 +5,7 @@ use crate::bindings::v0_1_0::kscen::scenario::connect::{
     ConnectorStatus as WitConnector, Host, State as WitState, TaskStatus as WitTask, Worker,
 };
 use crate::bindings::WitError;
-use crate::caps::{Access, PluginState};
+use crate::caps::{Access, PluginState, RunContext};
 use crate::connect::{ConnectClient, ConnectorStatus, State};
 use crate::error::{HostError, HostResult};
 
@@ -42,30 +42,34 @@ fn to_wit_status(status: ConnectorStatus) -> WitConnector {
     }
 }
 
-impl PluginState {
-    /// The Connect client, once the grant is checked.
-    fn connect_client(
-        &self,
-    ) -> wasmtime::Result<HostResult<std::sync::Arc<crate::caps::RunContext>>> {
-        let run = self.run()?.clone();
-        Ok(match run.permit(Access::Connect) {
-            Ok(()) if run.connect.is_some() => Ok(run),
-            Ok(()) => Err(HostError::NotFound(
-                "the profile has no [connect] section".into(),
-            )),
-            Err(denied) => Err(denied),
-        })
+impl RunContext {
+    /// The Connect client for a plugin's call, once the grant is checked. A `change` (an action
+    /// and the connector it acts on) goes to the run's events only when it is let through: the
+    /// event log says what was done to Connect, a denial is logged by the gate as such.
+    fn connect_for(&self, change: Option<(&str, &str)>) -> HostResult<&ConnectClient> {
+        self.permit(Access::Connect)?;
+        let client = self
+            .connect
+            .as_ref()
+            .ok_or_else(|| HostError::NotFound("the profile has no [connect] section".into()))?;
+        if let Some((action, connector)) = change {
+            let metrics = &self.metrics;
+            metrics.events.push(
+                metrics.clock.now_ns(),
+                "connect",
+                &format!("{action} {connector}"),
+            );
+        }
+        Ok(client)
     }
 }
 
-/// Runs `call` on the granted client, mapping errors for the plugin.
+/// Runs `call` on the granted client (logging `change`, if any), mapping errors for the plugin.
 macro_rules! with_client {
-    ($state:expr, |$client:ident| $call:expr) => {{
-        match $state.connect_client()? {
-            Ok(run) => {
-                let $client: &ConnectClient = run.connect.as_ref().expect("checked");
-                Ok($call.await.map_err(WitError::from))
-            }
+    ($state:expr, $change:expr, |$client:ident| $call:expr) => {{
+        let run = $state.run()?.clone();
+        match run.connect_for($change) {
+            Ok($client) => Ok($call.await.map_err(WitError::from)),
             Err(error) => Ok(Err(WitError::from(error))),
         }
     }};
@@ -73,11 +77,11 @@ macro_rules! with_client {
 
 impl Host for PluginState {
     async fn workers(&mut self) -> wasmtime::Result<Vec<Worker>> {
-        let run = match self.connect_client()? {
-            Ok(run) => run,
-            Err(_) => return Ok(Vec::new()),
+        let run = self.run()?.clone();
+        let Ok(client) = run.connect_for(None) else {
+            return Ok(Vec::new());
         };
-        let workers = run.connect.as_ref().expect("checked").workers().await;
+        let workers = client.workers().await;
         Ok(workers
             .into_iter()
             .map(|w| Worker {
@@ -89,7 +93,7 @@ impl Host for PluginState {
     }
 
     async fn connectors(&mut self) -> wasmtime::Result<Result<Vec<String>, WitError>> {
-        with_client!(self, |client| client.connectors())
+        with_client!(self, None, |client| client.connectors())
     }
 
     async fn status(
@@ -97,29 +101,29 @@ impl Host for PluginState {
         connector: String,
     ) -> wasmtime::Result<Result<WitConnector, WitError>> {
         let status: wasmtime::Result<Result<ConnectorStatus, WitError>> =
-            with_client!(self, |client| client.status(&connector));
+            with_client!(self, None, |client| client.status(&connector));
         Ok(status?.map(to_wit_status))
     }
 
     async fn status_all(&mut self) -> wasmtime::Result<Result<Vec<WitConnector>, WitError>> {
         let all: wasmtime::Result<Result<Vec<ConnectorStatus>, WitError>> =
-            with_client!(self, |client| client.status_all());
+            with_client!(self, None, |client| client.status_all());
         Ok(all?.map(|list| list.into_iter().map(to_wit_status).collect()))
     }
 
     async fn pause(&mut self, connector: String) -> wasmtime::Result<Result<(), WitError>> {
-        self.connect_event("pause", &connector);
-        with_client!(self, |client| client.pause(&connector))
+        with_client!(self, Some(("pause", &connector)), |client| client
+            .pause(&connector))
     }
 
     async fn resume(&mut self, connector: String) -> wasmtime::Result<Result<(), WitError>> {
-        self.connect_event("resume", &connector);
-        with_client!(self, |client| client.resume(&connector))
+        with_client!(self, Some(("resume", &connector)), |client| client
+            .resume(&connector))
     }
 
     async fn stop(&mut self, connector: String) -> wasmtime::Result<Result<(), WitError>> {
-        self.connect_event("stop", &connector);
-        with_client!(self, |client| client.stop(&connector))
+        with_client!(self, Some(("stop", &connector)), |client| client
+            .stop(&connector))
     }
 
     async fn restart(
@@ -128,12 +132,8 @@ impl Host for PluginState {
         include_tasks: bool,
         only_failed: bool,
     ) -> wasmtime::Result<Result<(), WitError>> {
-        self.connect_event("restart", &connector);
-        with_client!(self, |client| client.restart(
-            &connector,
-            include_tasks,
-            only_failed
-        ))
+        with_client!(self, Some(("restart", &connector)), |client| client
+            .restart(&connector, include_tasks, only_failed))
     }
 
     async fn restart_task(
@@ -141,15 +141,16 @@ impl Host for PluginState {
         connector: String,
         task: u32,
     ) -> wasmtime::Result<Result<(), WitError>> {
-        self.connect_event("restart-task", &format!("{connector}/{task}"));
-        with_client!(self, |client| client.restart_task(&connector, task))
+        let which = format!("{connector}/{task}");
+        with_client!(self, Some(("restart-task", &which)), |client| client
+            .restart_task(&connector, task))
     }
 
     async fn get_config(
         &mut self,
         connector: String,
     ) -> wasmtime::Result<Result<Vec<(String, String)>, WitError>> {
-        with_client!(self, |client| client.config(&connector))
+        with_client!(self, None, |client| client.config(&connector))
     }
 
     async fn put_config(
@@ -157,30 +158,53 @@ impl Host for PluginState {
         connector: String,
         config: Vec<(String, String)>,
     ) -> wasmtime::Result<Result<(), WitError>> {
-        self.connect_event("put-config", &connector);
-        with_client!(self, |client| client.put_config(&connector, &config))
+        with_client!(self, Some(("put-config", &connector)), |client| client
+            .put_config(&connector, &config))
     }
 
     async fn delete(&mut self, connector: String) -> wasmtime::Result<Result<(), WitError>> {
-        self.connect_event("delete", &connector);
-        with_client!(self, |client| client.delete(&connector))
+        with_client!(self, Some(("delete", &connector)), |client| client
+            .delete(&connector))
     }
 
     async fn leader(&mut self) -> wasmtime::Result<Result<Option<String>, WitError>> {
-        with_client!(self, |client| client.leader())
+        with_client!(self, None, |client| client.leader())
     }
 }
 
-impl PluginState {
-    /// Every change a plugin makes to Connect goes to the event log, on the run clock.
-    fn connect_event(&self, action: &str, connector: &str) {
-        if let Some(run) = &self.run {
-            let metrics = &run.metrics;
-            metrics.events.push(
-                metrics.clock.now_ns(),
-                "connect",
-                &format!("{action} {connector}"),
-            );
-        }
+#[cfg(test)]
+mod tests {
+    use crate::caps::testing::{context, events};
+    use crate::error::HostError;
+    use crate::policy::Request;
+
+    #[test]
+    fn a_change_is_logged_only_when_the_plugin_may_make_it() {
+        let (run, _cancel) = context(&[Request::Connect], &[]);
+        assert!(run.connect_for(Some(("pause", "mirror-source"))).is_ok());
+        assert!(run.connect_for(None).is_ok());
+        assert_eq!(events(&run, "connect"), ["pause mirror-source"]);
+
+        let (denied, _cancel) = context(&[], &[]);
+        let Err(refused) = denied.connect_for(Some(("pause", "mirror-source"))) else {
+            panic!("a plugin that did not ask for connect is refused");
+        };
+        assert!(matches!(refused, HostError::Denied(_)), "{refused}");
+        assert!(events(&denied, "connect").is_empty(), "nothing was paused");
+        assert_eq!(events(&denied, "connect-denied").len(), 1);
+    }
+
+    #[test]
+    fn a_profile_without_connect_is_not_found_not_denied() {
+        let (mut run, _cancel) = context(&[Request::Connect], &[]);
+        run.connect = None;
+        let Err(missing) = run.connect_for(Some(("stop", "m"))) else {
+            panic!("no client without [connect]");
+        };
+        assert_eq!(
+            missing.to_string(),
+            "not found: the profile has no [connect] section"
+        );
+        assert!(events(&run, "connect").is_empty());
     }
 }

@@ -9,6 +9,7 @@ use super::RunContext;
 use crate::cluster::Clusters;
 use crate::config::params::ResolvedParams;
 use crate::config::profile::Profile;
+use crate::connect::ConnectClient;
 use crate::deployment::run_mirror::RunMirror;
 use crate::faults::FaultTargets;
 use crate::metrics::clock::RunClock;
@@ -16,9 +17,11 @@ use crate::metrics::RunMetrics;
 use crate::policy::{Grants, Offer, Request};
 use crate::probe::Probes;
 
-/// Two clusters, `source` restricted to `orders*` by the operator, and one worker as fault
-/// target. Nothing is contacted.
+/// Two clusters, `source` restricted to `orders*` by the operator, a Connect cluster and one
+/// worker as fault target. Nothing is contacted.
 pub const PROFILE: &str = r#"
+    [connect]
+    urls = ["http://127.0.0.1:3"]
     [clusters.source]
     bootstrap_servers = "127.0.0.1:1"
     topics = ["orders*"]
@@ -40,7 +43,7 @@ pub fn context(
     let fault_names: Vec<String> = faults.targets().into_iter().map(|t| t.name).collect();
     let offer = Offer {
         clusters: clusters.names().collect(),
-        connect: false,
+        connect: true,
         fault_targets: fault_names.iter().map(String::as_str).collect(),
         probes: Vec::new(),
         topics: [("source".to_string(), vec!["orders*".to_string()])].into(),
@@ -49,7 +52,7 @@ pub fn context(
     let grants = Grants::compute(requests, &[], &offer, &operator_faults).unwrap();
     let (cancel, cancelled) = tokio::sync::watch::channel(false);
     let run = RunContext {
-        connect: None,
+        connect: ConnectClient::from_profile(&profile).unwrap(),
         faults,
         probes: Probes::default(),
         mirror: RunMirror::new(None, None),
