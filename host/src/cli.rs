@@ -64,7 +64,7 @@ pub enum Command {
     /// Put a baseline and a candidate (each one or more repetitions of a run) side by side:
     /// throughput, latency percentiles and figures, the change, and whether it exceeds the noise.
     #[command(
-        after_help = "Example, three runs before and after a linger.ms change:\n  kscen compare --baseline a1.json a2.json a3.json --candidate b1.json b2.json b3.json\n\nWith repetitions on both sides, a change is beyond noise when the sides' ranges do not\noverlap; with one run, a latency percentile's sampling interval is used, and other\nfigures say the noise is unknown."
+        after_help = "Example, three runs before and after a linger.ms change:\n  kscen compare --baseline a1.json a2.json a3.json --candidate b1.json b2.json b3.json\n\nPhases are matched by name (or, with one phase with records on each side, those two).\nChoose them with --phase, repeated for each pair: a past perf-test run (run 2 of an\nappended log) against the first step of a ramp-up:\n  kscen compare --baseline past.json --candidate ramp.json --phase 'perf #2=step-1 1x'\nor a phase of the same name on both sides: --phase nominal\n\nA change is beyond noise when its 95 % bootstrap interval excludes zero and it is 1 % or\nmore: with repetitions on both sides, from the runs' spread; with one run, for a latency\npercentile only, from the values its histogram recorded; other figures say the noise is\nunknown."
     )]
     Compare(crate::report::compare::CompareArgs),
     /// Show the deployment's MirrorMaker 2 mirrors (found through Connect, or pinned by the

@@ -54,6 +54,23 @@ impl std::fmt::Display for PropertyNote {
     }
 }
 
+/// Settings as a result or a report may show them: later ones winning, secrets `(redacted)`.
+pub fn shown<'a>(
+    settings: impl IntoIterator<Item = &'a (String, String)>,
+) -> std::collections::BTreeMap<String, String> {
+    settings
+        .into_iter()
+        .map(|(key, value)| {
+            let shown = if is_secret(key) {
+                "(redacted)".to_string()
+            } else {
+                value.clone()
+            };
+            (key.clone(), shown)
+        })
+        .collect()
+}
+
 /// Keys whose values never leave the process (results, reports): passwords, JAAS configs,
 /// tokens, `basic.auth.user.info`, credentials and PEM private keys (`ssl.keystore.key`).
 pub fn is_secret(key: &str) -> bool {
@@ -288,17 +305,7 @@ pub fn map_properties(client: Client, properties: &[Property]) -> MappedConfig {
 impl MappedConfig {
     /// The settings passed to librdkafka, later ones winning, secrets shown as `(redacted)`.
     pub fn in_force(&self) -> std::collections::BTreeMap<String, String> {
-        self.librdkafka
-            .iter()
-            .map(|(key, value)| {
-                let shown = if is_secret(key) {
-                    "(redacted)".to_string()
-                } else {
-                    value.clone()
-                };
-                (key.clone(), shown)
-            })
-            .collect()
+        shown(&self.librdkafka)
     }
 
     /// Java's assignor class list, as librdkafka's strategy names; a class librdkafka does not

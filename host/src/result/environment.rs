@@ -1,9 +1,11 @@
-//! Where it ran: the clusters, the profile, the Kafka versions and the machine.
+//! Where it ran: the clusters, the profile, the Kafka versions, the machine, and the MirrorMaker 2
+//! connector and Connect worker settings a campaign step put in force for it.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::client_props::shown;
 use crate::deployment::kafka_versions::KafkaVersions;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -22,6 +24,40 @@ pub struct Environment {
     /// absent in results written before kscen recorded it
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<HostInfo>,
+    /// `connector_settings` and `worker_settings`: absent when the run changed neither
+    #[serde(flatten)]
+    pub deployment_settings: DeploymentSettings,
+}
+
+/// What a campaign step set on the deployment before its run (`connector.source = {...}`,
+/// `worker = {...}`, or a matrix over them), secrets shown as `(redacted)` as in
+/// `producer_settings`. Only the keys the step set: the rest of a connector's configuration is in
+/// `mirror.connectors[].config`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentSettings {
+    /// connector name → the settings put over its configuration through Connect's REST API
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub connector_settings: BTreeMap<String, BTreeMap<String, String>>,
+    /// the settings written into every Connect worker's properties file, rolled out before the run
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub worker_settings: BTreeMap<String, String>,
+}
+
+impl DeploymentSettings {
+    /// Each connector's settings and the workers', secrets redacted.
+    pub fn new<'a>(
+        connectors: impl IntoIterator<Item = (&'a str, &'a [(String, String)])>,
+        workers: &[(String, String)],
+    ) -> DeploymentSettings {
+        DeploymentSettings {
+            connector_settings: connectors
+                .into_iter()
+                .filter(|(_, settings)| !settings.is_empty())
+                .map(|(name, settings)| (name.to_string(), shown(settings)))
+                .collect(),
+            worker_settings: shown(workers),
+        }
+    }
 }
 
 /// The machine kscen ran on, which bounds what a load generator can show.

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use environment::{Environment, HostInfo};
+pub use environment::{DeploymentSettings, Environment, HostInfo};
 pub use file::{load, write_json, LoadedResult};
 pub use imported::{ImportedFigures, NotMeasured, Origin, IMPORTED};
 pub use jobs::{JobConsumption, JobReplication};

@@ -91,3 +91,58 @@ fn totals_are_absent_where_a_phase_does_not_know_its_count() {
         "a run with no load sent nothing"
     );
 }
+
+#[test]
+fn the_deployment_settings_a_step_set_are_kept_secrets_redacted_and_old_files_read_without() {
+    let settings = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let source = settings(&[
+        ("tasks.max", "4"),
+        ("source.cluster.sasl.jaas.config", "login pw"),
+    ]);
+    let in_force = DeploymentSettings::new(
+        [
+            ("mm2-source", source.as_slice()),
+            ("mm2-heartbeat", &[][..]),
+        ],
+        &settings(&[("offset.flush.interval.ms", "7321")]),
+    );
+    let connector = &in_force.connector_settings["mm2-source"];
+    assert_eq!(connector["tasks.max"], "4");
+    assert_eq!(connector["source.cluster.sasl.jaas.config"], "(redacted)");
+    assert!(!in_force.connector_settings.contains_key("mm2-heartbeat"));
+
+    let environment = |deployment_settings| Environment {
+        embedded_cluster: false,
+        profile: Some("lab".into()),
+        clusters: Default::default(),
+        kafka_versions: Default::default(),
+        host: None,
+        deployment_settings,
+    };
+    let written = serde_json::to_value(environment(in_force.clone())).unwrap();
+    assert_eq!(
+        written["connector_settings"]["mm2-source"]["tasks.max"],
+        "4"
+    );
+    assert_eq!(
+        written["worker_settings"]["offset.flush.interval.ms"],
+        "7321"
+    );
+    let read: Environment = serde_json::from_value(written).unwrap();
+    assert_eq!(read.deployment_settings, in_force);
+
+    // Nothing changed: nothing written; a file from before reads as nothing changed.
+    let written = serde_json::to_value(environment(DeploymentSettings::default())).unwrap();
+    assert!(
+        written.get("connector_settings").is_none() && written.get("worker_settings").is_none()
+    );
+    let old: Environment =
+        serde_json::from_str(r#"{"embedded_cluster": true, "profile": null, "clusters": {}}"#)
+            .unwrap();
+    assert_eq!(old.deployment_settings, DeploymentSettings::default());
+}

@@ -74,6 +74,10 @@ pub struct RunArgs {
     /// beside kscen's in the result. Overrides the scenario file's `[mm2_metrics] probe`.
     #[arg(long = "mm2-metrics", value_name = "PROBE")]
     pub mm2_metrics: Option<String>,
+    /// What a campaign step set on the deployment before this run, for its result: never given
+    /// on the command line (a run by itself changes no connector or worker).
+    #[arg(skip)]
+    pub deployment_settings: crate::result::DeploymentSettings,
 }
 
 /// `--alerts` and `--fault-phase` over the scenario file's `[alerts]`.
@@ -168,6 +172,7 @@ pub async fn run_scenario(
         abort_on_fail: args.abort_on_fail,
         json: args.json,
         mirror: args.mirror,
+        deployment_settings: args.deployment_settings,
         metrics_addr: match &args.metrics_addr {
             Some(addr) => Some(crate::report::live_metrics::resolve(addr).await?),
             None => None,

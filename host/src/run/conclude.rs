@@ -119,6 +119,7 @@ mod tests {
                 clusters: Default::default(),
                 kafka_versions: Default::default(),
                 host: Some(HostInfo::read()),
+                deployment_settings: Default::default(),
             },
             started_at: chrono::Utc::now(),
             producer_properties: Vec::new(),

@@ -91,10 +91,11 @@ pub async fn execute(host: &Host, prepared: Prepared, request: &RunRequest) -> R
     );
     let interrupt_cancel = cancel.clone();
     let interrupt = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\nInterrupted: stopping the plugin, flushing load jobs, writing the partial result…");
-            let _ = interrupt_cancel.send(true);
-        }
+        crate::interrupt::interrupted().await;
+        eprintln!(
+            "\nInterrupted: stopping the plugin, flushing load jobs, writing the partial result…"
+        );
+        let _ = interrupt_cancel.send(true);
     });
     let abort = (request.abort_on_fail || scenario.abort_on_fail)
         .then(|| Arc::new(AbortOnFail::new(thresholds.clone())));

@@ -41,6 +41,8 @@ pub struct RunRequest {
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// `--mirror`: the MirrorMaker 2 mirror to measure, over the scenario file's `mirror`
     pub mirror: Option<String>,
+    /// the connector and worker settings a campaign step put in force for the run
+    pub deployment_settings: crate::result::DeploymentSettings,
     /// the deployment's alerts to watch: `--alerts` over the scenario file's `[alerts]`
     pub alerts: Option<crate::watch::alerts::AlertWatch>,
     /// MirrorMaker 2's metrics to sample: `--mm2-metrics` over the scenario's `[mm2_metrics]`

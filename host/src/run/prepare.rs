@@ -184,6 +184,7 @@ pub async fn prepare(host: &Host, request: &RunRequest) -> Result<Prepared> {
             Some(profile) => crate::deployment::kafka_versions::read(profile, &probes).await,
             None => Default::default(),
         },
+        deployment_settings: request.deployment_settings.clone(),
     };
     let new_topics = clusters
         .names()
