@@ -1,6 +1,8 @@
 //! `kscen report` on the results of real ramp-up and burst runs (embedded mock cluster): the
-//! Markdown report with Mermaid diagrams a real renderer accepts, the HTML page rendered with
-//! visible charts in headless Chromium, and the CSV files in the seeds' layouts.
+//! Markdown report with Mermaid diagrams a real renderer accepts and that draw only what the runs
+//! used, the HTML page with every section of the Markdown, the same diagrams as inline SVG, and
+//! visible charts and diagrams in headless Chromium, the CSV files in the seeds' layouts, and a
+//! campaign's outcome in the summary.
 //!
 //! The renderer (mermaid-cli) and Chromium are external: without them these checks are skipped
 //! with a message, except under `CI=true`, where a missing tool fails the test.
@@ -119,9 +121,11 @@ fn markdown_report_has_the_seed_structure_and_both_runs() {
         "### 2.7 Observed",
         "### 2.8 Not measured",
         "### 3.9 Risks and issues",
-        "## 4. Environment and security",
-        "## 5. Next steps",
-        "## 6. Diagrams",
+        "## 4. Comparison with the first run",
+        "### 4.1 Section 3 (perf-03-burst) against section 2",
+        "## 5. Environment and security",
+        "## 6. Next steps",
+        "## 7. Diagrams",
     ] {
         assert!(text.contains(heading), "missing {heading:?} in\n{text}");
     }
@@ -134,6 +138,12 @@ fn markdown_report_has_the_seed_structure_and_both_runs() {
             "no row for {phase}"
         );
     }
+    // No phase of the ramp-up is named as one of the burst's: the comparison says how to pair
+    // them.
+    assert!(text.contains(
+        "- every phase: no baseline phase (step-1 1x, step-2 1.5x, step-3 2x, step-4 2.5x, \
+         step-5 3x, step-6 max) has a candidate phase of its name"
+    ));
     assert!(text.contains("| step-6 max | same as above | 1024 B |"));
     assert!(text.contains("| unthrottled |"));
     assert!(
@@ -149,10 +159,147 @@ fn markdown_report_has_the_seed_structure_and_both_runs() {
         4,
         "a plan per run, the sequence and the architecture"
     );
-    assert!(blocks.iter().any(|b| b.starts_with("sequenceDiagram")));
-    assert!(blocks.iter().any(|b| b.contains("Producer")
-        && b.contains("MirrorMaker 2")
-        && b.contains("Monitoring")));
+    assert!(blocks.iter().any(|b| b.starts_with("sequenceDiagram")
+        && b.contains("Producer (kscen load jobs)")
+        && b.contains("Kafka source (embedded mock cluster)")));
+    // The mock cluster is all these runs used: nothing else is drawn.
+    for block in &blocks {
+        for absent in ["Schema Registry", "MirrorMaker", "Prometheus", "Grafana"] {
+            assert!(!block.contains(absent), "{absent} drawn in\n{block}");
+        }
+    }
+}
+
+/// The page's inline SVG diagrams, each from `<svg` to `</svg>`.
+fn svg_diagrams(html: &str) -> Vec<&str> {
+    html.match_indices("<figure class=\"diagram\"><svg ")
+        .map(|(at, figure)| {
+            let svg = &html[at + figure.len() - "<svg ".len()..];
+            &svg[..svg.find("</svg>").expect("a closed svg") + "</svg>".len()]
+        })
+        .collect()
+}
+
+/// `<h2>2. Run: perf-02-ramp-up</h2>` for `## 2. Run: perf-02-ramp-up`.
+fn html_heading(markdown_heading: &str) -> String {
+    let level = markdown_heading.chars().take_while(|c| *c == '#').count();
+    let text = markdown_heading[level..]
+        .trim()
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    format!("<h{level}>{text}</h{level}>")
+}
+
+#[test]
+fn html_page_has_every_section_of_the_markdown_report() {
+    let markdown = std::fs::read_to_string(&reported().markdown).unwrap();
+    let html = std::fs::read_to_string(&reported().html).unwrap();
+    let headings: Vec<&str> = markdown.lines().filter(|l| l.starts_with('#')).collect();
+    assert!(headings.len() >= 20, "{headings:?}");
+    for heading in headings {
+        let expected = html_heading(heading);
+        assert!(html.contains(&expected), "no {expected} in the HTML page");
+    }
+    let diagrams = svg_diagrams(&html);
+    assert_eq!(
+        diagrams.len(),
+        mermaid_blocks(&markdown).len(),
+        "every Mermaid block is drawn in the page as inline SVG"
+    );
+    assert!(
+        !html.contains("<pre class=\"mermaid\">"),
+        "none is left as source"
+    );
+    for (present, drawn) in [
+        ("<title>Producer (kscen load jobs)</title>", "the sequence"),
+        (
+            "<title>kscen host open-loop load jobs</title>",
+            "the architecture",
+        ),
+        (">start: perf-02-ramp-up</text>", "the ramp-up's plan"),
+        (">5. step-6 max</text>", "the ramp-up's last step"),
+        (">start: perf-03-burst</text>", "the burst's plan"),
+        (">end: completed</text>", "each plan's end"),
+    ] {
+        assert!(
+            diagrams.iter().any(|svg| svg.contains(present)),
+            "{drawn}: no {present:?} in any diagram"
+        );
+    }
+    let clusters = "<title>Kafka source (embedded mock cluster)</title>";
+    assert_eq!(
+        diagrams.iter().filter(|svg| svg.contains(clusters)).count(),
+        2,
+        "the mock cluster in the sequence and the architecture"
+    );
+    for svg in &diagrams {
+        for absent in ["Schema Registry", "MirrorMaker", "Prometheus", "Grafana"] {
+            assert!(!svg.contains(absent), "{absent} drawn in\n{svg}");
+        }
+    }
+    for run in 0..2 {
+        assert!(html.contains(&format!("<div id=\"charts-{run}\">")));
+    }
+}
+
+#[test]
+fn a_campaign_reports_summary_names_its_matrix_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("steady.toml"),
+        "plugin = \"steady\"\n[params]\nduration = \"1s\"\nrate = 400\n",
+    )
+    .unwrap();
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        "name = \"matrix\"\nresults = \"results\"\n\n[[step]]\nname = \"linger\"\n\
+         scenario = \"steady.toml\"\nrepeat = 2\nmatrix = { \"producer.linger.ms\" = [0, 20] }\n",
+    )
+    .unwrap();
+    let output = kscen(&["campaign", "run", plan.to_str().unwrap()]);
+    assert!(
+        output.status.success(),
+        "kscen campaign run: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let results = dir.path().join("results");
+    let (markdown, html) = (dir.path().join("day.md"), dir.path().join("day.html"));
+    let output = kscen(&[
+        "report",
+        results.to_str().unwrap(),
+        "--markdown",
+        markdown.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "kscen report: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let markdown = std::fs::read_to_string(markdown).unwrap();
+    let summary = &markdown[..markdown.find("\n## 2. ").unwrap()];
+    assert!(
+        summary.contains("- **Campaign matrix** (section 6): 4 step(s) recorded, 4 PASS."),
+        "{summary}"
+    );
+    // Which outcome depends on the machine's noise; that the summary states it is what a reader
+    // relies on.
+    assert!(
+        [
+            "  - linger: recommended `producer.linger.ms=20` over `producer.linger.ms=0`",
+            "  - linger: keep the baseline `producer.linger.ms=0`: ",
+            "  - linger: undecided against `producer.linger.ms=0`: ",
+        ]
+        .iter()
+        .any(|outcome| summary.contains(outcome)),
+        "{summary}"
+    );
+    let html = std::fs::read_to_string(html).unwrap();
+    assert!(html.contains("<h2>6. Campaign matrix</h2>"));
+    assert!(html.contains("<strong>Campaign matrix</strong> (section 6)"));
 }
 
 #[test]
@@ -225,7 +372,8 @@ fn mermaid_blocks_render_with_mermaid_cli() {
     }
 }
 
-/// The page opens from disk in headless Chromium, with no network, and draws its charts.
+/// The page opens from disk in headless Chromium, with no network, and draws its charts and the
+/// first run's test plan.
 #[test]
 fn html_page_renders_charts_in_headless_chromium() {
     let html = &reported().html;
@@ -250,7 +398,9 @@ fn html_page_renders_charts_in_headless_chromium() {
             "--disable-sync",
             "--no-first-run",
             "--virtual-time-budget=5000",
-            "--window-size=1400,2000",
+            // Tall enough for the first run's charts, which follow its parameters, plan and
+            // results as in the Markdown report.
+            "--window-size=1400,9000",
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(format!("--screenshot={}", png.display()))
@@ -276,6 +426,10 @@ fn html_page_renders_charts_in_headless_chromium() {
         stats.chart_blue_pixels >= 500,
         "no chart line drawn (series colour #1a73e8): {stats:?}"
     );
+    assert!(
+        stats.plan_green_pixels >= 500,
+        "the ramp-up's test plan is not drawn (bar colour #34a853): {stats:?}"
+    );
 }
 
 #[derive(Debug)]
@@ -284,6 +438,7 @@ struct ColourStats {
     distinct_colours: usize,
     white_share: f64,
     chart_blue_pixels: usize,
+    plan_green_pixels: usize,
 }
 
 /// Decodes the screenshot (8-bit RGB or RGBA, not interlaced: what Chromium writes) and counts
@@ -291,7 +446,7 @@ struct ColourStats {
 fn colour_stats(png: &Path) -> ColourStats {
     let image = decode_png(&std::fs::read(png).unwrap());
     let mut colours = std::collections::HashSet::new();
-    let (mut white, mut blue) = (0usize, 0usize);
+    let (mut white, mut blue, mut green) = (0usize, 0usize, 0usize);
     for &(r, g, b) in &image {
         colours.insert((r, g, b));
         if r > 245 && g > 245 && b > 245 {
@@ -301,11 +456,16 @@ fn colour_stats(png: &Path) -> ColourStats {
         if r.abs_diff(0x1a) < 40 && g.abs_diff(0x73) < 40 && b.abs_diff(0xe8) < 40 {
             blue += 1;
         }
+        // #34a853, the test plan's bars for a target rate.
+        if r.abs_diff(0x34) < 30 && g.abs_diff(0xa8) < 30 && b.abs_diff(0x53) < 30 {
+            green += 1;
+        }
     }
     ColourStats {
         distinct_colours: colours.len(),
         white_share: white as f64 / image.len() as f64,
         chart_blue_pixels: blue,
+        plan_green_pixels: green,
     }
 }
 

@@ -11,7 +11,9 @@ use crate::campaign::ledger::{Ledger, FILE};
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
     /// Result files (`kscen run --json` or `kscen import`); one report with a section per run.
-    /// A campaign's results folder (or its campaign.json) stands for its steps' results, in order.
+    /// Given two or more, the first is the baseline: the report compares each other run with it
+    /// as `kscen compare` does (put the baseline first). A campaign's results folder (or its
+    /// campaign.json) stands for its steps' results, in order, compared within its matrices.
     #[arg(required = true)]
     pub results: Vec<PathBuf>,
     /// Write the Markdown report here.

@@ -1,10 +1,13 @@
-//! The Markdown report, in the structure of seed 002's daily report: executive summary, one
-//! section per run (parameters, monitoring, test plan, results, thresholds, replication,
-//! observed vs not measured, risks), environment, next steps and Mermaid diagrams.
+//! The Markdown report, in the structure of seed 002's daily report: executive summary (with
+//! each campaign's outcome), one section per run (parameters, monitoring, test plan, results,
+//! thresholds, replication, observed vs not measured, risks), the comparison of loose runs with
+//! the first or each campaign's section, environment, next steps and Mermaid diagrams. The HTML
+//! page renders the same Markdown.
 
 use std::fmt::Write as _;
 
 use super::campaign::CampaignReport;
+use super::compare::section::RunsComparison;
 use super::mermaid;
 use super::rows::{
     consumer_rows, group_rows, histogram_rows, imported_source, rows, Cell, PhaseRow,
@@ -34,8 +37,28 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
+/// The report's Markdown, cut where the HTML page draws a run's charts: the Markdown report is
+/// its text parts joined, the HTML page renders the same parts and draws the charts between
+/// them, so the two always carry the same sections.
+pub enum Part {
+    Markdown(String),
+    /// the charts of the run at this index, after its results
+    Charts(usize),
+}
+
 /// The report of `runs`, with a section for each campaign they came from.
 pub fn render(runs: &[LoadedResult], campaigns: &[CampaignReport]) -> String {
+    parts(runs, campaigns)
+        .into_iter()
+        .filter_map(|part| match part {
+            Part::Markdown(text) => Some(text),
+            Part::Charts(_) => None,
+        })
+        .collect()
+}
+
+pub fn parts(runs: &[LoadedResult], campaigns: &[CampaignReport]) -> Vec<Part> {
+    let mut parts = Vec::new();
     let mut out = String::new();
     let _ = writeln!(out, "# Test report\n");
     let _ = writeln!(
@@ -45,19 +68,36 @@ pub fn render(runs: &[LoadedResult], campaigns: &[CampaignReport]) -> String {
         env!("CARGO_PKG_VERSION"),
         runs.len()
     );
-    executive_summary(&mut out, runs);
+    // A campaign's section compares its own runs; loose runs are compared with the first.
+    let comparison = campaigns
+        .is_empty()
+        .then(|| RunsComparison::of(runs, run_section_number))
+        .flatten();
+    let first_campaign = runs.len() + 2;
+    executive_summary(
+        &mut out,
+        runs,
+        campaigns,
+        comparison.as_ref(),
+        first_campaign,
+    );
     for (index, run) in runs.iter().enumerate() {
-        run_section(&mut out, index + 2, run);
+        run_section(&mut parts, &mut out, index, run);
     }
-    let mut next = runs.len() + 2;
+    let mut next = first_campaign;
+    if let Some(comparison) = &comparison {
+        comparison.markdown(&mut out, next);
+        next += 1;
+    }
     for campaign in campaigns {
         campaign.markdown(&mut out, next);
         next += 1;
     }
     environment(&mut out, next, runs);
-    next_steps(&mut out, next + 1, runs);
+    next_steps(&mut out, next + 1, runs, campaigns);
     diagrams(&mut out, next + 2, runs);
-    out
+    parts.push(Part::Markdown(out));
+    parts
 }
 
 fn origin(result: &RunResult) -> String {
@@ -71,7 +111,15 @@ fn origin(result: &RunResult) -> String {
     }
 }
 
-fn executive_summary(out: &mut String, runs: &[LoadedResult]) {
+/// Each run's verdict and key figures, the loose runs' comparison or each campaign's outcome
+/// (in the sections from `first_campaign` on), and the risks.
+fn executive_summary(
+    out: &mut String,
+    runs: &[LoadedResult],
+    campaigns: &[CampaignReport],
+    comparison: Option<&RunsComparison>,
+    first_campaign: usize,
+) {
     let _ = writeln!(out, "## 1. Executive summary\n");
     let _ = writeln!(
         out,
@@ -92,7 +140,7 @@ fn executive_summary(out: &mut String, runs: &[LoadedResult]) {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} |",
-            index + 2,
+            run_section_number(index),
             cell(&result.scenario.name),
             origin(result),
             RunVerdict::of(result).label(),
@@ -120,6 +168,12 @@ fn executive_summary(out: &mut String, runs: &[LoadedResult]) {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    if let Some(comparison) = comparison {
+        comparison.summary(out, first_campaign);
+    }
+    for (index, campaign) in campaigns.iter().enumerate() {
+        campaign.summary(out, first_campaign + index);
+    }
     let risks = runs
         .iter()
         .flat_map(|r| risks(&r.result))
@@ -146,7 +200,14 @@ fn executive_summary(out: &mut String, runs: &[LoadedResult]) {
     );
 }
 
-fn run_section(out: &mut String, number: usize, run: &LoadedResult) {
+/// The section of the run at `index`: after the executive summary, in the runs' order.
+fn run_section_number(index: usize) -> usize {
+    index + 2
+}
+
+/// The run's section; its charts go after its results.
+fn run_section(parts: &mut Vec<Part>, out: &mut String, index: usize, run: &LoadedResult) {
+    let number = run_section_number(index);
     let result = &run.result;
     let _ = writeln!(out, "## {number}. Run: {}\n", result.scenario.name);
     let _ = writeln!(
@@ -161,6 +222,8 @@ fn run_section(out: &mut String, number: usize, run: &LoadedResult) {
     let table = rows(result);
     results_table(out, number, &table);
     custom_histograms(out, result);
+    parts.push(Part::Markdown(std::mem::take(out)));
+    parts.push(Part::Charts(index));
     thresholds(out, number, result);
     alerts(out, result);
     replication(out, number, result);
@@ -265,6 +328,49 @@ fn parameters(out: &mut String, number: usize, result: &RunResult) {
             let _ = writeln!(out, "- `{note}`");
         }
         out.push('\n');
+    }
+    settings_in_force(out, result);
+}
+
+/// The client settings the run used and what a campaign step set on the deployment for it: what
+/// a reader needs to run the test again as it was.
+fn settings_in_force(out: &mut String, result: &RunResult) {
+    let listed = |settings: &std::collections::BTreeMap<String, String>| {
+        settings
+            .iter()
+            .map(|(key, value)| format!("`{key}={}`", cell(value)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut lines = Vec::new();
+    if !result.producer_settings.is_empty() {
+        lines.push(format!(
+            "- producer (librdkafka): {}",
+            listed(&result.producer_settings)
+        ));
+    }
+    if !result.consumer_settings.is_empty() {
+        lines.push(format!(
+            "- consumer (librdkafka): {}",
+            listed(&result.consumer_settings)
+        ));
+    }
+    if let Some(deployment) = result.environment.as_ref().map(|e| &e.deployment_settings) {
+        for (connector, settings) in &deployment.connector_settings {
+            lines.push(format!(
+                "- connector {connector} (set through Connect for this run): {}",
+                listed(settings)
+            ));
+        }
+        if !deployment.worker_settings.is_empty() {
+            lines.push(format!(
+                "- every Connect worker (rolled out for this run): {}",
+                listed(&deployment.worker_settings)
+            ));
+        }
+    }
+    if !lines.is_empty() {
+        let _ = writeln!(out, "Settings in force:\n\n{}\n", lines.join("\n"));
     }
 }
 
@@ -917,9 +1023,23 @@ fn environment(out: &mut String, number: usize, runs: &[LoadedResult]) {
     );
 }
 
-fn next_steps(out: &mut String, number: usize, runs: &[LoadedResult]) {
+/// What the results call for, campaigns' open points first: they are the day's comparisons.
+fn next_steps(
+    out: &mut String,
+    number: usize,
+    runs: &[LoadedResult],
+    campaigns: &[CampaignReport],
+) {
     let _ = writeln!(out, "## {number}. Next steps\n");
-    let mut steps = Vec::new();
+    let mut steps: Vec<String> = campaigns
+        .iter()
+        .flat_map(|campaign| {
+            campaign
+                .to_validate()
+                .into_iter()
+                .map(|item| format!("Campaign {}: {item}", campaign.ledger.campaign))
+        })
+        .collect();
     for run in runs {
         let result = &run.result;
         let name = &result.scenario.name;
@@ -979,6 +1099,195 @@ fn diagrams(out: &mut String, number: usize, runs: &[LoadedResult]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::campaign::ledger::{CellOf, Ledger, StepRecord, StepVerdict};
+    use crate::report::compare::tests::run;
+
+    /// A campaign whose matrix `linger` ran each cell's runs (their corrected p99 in ms) in the
+    /// folder `results`, each step ending with `verdict`.
+    fn campaign(cells: &[(&str, &[u64])], verdict: StepVerdict) -> (Ledger, Vec<LoadedResult>) {
+        let mut ledger = Ledger::new("day-4", std::path::Path::new("day-4.toml"));
+        let mut runs = Vec::new();
+        for (value, p99s) in cells {
+            let settings: std::collections::BTreeMap<String, String> =
+                [("producer.linger.ms".to_string(), value.to_string())].into();
+            for p99 in *p99s {
+                let number = ledger.steps.len() + 1;
+                let file = format!("{number:02}.json");
+                let mut loaded = run(*p99, 100_000, 1000.0, 0.0);
+                loaded.path = std::path::Path::new("results").join(&file);
+                runs.push(loaded);
+                ledger.record(StepRecord {
+                    number,
+                    name: format!("linger {value}"),
+                    fingerprint: "f".into(),
+                    result: file,
+                    verdict,
+                    exit_code: 0,
+                    started_at: chrono::Utc::now(),
+                    duration_s: 1.0,
+                    settings: settings.clone(),
+                    note: None,
+                    cell: Some(CellOf {
+                        step: "linger".into(),
+                        settings: settings.clone(),
+                        repetition: Some(number as u32),
+                    }),
+                });
+            }
+        }
+        (ledger, runs)
+    }
+
+    fn report(ledger: Ledger, runs: &[LoadedResult]) -> String {
+        let campaigns = [CampaignReport::new("results".into(), ledger, runs)];
+        render(runs, &campaigns)
+    }
+
+    /// The section that starts with `heading`, up to the next `## `.
+    fn section<'a>(report: &'a str, heading: &str) -> &'a str {
+        let start = report
+            .find(heading)
+            .unwrap_or_else(|| panic!("no {heading}"));
+        let rest = &report[start + heading.len()..];
+        &rest[..rest.find("\n## ").unwrap_or(rest.len())]
+    }
+
+    #[test]
+    fn loose_runs_are_compared_with_the_first_and_a_campaigns_runs_are_not_twice() {
+        let mut runs = [
+            run(40, 100_000, 1000.0, 900.0),
+            run(30, 100_000, 1000.0, 800.0),
+            run(50, 100_000, 1000.0, 700.0),
+        ];
+        for (index, loaded) in runs.iter_mut().enumerate() {
+            loaded.path = format!("r{}.json", index + 1).into();
+        }
+        runs[2].result.phases[0].corrected_us = None;
+        let text = render(&runs, &[]);
+        let comparison = section(&text, "## 5. Comparison with the first run");
+        assert!(
+            comparison.contains("The first result given, `r1.json` (section 2), is the baseline"),
+            "{comparison}"
+        );
+        assert!(comparison.contains(
+            "### 5.1 Section 3 (perf-01) against section 2\n\n`r2.json` against `r1.json`."
+        ));
+        assert!(comparison
+            .contains("| [steady] corrected.p99 | 40.00 ms | 30.00 ms | -25.0 % | noise unknown"));
+        assert!(comparison.contains("### 5.2 Section 4 (perf-01) against section 2"));
+        assert!(
+            comparison.contains(
+                "| [steady] corrected.p99 | 40.00 ms | not measured | — | not measured |"
+            ),
+            "{comparison}"
+        );
+        assert!(text.contains("## 6. Environment and security"), "{text}");
+        let summary = section(&text, "## 1. Executive summary");
+        assert!(
+            summary.contains("- **Compared with the first run** (`r1.json`, section 5):"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("  - `r2.json` (section 3): better beyond noise: none; worse"),
+            "{summary}"
+        );
+
+        // One run: nothing to compare. A campaign's runs: its own section compares them.
+        assert!(!render(&runs[..1], &[]).contains("Comparison with the first run"));
+        let (ledger, runs) = campaign(&[("0", &[40]), ("5", &[30])], StepVerdict::Passed);
+        assert!(!report(ledger, &runs).contains("Comparison with the first run"));
+    }
+
+    #[test]
+    fn the_summary_names_the_matrix_recommendation() {
+        let (ledger, runs) = campaign(
+            &[("0", &[40, 44, 42]), ("5", &[30, 31, 33])],
+            StepVerdict::Passed,
+        );
+        let text = report(ledger, &runs);
+        let summary = section(&text, "## 1. Executive summary");
+        assert!(
+            summary.contains("- **Campaign day-4** (section 8): 6 step(s) recorded, 6 PASS."),
+            "{summary}"
+        );
+        assert!(
+            summary.contains(
+                "  - linger: recommended `producer.linger.ms=5` over `producer.linger.ms=0` \
+                 (3 figure(s) better beyond noise, none worse)."
+            ),
+            "{summary}"
+        );
+        assert!(text.contains("## 8. Campaign day-4"), "{text}");
+    }
+
+    #[test]
+    fn next_steps_put_an_undecided_matrix_and_unfinished_steps_first() {
+        // One run per cell and no percentile to bound: the noise is unknown.
+        let (ledger, mut runs) = campaign(&[("0", &[40]), ("5", &[30])], StepVerdict::Passed);
+        for loaded in &mut runs {
+            loaded.result.phases[0].corrected_us = None;
+        }
+        let text = report(ledger, &runs);
+        let summary = section(&text, "## 1. Executive summary");
+        assert!(
+            summary.contains(
+                "  - linger: undecided against `producer.linger.ms=0`: the noise is unknown"
+            ),
+            "{summary}"
+        );
+        let next = section(&text, "## 6. Next steps");
+        assert!(
+            next.starts_with("\n\n1. Campaign day-4: Matrix linger (against `producer.linger.ms=0`): undecided: the noise is unknown"),
+            "{next}"
+        );
+
+        let (ledger, runs) = campaign(&[("0", &[40])], StepVerdict::Interrupted);
+        let text = report(ledger, &runs);
+        let summary = section(&text, "## 1. Executive summary");
+        assert!(summary.contains("1 INTERRUPTED") && summary.contains("No setting compared"));
+        let next = section(&text, "## 5. Next steps");
+        assert!(
+            next.contains(
+                "1. Campaign day-4: Step 1 (linger 0) did not run to its end (INTERRUPTED)"
+            ),
+            "{next}"
+        );
+    }
+
+    #[test]
+    fn the_settings_in_force_are_listed_with_what_the_step_set_on_the_deployment() {
+        let result: RunResult = serde_json::from_value(serde_json::json!({
+            "schema": "kscen.result/v1",
+            "scenario": {"name": "perf-01-nominal"},
+            "outcome": {"status": "completed"},
+            "producer_settings": {"linger.ms": "5", "sasl.password": "(redacted)"},
+            "environment": {
+                "embedded_cluster": false,
+                "connector_settings": {"east-to-west": {"tasks.max": "4"}},
+                "worker_settings": {"offset.flush.interval.ms": "7321"},
+            },
+        }))
+        .unwrap();
+        let mut out = String::new();
+        settings_in_force(&mut out, &result);
+        assert_eq!(
+            out,
+            "Settings in force:\n\n\
+             - producer (librdkafka): `linger.ms=5`, `sasl.password=(redacted)`\n\
+             - connector east-to-west (set through Connect for this run): `tasks.max=4`\n\
+             - every Connect worker (rolled out for this run): `offset.flush.interval.ms=7321`\n\n"
+        );
+        let mut nothing = String::new();
+        settings_in_force(
+            &mut nothing,
+            &RunResult {
+                producer_settings: Default::default(),
+                environment: None,
+                ..result
+            },
+        );
+        assert_eq!(nothing, "");
+    }
 
     #[test]
     fn a_group_that_missed_records_is_one_risk() {

@@ -236,8 +236,9 @@ impl<'a> Matrix<'a> {
             out,
             "Each cell is compared with its baseline, the first cell that ran the same load (the \
              same scenario parameters), on every figure both have (medians over each cell's \
-             runs); *beyond noise* means the cells' runs do not overlap (with repetitions) or, \
-             with one run each, a percentile's 95 % sampling intervals do not.\n"
+             runs); *beyond noise* means the change's 95 % bootstrap interval excludes zero \
+             and the change is 1 % or more: over the cells' runs with repetitions, over a \
+             percentile's recorded values (sampling only) with one run.\n"
         );
         let _ = writeln!(
             out,
@@ -351,12 +352,12 @@ fn key_figures(matrix: &Matrix, index: usize) -> (String, String) {
                 .iter()
                 .filter(|c| c.baseline == Some(index))
                 .filter_map(|c| c.against_baseline.as_ref())
-                .find_map(|c| first_row(c, suffix).map(|row| row.baseline))
+                .find_map(|c| first_row(c, suffix).and_then(|row| row.baseline))
         } else {
             matrix.cells[index]
                 .against_baseline
                 .as_ref()
-                .and_then(|c| first_row(c, suffix).map(|row| row.candidate))
+                .and_then(|c| first_row(c, suffix).and_then(|row| row.candidate))
         };
         found.map_or("not measured".into(), |value| format!("{value:.2}"))
     };
@@ -412,11 +413,7 @@ fn recommend(cells: &[Cell], baseline: usize) -> Recommendation {
     }
     let known = compared()
         .filter_map(|c| c.against_baseline.as_ref())
-        .any(|c| {
-            c.rows
-                .iter()
-                .any(|row| !matches!(row.noise, super::compare::Noise::Unknown))
-        });
+        .any(|c| c.rows.iter().any(|row| row.noise.is_known()));
     if !known {
         return Recommendation::Undecided {
             why: "the noise is unknown (one run per cell and no percentile to bound): run the \
@@ -594,7 +591,7 @@ mod tests {
 
         // p99 better, the recovery figure has no known direction, the rate is worse.
         let (ledger, mut runs) = campaign(&[
-            ("producer.linger.ms=0", &[(40, Passed), (44, Passed)]),
+            ("producer.linger.ms=0", &[(40, Passed), (41, Passed)]),
             ("producer.linger.ms=5", &[(30, Passed), (31, Passed)]),
         ]);
         for run in &mut runs[2..] {
