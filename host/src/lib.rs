@@ -17,6 +17,7 @@ pub mod exporter;
 pub mod faults;
 pub mod groups;
 pub mod import;
+pub mod interrupt;
 pub mod lab;
 pub mod load;
 pub mod metrics;

@@ -92,12 +92,28 @@ matrix = { "connector.source.tasks.max" = [1, 4] }
         .collect();
     assert_eq!(settings, ["1", "4"]);
     assert!(ledger.get("to_restore").is_none(), "{ledger}");
+    // Each cell's result records the setting it ran with, by connector name.
+    for (step, cell) in ledger["steps"].as_array().unwrap().iter().zip(["1", "4"]) {
+        let result = step_result(&sandbox, step);
+        assert_eq!(
+            result["environment"]["connector_settings"][&source]["tasks.max"], cell,
+            "{}",
+            result["environment"]
+        );
+        assert!(result["environment"].get("worker_settings").is_none());
+    }
 
     let after = client.config(&source).await.unwrap();
     assert_eq!(
         after, before,
         "the source connector's configuration changed"
     );
+}
+
+/// The result file of a step of the ledger.
+fn step_result(sandbox: &Sandbox, step: &serde_json::Value) -> serde_json::Value {
+    let file = sandbox.path(&format!("results/{}", step["result"].as_str().unwrap()));
+    serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
 }
 
 /// The values of `key` in the configuration dumps a Connect worker logs each time it starts.
@@ -174,4 +190,11 @@ worker = { "offset.flush.interval.ms" = 7321 }
         "{ledger}"
     );
     assert!(ledger.get("workers_to_restore").is_none(), "{ledger}");
+    let result = step_result(&sandbox, &ledger["steps"][0]);
+    assert_eq!(
+        result["environment"]["worker_settings"][KEY], "7321",
+        "{}",
+        result["environment"]
+    );
+    assert!(result["environment"].get("connector_settings").is_none());
 }

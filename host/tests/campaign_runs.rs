@@ -340,12 +340,12 @@ matrix = { "producer.linger.ms" = [0, 20], "set.rate" = [400] }
     sandbox.ok(&["report", "results", "--html", "report.html"]);
     let html = std::fs::read_to_string(sandbox.path("report.html")).unwrap();
     let section = &html[html
-        .find("<h2>5. Campaign matrix</h2>")
+        .find("<h2>6. Campaign matrix</h2>")
         .unwrap_or_else(|| panic!("the campaign's section: {html}"))..];
     assert!(
-        section.contains("<h4>5.3.1 linger (2 cells, 4 runs)</h4>")
+        section.contains("<h4>6.3.1 linger (2 cells, 4 runs)</h4>")
             && section.contains("<td><code>producer.linger.ms=20, set.rate=400</code></td>")
-            && section.contains("<h3>5.4 To validate</h3>"),
+            && section.contains("<h3>6.4 To validate</h3>"),
         "{section}"
     );
 }
@@ -391,4 +391,110 @@ set = { rate = 300 }
             || section.contains("**Undecided** against `as written`: "),
         "{section}"
     );
+}
+
+#[test]
+fn a_declared_comparison_is_shown_metric_by_metric_with_its_noise_verdict() {
+    let sandbox = with_plan(
+        r#"
+name = "declared"
+results = "results"
+set = { duration = "1s" }
+
+[[step]]
+name = "PERF-01"
+scenario = "steady.toml"
+
+[[step]]
+name = "PERF-01 again"
+scenario = "steady.toml"
+
+[[step]]
+name = "PERF-01, linger 20"
+scenario = "steady.toml"
+producer = { "linger.ms" = 20 }
+repeat = 2
+
+[[compare]]
+name = "linger 20 vs as written"
+baseline = ["PERF-01", "PERF-01 again"]
+candidate = "PERF-01, linger 20"
+"#,
+    );
+    let stdout = sandbox.ok(&["campaign", "run", "plan.toml"]);
+    // Repetitions on both sides: every figure is judged against the runs' spread.
+    let shown = &stdout[stdout
+        .find("Comparison \"linger 20 vs as written\":")
+        .unwrap_or_else(|| panic!("the comparison at the end: {stdout}"))..];
+    assert!(
+        shown.contains("baseline:  2 run(s) of") && shown.contains("candidate: 2 run(s) of"),
+        "{shown}"
+    );
+    let p99 = shown
+        .lines()
+        .find(|line| line.contains("corrected.p99"))
+        .unwrap_or_else(|| panic!("a p99 row: {shown}"));
+    assert!(
+        p99.contains(" %  beyond noise (runs 2 vs 2")
+            || p99.contains(" %  within noise (runs 2 vs 2"),
+        "{p99}"
+    );
+    assert!(
+        shown.contains(" figure(s) better beyond noise, "),
+        "{shown}"
+    );
+
+    sandbox.ok(&["report", "results", "--markdown", "report.md"]);
+    let report = std::fs::read_to_string(sandbox.path("report.md")).unwrap();
+    let section = &report[report
+        .find("Comparisons declared")
+        .unwrap_or_else(|| panic!("the declared comparisons: {report}"))..];
+    assert!(
+        section.contains("1 linger 20 vs as written\n")
+            && section.contains(
+                "Baseline: `PERF-01` (PASS), `PERF-01 again` (PASS). Candidate: \
+                 `PERF-01, linger 20 #1` (PASS), `PERF-01, linger 20 #2` (PASS)."
+            ),
+        "{section}"
+    );
+    assert!(
+        section.lines().any(|line| line.starts_with("- ")
+            && line.contains("corrected.p99: ")
+            && (line.contains("beyond noise (runs 2 vs 2")
+                || line.contains("within noise (runs 2 vs 2"))),
+        "{section}"
+    );
+    // The executive summary names its outcome.
+    assert!(
+        report.contains("  - linger 20 vs as written: ")
+            && report.contains(" figure(s) better beyond noise, "),
+        "{report}"
+    );
+
+    // A comparison that names no step of the plan, or a step on both sides, is refused before
+    // anything runs.
+    for (compare, says) in [
+        (
+            "baseline = \"PERF-01\"\ncandidate = \"PERF-02\"\n",
+            "[[compare]] 1: candidate: no step is named \"PERF-02\"; the campaign's steps are \
+             \"PERF-01\", \"PERF-01, linger 20\"",
+        ),
+        (
+            "baseline = [\"PERF-01\", \"PERF-01, linger 20\"]\ncandidate = \"PERF-01, linger 20\"\n",
+            "[[compare]] 1: step \"PERF-01, linger 20\" is on both sides",
+        ),
+    ] {
+        std::fs::write(
+            sandbox.path("bad.toml"),
+            format!(
+                "name = \"bad\"\n[[step]]\nname = \"PERF-01\"\nscenario = \"steady.toml\"\n\
+                 [[step]]\nname = \"PERF-01, linger 20\"\nscenario = \"steady.toml\"\n\
+                 [[compare]]\n{compare}"
+            ),
+        )
+        .unwrap();
+        let refused = sandbox.refused(&["campaign", "run", "bad.toml"]);
+        assert!(refused.contains(says), "{refused}");
+        assert!(!sandbox.path("bad-results").exists());
+    }
 }

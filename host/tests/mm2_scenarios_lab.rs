@@ -6,9 +6,11 @@
 mod support;
 
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-use kscen::faults::procfs::live_pid;
+use kscen::faults::procfs::{live_pid, send_signal};
 use serde_json::Value;
 use support::{f64_of, u64_of, workspace_root, Run};
 
@@ -76,23 +78,145 @@ fn e2e_latency_measures_replicated_latency_on_one_clock() {
     assert_nothing_lost(&run);
 }
 
+/// The seeds' whole plan (000 §2-9 performance, 9.1 consistency, 001 §5.3-5.9 resilience) as one
+/// campaign, the bundled `seeds-plan`, at time_scale 0.002: the performance tests' hours become
+/// seconds, the faults keep the windows the plan gives them. Interrupted (Ctrl-C) during its
+/// second step and resumed, it runs every step once; each fault step is held to what its
+/// scenario must show, and the day's report, Markdown and HTML, has every section.
 #[test]
-fn catch_up_times_the_drain_of_a_backlog() {
-    let Some(run) = run_bundled(
-        "perf-07-catch-up.toml",
-        &["--set", "backlog=20000", "--set", "timeout=\"3m\""],
-    ) else {
-        return;
+fn the_seeds_plan_runs_as_one_campaign_interrupted_and_resumed() {
+    let Some(profile) = lab_profile() else { return };
+    let _one_at_a_time = LAB.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results");
+    let campaign = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kscen"));
+        command
+            .current_dir(workspace_root())
+            .args(["campaign", "run", "seeds-plan", "--profile"])
+            .arg(&profile)
+            .arg("--results")
+            .arg(&results)
+            .args(["--set", "time_scale=0.002"])
+            .env("KSCEN_PLUGIN_PATH", support::plugin_dist());
+        command
     };
-    assert_criteria_met(&run);
+    let ledger = || -> Option<Value> {
+        let text = std::fs::read_to_string(results.join("campaign.json")).ok()?;
+        serde_json::from_str(&text).ok()
+    };
+    let steps = |ledger: &Value| ledger["steps"].as_array().unwrap().clone();
+
+    let child = campaign()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while ledger().is_none_or(|l| steps(&l).is_empty()) {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "step 1 never finished"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    send_signal(child.id(), libc::SIGINT).unwrap();
+    let interrupted = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&interrupted.stdout);
+    eprintln!("{stdout}{}", String::from_utf8_lossy(&interrupted.stderr));
+    assert_eq!(interrupted.status.code(), Some(130), "{stdout}");
+    // Step 2 was preparing, waiting or running: recorded as interrupted once its run started.
+    let first = steps(&ledger().unwrap());
+    assert!(
+        first.len() == 1 || (first.len() == 2 && first[1]["verdict"] == "interrupted"),
+        "{first:?}"
+    );
+
+    let resumed = campaign().output().unwrap();
+    let stdout = String::from_utf8_lossy(&resumed.stdout);
+    eprintln!("{stdout}{}", String::from_utf8_lossy(&resumed.stderr));
+    assert!(stdout.contains("[1/15] PERF-01 nominal: "), "{stdout}");
+    assert!(
+        stdout.contains("earlier, kept"),
+        "step 1 ran once: {stdout}"
+    );
+    let steps = steps(&ledger().unwrap());
+    let names: Vec<&str> = steps.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), 15, "{names:?}");
+    assert_eq!(names[0], "PERF-01 nominal");
+    assert_eq!(names[14], "5.7 config change");
+    let step = |name: &str| {
+        let record = steps.iter().find(|s| s["name"] == name).unwrap();
+        let code = record["exit_code"].as_i64().unwrap() as i32;
+        Run::campaign_step(&results.join(record["result"].as_str().unwrap()), code)
+    };
+    // The performance steps' thresholds hold a 2-core lab to production latencies at 1/500 of
+    // their duration: their verdicts are the lab's, what they carried across is not.
+    for name in &names[..8] {
+        assert_nothing_lost(&step(name));
+    }
+    catch_up_times_the_drain_of_a_backlog(&step("PERF-07 catch-up"));
+    worker_kill_measures_the_rebalance_and_loses_nothing(&step("5.1 worker kill"));
+    two_workers_killed_leave_every_task_on_the_survivor(&step("5.2 two workers kill"));
+    connector_restart_and_pause_resume_are_timed(&step("5.3 connector restart"));
+    a_poison_record_fails_a_task_for_real_and_the_fix_recovers_it(&step("5.4 task failure"));
+    losing_the_source_link_stalls_replication_and_loses_nothing(&step("5.5 source connectivity"));
+    losing_the_target_link_and_recovering(&step("5.6 target connectivity"));
+    config_changes_apply_under_load(&step("5.7 config change"));
+
+    // The day's report, every section the seeds' daily report has, in both renderings.
+    let report = Command::new(env!("CARGO_BIN_EXE_kscen"))
+        .current_dir(dir.path())
+        .args([
+            "report",
+            "results",
+            "--markdown",
+            "day.md",
+            "--html",
+            "day.html",
+        ])
+        .output()
+        .unwrap();
+    assert!(report.status.success(), "{report:?}");
+    let markdown = std::fs::read_to_string(dir.path().join("day.md")).unwrap();
+    let html = std::fs::read_to_string(dir.path().join("day.html")).unwrap();
+    for section in [
+        "Executive summary",
+        "Run and exact parameters",
+        "Observed",
+        "Results",
+        "Replication",
+        "Not measured",
+        "Risks and issues",
+        "Campaign seeds-plan",
+        "To validate",
+        "Environment and security",
+        "Next steps",
+        "Diagrams",
+    ] {
+        assert!(
+            markdown.contains(section),
+            "{section} in the Markdown report"
+        );
+        assert!(html.contains(section), "{section} in the HTML report");
+    }
+    for scenario in ["perf-01-nominal", "resilience-5-7-config-change"] {
+        assert!(markdown.contains(&format!("Run: {scenario}")), "{scenario}");
+    }
+}
+
+/// Step "PERF-07 catch-up" of the seeds' plan.
+fn catch_up_times_the_drain_of_a_backlog(run: &Run) {
+    assert_criteria_met(run);
     assert!(run.figure("catch_up_ms") > 0.0);
     assert!(run.figure("drain_rate") > 100.0);
     assert_eq!(
-        u64_of(&verdict(&run)["replicated"]),
+        u64_of(&verdict(run)["replicated"]),
         20_000,
         "every backlog record, counted once"
     );
-    assert_nothing_lost(&run);
+    assert_nothing_lost(run);
 }
 
 #[test]
@@ -378,22 +502,9 @@ fn consumer_perf_reads_every_record_once_on_both_clusters() {
     );
 }
 
-#[test]
-fn worker_kill_measures_the_rebalance_and_loses_nothing() {
-    let Some(run) = run_bundled(
-        "resilience-5-1-worker-kill.toml",
-        &[
-            "--set",
-            "warmup=\"10s\"",
-            "--set",
-            "after=\"5s\"",
-            "--set",
-            "recovery_timeout=\"90s\"",
-        ],
-    ) else {
-        return;
-    };
-    assert_criteria_met(&run);
+/// Step "5.1 worker kill" of the seeds' plan.
+fn worker_kill_measures_the_rebalance_and_loses_nothing(run: &Run) {
+    assert_criteria_met(run);
     // The lab: session.timeout.ms 10 s, scheduled.rebalance.max.delay.ms 10 s. A killed follower's
     // tasks move after the session timeout plus the delay; a killed leader's after the timeout.
     let rebalance = run.figure("rebalance_ms");
@@ -413,56 +524,31 @@ fn worker_kill_measures_the_rebalance_and_loses_nothing() {
         .get("rejoin_lag_peak_records")
         .is_some());
     assert_eq!(run.phase_names(), ["before", "fault", "after", "rejoin"]);
-    assert_nothing_lost(&run);
+    assert_nothing_lost(run);
 }
 
-#[test]
-fn two_workers_killed_leave_every_task_on_the_survivor() {
-    let Some(run) = run_bundled(
-        "resilience-5-2-two-workers-kill.toml",
-        &[
-            "--set",
-            "warmup=\"10s\"",
-            "--set",
-            "after=\"5s\"",
-            "--set",
-            "recovery_timeout=\"90s\"",
-        ],
-    ) else {
-        return;
-    };
-    assert_criteria_met(&run);
+/// Step "5.2 two workers kill" of the seeds' plan.
+fn two_workers_killed_leave_every_task_on_the_survivor(run: &Run) {
+    assert_criteria_met(run);
     assert_eq!(run.figure("workers_with_tasks"), 1.0);
     // Replication went on with one worker: records reached the target during the "after" phase.
     assert!(u64_of(&run.phase("after")["replicated_us"]["count"]) > 0);
-    assert_nothing_lost(&run);
+    assert_nothing_lost(run);
 }
 
-#[test]
-fn connector_restart_and_pause_resume_are_timed() {
-    let Some(run) = run_bundled(
-        "resilience-5-3-connector-restart.toml",
-        &["--set", "pause=\"5s\"", "--set", "settle=\"3s\""],
-    ) else {
-        return;
-    };
-    assert_criteria_met(&run);
+/// Step "5.3 connector restart" of the seeds' plan.
+fn connector_restart_and_pause_resume_are_timed(run: &Run) {
+    assert_criteria_met(run);
     assert!(
         run.figure("source_resume_lag_peak_records") > 0.0,
         "a 5 s pause builds a lag"
     );
-    assert_nothing_lost(&run);
+    assert_nothing_lost(run);
 }
 
-#[test]
-fn a_poison_record_fails_a_task_for_real_and_the_fix_recovers_it() {
-    let Some(run) = run_bundled(
-        "resilience-5-4-task-failure.toml",
-        &["--set", "warmup=\"5s\"", "--set", "offset_flush=\"10s\""],
-    ) else {
-        return;
-    };
-    assert_criteria_met(&run);
+/// Step "5.4 task failure" of the seeds' plan.
+fn a_poison_record_fails_a_task_for_real_and_the_fix_recovers_it(run: &Run) {
+    assert_criteria_met(run);
     assert!(run.figure("failed_ms") > 0.0);
     assert!(run.figure("recovery_ms") > 0.0);
     let events = run.result()["events"].as_array().unwrap();
@@ -470,59 +556,27 @@ fn a_poison_record_fails_a_task_for_real_and_the_fix_recovers_it() {
         events.iter().any(|e| e["kind"] == "task-failed"),
         "{events:?}"
     );
-    assert_nothing_lost(&run);
+    assert_nothing_lost(run);
 }
 
-#[test]
-fn losing_the_source_link_stalls_replication_and_loses_nothing() {
-    let Some(run) = run_bundled(
-        "resilience-5-5-source-connectivity.toml",
-        &[
-            "--set",
-            "warmup=\"5s\"",
-            "--set",
-            "outage=\"15s\"",
-            "--set",
-            "timeout=\"2m\"",
-        ],
-    ) else {
-        return;
-    };
-    assert_criteria_met(&run);
+/// Step "5.5 source connectivity" of the seeds' plan.
+fn losing_the_source_link_stalls_replication_and_loses_nothing(run: &Run) {
+    assert_criteria_met(run);
     assert!(run.figure("stall_detected_ms") < 15_000.0);
     assert!(run.figure("lag_peak_records") > 0.0);
-    assert_nothing_lost(&run);
+    assert_nothing_lost(run);
 }
 
-#[test]
-fn losing_the_target_link_and_recovering() {
-    let Some(run) = run_bundled(
-        "resilience-5-6-target-connectivity.toml",
-        &[
-            "--set",
-            "warmup=\"5s\"",
-            "--set",
-            "outage=\"15s\"",
-            "--set",
-            "timeout=\"3m\"",
-        ],
-    ) else {
-        return;
-    };
-    assert_criteria_met(&run);
+/// Step "5.6 target connectivity" of the seeds' plan.
+fn losing_the_target_link_and_recovering(run: &Run) {
+    assert_criteria_met(run);
     assert!(run.figure("reconnect_ms") > 0.0);
-    assert_nothing_lost(&run);
+    assert_nothing_lost(run);
 }
 
-#[test]
-fn config_changes_apply_under_load() {
-    let Some(run) = run_bundled(
-        "resilience-5-7-config-change.toml",
-        &["--set", "settle=\"3s\""],
-    ) else {
-        return;
-    };
-    assert_criteria_met(&run);
+/// Step "5.7 config change" of the seeds' plan.
+fn config_changes_apply_under_load(run: &Run) {
+    assert_criteria_met(run);
     assert_eq!(
         run.figure("tasks_max_rebalanced"),
         1.0,
@@ -540,7 +594,7 @@ fn config_changes_apply_under_load() {
             .is_some_and(|t| t.starts_with("prod-kscen-"))),
         "{replication:?}"
     );
-    assert_nothing_lost(&run);
+    assert_nothing_lost(run);
 }
 
 #[test]
@@ -569,18 +623,26 @@ fn endurance_checkpoints_lag_failed_tasks_heap_and_cpu() {
     // Sampling a loaded JVM can take up to the probe's timeout (5 s) and delays the next
     // checkpoint: at least two in 20 s.
     assert!(checkpoints.len() >= 2, "{checkpoints:?}");
-    // Every worker and broker at every checkpoint: its reading, or a missed sample (a loaded JVM
-    // that did not answer in time), counted.
+    // Every worker and broker of the profile (3 of each on this lab) at every checkpoint: its
+    // reading, or a missed sample (a loaded JVM that did not answer in time), counted.
+    let profile: toml::Table =
+        toml::from_str(&std::fs::read_to_string(lab_profile().unwrap()).unwrap()).unwrap();
+    let processes: Vec<String> = profile["probes"]
+        .as_table()
+        .unwrap()
+        .keys()
+        .filter(|name| {
+            ["worker-", "source-", "target-"]
+                .iter()
+                .any(|role| name.starts_with(role))
+        })
+        .map(|name| format!("{name} "))
+        .collect();
+    assert!(processes.len() >= 9, "{processes:?}");
     for checkpoint in &checkpoints {
         let line = checkpoint["message"].as_str().unwrap();
-        for process in [
-            "worker-1 ",
-            "worker-2 ",
-            "worker-3 ",
-            "source-1 ",
-            "target-1 ",
-        ] {
-            assert!(line.contains(process), "{process}: {line}");
+        for process in &processes {
+            assert!(line.contains(process.as_str()), "{process}: {line}");
         }
     }
     let missed = events

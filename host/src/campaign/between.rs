@@ -8,11 +8,27 @@ use anyhow::{bail, Context, Result};
 use super::plan::After;
 use crate::cluster::Clusters;
 use crate::config::profile::Profile;
-use crate::connect::{ConnectClient, SourceOffset};
+use crate::connect::{ConnectClient, SourceOffset, State};
 use crate::deployment::mirrors::{Mirror, Role};
 use crate::deployment::problems::status_problems;
 
 const POLL: Duration = Duration::from_secs(1);
+
+/// How long a FAILED connector or task may stay failed before the wait gives up on it: Connect
+/// restarts neither by itself, but an operator (or a scenario's own restart) may.
+const STUCK_GRACE: Duration = Duration::from_secs(30);
+
+/// What a wait is still waiting for. `stuck`: it will not settle by itself.
+struct Unsettled {
+    what: String,
+    stuck: bool,
+}
+
+impl Unsettled {
+    fn settling(what: String) -> Unsettled {
+        Unsettled { what, stuck: false }
+    }
+}
 
 /// The deployment a campaign runs against, when it has a profile.
 pub struct Deployment<'a> {
@@ -70,9 +86,11 @@ pub async fn settle(
     let client = deployment.connect()?;
     let started = Instant::now();
     if after.mirror_healthy {
-        until(after.timeout, started, || unhealthy(&client, &mirrors))
-            .await
-            .context("the mirror did not come back healthy")?;
+        until(after.timeout, STUCK_GRACE, started, || {
+            unhealthy(&client, &mirrors)
+        })
+        .await
+        .context("the mirror did not come back healthy")?;
         waited.push(format!(
             "mirror healthy after {:.1} s",
             started.elapsed().as_secs_f64()
@@ -80,7 +98,7 @@ pub async fn settle(
     }
     if after.lag_drained {
         let clusters = Clusters::from_profile(deployment.profile);
-        until(after.timeout, started, || {
+        until(after.timeout, STUCK_GRACE, started, || {
             backlog(&client, &clusters, &mirrors)
         })
         .await
@@ -93,20 +111,40 @@ pub async fn settle(
     Ok(waited)
 }
 
-/// Polls `check` (what is not settled yet, or nothing) until it settles or `timeout` from
-/// `started` passes.
-async fn until<F, Fut>(timeout: Duration, started: Instant, mut check: F) -> Result<()>
+/// Polls `check` (what is not settled yet, or nothing) until it settles, `timeout` from
+/// `started` passes, or what it waits for has been stuck for `stuck_grace`.
+async fn until<F, Fut>(
+    timeout: Duration,
+    stuck_grace: Duration,
+    started: Instant,
+    mut check: F,
+) -> Result<()>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Option<String>>>,
+    Fut: std::future::Future<Output = Result<Option<Unsettled>>>,
 {
+    let mut stuck_since = None;
     loop {
         let Some(unsettled) = check().await? else {
             return Ok(());
         };
+        let what = &unsettled.what;
+        if unsettled.stuck {
+            let since = *stuck_since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= stuck_grace {
+                bail!(
+                    "{what}, for {}: Connect restarts no FAILED connector or task by itself. Fix \
+                     the cause its trace gives, restart it (POST /connectors/<name>/restart?\
+                     includeTasks=true&onlyFailed=true), and run the campaign again to resume",
+                    crate::config::units::format_duration(since.elapsed())
+                );
+            }
+        } else {
+            stuck_since = None;
+        }
         if started.elapsed() >= timeout {
             bail!(
-                "after {}: {unsettled}",
+                "after {}: {what}",
                 crate::config::units::format_duration(timeout)
             );
         }
@@ -115,8 +153,8 @@ where
 }
 
 /// The first problem of the mirrors' connectors and tasks as their statuses show it (not
-/// RUNNING, on a worker that does not answer), if any.
-async fn unhealthy(client: &ConnectClient, mirrors: &[&Mirror]) -> Result<Option<String>> {
+/// RUNNING, on a worker that does not answer), if any; stuck when something FAILED.
+async fn unhealthy(client: &ConnectClient, mirrors: &[&Mirror]) -> Result<Option<Unsettled>> {
     for (role, connector) in mirrors.iter().flat_map(|m| {
         Role::ALL
             .into_iter()
@@ -126,8 +164,14 @@ async fn unhealthy(client: &ConnectClient, mirrors: &[&Mirror]) -> Result<Option
             .status(&connector.name)
             .await
             .with_context(|| format!("status of connector {}", connector.name))?;
-        if let Some(problem) = status_problems(role, &status).first() {
-            return Ok(Some(problem.to_string()));
+        let problems = status_problems(role, &status);
+        if let Some(problem) = problems.first() {
+            let failed = status.state == State::Failed
+                || status.tasks.iter().any(|task| task.state == State::Failed);
+            return Ok(Some(Unsettled {
+                what: problem.to_string(),
+                stuck: failed,
+            }));
         }
     }
     Ok(None)
@@ -140,7 +184,7 @@ async fn backlog(
     client: &ConnectClient,
     clusters: &Clusters,
     mirrors: &[&Mirror],
-) -> Result<Option<String>> {
+) -> Result<Option<Unsettled>> {
     let mut behind = 0;
     let mut partitions = 0;
     for connector in mirrors.iter().filter_map(|m| m.connector(Role::Source)) {
@@ -164,8 +208,11 @@ async fn backlog(
             }
         }
     }
-    Ok((behind > 0)
-        .then(|| format!("{behind} records not yet copied on {partitions} partition(s)")))
+    Ok((behind > 0).then(|| {
+        Unsettled::settling(format!(
+            "{behind} records not yet copied on {partitions} partition(s)"
+        ))
+    }))
 }
 
 /// MirrorMaker 2's source offsets (`{topic, partition}` → the last copied record's offset), per
@@ -211,17 +258,47 @@ mod tests {
 
     #[tokio::test]
     async fn a_wait_that_never_settles_names_what_is_left() {
-        let error = until(Duration::ZERO, Instant::now(), || async {
-            Ok(Some("task 0 of m is Failed".to_string()))
+        let error = until(Duration::ZERO, STUCK_GRACE, Instant::now(), || async {
+            Ok(Some(Unsettled::settling(
+                "12 records not yet copied".into(),
+            )))
         })
         .await
         .unwrap_err();
         assert!(
-            error.to_string().contains("task 0 of m is Failed"),
+            error.to_string().contains("12 records not yet copied"),
             "{error}"
         );
-        until(Duration::ZERO, Instant::now(), || async { Ok(None) })
-            .await
-            .unwrap();
+        until(Duration::ZERO, STUCK_GRACE, Instant::now(), || async {
+            Ok(None)
+        })
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_failed_task_ends_the_wait_after_its_grace_not_at_the_timeout() {
+        let started = Instant::now();
+        let error = until(
+            Duration::from_secs(600),
+            Duration::from_millis(50),
+            started,
+            || async {
+                Ok(Some(Unsettled {
+                    what: "task 0 of m is FAILED".into(),
+                    stuck: true,
+                }))
+            },
+        )
+        .await
+        .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let error = error.to_string();
+        assert!(
+            error.contains("task 0 of m is FAILED")
+                && error.contains("restarts no FAILED connector or task by itself")
+                && error.contains("run the campaign again to resume"),
+            "{error}"
+        );
     }
 }

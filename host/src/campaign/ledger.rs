@@ -27,6 +27,9 @@ pub struct Ledger {
     /// worker properties files a step changed and has not put back yet
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub workers_to_restore: Vec<super::worker_settings::Saved>,
+    /// the campaign file's `[[compare]]`, for the report
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comparisons: Vec<super::comparisons::DeclaredComparison>,
 }
 
 /// How one step ended, and where its result is.
@@ -152,6 +155,7 @@ impl Ledger {
             steps: Vec::new(),
             to_restore: Vec::new(),
             workers_to_restore: Vec::new(),
+            comparisons: Vec::new(),
         }
     }
 

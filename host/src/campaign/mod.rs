@@ -4,12 +4,14 @@
 //!
 //! - `plan`: the campaign file, checked whole before anything runs;
 //! - `matrix`: a step's matrix and repetitions, one step per cell;
+//! - `comparisons`: the baselines and candidates the file declares (`[[compare]]`);
 //! - `ledger`: `campaign.json`, which steps finished and how;
 //! - `between`: what to wait for between steps (a pause, the mirror healthy, its backlog copied);
 //! - `connector_settings`: MM2 connector settings a step changes, saved and put back;
 //! - `worker_settings`: Connect worker settings a step changes, rolled out and put back.
 
 pub mod between;
+pub mod comparisons;
 pub mod connector_settings;
 pub mod ledger;
 pub mod matrix;
@@ -28,15 +30,15 @@ use crate::config::profile::Profile;
 use crate::engine::Host;
 use crate::exit::{EXIT_ERROR, EXIT_INTERRUPTED};
 use crate::report::matrix::Matrix;
-use crate::result::LoadedResult;
-use crate::run::command::{exit_code, run_scenario};
+use crate::result::{DeploymentSettings, LoadedResult};
+use crate::run::command::{exit_code, run_scenario, RunArgs};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum CampaignCommand {
     /// Run a campaign's steps in order. Run it again after an interruption: finished steps are
     /// kept (their results and verdicts), the rest run.
     #[command(
-        after_help = "Example, the seeds' whole plan on the lab in minutes:\n  kscen campaign run seeds-plan --profile lab --set time_scale=0.01\n\nA campaign file:\n  name = \"day 1\"\n  results = \"results/day-1\"        # relative to the file\n  profile = \"lab\"\n  set = { time_scale = 0.1 }           # every step's parameters (a step's own set wins)\n  after = { pause = \"10s\", mirror_healthy = true, lag_drained = true, timeout = \"10m\" }\n  stop_on_fail = false\n\n  [[step]]\n  name = \"PERF-01 nominal\"\n  scenario = \"perf-01-nominal\"        # bundled name, or a file beside the campaign\n  set = { rate = 2000 }\n  producer = { \"linger.ms\" = 5 }\n  thresholds = [\"corrected.p99 < 100ms\"]\n  # also: consumer, grant_faults, mirror, alerts, mm2_metrics, after,\n  # connector.source = { \"tasks.max\" = 4 }   (through Connect, restored after the step)\n\n  [[step]]\n  name = \"linger x codec\"\n  scenario = \"perf-01-nominal\"\n  repeat = 3\n  matrix = { \"producer.linger.ms\" = [0, 5, 50], \"producer.compression.type\" = [\"none\", \"lz4\"] }\n\nAt the end, each matrix's cells are compared with their baseline (the first cell of the same\nscenario parameters) and the setting the evidence supports is named; `kscen report RESULTS` writes\nthe day's report with the campaign's steps, configuration changes, matrices and what is left to\nvalidate.\n\nExit code: the worst step's (0 every step passed, 2 a threshold failed, 3 a plugin failed,\n1 a step could not run), 130 when interrupted."
+        after_help = "Example, the seeds' whole plan on the lab in minutes:\n  kscen campaign run seeds-plan --profile lab --set time_scale=0.01\n\nA campaign file:\n  name = \"day 1\"\n  results = \"results/day-1\"        # relative to the file\n  profile = \"lab\"\n  set = { time_scale = 0.1 }           # every step's parameters (a step's own set wins)\n  after = { pause = \"10s\", mirror_healthy = true, lag_drained = true, timeout = \"10m\" }\n  stop_on_fail = false\n\n  [[step]]\n  name = \"PERF-01 nominal\"\n  scenario = \"perf-01-nominal\"        # bundled name, or a file beside the campaign\n  set = { rate = 2000 }\n  producer = { \"linger.ms\" = 5 }\n  thresholds = [\"corrected.p99 < 100ms\"]\n  # also: consumer, grant_faults, mirror, alerts, mm2_metrics, after,\n  # connector.source = { \"tasks.max\" = 4 }   (through Connect, restored after the step)\n\n  [[step]]\n  name = \"PERF-01 linger 20\"\n  scenario = \"perf-01-nominal\"\n  set = { rate = 2000 }\n  producer = { \"linger.ms\" = 20 }\n  repeat = 3\n\n  [[step]]\n  name = \"linger x codec\"\n  scenario = \"perf-01-nominal\"\n  repeat = 3\n  matrix = { \"producer.linger.ms\" = [0, 5, 50], \"producer.compression.type\" = [\"none\", \"lz4\"] }\n\n  [[compare]]                          # a pair of your own, compared as kscen compare does\n  name = \"linger 20 vs nominal\"       # optional\n  baseline = \"PERF-01 nominal\"        # a step's name, or a list of steps: repetitions\n  candidate = \"PERF-01 linger 20\"     # a repeated step's name stands for its repetitions\n\nAt the end, each matrix's cells are compared with their baseline (the first cell of the same\nscenario parameters) and the setting the evidence supports is named, and each [[compare]] is shown\nmetric by metric with its change and whether it is beyond noise; `kscen report RESULTS` writes the\nday's report with the campaign's steps, configuration changes, matrices, declared comparisons and\nwhat is left to validate.\n\nExit code: the worst step's (0 every step passed, 2 a threshold failed, 3 a plugin failed,\n1 a step could not run), 130 when interrupted."
     )]
     Run(CampaignRunArgs),
 }
@@ -78,20 +80,24 @@ async fn run_campaign(args: CampaignRunArgs) -> Result<u8> {
         None => None,
     };
     if profile.is_none() {
-        if let Some(step) = campaign
-            .steps
-            .iter()
-            .find(|s| s.after.mirror_healthy || s.after.lag_drained || !s.connector.is_empty())
-        {
+        if let Some(step) = campaign.steps.iter().find(|s| {
+            s.after.mirror_healthy
+                || s.after.lag_drained
+                || !s.connector.is_empty()
+                || !s.worker.is_empty()
+        }) {
             bail!(
-                "step {} ({}) waits for the mirror or changes its connectors, which kscen does \
-                 through a profile's Connect: give the campaign one (profile = \"...\" or \
-                 --profile lab)",
+                "step {} ({}) waits for the mirror or changes its connectors or workers, which \
+                 kscen does through a profile's Connect and workers: give the campaign one \
+                 (profile = \"...\" or --profile lab)",
                 step.number,
                 step.step.name
             );
         }
     }
+    // From here a Ctrl-C is kept until the campaign reaches a point where it can stop cleanly: a
+    // wait between steps, or the next step's run, which stops at once and keeps its partial result.
+    crate::interrupt::listen();
     let deployment = profile.as_ref().map(|(name, profile)| Deployment {
         profile_name: name,
         profile,
@@ -109,6 +115,11 @@ async fn run_campaign(args: CampaignRunArgs) -> Result<u8> {
         Some(earlier) => earlier,
         None => Ledger::new(&campaign.name, &campaign.path),
     };
+    if ledger.comparisons != campaign.comparisons {
+        // Kept for the report, also when every step finished earlier.
+        ledger.comparisons.clone_from(&campaign.comparisons);
+        ledger.write(dir)?;
+    }
     print_plan(&campaign, &ledger);
     if !ledger.to_restore.is_empty() {
         // kscen died during a step that had changed connectors: put them back first.
@@ -181,7 +192,7 @@ async fn run_campaign(args: CampaignRunArgs) -> Result<u8> {
             Some(deployment) if !step.connector.is_empty() || !step.worker.is_empty() => {
                 with_settings(&host, &campaign, step, deployment, &mut ledger).await?
             }
-            _ => run_step(&host, &campaign, step).await,
+            _ => run_step(&host, &campaign, step, DeploymentSettings::default()).await,
         };
         let verdict = record.verdict;
         ledger.record(record);
@@ -200,7 +211,7 @@ async fn run_campaign(args: CampaignRunArgs) -> Result<u8> {
         owed = Some(&step.after);
     }
     print_summary(&campaign, &ledger);
-    print_matrices(&campaign, &ledger);
+    print_comparisons(&campaign, &ledger);
     let code = campaign_exit_code(&verdicts);
     if code == EXIT_INTERRUPTED {
         println!("Interrupted: run the same command again to resume; finished steps are kept.");
@@ -245,7 +256,7 @@ async fn settle(
             println!("  {}", waited?.join(", "));
             Ok(true)
         }
-        _ = tokio::signal::ctrl_c() => {
+        () = crate::interrupt::interrupted() => {
             eprintln!("\nInterrupted while waiting between steps.");
             Ok(false)
         }
@@ -308,7 +319,14 @@ async fn with_settings(
     between::settle(&healthy, Some(deployment), mirror_choice)
         .await
         .with_context(|| format!("{}: after changing its settings", context()))?;
-    let record = run_step(host, campaign, step).await;
+    let in_force = DeploymentSettings::new(
+        saved_connectors
+            .iter()
+            .zip(step.connector.iter())
+            .map(|(saved, (_, settings))| (saved.connector.as_str(), settings.as_slice())),
+        &step.worker,
+    );
+    let record = run_step(host, campaign, step, in_force).await;
     if !saved_workers.is_empty() {
         worker_settings::restore(&saved_workers)?;
         let restarted =
@@ -331,7 +349,14 @@ async fn with_settings(
     Ok(record)
 }
 
-async fn run_step(host: &Host, campaign: &Campaign, step: &PlannedStep) -> StepRecord {
+/// Runs `step`, its result recording the connector and worker settings `with_settings` put in
+/// force for it.
+async fn run_step(
+    host: &Host,
+    campaign: &Campaign,
+    step: &PlannedStep,
+    deployment_settings: DeploymentSettings,
+) -> StepRecord {
     let total = campaign.steps.len();
     println!(
         "\n━━ step {}/{total}: {} ({}) ━━",
@@ -341,7 +366,10 @@ async fn run_step(host: &Host, campaign: &Campaign, step: &PlannedStep) -> StepR
     );
     let started_at = chrono::Utc::now();
     let clock = Instant::now();
-    let args = step.run_args(campaign.profile.clone(), &campaign.results_dir);
+    let args = RunArgs {
+        deployment_settings,
+        ..step.run_args(campaign.profile.clone(), &campaign.results_dir)
+    };
     let (exit, note) = match run_scenario(host, args).await {
         Ok((end, result)) => (exit_code(&end, &result), None),
         Err(error) => {
@@ -405,21 +433,32 @@ fn print_summary(campaign: &Campaign, ledger: &Ledger) {
     );
 }
 
-/// Each matrix's cells against its baseline and the setting the evidence supports.
-fn print_matrices(campaign: &Campaign, ledger: &Ledger) {
+/// Each matrix's cells against its baseline and the setting the evidence supports, then each
+/// comparison the campaign file declares, metric by metric, as `kscen compare` shows it.
+fn print_comparisons(campaign: &Campaign, ledger: &Ledger) {
     let dir = &campaign.results_dir;
     // Unreadable results are left out here; `kscen report` names them.
     let runs: Vec<LoadedResult> = ledger
         .steps
         .iter()
-        .filter(|record| record.cell.is_some())
         .filter_map(|record| crate::result::load(&dir.join(&record.result)).ok())
         .collect();
     let matrices = Matrix::all(dir, ledger, &runs);
     for matrix in &matrices {
         print!("\n{}", matrix.console());
     }
-    if !matrices.is_empty() {
+    for declared in &ledger.comparisons {
+        println!("\nComparison {:?}:", declared.name);
+        match declared.compare(dir, ledger, &runs) {
+            Ok(comparison) => println!(
+                "{}→ {}",
+                comparison.console(),
+                comparisons::tally(&comparison)
+            ),
+            Err(why) => println!("  not compared: {why}"),
+        }
+    }
+    if !matrices.is_empty() || !ledger.comparisons.is_empty() {
         println!(
             "The evidence, figure by figure: kscen report {}",
             dir.display()

@@ -16,6 +16,7 @@ use crate::config::units::parse_duration;
 use crate::deployment::mirrors::Role;
 use crate::run::command::RunArgs;
 
+use super::comparisons::{DeclaredComparison, RawComparison};
 use super::connector_settings::ConnectorChanges;
 use super::ledger::CellOf;
 
@@ -38,6 +39,8 @@ struct RawCampaign {
     stop_on_fail: bool,
     #[serde(default, rename = "step")]
     steps: Vec<Step>,
+    #[serde(default, rename = "compare")]
+    comparisons: Vec<RawComparison>,
 }
 
 /// One step as written: a `kscen run` of a scenario with its options.
@@ -175,6 +178,8 @@ pub struct Campaign {
     pub profile: Option<String>,
     pub stop_on_fail: bool,
     pub steps: Vec<PlannedStep>,
+    /// `[[compare]]`: the baselines and candidates the file names, compared at the end
+    pub comparisons: Vec<DeclaredComparison>,
 }
 
 /// A step with what the campaign adds to it.
@@ -297,9 +302,20 @@ impl Campaign {
                     step,
                     after: after.clone(),
                 };
-                steps.push(plan_step(cell, dir, &raw, &overrides.set).with_context(context)?);
+                // plan_step names the step (its number and the cell's name) in its errors.
+                steps.push(plan_step(cell, dir, &raw, &overrides.set)?);
             }
         }
+        let comparisons = raw
+            .comparisons
+            .iter()
+            .enumerate()
+            .map(|(index, comparison)| {
+                comparison
+                    .resolve(&steps)
+                    .with_context(|| format!("[[compare]] {}", index + 1))
+            })
+            .collect::<Result<_>>()?;
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -316,6 +332,7 @@ impl Campaign {
             profile: raw.profile,
             stop_on_fail: raw.stop_on_fail,
             steps,
+            comparisons,
         })
     }
 }

@@ -97,7 +97,7 @@ pub async fn run(args: ExporterArgs) -> Result<u8> {
         last_error = report_errors(&reading, last_error.as_deref());
         tokio::select! {
             _ = tokio::time::sleep(args.every) => {}
-            _ = tokio::signal::ctrl_c() => return Ok(0),
+            () = crate::interrupt::interrupted() => return Ok(0),
         }
     }
 }

@@ -29,21 +29,36 @@ pub fn plugin_dist() -> PathBuf {
 pub const PLUGIN_FAILED: i32 = 3;
 
 pub struct Run {
-    pub output: Output,
+    code: i32,
+    stdout: String,
+    stderr: String,
     pub result: Option<Value>,
 }
 
 impl Run {
     /// A finished `kscen run` and the JSON result it wrote at `json`, if it wrote one.
     pub fn collect(output: Output, json: &Path) -> Run {
-        let result = std::fs::read_to_string(json)
-            .ok()
-            .map(|text| serde_json::from_str(&text).expect("valid JSON result"));
-        Run { output, result }
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            result: read_result(json),
+        }
+    }
+
+    /// A step of a campaign: the result it wrote at `json` and the exit code its ledger records
+    /// (the campaign printed its output).
+    pub fn campaign_step(json: &Path, code: i32) -> Run {
+        Run {
+            code,
+            stdout: String::new(),
+            stderr: format!("(step of a campaign, result {})", json.display()),
+            result: read_result(json),
+        }
     }
 
     pub fn code(&self) -> i32 {
-        self.output.status.code().unwrap_or(-1)
+        self.code
     }
 
     /// The plugin failed with `kind` after its `before` phase ran a load, and that load's figures
@@ -75,11 +90,11 @@ impl Run {
     }
 
     pub fn stdout(&self) -> String {
-        String::from_utf8_lossy(&self.output.stdout).into_owned()
+        self.stdout.clone()
     }
 
     pub fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.output.stderr).into_owned()
+        self.stderr.clone()
     }
 
     pub fn result(&self) -> &Value {
@@ -146,6 +161,11 @@ impl Run {
     }
 }
 
+fn read_result(json: &Path) -> Option<Value> {
+    let text = std::fs::read_to_string(json).ok()?;
+    Some(serde_json::from_str(&text).expect("valid JSON result"))
+}
+
 /// Writes `scenario` (TOML text) to a temporary file and runs `kscen run` on it with `args`.
 pub fn run_scenario(scenario: &str, args: &[&str]) -> Run {
     let dir = tempfile::tempdir().unwrap();
@@ -198,6 +218,26 @@ pub fn lab_profile_from(variable: &str, lab: &str) -> Option<PathBuf> {
             None
         }
     }
+}
+
+/// A timeline gauge's values, in time order, from the seconds that have it.
+pub fn gauge_series(run: &Run, gauge: &str) -> Vec<f64> {
+    run.result()["timeline"]
+        .as_array()
+        .expect("a timeline")
+        .iter()
+        .filter_map(|point| point["gauges"][gauge].as_f64())
+        .collect()
+}
+
+/// The gauge fell below `normal` at some second and was back at it at a later one.
+pub fn assert_gauge_dips_and_recovers(run: &Run, gauge: &str, normal: f64) {
+    let series = gauge_series(run, gauge);
+    let dip = series.iter().position(|&v| v < normal);
+    assert!(
+        dip.is_some_and(|at| series[at..].contains(&normal)),
+        "{gauge} should fall below {normal} and come back to it: {series:?}"
+    );
 }
 
 pub fn f64_of(value: &Value) -> f64 {
