@@ -3,8 +3,9 @@
 
 use crate::bindings::v0_1_0::kscen::scenario::faults::{Action as WitAction, Host, Target};
 use crate::bindings::WitError;
-use crate::caps::{Access, PluginState};
-use crate::faults::{Action, TargetKind};
+use crate::caps::{Access, PluginState, RunContext};
+use crate::error::HostResult;
+use crate::faults::{Action, FaultTarget, TargetKind};
 
 fn from_wit(action: WitAction) -> Action {
     match action {
@@ -30,15 +31,50 @@ fn to_wit(action: Action) -> WitAction {
     }
 }
 
-impl Host for PluginState {
-    async fn targets(&mut self) -> wasmtime::Result<Vec<Target>> {
-        let run = self.run()?;
-        let granted: Vec<&str> = run.grants.faults().collect();
-        Ok(run
-            .faults
+impl RunContext {
+    /// The fault targets the operator granted this run, as the plugin may list them.
+    fn granted_fault_targets(&self) -> Vec<FaultTarget> {
+        let granted: Vec<&str> = self.grants.faults().collect();
+        self.faults
             .targets()
             .into_iter()
             .filter(|t| granted.contains(&t.name.as_str()))
+            .collect()
+    }
+
+    /// Injects a granted fault, its request, end or failure recorded in the run's events; the
+    /// instant it took effect on the run's clock.
+    async fn inject_fault(&self, target: &str, action: Action) -> HostResult<u64> {
+        self.permit(Access::Fault {
+            target,
+            action: action.key(),
+        })?;
+        let metrics = &self.metrics;
+        let what = format!("{} {target}", action.key());
+        metrics.events.push(metrics.clock.now_ns(), "fault", &what);
+        let done = self.faults.inject(target, action).await;
+        let now = metrics.clock.now_ns();
+        match done {
+            Ok(()) => {
+                metrics.events.push(now, "fault-done", &what);
+                Ok(now)
+            }
+            Err(error) => {
+                metrics
+                    .events
+                    .push(now, "fault-failed", &format!("{what}: {error}"));
+                Err(error)
+            }
+        }
+    }
+}
+
+impl Host for PluginState {
+    async fn targets(&mut self) -> wasmtime::Result<Vec<Target>> {
+        Ok(self
+            .run()?
+            .granted_fault_targets()
+            .into_iter()
             .map(|t| Target {
                 name: t.name,
                 kind: match t.kind {
@@ -58,36 +94,55 @@ impl Host for PluginState {
         action: WitAction,
     ) -> wasmtime::Result<Result<u64, WitError>> {
         let run = self.run()?.clone();
-        let action = from_wit(action);
-        if let Err(denied) = run.permit(Access::Fault {
-            target: &target,
-            action: action.key(),
-        }) {
-            return Ok(Err(denied.into()));
-        }
-        let metrics = &run.metrics;
-        metrics.events.push(
-            metrics.clock.now_ns(),
-            "fault",
-            &format!("{} {target}", action.key()),
+        Ok(run
+            .inject_fault(&target, from_wit(action))
+            .await
+            .map_err(WitError::from))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::caps::testing::{context, events};
+    use crate::error::HostError;
+    use crate::policy::Request;
+
+    #[test]
+    fn a_plugin_lists_only_the_targets_the_operator_granted() {
+        let asked = [Request::Fault("worker-1".into())];
+        let (withheld, _cancel) = context(&asked, &[]);
+        assert!(withheld.granted_fault_targets().is_empty());
+        let (granted, _cancel) = context(&asked, &["worker-1"]);
+        let targets = granted.granted_fault_targets();
+        assert_eq!(targets.len(), 1);
+        assert_eq!(targets[0].name, "worker-1");
+        assert_eq!(targets[0].kind, TargetKind::Worker);
+    }
+
+    #[tokio::test]
+    async fn a_withheld_fault_is_refused_before_anything_is_done() {
+        let (run, _cancel) = context(&[Request::Fault("worker-1".into())], &[]);
+        let refused = run.inject_fault("worker-1", Action::Kill).await;
+        assert!(matches!(refused, Err(HostError::Denied(_))), "{refused:?}");
+        assert!(events(&run, "fault").is_empty(), "no fault was attempted");
+        assert_eq!(events(&run, "fault-denied").len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_fault_that_cannot_act_is_recorded_as_failed_with_its_reason() {
+        // worker-1's pid file does not exist: there is no process to kill.
+        let (run, _cancel) = context(&[Request::Fault("worker-1".into())], &["worker-1"]);
+        let failed = run
+            .inject_fault("worker-1", Action::Kill)
+            .await
+            .unwrap_err();
+        assert_eq!(events(&run, "fault"), ["kill worker-1"]);
+        assert!(events(&run, "fault-done").is_empty());
+        assert_eq!(
+            events(&run, "fault-failed"),
+            [format!("kill worker-1: {failed}")]
         );
-        let done = run.faults.inject(&target, action).await;
-        let now = metrics.clock.now_ns();
-        Ok(match done {
-            Ok(()) => {
-                metrics
-                    .events
-                    .push(now, "fault-done", &format!("{} {target}", action.key()));
-                Ok(now)
-            }
-            Err(error) => {
-                metrics.events.push(
-                    now,
-                    "fault-failed",
-                    &format!("{} {target}: {error}", action.key()),
-                );
-                Err(error.into())
-            }
-        })
+        assert!(failed.to_string().contains("worker-1"), "{failed}");
     }
 }

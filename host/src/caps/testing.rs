@@ -17,8 +17,9 @@ use crate::metrics::RunMetrics;
 use crate::policy::{Grants, Offer, Request};
 use crate::probe::Probes;
 
-/// Two clusters, `source` restricted to `orders*` by the operator, a Connect cluster and one
-/// worker as fault target. Nothing is contacted.
+/// Two clusters, `source` restricted to `orders*` by the operator, a Connect cluster, one
+/// worker as fault target and a Prometheus probe. Nothing is contacted unless a test calls it;
+/// nothing listens at these addresses.
 pub const PROFILE: &str = r#"
     [connect]
     urls = ["http://127.0.0.1:3"]
@@ -29,6 +30,9 @@ pub const PROFILE: &str = r#"
     bootstrap_servers = "127.0.0.1:2"
     [workers.worker-1]
     pid_file = "/nonexistent/worker-1.pid"
+    [probes.prometheus]
+    kind = "prometheus"
+    url = "http://127.0.0.1:4"
 "#;
 
 /// A run's context as `prepare` grants it for `requests`, with `operator_faults` granted,
@@ -45,7 +49,7 @@ pub fn context(
         clusters: clusters.names().collect(),
         connect: true,
         fault_targets: fault_names.iter().map(String::as_str).collect(),
-        probes: Vec::new(),
+        probes: profile.probes.keys().map(String::as_str).collect(),
         topics: [("source".to_string(), vec!["orders*".to_string()])].into(),
     };
     let operator_faults: Vec<String> = operator_faults.iter().map(|f| f.to_string()).collect();
@@ -54,7 +58,7 @@ pub fn context(
     let run = RunContext {
         connect: ConnectClient::from_profile(&profile).unwrap(),
         faults,
-        probes: Probes::default(),
+        probes: Probes::load(&profile).unwrap(),
         mirror: RunMirror::new(None, None),
         metrics: Arc::new(RunMetrics::new(RunClock::start())),
         params: ResolvedParams {
