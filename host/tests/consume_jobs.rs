@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use kscen::cluster::Clusters;
 use kscen::error::HostError;
-use kscen::load::consume::{self, CommitPolicy, ConsumeJob, ConsumePlan, GroupProtocol, StartFrom};
+use kscen::load::consume::{
+    self, CommitPolicy, ConsumeJob, ConsumePlan, GroupProtocol, GroupReading, StartFrom,
+};
 use kscen::metrics::clock::RunClock;
 use kscen::metrics::RunMetrics;
 use kscen::verify::group_ledger::{GroupVerdict, Produced};
@@ -20,12 +22,14 @@ const PRODUCER_JOB: u32 = 7;
 
 fn plan(topic: &str, group: &str, members: u32, count: Option<u64>) -> ConsumePlan {
     ConsumePlan {
-        cluster: "source".into(),
-        topic: topic.into(),
-        group: group.into(),
-        members,
-        commit: CommitPolicy::PerBatch,
-        protocol: GroupProtocol::Classic,
+        reading: GroupReading {
+            cluster: "source".into(),
+            topic: topic.into(),
+            group: group.into(),
+            members,
+            commit: CommitPolicy::PerBatch,
+            protocol: GroupProtocol::Classic,
+        },
         start: StartFrom::Earliest,
         count,
         duration: None,
@@ -91,7 +95,7 @@ fn verdict(metrics: &RunMetrics, group: &str, sent: u64) -> GroupVerdict {
 /// promises), which a count of records would mistake for progress.
 async fn read_all(job: &Arc<ConsumeJob>, metrics: &RunMetrics, sent: u64) -> GroupVerdict {
     let started = std::time::Instant::now();
-    while verdict(metrics, &job.plan.group, sent).unread > 0 {
+    while verdict(metrics, &job.plan.reading.group, sent).unread > 0 {
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "the group did not read every record within 60 s: {:?}",
@@ -101,7 +105,7 @@ async fn read_all(job: &Arc<ConsumeJob>, metrics: &RunMetrics, sent: u64) -> Gro
     }
     job.request_stop();
     finished(job).await;
-    verdict(metrics, &job.plan.group, sent)
+    verdict(metrics, &job.plan.reading.group, sent)
 }
 
 #[tokio::test]
@@ -252,7 +256,7 @@ async fn a_record_read_by_two_jobs_of_one_group_is_read_twice() {
     // Nothing committed: the second job of the group starts over, as a consumer failed over
     // without its offsets would.
     let mut no_commits = plan("payments", "fraud", 1, Some(300));
-    no_commits.commit = CommitPolicy::None;
+    no_commits.reading.commit = CommitPolicy::None;
     for id in [1, 2] {
         let job = consume::spawn(
             id,
@@ -295,8 +299,8 @@ async fn a_topic_the_cluster_does_not_have_is_refused_by_name() {
     }
     let mut invalid = plan("t", "", 1, None);
     assert!(matches!(invalid.validate(), Err(HostError::Invalid(_))));
-    invalid.group = "g".into();
-    invalid.members = 0;
+    invalid.reading.group = "g".into();
+    invalid.reading.members = 0;
     assert!(matches!(invalid.validate(), Err(HostError::Invalid(_))));
 }
 

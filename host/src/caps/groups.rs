@@ -24,7 +24,8 @@ use crate::groups::commit::{self, Commit};
 use crate::groups::translation::{self, Position, Translated};
 use crate::groups::{checkpoints, lag};
 use crate::load::consume::{
-    self, CommitPolicy, ConsumeJob, ConsumePlan, ConsumeStatus, GroupProtocol, StartFrom,
+    self, CommitPolicy, ConsumeJob, ConsumePlan, ConsumeStatus, GroupProtocol, GroupReading,
+    StartFrom,
 };
 
 /// The host side of a `consume-job` resource.
@@ -55,18 +56,20 @@ fn to_wit_status(status: ConsumeStatus) -> WitStatus {
 
 fn to_plan(spec: ConsumeSpec) -> ConsumePlan {
     ConsumePlan {
-        cluster: spec.cluster,
-        topic: spec.topic,
-        group: spec.group,
-        members: spec.members,
-        commit: match spec.commit {
-            WitCommit::Auto => CommitPolicy::Auto,
-            WitCommit::PerBatch => CommitPolicy::PerBatch,
-            WitCommit::None => CommitPolicy::None,
-        },
-        protocol: match spec.protocol {
-            WitProtocol::Classic => GroupProtocol::Classic,
-            WitProtocol::Consumer => GroupProtocol::Consumer,
+        reading: GroupReading {
+            cluster: spec.cluster,
+            topic: spec.topic,
+            group: spec.group,
+            members: spec.members,
+            commit: match spec.commit {
+                WitCommit::Auto => CommitPolicy::Auto,
+                WitCommit::PerBatch => CommitPolicy::PerBatch,
+                WitCommit::None => CommitPolicy::None,
+            },
+            protocol: match spec.protocol {
+                WitProtocol::Classic => GroupProtocol::Classic,
+                WitProtocol::Consumer => GroupProtocol::Consumer,
+            },
         },
         start: match spec.start {
             WitStartFrom::Earliest => StartFrom::Earliest,
@@ -116,10 +119,15 @@ impl RunContext {
             )));
         }
         let id = self.kafka.next_job_id.fetch_add(1, Ordering::Relaxed);
-        let ledger = self.metrics.group_ledger(&plan.group);
+        let ledger = self.metrics.group_ledger(&plan.reading.group);
         let message = format!(
             "consume {id}: group {} reads {} on {} with {} members (commit {:?}, protocol {:?})",
-            plan.group, plan.topic, plan.cluster, plan.members, plan.commit, plan.protocol
+            plan.reading.group,
+            plan.reading.topic,
+            plan.reading.cluster,
+            plan.reading.members,
+            plan.reading.commit,
+            plan.reading.protocol
         );
         let (run_id, clock) = (self.kafka.run_id, self.metrics.clock);
         let job = tokio::task::spawn_blocking(move || {

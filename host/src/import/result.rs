@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::perf_test::{FinalFigures, FinalLine, PerfTestRun};
 use crate::result::{
-    ImportedFigures, NotMeasured, Origin, Outcome, PhaseResult, RunResult, ScenarioMeta, Totals,
+    Counts, ImportedFigures, NotMeasured, Origin, Outcome, PhaseResult, RunResult, ScenarioMeta,
     IMPORTED, SCHEMA,
 };
 
@@ -96,13 +96,15 @@ pub fn phase(file: &Path, number: usize, runs_in_file: usize, run: PerfTestRun) 
         target_rate,
         achieved_rate: figures.as_ref().map(|f| f.records_per_s),
         mb_per_s: figures.as_ref().map(|f| f.mb_per_s),
-        sent,
-        acked: sent
-            .zip(failed)
-            .map(|(sent, failed)| sent.saturating_sub(failed)),
-        failed,
-        bytes: None,
-        queue_full: None,
+        counts: Counts {
+            sent,
+            acked: sent
+                .zip(failed)
+                .map(|(sent, failed)| sent.saturating_sub(failed)),
+            failed,
+            bytes: None,
+            queue_full: None,
+        },
         schedule_lag_us: None,
         service_us: None,
         corrected_us: None,
@@ -139,7 +141,7 @@ pub fn result(name: String, files: Vec<String>, phases: Vec<PhaseResult>) -> Run
     let any_partial = phases
         .iter()
         .any(|p| p.imported.as_ref().is_some_and(|i| i.partial));
-    let totals = Totals::of(&phases);
+    let totals = Counts::over(&phases);
     RunResult {
         schema: SCHEMA.into(),
         kscen_version: Some(env!("CARGO_PKG_VERSION").into()),

@@ -215,7 +215,10 @@ impl RunMetrics {
         }
         for job in self.consume_jobs() {
             if let Some(lag) = job.status().lag.filter(|_| !job.is_done()) {
-                *sample.group_lag.entry(job.plan.group.clone()).or_default() += lag;
+                *sample
+                    .group_lag
+                    .entry(job.plan.reading.group.clone())
+                    .or_default() += lag;
             }
             let interval = job.recorder.lock().unwrap().take_interval();
             let total = sample.consumed.get_or_insert_default();

@@ -21,7 +21,10 @@ pub fn perf_test_line(records: u64, seconds: f64, bytes: u64, avg_ms: f64, max_m
 
 /// The final line of kafka-producer-perf-test (service latency, as it measures it).
 pub fn perf_test_final_line(phases: &[PhaseResult]) -> Option<String> {
-    let with_data: Vec<&PhaseResult> = phases.iter().filter(|p| p.acked.unwrap_or(0) > 0).collect();
+    let with_data: Vec<&PhaseResult> = phases
+        .iter()
+        .filter(|p| p.counts.acked.unwrap_or(0) > 0)
+        .collect();
     let first = with_data
         .iter()
         .filter_map(|p| p.start_s)
@@ -37,8 +40,8 @@ pub fn perf_test_final_line(phases: &[PhaseResult]) -> Option<String> {
     for phase in &with_data {
         let hdr = phase.service_us.as_ref()?.hdr.as_ref()?;
         service.add(&crate::metrics::histogram::decode(hdr)?).ok()?;
-        records += phase.acked?;
-        bytes += phase.bytes?;
+        records += phase.counts.acked?;
+        bytes += phase.counts.bytes?;
     }
     let ms = |q: f64| service.value_at_quantile(q) / 1000;
     Some(format!(
@@ -83,8 +86,8 @@ pub fn summary_table(phases: &[PhaseResult]) -> String {
             target,
             phase.achieved_rate.unwrap_or_default(),
             phase.mb_per_s.unwrap_or_default(),
-            phase.acked.unwrap_or_default(),
-            phase.failed.unwrap_or_default(),
+            phase.counts.acked.unwrap_or_default(),
+            phase.counts.failed.unwrap_or_default(),
             format!(
                 "{:.1} / {:.1} / {:.1} / {:.1} / {:.1}",
                 ms(c.p50),
@@ -252,10 +255,10 @@ pub fn consumer_lines(jobs: &[JobConsumption], run_start: chrono::DateTime<chron
         text += &format!(
             "consume job {} ({} on {}, group {}, {} members): e2e p99 {:.1} ms over {} stamped records, {} rebalances, partitions unassigned {:.0} ms (longest {:.0} ms){}\n",
             job.job,
-            job.topic,
-            job.cluster,
-            job.group,
-            job.members,
+            job.reading.topic,
+            job.reading.cluster,
+            job.reading.group,
+            job.reading.members,
             s.e2e_us.p99 as f64 / 1000.0,
             s.stamped,
             s.rebalances.rebalances,

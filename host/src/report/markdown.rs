@@ -912,7 +912,7 @@ fn risks(result: &RunResult) -> Vec<String> {
         ));
     }
     for phase in &result.phases {
-        if let Some(failed) = phase.failed.filter(|f| *f > 0) {
+        if let Some(failed) = phase.counts.failed.filter(|f| *f > 0) {
             risks.push(format!(
                 "{name} / {}: {failed} record(s) failed",
                 phase.name
@@ -956,8 +956,8 @@ fn risks(result: &RunResult) -> Vec<String> {
             risks.push(format!(
                 "{name}: consume job {} (group {} on {}): {}",
                 job.job,
-                job.group,
-                job.cluster,
+                job.reading.group,
+                job.reading.cluster,
                 cell(error)
             ));
         }

@@ -142,15 +142,15 @@ fn run_row(result: &RunResult, phase: &PhaseResult) -> PhaseRow {
     let corrected = with_samples(&phase.corrected_us);
     let service = with_samples(&phase.service_us);
     // The mean value size of what was acknowledged: observed, exact for fixed-size loads.
-    let record_size = match (phase.bytes, phase.acked) {
+    let record_size = match (phase.counts.bytes, phase.counts.acked) {
         (Some(bytes), Some(acked)) if acked > 0 => Some(bytes as f64 / acked as f64),
         _ => None,
     };
     let mut remarks = Vec::new();
-    if let Some(failed) = phase.failed.filter(|f| *f > 0) {
+    if let Some(failed) = phase.counts.failed.filter(|f| *f > 0) {
         remarks.push(format!("{failed} failed"));
     }
-    if let Some(queue_full) = phase.queue_full.filter(|q| *q > 0) {
+    if let Some(queue_full) = phase.counts.queue_full.filter(|q| *q > 0) {
         remarks.push(format!("{queue_full} queue-full retries"));
     }
     if let Some(service) = service {
@@ -167,7 +167,7 @@ fn run_row(result: &RunResult, phase: &PhaseResult) -> PhaseRow {
     if let Some(replicated) = with_samples(&phase.replicated_us) {
         remarks.push(format!("replicated p99 {} ms", ms(replicated.summary.p99)));
     }
-    if phase.acked == Some(0) {
+    if phase.counts.acked == Some(0) {
         remarks.push("no record acknowledged".into());
     }
     PhaseRow {
@@ -180,7 +180,7 @@ fn run_row(result: &RunResult, phase: &PhaseResult) -> PhaseRow {
                 format!("{size:.1} B (mean)")
             }
         }),
-        records: Cell::of(phase.sent, |s| s.to_string()),
+        records: Cell::of(phase.counts.sent, |s| s.to_string()),
         target_rate: target_cell(phase.target_rate),
         achieved_rate: Cell::of(phase.achieved_rate, rate),
         mb_per_s: Cell::of(phase.mb_per_s, |m| format!("{m:.2}")),
@@ -197,7 +197,7 @@ fn run_row(result: &RunResult, phase: &PhaseResult) -> PhaseRow {
             target_rate: phase.target_rate,
             achieved_rate: phase.achieved_rate,
             mb_per_s: phase.mb_per_s,
-            records: phase.sent,
+            records: phase.counts.sent,
             avg_ms: corrected.map(|h| h.summary.mean / 1000.0),
             p99_ms: corrected.map(|h| h.summary.p99 as f64 / 1000.0),
             service_avg_ms: service.map(|h| h.summary.mean / 1000.0),
@@ -271,7 +271,7 @@ fn imported_row(phase: &PhaseResult) -> PhaseRow {
     if let Some(props) = command.filter(|c| !c.producer_props.is_empty()) {
         remarks.push(format!("producer props {}", props.producer_props.join(" ")));
     }
-    if let Some(failed) = phase.failed {
+    if let Some(failed) = phase.counts.failed {
         remarks.push(format!("record-error-total {failed}"));
     }
     for warning in &imported.warnings {
@@ -352,10 +352,10 @@ pub fn consumer_rows(result: &RunResult) -> Vec<[Cell; 11]> {
         .map(|job| {
             let status = &job.status;
             [
-                text(job.group.clone()),
-                text(job.cluster.clone()),
-                text(job.topic.clone()),
-                text(job.members.to_string()),
+                text(job.reading.group.clone()),
+                text(job.reading.cluster.clone()),
+                text(job.reading.topic.clone()),
+                text(job.reading.members.to_string()),
                 text(status.records.to_string()),
                 text(format!("{:.0}", status.records_per_s)),
                 text(format!("{:.2}", status.mb_per_s)),
@@ -437,19 +437,23 @@ mod tests {
 
     #[test]
     fn consume_jobs_and_group_verdicts_read_back_as_the_run_wrote_them() {
-        use crate::load::consume::{CommitPolicy, ConsumeStatus, GroupProtocol, Rebalances};
+        use crate::load::consume::{
+            CommitPolicy, ConsumeStatus, GroupProtocol, GroupReading, Rebalances,
+        };
         use crate::metrics::histogram::LatencySummary;
         use crate::result::JobConsumption;
         use crate::verify::group_ledger::GroupVerdict;
 
         let job = |cluster: &str, lag_max: Option<i64>| JobConsumption {
             job: 2,
-            cluster: cluster.into(),
-            topic: "orders".into(),
-            group: "billing".into(),
-            members: 3,
-            commit: CommitPolicy::PerBatch,
-            protocol: GroupProtocol::Classic,
+            reading: GroupReading {
+                cluster: cluster.into(),
+                topic: "orders".into(),
+                group: "billing".into(),
+                members: 3,
+                commit: CommitPolicy::PerBatch,
+                protocol: GroupProtocol::Classic,
+            },
             start_s: 1.0,
             end_s: 11.0,
             status: ConsumeStatus {

@@ -73,9 +73,9 @@ impl Seen {
         let mut consumed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for job in results().flat_map(|r| &r.consumers) {
             consumed
-                .entry(job.cluster.clone())
+                .entry(job.reading.cluster.clone())
                 .or_default()
-                .insert(job.group.clone());
+                .insert(job.reading.group.clone());
         }
         let alerts: Vec<&String> = results()
             .filter_map(|r| r.alerts.as_ref())

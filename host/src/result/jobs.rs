@@ -2,19 +2,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::load::consume::{CommitPolicy, ConsumeStatus, GroupProtocol};
+use crate::load::consume::{ConsumeStatus, GroupReading};
 use crate::verify::ReplicationStatus;
 
 /// A consume job's figures, as its status gives them at the end.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobConsumption {
     pub job: u64,
-    pub cluster: String,
-    pub topic: String,
-    pub group: String,
-    pub members: u32,
-    pub commit: CommitPolicy,
-    pub protocol: GroupProtocol,
+    #[serde(flatten)]
+    pub reading: GroupReading,
     /// start and end on the run's clock, s
     pub start_s: f64,
     pub end_s: f64,

@@ -21,7 +21,7 @@ pub use file::{load, write_json, LoadedResult};
 pub use imported::{ImportedFigures, NotMeasured, Origin, IMPORTED};
 pub use jobs::{JobConsumption, JobReplication};
 pub use outcome::{Incomplete, Outcome, PluginFailure, SNAPSHOT_REASON};
-pub use phases::{HistogramResult, PhaseResult, Totals};
+pub use phases::{Counts, HistogramResult, PhaseResult};
 pub use scenario::{LoadedFrom, ParamsUsed, PluginMeta, ScenarioMeta};
 pub use thresholds::{ThresholdResult, Verdict};
 
@@ -63,7 +63,7 @@ pub struct RunResult {
     #[serde(default)]
     pub phases: Vec<PhaseResult>,
     #[serde(default)]
-    pub totals: Totals,
+    pub totals: Counts,
     #[serde(default)]
     pub timeline: Vec<TimelinePoint>,
     #[serde(default)]

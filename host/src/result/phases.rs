@@ -27,16 +27,8 @@ pub struct PhaseResult {
     pub achieved_rate: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mb_per_s: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sent: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub acked: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failed: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bytes: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub queue_full: Option<u64>,
+    #[serde(flatten)]
+    pub counts: Counts,
     /// latencies in µs
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule_lag_us: Option<HistogramResult>,
@@ -88,9 +80,10 @@ impl HistogramResult {
     }
 }
 
-/// The run's counts over every phase; absent where a phase does not know its own.
+/// A phase's record counts, or the run's over every phase (its `totals`); each absent where it is
+/// not known (an imported run's tool did not print it).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Totals {
+pub struct Counts {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sent: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -103,16 +96,16 @@ pub struct Totals {
     pub queue_full: Option<u64>,
 }
 
-impl Totals {
+impl Counts {
     /// The sums over `phases`; a count is absent when some phase does not know it.
-    pub fn of(phases: &[PhaseResult]) -> Totals {
-        let sum = |count: fn(&PhaseResult) -> Option<u64>| phases.iter().map(count).sum();
-        Totals {
-            sent: sum(|p| p.sent),
-            acked: sum(|p| p.acked),
-            failed: sum(|p| p.failed),
-            bytes: sum(|p| p.bytes),
-            queue_full: sum(|p| p.queue_full),
+    pub fn over(phases: &[PhaseResult]) -> Counts {
+        let sum = |count: fn(&Counts) -> Option<u64>| phases.iter().map(|p| count(&p.counts)).sum();
+        Counts {
+            sent: sum(|c| c.sent),
+            acked: sum(|c| c.acked),
+            failed: sum(|c| c.failed),
+            bytes: sum(|c| c.bytes),
+            queue_full: sum(|c| c.queue_full),
         }
     }
 }

@@ -67,10 +67,13 @@ fn a_minimal_result_reads_with_every_optional_part_absent() {
     )
     .unwrap();
     assert_eq!(result.environment.map(|e| e.embedded_cluster), None);
-    assert_eq!(result.totals, Totals::default());
+    assert_eq!(result.totals, Counts::default());
     let phase = &result.phases[0];
     assert_eq!(phase.target_rate, Some(None), "null: unthrottled");
-    assert_eq!((phase.sent, phase.corrected_us.as_ref()), (None, None));
+    assert_eq!(
+        (phase.counts.sent, phase.corrected_us.as_ref()),
+        (None, None)
+    );
     let failure = result.outcome.failure().unwrap();
     assert_eq!((failure.kind(), failure.message()), ("trapped", "boom"));
     assert_eq!(result.outcome.status(), "failed");
@@ -80,13 +83,19 @@ fn a_minimal_result_reads_with_every_optional_part_absent() {
 fn totals_are_absent_where_a_phase_does_not_know_its_count() {
     let phase = |sent: Option<u64>| PhaseResult {
         name: "p".into(),
-        sent,
+        counts: Counts {
+            sent,
+            ..Default::default()
+        },
         ..Default::default()
     };
-    assert_eq!(Totals::of(&[phase(Some(2)), phase(Some(3))]).sent, Some(5));
-    assert_eq!(Totals::of(&[phase(Some(2)), phase(None)]).sent, None);
     assert_eq!(
-        Totals::of(&[]).sent,
+        Counts::over(&[phase(Some(2)), phase(Some(3))]).sent,
+        Some(5)
+    );
+    assert_eq!(Counts::over(&[phase(Some(2)), phase(None)]).sent, None);
+    assert_eq!(
+        Counts::over(&[]).sent,
         Some(0),
         "a run with no load sent nothing"
     );

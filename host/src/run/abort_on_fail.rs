@@ -4,7 +4,7 @@ use std::sync::Mutex;
 
 use super::collect;
 use crate::metrics::RunMetrics;
-use crate::result::{Totals, Verdict};
+use crate::result::{Counts, Verdict};
 use crate::thresholds::{evaluate, Measurements, Threshold};
 
 pub struct AbortOnFail {
@@ -23,9 +23,9 @@ impl AbortOnFail {
     /// Evaluates the thresholds against the run so far. A threshold that cannot be measured yet
     /// does not abort; one that fails does, and the reason is kept.
     pub fn check(&self, metrics: &RunMetrics) -> Option<String> {
-        let phases = collect::phases(metrics);
+        let phases = collect::phases(metrics, None);
         let figures = metrics.figures();
-        let totals = Totals::of(&phases);
+        let totals = Counts::over(&phases);
         let replication = collect::replication(metrics);
         let custom_histograms = collect::custom_histograms(metrics);
         let consumers = collect::consumers(metrics);

@@ -9,8 +9,8 @@ use crate::load::recorder::PhaseRecord;
 use crate::metrics::histogram::new_latency_histogram;
 use crate::metrics::RunMetrics;
 use crate::result::{
-    Environment, HistogramResult, Incomplete, JobConsumption, JobReplication, Outcome, PhaseResult,
-    RunResult, ScenarioMeta, Totals, SCHEMA, SNAPSHOT_REASON,
+    Counts, Environment, HistogramResult, Incomplete, JobConsumption, JobReplication, Outcome,
+    PhaseResult, RunResult, ScenarioMeta, SCHEMA, SNAPSHOT_REASON,
 };
 use crate::verify::group_ledger::GroupVerdict;
 use crate::watch::alerts::AlertsResult;
@@ -54,7 +54,8 @@ pub fn result_of(
     mirror: Option<MirrorSummary>,
     stage: Stage,
 ) -> RunResult {
-    let phases = phases(metrics);
+    let mut replicated = new_latency_histogram();
+    let phases = phases(metrics, Some(&mut replicated));
     let now = chrono::Utc::now();
     let (outcome, alerts, mut mm2_metrics, incomplete) = match stage {
         Stage::Finished(ending) => (ending.outcome, ending.alerts, ending.mm2_metrics, None),
@@ -69,7 +70,7 @@ pub fn result_of(
         ),
     };
     if let Some(mm2) = &mut mm2_metrics {
-        mm2.compare_with(&replicated_over_run(&phases));
+        mm2.compare_with(&replicated);
     }
     RunResult {
         schema: SCHEMA.into(),
@@ -83,7 +84,7 @@ pub fn result_of(
         outcome,
         producer_properties: setup.producer_properties.clone(),
         producer_settings: setup.producer_settings.clone(),
-        totals: Totals::of(&phases),
+        totals: Counts::over(&phases),
         phases,
         timeline: metrics.timeline(),
         events: metrics.events.snapshot(),
@@ -108,19 +109,6 @@ pub fn result_of(
     }
 }
 
-/// Replicated latency (µs) over every phase that tracked replication.
-fn replicated_over_run(phases: &[PhaseResult]) -> hdrhistogram::Histogram<u64> {
-    let mut run = new_latency_histogram();
-    let encoded = phases
-        .iter()
-        .filter_map(|p| p.replicated_us.as_ref()?.hdr.as_deref());
-    for histogram in encoded.filter_map(crate::metrics::histogram::decode) {
-        // Same bounds as every latency histogram: adding cannot fail.
-        let _ = run.add(histogram);
-    }
-    run
-}
-
 /// The figures of every consume job of the run.
 pub(super) fn consumers(metrics: &RunMetrics) -> Vec<JobConsumption> {
     metrics
@@ -130,12 +118,7 @@ pub(super) fn consumers(metrics: &RunMetrics) -> Vec<JobConsumption> {
             let (start, end) = job.span_ns();
             JobConsumption {
                 job: job.id,
-                cluster: job.plan.cluster.clone(),
-                topic: job.plan.topic.clone(),
-                group: job.plan.group.clone(),
-                members: job.plan.members,
-                commit: job.plan.commit,
-                protocol: job.plan.protocol,
+                reading: job.plan.reading.clone(),
                 start_s: start as f64 / 1e9,
                 end_s: end as f64 / 1e9,
                 status: job.status(),
@@ -229,11 +212,13 @@ impl PhaseAccumulator {
             target_rate: Some(target_rate),
             achieved_rate: Some(achieved_rate),
             mb_per_s: Some(mb_per_s),
-            sent: Some(sent),
-            acked: Some(acked),
-            failed: Some(failed),
-            bytes: Some(bytes),
-            queue_full: Some(queue_full),
+            counts: Counts {
+                sent: Some(sent),
+                acked: Some(acked),
+                failed: Some(failed),
+                bytes: Some(bytes),
+                queue_full: Some(queue_full),
+            },
             schedule_lag_us: Some(HistogramResult::of(&schedule_lag)),
             service_us: Some(HistogramResult::of(&service)),
             corrected_us: Some(HistogramResult::of(&corrected)),
@@ -245,14 +230,22 @@ impl PhaseAccumulator {
 }
 
 /// Per-phase figures from every job. Phases the plugin opened appear even when empty; messages
-/// sent outside any phase form a last phase named "(no phase)".
-pub(super) fn phases(metrics: &RunMetrics) -> Vec<PhaseResult> {
+/// sent outside any phase form a last phase named "(no phase)". `replicated_over_run`, when
+/// given, gets the replicated latency (µs) of every record of the run, for comparisons that want
+/// it whole.
+pub(super) fn phases(
+    metrics: &RunMetrics,
+    mut replicated_over_run: Option<&mut hdrhistogram::Histogram<u64>>,
+) -> Vec<PhaseResult> {
     let spans = metrics.phases.snapshot();
     let end_of_run = metrics.clock.now_ns();
     let mut by_phase: BTreeMap<Option<usize>, PhaseAccumulator> = BTreeMap::new();
     for job in metrics.jobs() {
         let recorder = job.recorder.lock().unwrap();
         for (phase, record) in recorder.phase_records() {
+            if let Some(run) = replicated_over_run.as_deref_mut() {
+                run.add(&record.replicated).expect("same bounds");
+            }
             let accumulator = by_phase.entry(phase).or_default();
             accumulator.records.push(record.clone());
             accumulator.tracked |= recorder.replication.is_some();

@@ -8,8 +8,8 @@ use crate::metrics::histogram::LatencySummary;
 use crate::metrics::unit::Unit;
 use crate::metrics::Figure;
 use crate::result::{
-    HistogramResult, JobConsumption, JobReplication, PhaseResult, RunResult, ThresholdResult,
-    Totals, Verdict,
+    Counts, HistogramResult, JobConsumption, JobReplication, PhaseResult, RunResult,
+    ThresholdResult, Verdict,
 };
 use crate::verify::group_ledger::GroupVerdict;
 pub use expr::{parse, Threshold};
@@ -19,7 +19,7 @@ use expr::{Limit, Scope};
 pub struct Measurements<'a> {
     pub phases: &'a [PhaseResult],
     pub figures: &'a BTreeMap<String, Figure>,
-    pub totals: &'a Totals,
+    pub totals: &'a Counts,
     pub replication: &'a [JobReplication],
     /// the plugin's own histograms over the whole run (per phase: in `phases`)
     pub custom_histograms: &'a BTreeMap<String, HistogramResult>,
@@ -104,7 +104,7 @@ pub fn evaluate(thresholds: &[Threshold], result: &Measurements) -> Vec<Threshol
                 for phase in result
                     .phases
                     .iter()
-                    .filter(|p| p.sent.unwrap_or(0) > 0)
+                    .filter(|p| p.counts.sent.unwrap_or(0) > 0)
                     .filter(applies)
                 {
                     results.push(judge_in(threshold, phase));
@@ -219,11 +219,11 @@ fn phase_reading(phase: &PhaseResult, path: &str) -> Result<Reading, Missing> {
         "achieved_rate" => plain(phase.achieved_rate),
         "target_rate" => plain(phase.target_rate.flatten()),
         "mb_per_s" => plain(phase.mb_per_s),
-        "sent" => count(phase.sent),
-        "acked" => count(phase.acked),
-        "failed" => count(phase.failed),
-        "queue_full" => count(phase.queue_full),
-        "bytes" => count(phase.bytes),
+        "sent" => count(phase.counts.sent),
+        "acked" => count(phase.counts.acked),
+        "failed" => count(phase.counts.failed),
+        "queue_full" => count(phase.counts.queue_full),
+        "bytes" => count(phase.counts.bytes),
         "duration_s" => phase
             .duration_s()
             .map(|value| Reading {
@@ -368,7 +368,7 @@ fn group_reading(result: &Measurements, path: &str) -> Option<Result<Reading, Mi
         let jobs: Vec<&JobConsumption> = result
             .consumers
             .iter()
-            .filter(|j| of_group(&j.group))
+            .filter(|j| of_group(&j.reading.group))
             .collect();
         return Some(consumers_reading(&jobs, field));
     }
@@ -487,11 +487,13 @@ mod tests {
             target_rate: Some(Some(100.0)),
             achieved_rate: Some(99.5),
             mb_per_s: Some(0.1),
-            sent: Some(1000),
-            acked: Some(1000),
-            failed: Some(0),
-            bytes: Some(100_000),
-            queue_full: Some(0),
+            counts: Counts {
+                sent: Some(1000),
+                acked: Some(1000),
+                failed: Some(0),
+                bytes: Some(100_000),
+                queue_full: Some(0),
+            },
             schedule_lag_us: Some(histogram(&[])),
             service_us: Some(histogram(&[])),
             corrected_us: Some(histogram(&[2_000, 3_000])),
@@ -505,7 +507,7 @@ mod tests {
     struct Run {
         phases: Vec<PhaseResult>,
         figures: BTreeMap<String, Figure>,
-        totals: Totals,
+        totals: Counts,
         custom: BTreeMap<String, HistogramResult>,
         groups: BTreeMap<String, GroupVerdict>,
         alerts: Option<crate::watch::alerts::AlertsResult>,
@@ -529,10 +531,10 @@ mod tests {
                     ("probes_seen".to_string(), figure(95.0, "probes")),
                     ("rebalance_s".to_string(), figure(2.0, "s")),
                 ]),
-                totals: Totals {
+                totals: Counts {
                     sent: Some(2000),
                     acked: Some(1990),
-                    ..Totals::default()
+                    ..Counts::default()
                 },
                 custom: BTreeMap::from([
                     (

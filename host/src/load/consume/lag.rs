@@ -36,12 +36,15 @@ pub fn start_sampler(job: &Arc<ConsumeJob>, config: rdkafka::ClientConfig) -> Ho
     thread::Builder::new()
         .name(format!("kscen-lag-{id}"))
         .spawn(move || {
-            let topics = [job.plan.topic.clone()];
+            let topics = [job.plan.reading.topic.clone()];
             while !job.is_done() {
                 // A failed sample (the coordinator moving) leaves the last one standing.
-                if let Ok(described) =
-                    describe_group(&consumer, &job.plan.cluster, &job.plan.group, Some(&topics))
-                {
+                if let Ok(described) = describe_group(
+                    &consumer,
+                    &job.plan.reading.cluster,
+                    &job.plan.reading.group,
+                    Some(&topics),
+                ) {
                     let committed = described.partitions.iter().any(|p| p.lag.is_some());
                     if committed {
                         job.lag.lock().unwrap().sampled(described.total_lag());

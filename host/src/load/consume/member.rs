@@ -49,7 +49,7 @@ impl ConsumerContext for MemberContext {
     /// the events are served).
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(revoked) = rebalance {
-            if self.job.plan.commit != CommitPolicy::None {
+            if self.job.plan.reading.commit != CommitPolicy::None {
                 self.taken.store(consumer);
                 note_commit_error(
                     &self.job,
@@ -89,13 +89,13 @@ pub fn create(
         job: job.clone(),
         index,
         partitions,
-        taken: TakenOffsets::new(&job.plan.topic, partitions),
+        taken: TakenOffsets::new(&job.plan.reading.topic, partitions),
         rebalances: AtomicU64::new(0),
     };
     config.create_with_context(context).map_err(|e| {
         HostError::Kafka(format!(
             "consumer {index} of group {} on {}: {e}",
-            job.plan.group, job.plan.cluster
+            job.plan.reading.group, job.plan.reading.cluster
         ))
     })
 }
@@ -166,20 +166,21 @@ pub fn run(job: &ConsumeJob, consumer: &BaseConsumer<MemberContext>) {
     let context = consumer.context();
     let index = context.index;
     // Before subscribing, so that no record lands on the consumer's queue first.
-    let mut records = match RecordQueue::new(consumer, &job.plan.topic, context.partitions) {
+    let mut records = match RecordQueue::new(consumer, &job.plan.reading.topic, context.partitions)
+    {
         Ok(records) => records,
         Err(e) => {
             job.recorder.lock().unwrap().last_error = Some(format!(
                 "consumer {index} cannot take the records of {}: {e}",
-                job.plan.topic
+                job.plan.reading.topic
             ));
             return;
         }
     };
-    if let Err(e) = consumer.subscribe(&[&job.plan.topic]) {
+    if let Err(e) = consumer.subscribe(&[&job.plan.reading.topic]) {
         job.recorder.lock().unwrap().last_error = Some(format!(
             "consumer {index} cannot subscribe to {}: {e}",
-            job.plan.topic
+            job.plan.reading.topic
         ));
         return;
     }
@@ -226,7 +227,7 @@ pub fn run(job: &ConsumeJob, consumer: &BaseConsumer<MemberContext>) {
         if took && commits(job) {
             context.taken.store(consumer);
         }
-        if took && job.plan.commit == CommitPolicy::PerBatch {
+        if took && job.plan.reading.commit == CommitPolicy::PerBatch {
             note_commit_error(
                 job,
                 index,
@@ -239,7 +240,7 @@ pub fn run(job: &ConsumeJob, consumer: &BaseConsumer<MemberContext>) {
     }
     // Every member stops together: the count and the duration are the group's.
     job.request_stop();
-    if job.plan.commit == CommitPolicy::PerBatch {
+    if job.plan.reading.commit == CommitPolicy::PerBatch {
         note_commit_error(job, index, consumer.commit_consumer_state(CommitMode::Sync));
     }
     // Closing the consumer (on drop, after `records`) hands out what was fetched ahead and
@@ -248,7 +249,7 @@ pub fn run(job: &ConsumeJob, consumer: &BaseConsumer<MemberContext>) {
 }
 
 fn commits(job: &ConsumeJob) -> bool {
-    job.plan.commit != CommitPolicy::None
+    job.plan.reading.commit != CommitPolicy::None
 }
 
 /// Adds a record to the batch and notes it as taken, or notes a consume error (transient: a
@@ -263,7 +264,8 @@ fn take_record(
     match record {
         Ok(record) => {
             if commits(job) && !context.taken.took(record.partition, record.offset) {
-                let _ = consumer.store_offset(&job.plan.topic, record.partition, record.offset);
+                let _ =
+                    consumer.store_offset(&job.plan.reading.topic, record.partition, record.offset);
             }
             batch.add(job, record.payload);
         }

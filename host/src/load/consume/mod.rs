@@ -67,15 +67,22 @@ pub enum StartFrom {
     Latest,
 }
 
-/// A validated consume request.
-#[derive(Debug, Clone)]
-pub struct ConsumePlan {
+/// Which group reads which topic, and how: what a consume job is asked, and what its result
+/// records of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupReading {
     pub cluster: String,
     pub topic: String,
     pub group: String,
     pub members: u32,
     pub commit: CommitPolicy,
     pub protocol: GroupProtocol,
+}
+
+/// A validated consume request.
+#[derive(Debug, Clone)]
+pub struct ConsumePlan {
+    pub reading: GroupReading,
     pub start: StartFrom,
     /// stop after this many records (over all members)
     pub count: Option<u64>,
@@ -86,16 +93,16 @@ pub struct ConsumePlan {
 impl ConsumePlan {
     pub fn validate(&self) -> HostResult<()> {
         let invalid = |what: String| Err(HostError::Invalid(what));
-        if self.topic.is_empty() {
+        if self.reading.topic.is_empty() {
             return invalid("the topic name is empty".into());
         }
-        if self.group.trim().is_empty() {
+        if self.reading.group.trim().is_empty() {
             return invalid("the consumer group name is empty".into());
         }
-        if !(1..=MAX_MEMBERS).contains(&self.members) {
+        if !(1..=MAX_MEMBERS).contains(&self.reading.members) {
             return invalid(format!(
                 "members must be 1..={MAX_MEMBERS}, got {}",
-                self.members
+                self.reading.members
             ));
         }
         Ok(())
@@ -108,12 +115,12 @@ impl ConsumePlan {
             config.set("fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS);
         }
         config
-            .set("group.id", &self.group)
+            .set("group.id", &self.reading.group)
             // A member stores the offsets of the records it took (see `taken`).
             .set("enable.auto.offset.store", "false")
             .set(
                 "enable.auto.commit",
-                (self.commit == CommitPolicy::Auto).to_string(),
+                (self.reading.commit == CommitPolicy::Auto).to_string(),
             )
             .set(
                 "auto.offset.reset",
@@ -124,7 +131,7 @@ impl ConsumePlan {
             )
             .set(
                 "group.protocol",
-                match self.protocol {
+                match self.reading.protocol {
                     GroupProtocol::Classic => "classic",
                     GroupProtocol::Consumer => "consumer",
                 },
@@ -321,13 +328,16 @@ pub fn spawn(
     ledger: Arc<Mutex<GroupLedger>>,
 ) -> HostResult<Arc<ConsumeJob>> {
     plan.apply(&mut config);
-    let partitions = topic_partitions(&config, &plan.cluster, &plan.topic)?;
+    let partitions = topic_partitions(&config, &plan.reading.cluster, &plan.reading.topic)?;
     // The sampler's own client: same group, never joining it.
     let sampler_config = config.clone();
-    ledger.lock().unwrap().reads(&plan.cluster, &plan.topic);
+    ledger
+        .lock()
+        .unwrap()
+        .reads(&plan.reading.cluster, &plan.reading.topic);
     let started_ns = clock.now_ns();
     let (done, _) = tokio::sync::watch::channel(false);
-    let members = plan.members;
+    let members = plan.reading.members;
     let job = Arc::new(ConsumeJob {
         id,
         run_id,
@@ -363,7 +373,7 @@ pub fn spawn(
                 ))
             })?;
     }
-    if job.plan.commit != CommitPolicy::None {
+    if job.plan.reading.commit != CommitPolicy::None {
         lag::start_sampler(&job, sampler_config)?;
     }
     Ok(job)

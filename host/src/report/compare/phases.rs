@@ -173,7 +173,7 @@ fn with_records(run: &LoadedResult) -> impl Iterator<Item = String> + '_ {
     run.result
         .phases
         .iter()
-        .filter(|p| p.sent.unwrap_or(0) > 0 || p.acked.unwrap_or(0) > 0)
+        .filter(|p| p.counts.sent.unwrap_or(0) > 0 || p.counts.acked.unwrap_or(0) > 0)
         .map(|p| p.name.clone())
 }
 
