@@ -238,3 +238,26 @@ impl RunResult {
             .with_context(|| format!("the plugin did not report {name}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bench reads kscen's results by field name, without the host's result types (xtask does
+    /// not build wasmtime). The committed example, a real `kscen run` output that the host's own
+    /// types read back unchanged, keeps those names the host's.
+    #[test]
+    fn the_bench_reads_the_figures_of_a_real_kscen_result() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let result = RunResult::read(&root.join("docs/examples/run.json")).unwrap();
+        let phase = result.phase().unwrap();
+        assert!(phase.acked > 0 && phase.acked <= phase.sent, "{phase:?}");
+        assert!(phase.end_s > phase.start_s, "{phase:?}");
+        assert!(
+            phase.corrected.p99_ms >= phase.corrected.p50_ms,
+            "{phase:?}"
+        );
+        let (_, load_ms) = result.plugin_load().unwrap();
+        assert!(load_ms > 0.0);
+    }
+}
