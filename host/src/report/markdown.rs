@@ -1099,44 +1099,10 @@ fn diagrams(out: &mut String, number: usize, runs: &[LoadedResult]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::campaign::ledger::{CellOf, Ledger, StepRecord, StepVerdict};
+    use crate::campaign::ledger::{Ledger, StepVerdict};
     use crate::report::compare::tests::run;
-
-    /// A campaign whose matrix `linger` ran each cell's runs (their corrected p99 in ms) in the
-    /// folder `results`, each step ending with `verdict`.
-    fn campaign(cells: &[(&str, &[u64])], verdict: StepVerdict) -> (Ledger, Vec<LoadedResult>) {
-        let mut ledger = Ledger::new("day-4", std::path::Path::new("day-4.toml"));
-        let mut runs = Vec::new();
-        for (value, p99s) in cells {
-            let settings: std::collections::BTreeMap<String, String> =
-                [("producer.linger.ms".to_string(), value.to_string())].into();
-            for p99 in *p99s {
-                let number = ledger.steps.len() + 1;
-                let file = format!("{number:02}.json");
-                let mut loaded = run(*p99, 100_000, 1000.0, 0.0);
-                loaded.path = std::path::Path::new("results").join(&file);
-                runs.push(loaded);
-                ledger.record(StepRecord {
-                    number,
-                    name: format!("linger {value}"),
-                    fingerprint: "f".into(),
-                    result: file,
-                    verdict,
-                    exit_code: 0,
-                    started_at: chrono::Utc::now(),
-                    duration_s: 1.0,
-                    settings: settings.clone(),
-                    note: None,
-                    cell: Some(CellOf {
-                        step: "linger".into(),
-                        settings: settings.clone(),
-                        repetition: Some(number as u32),
-                    }),
-                });
-            }
-        }
-        (ledger, runs)
-    }
+    use crate::report::matrix::tests::campaign;
+    use StepVerdict::{Interrupted, Passed};
 
     fn report(ledger: Ledger, runs: &[LoadedResult]) -> String {
         let campaigns = [CampaignReport::new("results".into(), ledger, runs)];
@@ -1194,15 +1160,30 @@ mod tests {
 
         // One run: nothing to compare. A campaign's runs: its own section compares them.
         assert!(!render(&runs[..1], &[]).contains("Comparison with the first run"));
-        let (ledger, runs) = campaign(&[("0", &[40]), ("5", &[30])], StepVerdict::Passed);
+        let (ledger, runs) = campaign(
+            "day-4",
+            &[
+                ("producer.linger.ms=0", &[(40, Passed)]),
+                ("producer.linger.ms=5", &[(30, Passed)]),
+            ],
+        );
         assert!(!report(ledger, &runs).contains("Comparison with the first run"));
     }
 
     #[test]
     fn the_summary_names_the_matrix_recommendation() {
         let (ledger, runs) = campaign(
-            &[("0", &[40, 44, 42]), ("5", &[30, 31, 33])],
-            StepVerdict::Passed,
+            "day-4",
+            &[
+                (
+                    "producer.linger.ms=0",
+                    &[(40, Passed), (44, Passed), (42, Passed)],
+                ),
+                (
+                    "producer.linger.ms=5",
+                    &[(30, Passed), (31, Passed), (33, Passed)],
+                ),
+            ],
         );
         let text = report(ledger, &runs);
         let summary = section(&text, "## 1. Executive summary");
@@ -1223,7 +1204,13 @@ mod tests {
     #[test]
     fn next_steps_put_an_undecided_matrix_and_unfinished_steps_first() {
         // One run per cell and no percentile to bound: the noise is unknown.
-        let (ledger, mut runs) = campaign(&[("0", &[40]), ("5", &[30])], StepVerdict::Passed);
+        let (ledger, mut runs) = campaign(
+            "day-4",
+            &[
+                ("producer.linger.ms=0", &[(40, Passed)]),
+                ("producer.linger.ms=5", &[(30, Passed)]),
+            ],
+        );
         for loaded in &mut runs {
             loaded.result.phases[0].corrected_us = None;
         }
@@ -1241,7 +1228,7 @@ mod tests {
             "{next}"
         );
 
-        let (ledger, runs) = campaign(&[("0", &[40])], StepVerdict::Interrupted);
+        let (ledger, runs) = campaign("day-4", &[("producer.linger.ms=0", &[(40, Interrupted)])]);
         let text = report(ledger, &runs);
         let summary = section(&text, "## 1. Executive summary");
         assert!(summary.contains("1 INTERRUPTED") && summary.contains("No setting compared"));

@@ -436,16 +436,20 @@ fn recommend(cells: &[Cell], baseline: usize) -> Recommendation {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::compare::tests::run;
     use super::*;
     use crate::campaign::ledger::{CellOf, StepRecord};
     use StepVerdict::{Passed, ThresholdsFailed};
 
-    /// A ledger of `cells` (their settings, `key=value, ...`), each with its runs' (corrected p99
-    /// ms, verdict), and the runs.
-    fn campaign(cells: &[(&str, &[(u64, StepVerdict)])]) -> (Ledger, Vec<LoadedResult>) {
-        let mut ledger = Ledger::new("c", Path::new("c.toml"));
+    /// The campaign `name` whose matrix `linger` ran `cells` (their settings, `key=value, ...`),
+    /// each with its runs' (corrected p99 ms, verdict), in the folder `results`; and the runs.
+    /// Each step is named after its cell's values (`linger 0`).
+    pub fn campaign(
+        name: &str,
+        cells: &[(&str, &[(u64, StepVerdict)])],
+    ) -> (Ledger, Vec<LoadedResult>) {
+        let mut ledger = Ledger::new(name, Path::new(&format!("{name}.toml")));
         let mut runs = Vec::new();
         for (settings, cell_runs) in cells {
             let settings: BTreeMap<String, String> = settings
@@ -453,6 +457,7 @@ mod tests {
                 .map(|pair| pair.split_once('=').unwrap())
                 .map(|(key, value)| (key.to_string(), value.to_string()))
                 .collect();
+            let values: Vec<&str> = settings.values().map(String::as_str).collect();
             for (p99, verdict) in cell_runs.iter() {
                 let number = ledger.steps.len() + 1;
                 let file = format!("{number:02}.json");
@@ -461,7 +466,7 @@ mod tests {
                 runs.push(result);
                 ledger.record(StepRecord {
                     number,
-                    name: format!("step {number}"),
+                    name: format!("linger {}", values.join(", ")),
                     fingerprint: "f".into(),
                     result: file,
                     verdict: *verdict,
@@ -495,20 +500,23 @@ mod tests {
 
     #[test]
     fn the_cell_better_beyond_noise_and_worse_on_nothing_is_recommended_with_its_evidence() {
-        let (ledger, runs) = campaign(&[
-            (
-                "producer.linger.ms=0",
-                &[(40, Passed), (44, Passed), (42, Passed)],
-            ),
-            (
-                "producer.linger.ms=5",
-                &[(30, Passed), (31, Passed), (33, Passed)],
-            ),
-            (
-                "producer.linger.ms=50",
-                &[(41, Passed), (43, Passed), (40, Passed)],
-            ),
-        ]);
+        let (ledger, runs) = campaign(
+            "c",
+            &[
+                (
+                    "producer.linger.ms=0",
+                    &[(40, Passed), (44, Passed), (42, Passed)],
+                ),
+                (
+                    "producer.linger.ms=5",
+                    &[(30, Passed), (31, Passed), (33, Passed)],
+                ),
+                (
+                    "producer.linger.ms=50",
+                    &[(41, Passed), (43, Passed), (40, Passed)],
+                ),
+            ],
+        );
         let matrices = Matrix::all(Path::new("results"), &ledger, &runs);
         let [matrix] = &matrices[..] else {
             panic!("one matrix")
@@ -544,24 +552,27 @@ mod tests {
     #[test]
     fn cells_are_compared_within_their_load_only() {
         // set.rate changes the load: linger=5 is judged against linger=0 at the same rate.
-        let (ledger, runs) = campaign(&[
-            (
-                "producer.linger.ms=0, set.rate=400",
-                &[(40, Passed), (41, Passed)],
-            ),
-            (
-                "producer.linger.ms=0, set.rate=1600",
-                &[(90, Passed), (95, Passed)],
-            ),
-            (
-                "producer.linger.ms=5, set.rate=400",
-                &[(30, Passed), (31, Passed)],
-            ),
-            (
-                "producer.linger.ms=5, set.rate=1600",
-                &[(92, Passed), (94, Passed)],
-            ),
-        ]);
+        let (ledger, runs) = campaign(
+            "c",
+            &[
+                (
+                    "producer.linger.ms=0, set.rate=400",
+                    &[(40, Passed), (41, Passed)],
+                ),
+                (
+                    "producer.linger.ms=0, set.rate=1600",
+                    &[(90, Passed), (95, Passed)],
+                ),
+                (
+                    "producer.linger.ms=5, set.rate=400",
+                    &[(30, Passed), (31, Passed)],
+                ),
+                (
+                    "producer.linger.ms=5, set.rate=1600",
+                    &[(92, Passed), (94, Passed)],
+                ),
+            ],
+        );
         let matrices = Matrix::all(Path::new("results"), &ledger, &runs);
         let baselines: Vec<Option<usize>> = matrices[0].cells.iter().map(|c| c.baseline).collect();
         assert_eq!(baselines, [None, None, Some(0), Some(1)]);
@@ -579,21 +590,27 @@ mod tests {
     #[test]
     fn a_failing_cell_a_trade_off_and_unknown_noise_keep_the_baseline() {
         // Better beyond noise, but a run failed its thresholds.
-        let (ledger, runs) = campaign(&[
-            ("producer.linger.ms=0", &[(40, Passed), (44, Passed)]),
-            (
-                "producer.linger.ms=5",
-                &[(30, Passed), (31, ThresholdsFailed)],
-            ),
-        ]);
+        let (ledger, runs) = campaign(
+            "c",
+            &[
+                ("producer.linger.ms=0", &[(40, Passed), (44, Passed)]),
+                (
+                    "producer.linger.ms=5",
+                    &[(30, Passed), (31, ThresholdsFailed)],
+                ),
+            ],
+        );
         let matrices = Matrix::all(Path::new("results"), &ledger, &runs);
         assert!(only(&matrices)[0].contains("passed its thresholds"));
 
         // p99 better, the recovery figure has no known direction, the rate is worse.
-        let (ledger, mut runs) = campaign(&[
-            ("producer.linger.ms=0", &[(40, Passed), (41, Passed)]),
-            ("producer.linger.ms=5", &[(30, Passed), (31, Passed)]),
-        ]);
+        let (ledger, mut runs) = campaign(
+            "c",
+            &[
+                ("producer.linger.ms=0", &[(40, Passed), (41, Passed)]),
+                ("producer.linger.ms=5", &[(30, Passed), (31, Passed)]),
+            ],
+        );
         for run in &mut runs[2..] {
             run.result.phases[0].achieved_rate = Some(500.0);
         }
@@ -601,10 +618,13 @@ mod tests {
         assert!(only(&matrices)[0].starts_with("undecided: no cell improves"));
 
         // One run per cell of a figure without histograms: nothing tells the noise.
-        let (ledger, mut runs) = campaign(&[
-            ("producer.linger.ms=0", &[(40, Passed)]),
-            ("producer.linger.ms=5", &[(30, Passed)]),
-        ]);
+        let (ledger, mut runs) = campaign(
+            "c",
+            &[
+                ("producer.linger.ms=0", &[(40, Passed)]),
+                ("producer.linger.ms=5", &[(30, Passed)]),
+            ],
+        );
         for run in &mut runs {
             run.result.phases[0].corrected_us = None;
         }
@@ -615,13 +635,19 @@ mod tests {
     #[test]
     fn steps_without_a_second_cell_and_unfinished_runs_are_no_matrix() {
         // A repeated plain step is one cell.
-        let (ledger, runs) = campaign(&[("producer.linger.ms=0", &[(40, Passed), (41, Passed)])]);
+        let (ledger, runs) = campaign(
+            "c",
+            &[("producer.linger.ms=0", &[(40, Passed), (41, Passed)])],
+        );
         assert!(Matrix::all(Path::new("results"), &ledger, &runs).is_empty());
         // A snapshot of a killed run is no evidence.
-        let (ledger, mut runs) = campaign(&[
-            ("producer.linger.ms=0", &[(40, Passed)]),
-            ("producer.linger.ms=5", &[(30, Passed)]),
-        ]);
+        let (ledger, mut runs) = campaign(
+            "c",
+            &[
+                ("producer.linger.ms=0", &[(40, Passed)]),
+                ("producer.linger.ms=5", &[(30, Passed)]),
+            ],
+        );
         runs[1].result.incomplete =
             serde_json::from_value(serde_json::json!({"reason": "killed", "snapshot_at_s": 3.0}))
                 .unwrap();
