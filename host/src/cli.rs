@@ -1,5 +1,5 @@
 //! The command line: `kscen list`, `describe`, `describe-deployment`, `new`, and the commands
-//! whose modules own their arguments (`run`, `lab`, `report`, `compare`, `import`, `campaign`,
+//! whose modules own their arguments (`run`, `lab`, `report`, `compare`, `merge`, `import`, `campaign`,
 //! `pack`, `exporter`).
 
 use std::path::{Path, PathBuf};
@@ -67,6 +67,8 @@ pub enum Command {
         after_help = "Example, three runs before and after a linger.ms change:\n  kscen compare --baseline a1.json a2.json a3.json --candidate b1.json b2.json b3.json\n\nPhases are matched by name (or, with one phase with records on each side, those two).\nChoose them with --phase, repeated for each pair: a past perf-test run (run 2 of an\nappended log) against the first step of a ramp-up:\n  kscen compare --baseline past.json --candidate ramp.json --phase 'perf #2=step-1 1x'\nor a phase of the same name on both sides: --phase nominal\n\nA change is beyond noise when its 95 % bootstrap interval excludes zero and it is 1 % or\nmore: with repetitions on both sides, from the runs' spread; with one run, for a latency\npercentile only, from the values its histogram recorded; other figures say the noise is\nunknown."
     )]
     Compare(crate::report::compare::CompareArgs),
+    /// Merge the results of the shards of one run (`kscen run --shard I/N`) into one result.
+    Merge(crate::shard::command::MergeArgs),
     /// Show the deployment's MirrorMaker 2 mirrors (found through Connect, or pinned by the
     /// profile's [mm2]) and what is wrong with them. Exits 2 when a problem is listed.
     DescribeDeployment(DescribeDeploymentArgs),
@@ -130,6 +132,7 @@ pub async fn execute(cli: Cli) -> Result<u8> {
         Command::Lab { command } => crate::lab::run(command).await.map(|()| EXIT_OK),
         Command::Report(args) => crate::report::command::run(args).map(|()| EXIT_OK),
         Command::Compare(args) => crate::report::compare::run(args).map(|()| EXIT_OK),
+        Command::Merge(args) => crate::shard::command::run(args),
         Command::DescribeDeployment(args) => describe_deployment(args).await,
         Command::Exporter(args) => crate::exporter::run(args).await,
         Command::Import(args) => crate::import::run(args).map(|()| EXIT_OK),

@@ -30,6 +30,7 @@ pub mod probe;
 pub mod report;
 pub mod result;
 pub mod run;
+pub mod shard;
 pub mod template;
 pub mod thresholds;
 pub mod verify;

@@ -40,6 +40,7 @@ fn measure(rate: f64, seconds: u64) -> Paced {
         record_sizes: vec![100],
         key_mode: KeyMode::None,
         replication: None,
+        shard: kscen::shard::Shard::WHOLE,
     };
     let started = Instant::now();
     let load = job::spawn(

@@ -3,7 +3,8 @@
 //! declares its topics (fixture: plugins/declared-topics, which calls nothing of 0.3.0's) is held
 //! to them, also in its pack manifest; a plugin that calls `mm2` is a 0.3.0 one, one that starts
 //! consume jobs (`groups`) a 0.4.0 one, one that asks which capabilities it holds (`grants`) a
-//! 0.5.0 one, whose optional capabilities `describe` and its pack show; a component of any other
+//! 0.5.0 one, whose optional capabilities `describe` and its pack show; one that asks which shard
+//! it is (`shard`) a 0.6.0 one, told 0 of 1 when the run is not sharded; a component of any other
 //! version is refused with one clear error.
 
 mod support;
@@ -14,7 +15,7 @@ use kscen::pack::archive::PackArchive;
 use support::{f64_of, plugin_dist, run_scenario, u64_of, Sandbox};
 
 const SUPPORTED: &str = "supported WIT versions: kscen:scenario@0.1.0, kscen:scenario@0.2.0, \
-     kscen:scenario@0.3.0, kscen:scenario@0.4.0, kscen:scenario@0.5.0";
+     kscen:scenario@0.3.0, kscen:scenario@0.4.0, kscen:scenario@0.5.0, kscen:scenario@0.6.0";
 
 #[test]
 fn a_0_1_0_plugin_still_loads_describes_and_runs() {
@@ -148,6 +149,25 @@ fn a_plugin_asking_which_capabilities_it_holds_is_a_0_5_0_plugin() {
             && inspected.contains("requests: cluster source, cluster target, connect"),
         "{inspected}"
     );
+}
+
+#[test]
+fn a_plugin_asking_which_shard_it_is_is_a_0_6_0_plugin() {
+    // `steady` says which stripe of the schedule it sends when the run is sharded (its sharded
+    // run: tests/shards_lab.rs); unsharded it is shard 0 of 1 and says nothing.
+    let sandbox = Sandbox::new();
+    let described = sandbox.ok(&["describe", "steady"]);
+    assert!(
+        described.contains("built for kscen:scenario@0.6.0"),
+        "{described}"
+    );
+    let run = run_scenario(
+        "plugin = \"steady\"\n[params]\ncount = 50\nrate = 1000\n",
+        &[],
+    );
+    assert_eq!(run.code(), 0, "stderr:\n{}", run.stderr());
+    assert_eq!(u64_of(&run.phase("nominal")["acked"]), 50);
+    assert!(!run.stderr().contains("shard"), "{}", run.stderr());
 }
 
 /// The 0.1.0 fixture with every `from` in its bytes rewritten to `to` in place: same length, so

@@ -39,14 +39,15 @@ pub mod jvm;
 pub mod load;
 pub mod mm2;
 pub mod param;
+pub mod shard;
 
-/// Generated bindings of `kscen:scenario@0.5.0`, for what the wrappers do not cover. 0.5.0 imports
-/// 0.1.0's host interfaces, 0.2.0's `types`, 0.3.0's `mm2` and 0.4.0's `groups` unchanged, so they
-/// sit in `kscen::scenario0_1_0` to `kscen::scenario0_4_0`, and 0.5.0's own `grants` in
-/// `kscen::scenario0_5_0`.
+/// Generated bindings of `kscen:scenario@0.6.0`, for what the wrappers do not cover. 0.6.0 imports
+/// 0.1.0's host interfaces, 0.2.0's `types`, 0.3.0's `mm2`, 0.4.0's `groups` and 0.5.0's `grants`
+/// unchanged, so they sit in `kscen::scenario0_1_0` to `kscen::scenario0_5_0`, and 0.6.0's own
+/// `shard` in `kscen::scenario0_6_0`.
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "wit/scenario@0.5.0",
+        path: "wit/scenario@0.6.0",
         world: "scenario",
         pub_export_macro: true,
         export_macro_name: "export_bindings",
@@ -78,6 +79,7 @@ pub use consume::Consume;
 pub use describe::{spec, Describe, ScenarioInfo};
 pub use error::ScenarioError;
 pub use load::Load;
+pub use shard::{shard, Shard};
 /// Re-exported so plugin crates need no wit-bindgen dependency of their own.
 pub use wit_bindgen;
 

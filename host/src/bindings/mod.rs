@@ -3,11 +3,11 @@
 //! Why it is this small: each version only adds to the one before. `kscen:scenario@0.2.0` changes
 //! only `types` (a plugin may declare topic requests in `describe`); 0.3.0 only adds the `mm2`
 //! interface, 0.4.0 only the `groups` interface, 0.5.0 the `grants` interface and the
-//! `optional-capabilities` export. Each WIT imports the older packages unchanged (through its `deps/` folder), and its
+//! `optional-capabilities` export, 0.6.0 the `shard` interface. Each WIT imports the older packages unchanged (through its `deps/` folder), and its
 //! `bindgen!` maps them to the code generated for them (`with:`). So every host capability
 //! (`caps/`) is implemented once, on the traits of the version that introduced it, and one linker,
 //! built from the newest world (whose imports include all older ones'), instantiates components
-//! of every version. 0.2.0 to 0.5.0 share `describe` and `run`; a 0.1.0 `describe` result is
+//! of every version. 0.2.0 to 0.6.0 share `describe` and `run`; a 0.1.0 `describe` result is
 //! adapted to 0.2.0's [`ScenarioInfo`]. `optional-capabilities` is read from every component that
 //! exports it, whatever the version its imports tell: a plugin that declares optional
 //! capabilities but never asks `granted` imports nothing of 0.5.0's, and still gets them. A future version that changes a host interface gets that interface
@@ -15,7 +15,7 @@
 //!
 //! A component's version is read from its imports: a 0.2.0 component imports `types@0.2.0` (its
 //! `describe` returns that interface's `scenario-info`), a 0.3.0 one `mm2@0.3.0`, a 0.4.0 one
-//! `groups@0.4.0`, a 0.5.0 one `grants@0.5.0`. A plugin that never calls its version's new interface imports what one of the
+//! `groups@0.4.0`, a 0.5.0 one `grants@0.5.0`, a 0.6.0 one `shard@0.6.0`. A plugin that never calls its version's new interface imports what one of the
 //! version before does, and runs as one: the two are the same contract for it.
 
 pub mod v0_1_0;
@@ -23,6 +23,7 @@ pub mod v0_2_0;
 pub mod v0_3_0;
 pub mod v0_4_0;
 pub mod v0_5_0;
+pub mod v0_6_0;
 
 use wasmtime::component::{Component, ComponentExportIndex, HasSelf, InstancePre, Linker};
 use wasmtime::{Engine, Store};
@@ -41,21 +42,23 @@ pub enum WitVersion {
     V0_3_0,
     V0_4_0,
     V0_5_0,
+    V0_6_0,
 }
 
 const PACKAGE: &str = "kscen:scenario";
 
 impl WitVersion {
     /// Oldest first.
-    pub const SUPPORTED: [WitVersion; 5] = [
+    pub const SUPPORTED: [WitVersion; 6] = [
         WitVersion::V0_1_0,
         WitVersion::V0_2_0,
         WitVersion::V0_3_0,
         WitVersion::V0_4_0,
         WitVersion::V0_5_0,
+        WitVersion::V0_6_0,
     ];
     /// What the SDK and new packs are built against.
-    pub const NEWEST: WitVersion = WitVersion::V0_5_0;
+    pub const NEWEST: WitVersion = WitVersion::V0_6_0;
 
     pub fn semver(self) -> &'static str {
         match self {
@@ -64,6 +67,7 @@ impl WitVersion {
             WitVersion::V0_3_0 => "0.3.0",
             WitVersion::V0_4_0 => "0.4.0",
             WitVersion::V0_5_0 => "0.5.0",
+            WitVersion::V0_6_0 => "0.6.0",
         }
     }
 
@@ -114,7 +118,7 @@ impl std::fmt::Display for WitVersion {
 
 /// Links every version's host interfaces: the newest world imports all of the older ones'.
 pub fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
-    v0_5_0::Scenario::add_to_linker::<_, HasSelf<_>>(linker, |state| state)
+    v0_6_0::Scenario::add_to_linker::<_, HasSelf<_>>(linker, |state| state)
 }
 
 /// The export of 0.5.0 listing the capabilities a plugin uses only when they are offered.
@@ -126,7 +130,7 @@ pub struct Described {
     pub optional: Vec<Capability>,
 }
 
-/// A component ready to instantiate, with its version's exports looked up. 0.3.0 to 0.5.0
+/// A component ready to instantiate, with its version's exports looked up. 0.3.0 to 0.6.0
 /// export what 0.2.0 does, so one variant serves them all.
 pub enum ScenarioPre {
     V0_1_0(v0_1_0::ScenarioPre<PluginState>),

@@ -53,6 +53,14 @@ impl RunContext {
             .as_ref()
             .ok_or_else(|| HostError::NotFound("the profile has no [connect] section".into()))?;
         if let Some((action, connector)) = change {
+            if let Err(denied) = self.first_shard_only("a Connect change") {
+                self.metrics.events.push(
+                    self.metrics.clock.now_ns(),
+                    "connect-denied",
+                    &format!("{action} {connector}: {denied}"),
+                );
+                return Err(denied);
+            }
             let metrics = &self.metrics;
             metrics.events.push(
                 metrics.clock.now_ns(),
@@ -192,6 +200,19 @@ mod tests {
         assert!(matches!(refused, HostError::Denied(_)), "{refused}");
         assert!(events(&denied, "connect").is_empty(), "nothing was paused");
         assert_eq!(events(&denied, "connect-denied").len(), 1);
+    }
+
+    #[test]
+    fn a_connect_change_is_shard_0s_and_reading_is_every_shards() {
+        let (mut run, _cancel) = context(&[Request::Connect], &[]);
+        run.shard = crate::shard::Shard { index: 2, count: 3 };
+        assert!(run.connect_for(None).is_ok(), "status reads go through");
+        let Err(refused) = run.connect_for(Some(("restart", "mirror-source"))) else {
+            panic!("shard 2 may not restart a connector");
+        };
+        assert!(matches!(refused, HostError::Denied(_)), "{refused}");
+        assert!(events(&run, "connect").is_empty());
+        assert_eq!(events(&run, "connect-denied").len(), 1);
     }
 
     #[test]

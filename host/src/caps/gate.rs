@@ -5,7 +5,7 @@
 use std::fmt;
 
 use super::RunContext;
-use crate::error::HostResult;
+use crate::error::{HostError, HostResult};
 use crate::policy::topics;
 
 /// What a host call is about to touch.
@@ -75,7 +75,9 @@ impl RunContext {
                 })
             }
             Access::Connect => grants.check_connect(),
-            Access::Fault { target, .. } => grants.check_fault(target),
+            Access::Fault { target, .. } => grants
+                .check_fault(target)
+                .and_then(|()| self.first_shard_only("a fault")),
             Access::Probe(probe) => grants.check_probe(probe),
         };
         if let Err(denied) = &decided {
@@ -86,6 +88,19 @@ impl RunContext {
             );
         }
         decided
+    }
+
+    /// What acts on the deployment once per run (faults, Connect changes) is shard 0's: N shards
+    /// each restarting a connector would test something else than the scenario says.
+    pub fn first_shard_only(&self, what: &str) -> HostResult<()> {
+        if self.shard.is_first() {
+            return Ok(());
+        }
+        Err(HostError::Denied(format!(
+            "{what} is shard 0's to make, and this is shard {}: check the shard \
+             (kscen_sdk::shard()) before acting on the deployment",
+            self.shard
+        )))
     }
 }
 
@@ -177,6 +192,28 @@ mod tests {
         );
         let (granted, _cancel) = context(&asked, &["worker-1"]);
         assert!(granted.permit(kill).is_ok());
+    }
+
+    #[test]
+    fn a_granted_fault_is_shard_0s_alone() {
+        let asked = [Request::Fault("worker-1".into())];
+        let kill = Access::Fault {
+            target: "worker-1",
+            action: "kill",
+        };
+        let (mut run, _cancel) = context(&asked, &["worker-1"]);
+        run.shard = crate::shard::Shard { index: 1, count: 4 };
+        let denied = run.permit(kill).unwrap_err().to_string();
+        assert!(
+            denied.contains("shard 0's to make, and this is shard 1/4"),
+            "{denied}"
+        );
+        assert_eq!(
+            events(&run, "fault-denied"),
+            [format!("kill worker-1: {denied}")]
+        );
+        run.shard = crate::shard::Shard { index: 0, count: 4 };
+        assert!(run.permit(kill).is_ok());
     }
 
     #[test]

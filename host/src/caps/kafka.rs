@@ -157,11 +157,12 @@ impl RunContext {
             }
             None => (None, String::new()),
         };
+        // A shard sends its stripe of the schedule the plugin asked for.
         let plan = LoadPlan {
             cluster: spec.cluster,
             topic: spec.topic,
-            rate: to_rate(spec.rate),
-            count: spec.count,
+            rate: self.shard.rate_of(to_rate(spec.rate)),
+            count: spec.count.map(|count| self.shard.count_of(count)),
             duration: spec.duration_ms.map(Duration::from_millis),
             record_sizes: spec.record_sizes,
             key_mode: match spec.key_mode {
@@ -170,6 +171,7 @@ impl RunContext {
                 WitKeyMode::Random(space) => KeyMode::Random(space),
             },
             replication,
+            shard: self.shard,
         };
         plan.validate()?;
         self.check_load_limits(&plan)?;
@@ -465,7 +467,7 @@ impl HostLoad for PluginState {
             }
         }
         let job = &self.table.get(&load)?.job;
-        job.request_rate(rate);
+        job.request_rate(self.run()?.shard.rate_of(rate));
         let metrics = &self.run()?.metrics;
         let label = rate
             .per_second()
@@ -588,6 +590,7 @@ mod tests {
             record_sizes: vec![record_size],
             key_mode: KeyMode::None,
             replication: None,
+            shard: crate::shard::Shard::WHOLE,
         }
     }
 

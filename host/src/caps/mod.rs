@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod mm2;
 pub mod params;
 pub mod probe;
+pub mod shard;
 #[cfg(test)]
 mod testing;
 
@@ -43,6 +44,8 @@ pub struct RunContext {
     pub limits: crate::engine::limits::Limits,
     /// Flips to true when the operator interrupts the run: waits end and the plugin is stopped.
     pub cancelled: tokio::sync::watch::Receiver<bool>,
+    /// Which shard of the run this process is (`--shard`); the whole run when not sharded.
+    pub shard: crate::shard::Shard,
     /// Declared last so it is dropped last: it holds the embedded mock cluster.
     pub kafka: kafka::KafkaState,
 }

@@ -68,6 +68,7 @@ pub fn context(
         grants,
         limits: Default::default(),
         cancelled,
+        shard: crate::shard::Shard::WHOLE,
         kafka: KafkaState {
             producer_config: Default::default(),
             consumer_config: Default::default(),

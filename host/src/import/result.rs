@@ -182,5 +182,6 @@ pub fn result(name: String, files: Vec<String>, phases: Vec<PhaseResult>) -> Run
         mm2_metrics: None,
         not_measured: not_measured(any_partial),
         incomplete: None,
+        shard: None,
     }
 }

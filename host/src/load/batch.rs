@@ -20,6 +20,8 @@ const UNASSIGNED_PARTITION: i32 = -1;
 pub struct Outgoing<'a> {
     pub payload: &'a [u8],
     pub key: Option<&'a [u8]>,
+    /// None: the partitioner chooses
+    pub partition: Option<i32>,
     /// Comes back with the record's delivery report.
     pub opaque: usize,
 }
@@ -70,7 +72,7 @@ impl TopicHandle {
             rdsys::rd_kafka_message_t {
                 err: rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR,
                 rkt: std::ptr::null_mut(),
-                partition: UNASSIGNED_PARTITION,
+                partition: record.partition.unwrap_or(UNASSIGNED_PARTITION),
                 payload: record.payload.as_ptr() as *mut c_void,
                 len: record.payload.len(),
                 key: record
@@ -84,11 +86,18 @@ impl TopicHandle {
         // SAFETY: the topic handle is valid until Drop; every message points at bytes borrowed
         // for this call, which librdkafka copies (F_COPY) before returning, and only writes
         // each message's `err`.
+        // Records naming their partition go there (F_PARTITION); the others still through the
+        // partitioner.
+        let flags = if records.iter().any(|r| r.partition.is_some()) {
+            rdsys::RD_KAFKA_MSG_F_COPY | rdsys::RD_KAFKA_MSG_F_PARTITION
+        } else {
+            rdsys::RD_KAFKA_MSG_F_COPY
+        };
         unsafe {
             rdsys::rd_kafka_produce_batch(
                 self.topic.as_ptr(),
                 UNASSIGNED_PARTITION,
-                rdsys::RD_KAFKA_MSG_F_COPY,
+                flags,
                 self.messages.as_mut_ptr(),
                 self.messages.len() as i32,
             );

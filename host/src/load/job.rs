@@ -237,12 +237,14 @@ pub fn spawn(
         job: job.clone(),
         served_at_ns: AtomicU64::new(0),
     })?;
+    let partitions = affine_partitions(&producer, &plan)?;
     // The target side reads before the first record is sent, so none can be missed.
     let target_reader = match &plan.replication {
         Some(replication) => Some(TargetReader::start(
             job.clone(),
             replication.target.clone(),
             &replication.remote_topic,
+            plan.shard,
         )?),
         None => None,
     };
@@ -269,6 +271,7 @@ pub fn spawn(
                 &client.reports,
                 &mut client.topic,
                 plan,
+                partitions,
             );
             sender.run();
             sender.flush();
@@ -281,6 +284,33 @@ pub fn spawn(
         .map_err(|e| KafkaError::ClientCreation(format!("cannot start load thread: {e}")))?;
     Ok(job)
 }
+
+/// The partitions a shard's tracked load sends to, in turn: those it owns, so its verifier reads
+/// exactly its own records on the target. None when the partitioner chooses (one process, or a
+/// load that is not tracked).
+fn affine_partitions<C: ProducerContext>(
+    producer: &BaseProducer<C>,
+    plan: &LoadPlan,
+) -> Result<Option<Vec<i32>>, KafkaError> {
+    if plan.shard.count == 1 || plan.replication.is_none() {
+        return Ok(None);
+    }
+    let metadata = producer
+        .client()
+        .fetch_metadata(Some(&plan.topic), METADATA_TIMEOUT)?;
+    let partitions = metadata
+        .topics()
+        .iter()
+        .find(|t| t.name() == plan.topic && t.error().is_none())
+        .map_or(0, |t| t.partitions().len());
+    plan.shard
+        .partitions_of(&plan.topic, partitions)
+        .map(Some)
+        .map_err(KafkaError::ClientCreation)
+}
+
+/// How long a sharded load waits for its topic's partition count.
+const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The job's producer, the signal on its event queue and its handle on the topic. Fields drop in
 /// order: the references to the queue and the topic go before the client they belong to
@@ -348,6 +378,8 @@ struct Sender<'a> {
     staged: Vec<Staged>,
     keys: Vec<u8>,
     stamped: Vec<u8>,
+    /// a shard's tracked load: the partitions its records go to, in turn
+    partitions: Option<Vec<i32>>,
 }
 
 /// A record of the batch being assembled: its in-flight slot is taken, its bytes are ready.
@@ -388,6 +420,7 @@ impl<'a> Sender<'a> {
         reports: &'a ReportSignal,
         topic: &'a mut TopicHandle,
         plan: LoadPlan,
+        partitions: Option<Vec<i32>>,
     ) -> Sender<'a> {
         let mut rng = SmallRng::from_os_rng();
         let largest = plan.record_sizes.iter().copied().max().unwrap_or(0) as usize;
@@ -396,12 +429,14 @@ impl<'a> Sender<'a> {
             .map(|_| rng.random_range(b'A'..=b'Z'))
             .collect();
         let origin_ns = job.clock.now_ns();
+        // A shard's first record is its place in the whole schedule.
+        let first_due_ns = origin_ns + plan.shard.offset_ns(plan.rate);
         Sender {
             job,
             producer,
             reports,
             topic,
-            schedule: Schedule::new(origin_ns, plan.rate),
+            schedule: Schedule::new(first_due_ns, plan.rate),
             origin_ns,
             plan,
             cursor: PhaseCursor::default(),
@@ -412,6 +447,7 @@ impl<'a> Sender<'a> {
             staged: Vec::with_capacity(SENDS_PER_BATCH),
             keys: Vec::new(),
             stamped: Vec::new(),
+            partitions,
         }
     }
 
@@ -522,9 +558,11 @@ impl<'a> Sender<'a> {
                 target_rate,
             })
             .ok_or(blocked)?;
+        // Keys and stamps number records as the whole schedule does, across the shards.
+        let global = self.plan.shard.global_seq(index);
         let key_number = match self.plan.key_mode {
             KeyMode::None => None,
-            KeyMode::Sequential => Some(index),
+            KeyMode::Sequential => Some(global),
             KeyMode::Random(space) => Some(self.rng.random_range(0..space.max(1))),
         };
         let key = key_number.map(|n| {
@@ -540,7 +578,7 @@ impl<'a> Sender<'a> {
             Stamp {
                 run: self.job.run_id,
                 job: self.job.id as u32,
-                seq: index,
+                seq: global,
                 intended_ns,
             }
             .write(&mut self.stamped[start..]);
@@ -573,6 +611,10 @@ impl<'a> Sender<'a> {
                     None => &self.payload[..staged.size as usize],
                 },
                 key: staged.key.clone().map(|range| &self.keys[range]),
+                partition: self
+                    .partitions
+                    .as_ref()
+                    .map(|owned| owned[(staged.index % owned.len() as u64) as usize]),
                 opaque: staged.slot as usize,
             })
             .collect();

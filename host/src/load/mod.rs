@@ -36,6 +36,8 @@ pub struct LoadPlan {
     pub record_sizes: Vec<u32>,
     pub key_mode: KeyMode,
     pub replication: Option<ReplicationPlan>,
+    /// the run's shard: the plan's rate and count are already its stripe's
+    pub shard: crate::shard::Shard,
 }
 
 /// Where a tracked load's records are expected to reappear.

@@ -107,6 +107,20 @@ pub struct RunResult {
     /// result (kscen killed, machine lost) when this is what is left on disk
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incomplete: Option<Incomplete>,
+    /// present in a shard's result (`kscen run --shard I/N`) and in the merge of all N
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Sharded>,
+}
+
+/// Which part of a sharded run a result holds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Sharded {
+    /// the shard's index; absent in the merge of all the shards
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u32>,
+    pub count: u32,
+    /// the instant every shard started at, on which their clocks agree
+    pub start_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl RunResult {

@@ -78,6 +78,20 @@ impl PluginFailure {
             | PluginFailure::Trapped(m) => m,
         }
     }
+
+    /// The same failure, its message prefixed (which shard of a merged run failed).
+    pub fn prefixed(&self, prefix: &str) -> PluginFailure {
+        let mut failure = self.clone();
+        match &mut failure {
+            PluginFailure::Returned(m)
+            | PluginFailure::CpuBudget(m)
+            | PluginFailure::MemoryLimit(m)
+            | PluginFailure::Interrupted(m)
+            | PluginFailure::HostCallTimeout(m)
+            | PluginFailure::Trapped(m) => *m = format!("{prefix}{m}"),
+        }
+        failure
+    }
 }
 
 impl std::fmt::Display for PluginFailure {

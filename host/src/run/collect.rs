@@ -10,7 +10,7 @@ use crate::metrics::histogram::new_latency_histogram;
 use crate::metrics::RunMetrics;
 use crate::result::{
     Counts, Environment, HistogramResult, Incomplete, JobConsumption, JobReplication, Outcome,
-    PhaseResult, RunResult, ScenarioMeta, SCHEMA, SNAPSHOT_REASON,
+    PhaseResult, RunResult, ScenarioMeta, Sharded, SCHEMA, SNAPSHOT_REASON,
 };
 use crate::verify::group_ledger::GroupVerdict;
 use crate::watch::alerts::AlertsResult;
@@ -28,6 +28,8 @@ pub struct RunSetup {
     pub consumer_settings: BTreeMap<String, String>,
     /// the scenario file's and the command line's
     pub thresholds: Vec<crate::thresholds::Threshold>,
+    /// `--shard` and `--start-at`, when the run is one shard of several
+    pub shard: Option<crate::shard::ShardPlan>,
 }
 
 /// How far the run got when its result is taken.
@@ -106,6 +108,11 @@ pub fn result_of(
         thresholds: Vec::new(),
         not_measured: Vec::new(),
         incomplete,
+        shard: setup.shard.map(|plan| Sharded {
+            index: Some(plan.shard.index),
+            count: plan.shard.count,
+            start_at: plan.start_at,
+        }),
     }
 }
 

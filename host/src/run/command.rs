@@ -74,6 +74,17 @@ pub struct RunArgs {
     /// beside kscen's in the result. Overrides the scenario file's `[mm2_metrics] probe`.
     #[arg(long = "mm2-metrics", value_name = "PROBE")]
     pub mm2_metrics: Option<String>,
+    /// Run shard I of N (0-based) of the scenario: every load job sends its stripe of the one
+    /// schedule (records I, I+N, ...: rates and counts divided so the N shards add up to the
+    /// target), a tracked load on the partitions p with p mod N = I. Topics, Connect changes and
+    /// faults are shard 0's; the other shards wait for its topics. `kscen merge` adds the N
+    /// results into one. Needs --start-at.
+    #[arg(long, value_name = "I/N", requires = "start_at", value_parser = parse_shard)]
+    pub shard: Option<crate::shard::Shard>,
+    /// The instant every shard starts at, the same for all N: RFC 3339 (2026-12-05T10:00:00Z) or
+    /// a delay from now (+30s). A shard not ready by then fails rather than start late.
+    #[arg(long = "start-at", value_name = "TIME", requires = "shard", value_parser = crate::shard::parse_start_at)]
+    pub start_at: Option<chrono::DateTime<chrono::Utc>>,
     /// What a campaign step set on the deployment before this run, for its result: never given
     /// on the command line (a run by itself changes no connector or worker).
     #[arg(skip)]
@@ -173,6 +184,10 @@ pub async fn run_scenario(
         json: args.json,
         mirror: args.mirror,
         deployment_settings: args.deployment_settings,
+        shard: args
+            .shard
+            .zip(args.start_at)
+            .map(|(shard, start_at)| crate::shard::ShardPlan { shard, start_at }),
         metrics_addr: match &args.metrics_addr {
             Some(addr) => Some(crate::report::live_metrics::resolve(addr).await?),
             None => None,
@@ -199,6 +214,10 @@ pub fn exit_code(end: &RunEnd, result: &crate::result::RunResult) -> u8 {
             EXIT_PLUGIN_FAILED
         }
     }
+}
+
+fn parse_shard(text: &str) -> Result<crate::shard::Shard, String> {
+    text.parse()
 }
 
 /// Parameters given as `--set key=value`.

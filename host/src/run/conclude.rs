@@ -130,6 +130,7 @@ mod tests {
                 .iter()
                 .map(|t| crate::thresholds::expr::parse(t).unwrap())
                 .collect(),
+            shard: None,
         };
         Executed {
             setup: Arc::new(setup),

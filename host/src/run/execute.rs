@@ -23,6 +23,7 @@ use crate::metrics::RunMetrics;
 use crate::report::console::LiveOutput;
 use crate::report::live_consumers::ConsumeSnapshot;
 use crate::result::{PluginMeta, ScenarioMeta};
+use crate::shard::{Shard, ShardPlan};
 use crate::watch::alerts::{AlertWatcher, AlertsResult};
 use crate::watch::mm2_metrics::{Mm2MetricsResult, Mm2MetricsWatcher};
 
@@ -48,8 +49,14 @@ pub async fn execute(host: &Host, prepared: Prepared, request: &RunRequest) -> R
         thresholds,
         capabilities,
     } = prepared;
+    if let Some(plan) = &request.shard {
+        wait_for_start(plan).await?;
+    }
     let clock = RunClock::start();
-    let started_at = chrono::Utc::now();
+    // The shards' clocks all count from the one instant they started at.
+    let started_at = request
+        .shard
+        .map_or_else(chrono::Utc::now, |plan| plan.start_at);
     let metrics = Arc::new(RunMetrics::new(clock));
     let (cancel, cancelled) = tokio::sync::watch::channel(false);
     let cancel = Arc::new(cancel);
@@ -66,6 +73,7 @@ pub async fn execute(host: &Host, prepared: Prepared, request: &RunRequest) -> R
         grants: capabilities.grants,
         limits: scenario.limits,
         cancelled,
+        shard: request.shard.map_or(Shard::WHOLE, |plan| plan.shard),
         kafka: KafkaState {
             producer_config: capabilities.producer_config,
             consumer_config: capabilities.consumer_config,
@@ -73,7 +81,9 @@ pub async fn execute(host: &Host, prepared: Prepared, request: &RunRequest) -> R
             created_topics: Default::default(),
             single_record_producers: Default::default(),
             next_job_id: AtomicU64::new(1),
-            run_id: rand::random(),
+            run_id: request
+                .shard
+                .map_or_else(rand::random, |plan| plan.run_id()),
             clusters: capabilities.clusters,
         },
     });
@@ -145,6 +155,7 @@ pub async fn execute(host: &Host, prepared: Prepared, request: &RunRequest) -> R
         consumer_properties: context.kafka.consumer_config.notes.clone(),
         consumer_settings: context.kafka.consumer_config.in_force(),
         thresholds,
+        shard: request.shard,
     });
     // Written by kscen itself while the run goes on: what is left if it is killed outright.
     let snapshots = request
@@ -214,6 +225,39 @@ pub async fn execute(host: &Host, prepared: Prepared, request: &RunRequest) -> R
 const ABORT_CHECK_EVERY: Duration = Duration::from_secs(2);
 
 /// Re-checks the thresholds while the run goes on; the first failure cancels the run.
+/// Waits for the instant every shard starts at; refuses one already well past (a shard that was
+/// not ready in time would start late and skew the merged timeline).
+async fn wait_for_start(plan: &ShardPlan) -> Result<()> {
+    let wait = plan.start_at - chrono::Utc::now();
+    if wait < -LATE_START_TOLERANCE {
+        anyhow::bail!(
+            "shard {}: the start instant {} passed {:.1} s ago: every shard must be ready before \
+             it; give a later --start-at (e.g. +30s)",
+            plan.shard,
+            plan.start_at.to_rfc3339(),
+            -wait.as_seconds_f64()
+        );
+    }
+    let Ok(wait) = wait.to_std() else {
+        return Ok(());
+    };
+    eprintln!(
+        "Shard {}: ready, starting at {} (in {:.1} s)",
+        plan.shard,
+        plan.start_at.to_rfc3339(),
+        wait.as_secs_f64()
+    );
+    tokio::select! {
+        () = tokio::time::sleep(wait) => Ok(()),
+        () = crate::interrupt::interrupted() => {
+            anyhow::bail!("shard {}: interrupted before its start instant", plan.shard)
+        }
+    }
+}
+
+/// How late a shard may still start: scheduling jitter, not a shard that missed its start.
+const LATE_START_TOLERANCE: chrono::TimeDelta = chrono::TimeDelta::seconds(2);
+
 fn spawn_abort_watch(
     abort: Arc<AbortOnFail>,
     metrics: Arc<RunMetrics>,

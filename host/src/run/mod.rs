@@ -47,6 +47,8 @@ pub struct RunRequest {
     pub alerts: Option<crate::watch::alerts::AlertWatch>,
     /// MirrorMaker 2's metrics to sample: `--mm2-metrics` over the scenario's `[mm2_metrics]`
     pub mm2_metrics: Option<crate::watch::mm2_metrics::Mm2MetricsWatch>,
+    /// `--shard` and `--start-at`: the run is one shard of several
+    pub shard: Option<crate::shard::ShardPlan>,
 }
 
 /// How the run ended, for the exit code.

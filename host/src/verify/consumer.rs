@@ -22,6 +22,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use super::stamp::Stamp;
 use crate::load::LoadJob;
 use crate::metrics::phases::PhaseCursor;
+use crate::shard::Shard;
 
 /// Records applied under one lock of the job's recorder.
 const BATCH: usize = 1024;
@@ -42,6 +43,7 @@ impl TargetReader {
         job: Arc<LoadJob>,
         mut config: ClientConfig,
         topic: &str,
+        shard: Shard,
     ) -> Result<TargetReader, KafkaError> {
         config
             // librdkafka assigns partitions only to a consumer with a group; assigned by hand, it
@@ -57,7 +59,7 @@ impl TargetReader {
         let thread_stop = stop.clone();
         let thread = thread::Builder::new()
             .name(format!("kscen-verify-{}", job.id))
-            .spawn(move || read(&job, &consumer, &topic, &thread_stop))
+            .spawn(move || read(&job, &consumer, &topic, shard, &thread_stop))
             .map_err(|e| {
                 KafkaError::ClientCreation(format!("cannot start the verifier thread: {e}"))
             })?;
@@ -96,16 +98,19 @@ struct Arrival {
     received_ns: u64,
 }
 
-/// The partitions of `topic` being read; each new one is read from its beginning.
+/// The partitions of `topic` being read (a shard's: those it owns); each new one is read from its
+/// beginning.
 struct Assignment {
     partitions: BTreeSet<i32>,
+    shard: Shard,
     next_lookup: Instant,
 }
 
 impl Assignment {
-    fn new() -> Assignment {
+    fn new(shard: Shard) -> Assignment {
         Assignment {
             partitions: BTreeSet::new(),
+            shard,
             next_lookup: Instant::now(),
         }
     }
@@ -115,7 +120,8 @@ impl Assignment {
         if Instant::now() < self.next_lookup {
             return;
         }
-        let new = new_partitions(consumer, topic, &self.partitions);
+        let mut new = new_partitions(consumer, topic, &self.partitions);
+        new.retain(|p| self.shard.owns_partition(*p));
         if !new.is_empty() {
             match read_from_beginning(consumer, topic, &new) {
                 Ok(()) => self.partitions.extend(new),
@@ -163,10 +169,16 @@ fn new_partitions(
         .collect()
 }
 
-fn read(job: &LoadJob, consumer: &BaseConsumer<TargetContext>, topic: &str, stop: &AtomicBool) {
+fn read(
+    job: &LoadJob,
+    consumer: &BaseConsumer<TargetContext>,
+    topic: &str,
+    shard: Shard,
+    stop: &AtomicBool,
+) {
     let mut batch: Vec<Arrival> = Vec::with_capacity(BATCH);
     let mut cursor = PhaseCursor::default();
-    let mut assignment = Assignment::new();
+    let mut assignment = Assignment::new(shard);
     while !stop.load(Ordering::Acquire) {
         assignment.refresh(consumer, topic);
         if assignment.partitions.is_empty() {
@@ -184,9 +196,11 @@ fn read(job: &LoadJob, consumer: &BaseConsumer<TargetContext>, topic: &str, stop
             let Some(stamp) = message.payload().and_then(Stamp::read) else {
                 continue;
             };
-            if stamp.run == job.run_id && stamp.job == job.id as u32 {
+            // Stamps number records as the whole schedule does; the job counts its own.
+            let ours = stamp.run == job.run_id && stamp.job == job.id as u32;
+            if let Some(seq) = shard.local_seq(stamp.seq).filter(|_| ours) {
                 batch.push(Arrival {
-                    seq: stamp.seq,
+                    seq,
                     partition: message.partition(),
                     intended_ns: stamp.intended_ns,
                     received_ns,

@@ -74,6 +74,13 @@ impl Scenario for Steady {
             load = load.keys(KeyMode::Sequential);
         }
         let load = mm2::followed(load, mirror.as_ref())?;
+        let shard = kscen_sdk::shard();
+        if shard.count > 1 {
+            info(&format!(
+                "shard {}/{}: every {}th record of the schedule, from record {}",
+                shard.index, shard.count, shard.count, shard.index
+            ));
+        }
         phase("nominal");
         let load = load.start()?;
         load.wait()?;
