@@ -1,14 +1,14 @@
 //! `cargo xtask bench`: kscen against kafka-producer-perf-test and a bare rdkafka loop on the
 //! lab's source broker, plus pacing accuracy, a broker stall, memory over time, the plugin
 //! boundary's cost, microbenchmarks of the load engine's and the verifier's hot paths, and
-//! consumer throughput against kafka-consumer-perf-test and a bare rdkafka consumer loop. One
-//! invocation prints a table and writes `bench/results/<date>-<commit>.json`; docs/bench.md says
-//! what each figure is.
+//! consumer throughput against kafka-consumer-perf-test and a bare rdkafka consumer loop, and one
+//! kscen process against four shards of the same run. One invocation prints a table and writes
+//! `bench/results/<date>-<commit>.json`; docs/bench.md says what each figure is.
 //!
 //! Module map: `options` (command line), `settings` (client settings, workloads), `process`
-//! (launch a tool, measure CPU / RSS from /proc, timed actions), `lab` (the bench's own lab),
-//! `tools` (the three tools, producing and consuming), `sections` (one module per section),
-//! `report` (targets, table, JSON).
+//! (launch a tool or several at once, measure CPU / RSS from /proc, timed actions), `lab` (the
+//! bench's own lab), `tools` (the three tools, producing and consuming), `sections` (one module
+//! per section), `report` (targets, table, JSON).
 
 mod lab;
 mod options;
@@ -96,6 +96,13 @@ pub fn run(workspace: &Workspace, args: &[String]) -> Result<()> {
                 options.repeat,
             )?);
         }
+        if options.runs(Section::Shards) {
+            findings.shards = Some(sections::shards::run(
+                &mut bench,
+                &workload,
+                options.repeat,
+            )?);
+        }
         findings.plugin_loads.extend(bench.plugin_loads);
     }
 
@@ -176,16 +183,40 @@ impl<'a> Bench<'a> {
         command: Command,
         actions: Vec<process::TimedAction>,
     ) -> Result<Measured> {
-        let log = self.next_log(label);
-        eprintln!("bench: {label}");
-        let measured = process::run(Launch {
-            command,
-            log,
-            rss_every: RSS_EVERY,
-            actions,
-        })?;
+        let launch = self.launch(label, command, actions);
+        let measured = process::run(launch)?;
         measured.check_success(label)?;
         Ok(measured)
+    }
+
+    /// Runs the (label, command) tools at the same time, each measured as `measure` measures one;
+    /// fails unless every one exits with 0.
+    pub fn measure_together(&mut self, tools: Vec<(String, Command)>) -> Result<Vec<Measured>> {
+        let labels: Vec<String> = tools.iter().map(|(label, _)| label.clone()).collect();
+        let launches = tools
+            .into_iter()
+            .map(|(label, command)| self.launch(&label, command, Vec::new()))
+            .collect();
+        let measured = process::run_together(launches)?;
+        for (process, label) in measured.iter().zip(&labels) {
+            process.check_success(label)?;
+        }
+        Ok(measured)
+    }
+
+    fn launch(
+        &mut self,
+        label: &str,
+        command: Command,
+        actions: Vec<process::TimedAction>,
+    ) -> Launch {
+        eprintln!("bench: {label}");
+        Launch {
+            command,
+            log: self.next_log(label),
+            rss_every: RSS_EVERY,
+            actions,
+        }
     }
 
     /// Runs `kscen run` and reads its result, keeping the component's load time.
@@ -216,6 +247,65 @@ impl<'a> Bench<'a> {
         }
         let measured = self.measure(label, command, actions)?;
         Ok((measured, RunResult::read(&result_path)?))
+    }
+
+    /// Runs every shard of one sharded `kscen run` at the same time (`--shard i/count`, all
+    /// starting at `start_at`, RFC 3339), measured each; their result files, in shard order. The
+    /// shards' component loads are not kept for the plugin section: four processes loading at
+    /// once on a small machine time the contention, not the compile cache.
+    pub fn run_kscen_shards(
+        &mut self,
+        label: &str,
+        run: &KscenRun<'_>,
+        count: u32,
+        start_at: &str,
+    ) -> Result<(Vec<Measured>, Vec<PathBuf>)> {
+        let mut tools = Vec::new();
+        let mut results = Vec::new();
+        for index in 0..count {
+            let shard_label = format!("{label}-shard-{index}");
+            // The result beside the log `measure_together` will give this shard.
+            let result = self
+                .work
+                .join(format!("{:03}-{shard_label}.json", self.runs + 1 + index));
+            let command = self
+                .kscen
+                .shard_command(run, &result, index, count, start_at);
+            tools.push((shard_label, command));
+            results.push(result);
+        }
+        Ok((self.measure_together(tools)?, results))
+    }
+
+    /// `kscen merge` of shard results into one, measured; the merged result.
+    pub fn merge_kscen(
+        &mut self,
+        label: &str,
+        shard_results: &[PathBuf],
+    ) -> Result<(Measured, RunResult)> {
+        let merged = self.work.join(format!("{:03}-{label}.json", self.runs + 1));
+        let command = self.kscen.merge_command(shard_results, &merged);
+        let measured = self.measure(label, command, Vec::new())?;
+        Ok((measured, RunResult::read(&merged)?))
+    }
+
+    /// One unrecorded native run of `records` records of `record_size` bytes, acks=1: warms a
+    /// freshly started broker up (its JIT, its page cache), which would otherwise slow whichever
+    /// run went first.
+    pub fn warm_up_broker(&mut self, record_size: u32, records: u64) -> Result<()> {
+        let bootstrap = self.lab()?.bootstrap();
+        let name = format!("warm-up-{record_size}b");
+        let topic = format!("bench-{name}");
+        self.create_topic(&topic)?;
+        let command = self.native.command(
+            &bootstrap,
+            &topic,
+            records,
+            record_size,
+            &settings::librdkafka_properties(settings::Acks::Leader),
+        );
+        self.measure(&name, command, Vec::new())?;
+        self.delete_topic(&topic)
     }
 
     /// An empty folder under the bench's work folder.

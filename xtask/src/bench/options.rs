@@ -7,11 +7,11 @@ use anyhow::{bail, Context, Result};
 pub const USAGE: &str =
     "usage: cargo xtask bench [--quick] [--only SECTION[,SECTION...]] [--repeat N] [--out FILE]
 
-sections: throughput, rate, stall, memory, plugin, micro, consume (default: all, in that order of
-          report)
+sections: throughput, rate, stall, memory, plugin, micro, consume, shards (default: all, in
+          that order of report)
   --quick      short runs, for developing the bench itself (figures are not comparable)
-  --repeat N   runs per tool and throughput or consume case; the median is reported (default 3,
-               quick 1)
+  --repeat N   runs per tool and throughput or consume case, and of each side of the shards
+               section; the median is reported (default 3, quick 1)
   --out FILE   where to write the JSON (default bench/results/<date>-<commit>.json)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,10 +23,11 @@ pub enum Section {
     Plugin,
     Micro,
     Consume,
+    Shards,
 }
 
 impl Section {
-    pub const ALL: [Section; 7] = [
+    pub const ALL: [Section; 8] = [
         Section::Throughput,
         Section::Rate,
         Section::Stall,
@@ -34,6 +35,7 @@ impl Section {
         Section::Plugin,
         Section::Micro,
         Section::Consume,
+        Section::Shards,
     ];
 
     pub fn name(self) -> &'static str {
@@ -45,6 +47,7 @@ impl Section {
             Section::Plugin => "plugin",
             Section::Micro => "micro",
             Section::Consume => "consume",
+            Section::Shards => "shards",
         }
     }
 
@@ -57,6 +60,7 @@ impl Section {
                 | Section::Stall
                 | Section::Memory
                 | Section::Consume
+                | Section::Shards
         )
     }
 }

@@ -1,13 +1,14 @@
-//! Runs one tool as a child process and measures it from the outside, the same way for every
-//! tool: CPU time and memory from `/proc/<pid>`, timed actions (the broker stall) at fixed offsets
-//! from the launch.
+//! Runs one tool as a child process, or several at once (the shards of one run), and measures
+//! each from the outside, the same way for every tool: CPU time and memory from `/proc/<pid>`,
+//! timed actions (the broker stall) at fixed offsets from the launch.
 //!
 //! CPU is read when the child has exited but is not reaped yet (a zombie): its
 //! `/proc/<pid>/stat` then holds the final user + system time of all its threads, plus that of
 //! any children it waited for.
 
+use std::iter::Peekable;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -72,75 +73,162 @@ impl Measured {
 }
 
 pub fn run(launch: Launch) -> Result<Measured> {
-    let Launch {
-        mut command,
-        log,
-        rss_every,
-        mut actions,
-    } = launch;
-    let stdout_path = PathBuf::from(format!("{}.out", log.display()));
-    let stderr_path = PathBuf::from(format!("{}.err", log.display()));
-    command
-        .stdin(Stdio::null())
-        .stdout(create(&stdout_path)?)
-        .stderr(create(&stderr_path)?);
-    actions.sort_by_key(|a| a.at);
-    let mut actions = actions.into_iter().peekable();
-    let launched = Instant::now();
-    let mut child = command
-        .spawn()
-        .with_context(|| format!("cannot start {command:?}"))?;
-    let pid = child.id();
-    let mut rss_kib = Vec::new();
-    let mut peak_rss_kib = 0;
-    let mut actions_run = Vec::new();
-    let mut next_sample = Duration::ZERO;
-    let cpu_s = loop {
-        let now = launched.elapsed();
+    let mut measured = run_together(vec![launch])?;
+    Ok(measured.remove(0))
+}
+
+/// Launches every child at once (one after the other, without waiting) and measures each as
+/// `run` measures one, until all have exited; the figures in launch order. If one cannot be
+/// launched or watched, the others are killed.
+pub fn run_together(launches: Vec<Launch>) -> Result<Vec<Measured>> {
+    let mut children = Vec::new();
+    for launch in launches {
+        children.push(Watched::launch(launch)?);
+    }
+    loop {
+        let mut running = false;
+        for child in &mut children {
+            running |= !child.check()?;
+        }
+        if !running {
+            break;
+        }
+        thread::sleep(TICK);
+    }
+    children.iter_mut().map(Watched::finish).collect()
+}
+
+/// A launched child, sampled until it exits. Dropped while it still runs (the bench failed), it
+/// is killed.
+struct Watched {
+    command: String,
+    child: Child,
+    pid: u32,
+    launched: Instant,
+    rss_every: Duration,
+    next_sample: Duration,
+    rss_kib: Vec<(f64, u64)>,
+    peak_rss_kib: u64,
+    actions: Peekable<std::vec::IntoIter<TimedAction>>,
+    actions_run: Vec<(&'static str, f64, f64)>,
+    stdout_path: PathBuf,
+    stderr_path: PathBuf,
+    exited: Option<Exited>,
+}
+
+/// Read when the child is seen to have exited.
+#[derive(Clone, Copy)]
+struct Exited {
+    cpu_s: f64,
+    wall_s: f64,
+}
+
+impl Watched {
+    fn launch(launch: Launch) -> Result<Watched> {
+        let Launch {
+            mut command,
+            log,
+            rss_every,
+            mut actions,
+        } = launch;
+        let stdout_path = PathBuf::from(format!("{}.out", log.display()));
+        let stderr_path = PathBuf::from(format!("{}.err", log.display()));
+        command
+            .stdin(Stdio::null())
+            .stdout(create(&stdout_path)?)
+            .stderr(create(&stderr_path)?);
+        actions.sort_by_key(|a| a.at);
+        let launched = Instant::now();
+        let child = command
+            .spawn()
+            .with_context(|| format!("cannot start {command:?}"))?;
+        Ok(Watched {
+            command: format!("{command:?}"),
+            pid: child.id(),
+            child,
+            launched,
+            rss_every,
+            next_sample: Duration::ZERO,
+            rss_kib: Vec::new(),
+            peak_rss_kib: 0,
+            actions: actions.into_iter().peekable(),
+            actions_run: Vec::new(),
+            stdout_path,
+            stderr_path,
+            exited: None,
+        })
+    }
+
+    /// One look at the child: its CPU once it has exited, else a memory sample when one is due
+    /// and the actions whose time has come. Whether it has exited.
+    fn check(&mut self) -> Result<bool> {
+        if self.exited.is_some() {
+            return Ok(true);
+        }
+        let (pid, command) = (self.pid, &self.command);
+        let now = self.launched.elapsed();
         match read_stat(pid) {
-            Some(stat) if stat.state == 'Z' => break stat.cpu_s,
+            Some(stat) if stat.state == 'Z' => {
+                self.exited = Some(Exited {
+                    cpu_s: stat.cpu_s,
+                    wall_s: now.as_secs_f64(),
+                });
+                return Ok(true);
+            }
             Some(_) => {}
             // Gone without being a zombie first: only if something else reaped it.
-            None => bail!("lost track of {command:?} (pid {pid})"),
+            None => bail!("lost track of {command} (pid {pid})"),
         }
-        if now >= next_sample {
+        if now >= self.next_sample {
             if let Some(memory) = read_memory(pid) {
-                rss_kib.push((now.as_secs_f64(), memory.rss_kib));
-                peak_rss_kib = peak_rss_kib.max(memory.hwm_kib);
+                self.rss_kib.push((now.as_secs_f64(), memory.rss_kib));
+                self.peak_rss_kib = self.peak_rss_kib.max(memory.hwm_kib);
             }
-            next_sample = now + rss_every;
+            self.next_sample = now + self.rss_every;
         }
         if now >= RUN_TIME_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
             bail!(
-                "{command:?} still ran after {} s and was killed: is the lab's source broker \
+                "{command} still ran after {} s and was killed: is the lab's source broker \
                  alive (its broker.log under ~/.cache/kscen/lab/bench/source-1)? The run's stderr \
                  is {}",
                 RUN_TIME_LIMIT.as_secs(),
-                stderr_path.display()
+                self.stderr_path.display()
             );
         }
-        while actions.peek().is_some_and(|a| a.at <= now) {
-            let action = actions.next().expect("peeked");
-            let began = launched.elapsed().as_secs_f64();
-            (action.run)().with_context(|| format!("{} during {command:?}", action.name))?;
-            actions_run.push((action.name, began, launched.elapsed().as_secs_f64()));
+        while self.actions.peek().is_some_and(|a| a.at <= now) {
+            let action = self.actions.next().expect("peeked");
+            let began = self.launched.elapsed().as_secs_f64();
+            (action.run)().with_context(|| format!("{} during {command}", action.name))?;
+            self.actions_run
+                .push((action.name, began, self.launched.elapsed().as_secs_f64()));
         }
-        thread::sleep(TICK);
-    };
-    let status = child.wait()?;
-    let wall_s = launched.elapsed().as_secs_f64();
-    Ok(Measured {
-        status,
-        wall_s,
-        cpu_s,
-        peak_rss_kib,
-        rss_kib,
-        actions_run,
-        stdout: std::fs::read_to_string(&stdout_path).unwrap_or_default(),
-        stderr_path,
-    })
+        Ok(false)
+    }
+
+    /// Reaps the exited child and hands over what was measured.
+    fn finish(&mut self) -> Result<Measured> {
+        let Exited { cpu_s, wall_s } = self.exited.context("finish before the child exited")?;
+        let status = self.child.wait()?;
+        Ok(Measured {
+            status,
+            wall_s,
+            cpu_s,
+            peak_rss_kib: self.peak_rss_kib,
+            rss_kib: std::mem::take(&mut self.rss_kib),
+            actions_run: std::mem::take(&mut self.actions_run),
+            stdout: std::fs::read_to_string(&self.stdout_path).unwrap_or_default(),
+            stderr_path: self.stderr_path.clone(),
+        })
+    }
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 fn create(path: &Path) -> Result<std::fs::File> {

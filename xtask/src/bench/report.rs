@@ -15,6 +15,7 @@ use super::sections::memory::{Memory, MemoryRun};
 use super::sections::micro::{Microbenchmark, VERIFIER_CHECKS};
 use super::sections::plugin::LanguageCost;
 use super::sections::rate::RatePoint;
+use super::sections::shards::{self, LoadRun, Shards};
 use super::sections::stall::Stall;
 use super::sections::throughput::{Case, Throughput};
 use super::settings::{self, Acks, Workload, PARTITIONS};
@@ -84,6 +85,7 @@ pub struct Findings {
     pub plugin_loads: Vec<(bool, f64)>,
     pub micro: Option<Vec<Microbenchmark>>,
     pub consume: Option<Consume>,
+    pub shards: Option<Shards>,
 }
 
 impl Findings {
@@ -357,6 +359,7 @@ pub fn document(
             "consumer_properties_librdkafka": properties(settings::consumer_librdkafka_properties()),
             "cases": c.cases.iter().map(consume_case_json).collect::<Vec<_>>(),
         })),
+        "shards": findings.shards.as_ref().map(shards_json),
         "targets": targets(findings, workload).iter().map(|t| json!({
             "target": t.what,
             "limit": t.limit,
@@ -408,6 +411,30 @@ fn consume_case_json(case: &consume::Case) -> Value {
         });
     }
     object
+}
+
+fn shards_json(shards: &Shards) -> Value {
+    let side = |runs: &[LoadRun]| {
+        json!({
+            "records_per_s": Shards::median(runs, LoadRun::records_per_s),
+            "cpu_s": Shards::median(runs, LoadRun::cpu_s),
+            "peak_rss_kib": Shards::median(runs, |r| r.peak_rss_kib() as f64),
+            "runs": runs.iter().map(LoadRun::to_json).collect::<Vec<_>>(),
+        })
+    };
+    json!({
+        "shards": shards::SHARDS,
+        "records": shards.records,
+        "record_size": shards.record_size,
+        "acks": Acks::Leader.value(),
+        "start_ahead_s": shards::START_AHEAD.as_secs_f64(),
+        "one_process": side(&shards.single),
+        "sharded": side(&shards.sharded),
+        "merge_s": Shards::median(&shards.sharded, |r| r.merge_s.unwrap_or(f64::NAN)),
+        "ratio_records_per_s": shards.ratio(LoadRun::records_per_s),
+        "ratio_cpu_s": shards.ratio(LoadRun::cpu_s),
+        "ratio_peak_rss": shards.ratio(|r| r.peak_rss_kib() as f64),
+    })
 }
 
 fn memory_run_json(run: &MemoryRun) -> Value {
@@ -468,6 +495,9 @@ pub fn table(
     }
     if let Some(consume) = &findings.consume {
         consume_table(&mut out, consume, options.repeat);
+    }
+    if let Some(shards) = &findings.shards {
+        shards_table(&mut out, shards, measured.cpus, options.repeat);
     }
     let _ = writeln!(out, "\nTargets");
     for t in targets(findings, workload) {
@@ -641,6 +671,52 @@ fn consume_table(out: &mut String, consume: &Consume, repeat: usize) {
             case.wall_ratio_vs(Tool::Native),
         );
     }
+}
+
+fn shards_table(out: &mut String, shards: &Shards, cpus: usize, repeat: usize) {
+    let _ = writeln!(
+        out,
+        "\n8. Sharded runs on one machine (steady, {} records of {}, unthrottled, acks=1, {PARTITIONS} partitions; one kscen process, then {} shards launched together and merged; median of {repeat})",
+        shards.records,
+        size_label(shards.record_size),
+        shards::SHARDS,
+    );
+    let _ = writeln!(
+        out,
+        "{:<12} {:>12} {:>10} {:>16} {:>9}",
+        "run", "records/s", "CPU s", "peak RSS MiB", "merge s"
+    );
+    let mib = |kib: f64| kib / 1024.0;
+    for (label, runs) in [
+        ("1 process".to_string(), &shards.single),
+        (format!("{} shards", shards::SHARDS), &shards.sharded),
+    ] {
+        let merge_s = Shards::median(runs, |r| r.merge_s.unwrap_or(f64::NAN));
+        let _ = writeln!(
+            out,
+            "{label:<12} {:>12.0} {:>10.2} {:>16.1} {:>9}",
+            Shards::median(runs, LoadRun::records_per_s),
+            Shards::median(runs, LoadRun::cpu_s),
+            mib(Shards::median(runs, |r| r.peak_rss_kib() as f64)),
+            if merge_s.is_nan() {
+                "-".to_string()
+            } else {
+                format!("{merge_s:.2}")
+            },
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  shards / 1 process: {:.2}× records/s, {:.2}× CPU s (summed), {:.2}× peak RSS (summed)",
+        shards.ratio(LoadRun::records_per_s),
+        shards.ratio(LoadRun::cpu_s),
+        shards.ratio(|r| r.peak_rss_kib() as f64),
+    );
+    let _ = writeln!(
+        out,
+        "  On this {cpus}-core machine the {} shards share the same {cpus} cores and the broker, so these figures show the overhead of sharding (process starts, plugin loads, the merge), not scaling: scaling needs shards on separate machines (`kscen k8s run`, to come).",
+        shards::SHARDS,
+    );
 }
 
 fn rate_table(out: &mut String, points: &[RatePoint], workload: &Workload) {

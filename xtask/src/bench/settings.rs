@@ -161,6 +161,10 @@ pub struct Workload {
     pub produce_calls: u64,
     /// Records each consume run reads, per record size (`CONSUME_RECORD_SIZES`).
     pub consume_records: [u64; 2],
+    /// The shards section: records of one run (one process's, or the shards' together), their
+    /// size.
+    pub shards_records: u64,
+    pub shards_record_size: u32,
 }
 
 impl Workload {
@@ -175,6 +179,7 @@ impl Workload {
             .memory_records
             .map(|r| (Section::Memory, r * u64::from(self.memory_record_size)));
         let stall = self.stall_records * u64::from(self.stall_record_size);
+        let shards = self.shards_records * u64::from(self.shards_record_size);
         // The consume section keeps both of its topics until it ends.
         let consume = self
             .consume_records
@@ -184,7 +189,11 @@ impl Workload {
             .sum();
         throughput
             .chain(memory)
-            .chain([(Section::Stall, stall), (Section::Consume, consume)])
+            .chain([
+                (Section::Stall, stall),
+                (Section::Consume, consume),
+                (Section::Shards, shards),
+            ])
             .filter(|(section, _)| sections.contains(section))
             .map(|(_, bytes)| bytes)
             .max()
@@ -207,6 +216,9 @@ impl Workload {
             memory_record_size: 100,
             produce_calls: 20_000,
             consume_records: [2_000_000, 500_000],
+            // Section 1's 100 B case: the one process's figure compares with its kscen runs.
+            shards_records: 5_000_000,
+            shards_record_size: 100,
         };
         if !quick {
             return full;
@@ -219,6 +231,7 @@ impl Workload {
             memory_records: [100_000, 2_000_000],
             produce_calls: 2_000,
             consume_records: [500_000, 125_000],
+            shards_records: 500_000,
             ..full
         }
     }
@@ -266,5 +279,7 @@ mod tests {
         let full = Workload::new(false);
         assert_eq!(full.largest_run_bytes(&[Section::Consume]), 1_068_000_000);
         assert_eq!(full.largest_run_bytes(&[Section::Micro]), 0);
+        // One run's 5 000 000 × 100 B, whether one process or the shards send it.
+        assert_eq!(full.largest_run_bytes(&[Section::Shards]), 500_000_000);
     }
 }

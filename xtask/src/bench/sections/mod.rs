@@ -5,6 +5,7 @@ pub mod memory;
 pub mod micro;
 pub mod plugin;
 pub mod rate;
+pub mod shards;
 pub mod stall;
 pub mod throughput;
 

@@ -72,20 +72,8 @@ pub fn run(
 
 /// One unrecorded native run per record size, a tenth of a case's records.
 fn warm_up(bench: &mut Bench, cases: &[Case]) -> Result<()> {
-    let bootstrap = bench.lab()?.bootstrap();
     for case in cases.iter().filter(|c| c.acks == Acks::Leader) {
-        let name = format!("warm-up-{}b", case.record_size);
-        let topic = format!("bench-{name}");
-        bench.create_topic(&topic)?;
-        let command = bench.native.command(
-            &bootstrap,
-            &topic,
-            case.records / 10,
-            case.record_size,
-            &settings::librdkafka_properties(Acks::Leader),
-        );
-        bench.measure(&name, command, Vec::new())?;
-        bench.delete_topic(&topic)?;
+        bench.warm_up_broker(case.record_size, case.records / 10)?;
     }
     Ok(())
 }

@@ -2,7 +2,8 @@
 //! (`steady` for load, `bench-consume` for a consume job, `bench-produce` and its Python and
 //! JavaScript twins for the host-call cost),
 //! parameters through `--set`, client settings through `--producer-props` / `--consumer-props`,
-//! figures read back from its `--json` result.
+//! figures read back from its `--json` result; the same run as shards (`--shard`, `--start-at`)
+//! and `kscen merge` of their results.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -106,6 +107,35 @@ impl Kscen {
             command.arg(flag);
             command.args(props.iter().map(|(k, v)| format!("{k}={v}")));
         }
+        command
+    }
+
+    /// `run_command` of shard `index` of `count`: `--shard index/count --start-at START_AT`.
+    pub fn shard_command(
+        &self,
+        run: &KscenRun<'_>,
+        result: &Path,
+        index: u32,
+        count: u32,
+        start_at: &str,
+    ) -> Command {
+        let mut command = self.run_command(run, result);
+        command
+            .arg("--shard")
+            .arg(format!("{index}/{count}"))
+            .arg("--start-at")
+            .arg(start_at);
+        command
+    }
+
+    /// `kscen merge SHARD_RESULT... --json MERGED`.
+    pub fn merge_command(&self, shard_results: &[PathBuf], merged: &Path) -> Command {
+        let mut command = Command::new(&self.binary);
+        command
+            .arg("merge")
+            .args(shard_results)
+            .arg("--json")
+            .arg(merged);
         command
     }
 }
