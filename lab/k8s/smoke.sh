@@ -4,7 +4,9 @@
 #  2. Indexed Job of 4, backoffLimitPerIndex 0: each index runs the scenario file a ConfigMap holds
 #     for it (a 2 s steady load on kscen's embedded cluster); index 3 has none, so its kscen exits
 #     non-zero; the Job fails with failedIndexes "3", and every index's log reads back.
-#  3. hostNetwork: a pod with hostNetwork: true asks a Connect REST stand-in listening on the host's
+#  3. Results: an Indexed Job of 2 writes --json /results/shard-<index>.json into a hostPath folder
+#     under SMOKE_DIR (`--json /dev/stdout` cannot work: kscen renames a temporary file over the path).
+#  4. hostNetwork: a pod with hostNetwork: true asks a Connect REST stand-in listening on the host's
 #     127.0.0.1 (as the kscen lab does) for its connectors; a pod without it cannot reach it.
 # usage: KUBECONFIG=... KSCEN_IMAGE=localhost/kscen/kscen:<version> SMOKE_DIR=DIR smoke.sh
 set -euo pipefail
@@ -95,7 +97,24 @@ grep -q 'records sent' "$SMOKE_DIR/shard-0.log" || fail "shard 0's log has no ru
 echo "  index 0 log (tail):"; tail -4 "$SMOKE_DIR/shard-0.log" | sed 's/^/    /'
 echo "  index 3 log:"; sed 's/^/    /' "$SMOKE_DIR/shard-3.log"
 
-# ---- 3. hostNetwork reaches the host's loopback
+# ---- 3. results through a hostPath volume (one node: the host's folder is the pod's)
+rm -rf "$SMOKE_DIR/results"; mkdir -p "$SMOKE_DIR/results"
+t=$(now)
+job kscen-results 2 '["run", "/shards/shard-$(JOB_COMPLETION_INDEX).toml", "--json", "/results/shard-$(JOB_COMPLETION_INDEX).json"]' "$(cat <<EOV
+        volumeMounts: [{name: shards, mountPath: /shards}, {name: results, mountPath: /results}]
+      volumes:
+      - {name: shards, configMap: {name: smoke-shards}}
+      - {name: results, hostPath: {path: $SMOKE_DIR/results, type: Directory}}
+EOV
+)"
+state=$(wait_job kscen-results 180)
+[ "$state" = Complete ] || fail "kscen-results: $state"
+for i in 0 1; do
+  grep -q '"schema": *"kscen.result/v1"' "$SMOKE_DIR/results/shard-$i.json" || fail "no result from shard $i in $SMOKE_DIR/results"
+done
+ts "job kscen-results: $state in $(since "$t") s; results: $(cd "$SMOKE_DIR/results" && echo *.json)"
+
+# ---- 4. hostNetwork reaches the host's loopback
 PORT=${SMOKE_PORT:-18083}
 python3 - "$PORT" > "$SMOKE_DIR/connect-stand-in.log" 2>&1 <<'EOP' &
 import http.server, json, sys
@@ -143,6 +162,7 @@ kubectl logs probe-host-network > "$SMOKE_DIR/probe-host-network.log" 2>&1 || tr
 pod_phase=$(probe probe-pod-network false)
 after_pod=$(grep -c '^GET' "$SMOKE_DIR/connect-stand-in.log" || true)
 kubectl logs probe-pod-network > "$SMOKE_DIR/probe-pod-network.log" 2>&1 || true
+# (Both pods exit non-zero either way: the stand-in runs no MirrorMaker 2 connector.)
 ts "hostNetwork: true  -> pod $host_phase, $((after_host - before)) requests reached 127.0.0.1:$PORT on the host"
 sed 's/^/    /' "$SMOKE_DIR/probe-host-network.log" | head -5
 ts "hostNetwork: false -> pod $pod_phase, $((after_pod - after_host)) requests reached it"

@@ -35,7 +35,7 @@ pub const USAGE: &str = "\
   k8s-down        stop it and undo its changes to the host [--state-dir DIR] [--purge]
   k8s-image       kscen's container image (docker-archive tar), imported when the cluster runs
                   [--state-dir DIR] [--out TAR]
-  k8s-smoke       up, image, a 4-shard Indexed Job and the hostNetwork check, down
+  k8s-smoke       image, up, Indexed Jobs of 4, results, the hostNetwork check, down
                   [--state-dir DIR] (default ~/.cache/kscen/k8s/smoke-state)";
 
 /// The image tag of this checkout's kscen.
@@ -349,9 +349,9 @@ impl Drop for Cluster<'_> {
     }
 }
 
-/// The harness end to end: image, cluster, lab/k8s/smoke.sh (a 4-shard Indexed Job of
-/// `kscen --version` with one shard failing, and whether a hostNetwork pod reaches a listener on
-/// the host's 127.0.0.1), then down whatever happened.
+/// The harness end to end: image, cluster, lab/k8s/smoke.sh (Indexed Jobs of 4: `kscen --version`,
+/// then shards from a ConfigMap with index 3 failing; results through a hostPath volume; whether a
+/// hostNetwork pod reaches a listener on the host's 127.0.0.1), then down whatever happened.
 pub fn smoke(workspace: &Workspace, state: &Path) -> Result<()> {
     image(workspace, state, None)?;
     let _cluster = Cluster { workspace, state };
