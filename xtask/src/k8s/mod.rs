@@ -28,8 +28,8 @@ pub const PAUSE_IMAGE: &str = "localhost/kscen/pause:1.0";
 /// Where kscen and what it bundles live in its image (the layout of `bundle`).
 pub const IMAGE_PREFIX: &str = "/opt/kscen";
 
-pub const USAGE: &str = "\
-  k8s-build       build (once, cached in ~/.cache/kscen/k8s) Kubernetes and etcd from source
+pub const USAGE: &str =
+    "  k8s-build       build (once, cached in ~/.cache/kscen/k8s) Kubernetes and etcd from source
   k8s-up          start a single-node Kubernetes on 127.0.0.1; prints its KUBECONFIG
                   [--state-dir DIR] (default ~/.cache/kscen/k8s/state)
   k8s-down        stop it and undo its changes to the host [--state-dir DIR] [--purge]
