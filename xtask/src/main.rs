@@ -1,10 +1,12 @@
-//! Project tasks: `cargo xtask build-plugins | demo | test | install | dist | bench | report-tools`.
+//! Project tasks: `cargo xtask build-plugins | demo | test | install | dist | bench | report-tools`,
+//! and the local Kubernetes harness's `k8s-*` (docs/k8s-harness.md).
 
 mod bench;
 mod bundle;
 mod dist;
 mod freshness;
 mod js;
+mod k8s;
 mod lab;
 mod plugins;
 mod python;
@@ -39,7 +41,7 @@ fn main() -> Result<()> {
         .split_first()
         .map_or(("", &[][..]), |(t, r)| (t.as_str(), r));
     if task.is_empty() || task == "help" || task == "--help" {
-        println!("{USAGE}");
+        println!("{USAGE}\n{}", k8s::USAGE);
         return Ok(());
     }
     let workspace = Workspace::find()?;
@@ -57,13 +59,16 @@ fn main() -> Result<()> {
             Ok(())
         }
         "bench" => bench::run(&workspace, rest),
+        "k8s-build" | "k8s-up" | "k8s-down" | "k8s-image" | "k8s-smoke" => {
+            k8s::run(&workspace, task, rest)
+        }
         "report-tools" => {
             let mmdc = report_tools::install_mermaid_cli(&report_tools::cache_dir())?;
             eprintln!("mermaid-cli: {}", mmdc.display());
             Ok(())
         }
         _ => {
-            eprintln!("{USAGE}");
+            eprintln!("{USAGE}\n{}", k8s::USAGE);
             bail!("unknown task {task:?}")
         }
     }
