@@ -41,11 +41,24 @@ impl BenchLab {
             // nothing of theirs is needed afterwards.
             lab.kscen_lab(&["stop", process, "--kill"])?;
         }
+        lab.write_source_profile()?;
         Ok(lab)
     }
 
+    /// A profile naming the source cluster alone, which `up` writes: the lab's own profile names
+    /// the target too, and kscen refuses to start a plugin granted a cluster that does not answer
+    /// (`steady` asks for the target when there is one), while the bench has killed `target-1`.
     pub fn profile(&self) -> PathBuf {
-        self.state.join("profile.toml")
+        self.state.join("bench-profile.toml")
+    }
+
+    fn write_source_profile(&self) -> Result<()> {
+        let profile = self.profile();
+        let text = format!(
+            "# written by cargo xtask bench: the lab's source broker only\nname = \"bench\"\n[clusters.source]\nbootstrap_servers = \"{}\"\n",
+            self.bootstrap()
+        );
+        std::fs::write(&profile, text).with_context(|| format!("writing {}", profile.display()))
     }
 
     pub fn bootstrap(&self) -> String {
