@@ -67,6 +67,11 @@ pub enum Command {
         after_help = "Example, three runs before and after a linger.ms change:\n  kscen compare --baseline a1.json a2.json a3.json --candidate b1.json b2.json b3.json\n\nPhases are matched by name (or, with one phase with records on each side, those two).\nChoose them with --phase, repeated for each pair: a past perf-test run (run 2 of an\nappended log) against the first step of a ramp-up:\n  kscen compare --baseline past.json --candidate ramp.json --phase 'perf #2=step-1 1x'\nor a phase of the same name on both sides: --phase nominal\n\nA change is beyond noise when its 95 % bootstrap interval excludes zero and it is 1 % or\nmore: with repetitions on both sides, from the runs' spread; with one run, for a latency\npercentile only, from the values its histogram recorded; other figures say the noise is\nunknown."
     )]
     Compare(crate::report::compare::CompareArgs),
+    /// Sharded runs on Kubernetes: N pods of an Indexed Job, merged into one result.
+    K8s {
+        #[command(subcommand)]
+        command: crate::k8s::K8sCommand,
+    },
     /// Merge the results of the shards of one run (`kscen run --shard I/N`) into one result.
     Merge(crate::shard::command::MergeArgs),
     /// Show the deployment's MirrorMaker 2 mirrors (found through Connect, or pinned by the
@@ -133,6 +138,7 @@ pub async fn execute(cli: Cli) -> Result<u8> {
         Command::Report(args) => crate::report::command::run(args).map(|()| EXIT_OK),
         Command::Compare(args) => crate::report::compare::run(args).map(|()| EXIT_OK),
         Command::Merge(args) => crate::shard::command::run(args),
+        Command::K8s { command } => crate::k8s::run(command).await,
         Command::DescribeDeployment(args) => describe_deployment(args).await,
         Command::Exporter(args) => crate::exporter::run(args).await,
         Command::Import(args) => crate::import::run(args).map(|()| EXIT_OK),

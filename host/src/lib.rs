@@ -18,6 +18,7 @@ pub mod faults;
 pub mod groups;
 pub mod import;
 pub mod interrupt;
+pub mod k8s;
 pub mod lab;
 pub mod load;
 pub mod metrics;

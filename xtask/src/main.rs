@@ -131,6 +131,7 @@ fn test(workspace: &Workspace) -> Result<()> {
                     SEEDS_LAB_TESTS,
                     BROKERS_LAB_TESTS,
                     UPGRADE_LAB_TESTS,
+                    K8S_LAB_TESTS,
                 ]
                 .contains(&t.as_str())
         })
@@ -143,7 +144,18 @@ fn test(workspace: &Workspace) -> Result<()> {
         }
         // The secure lab's tests run next, against a lab of their own.
         command.args(["--", "--skip", SECURE_LAB_TESTS]);
-        run(with_profile(&mut command, "KSCEN_LAB_PROFILE", profile))
+        run(with_profile(&mut command, "KSCEN_LAB_PROFILE", profile))?;
+        // Sharded runs as a Kubernetes Job: its pods load this lab through their node's network.
+        k8s::with_cluster(workspace, |kubeconfig| {
+            let mut command = cargo();
+            command.args(["test", "-p", "kscen", "--test", K8S_LAB_TESTS]);
+            with_profile(&mut command, "KSCEN_LAB_PROFILE", profile);
+            run(with_profile(
+                &mut command,
+                "KSCEN_K8S_KUBECONFIG",
+                kubeconfig,
+            ))
+        })
     })?;
     lab::with_lab(&kscen, &lab::SECURE, |profile| {
         let mut command = cargo();
@@ -257,6 +269,8 @@ const UPGRADE_LAB_TESTS: &str = "upgrade_lab";
 /// others, some of them on one lab only.
 const MM2_LAB_TESTS: [&str; 2] = ["deployment_lab", "groups_lab"];
 const MM2_SCENARIOS_LAB_TESTS: &str = "mm2_scenarios_lab";
+/// Against the plain lab and the local Kubernetes (`k8s::with_cluster`).
+const K8S_LAB_TESTS: &str = "k8s_lab";
 
 /// The MM2 scenarios (test-name filters in host/tests/mm2_scenarios_lab.rs) that also run on the
 /// newest Kafka: consumer groups and what MM2 does with their offsets, where 4.x changed the

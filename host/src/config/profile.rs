@@ -269,7 +269,7 @@ fn check_mm2(mm2: &Mm2Profile) -> Result<()> {
 }
 
 /// `lab` means the profile of the running local lab; anything else is a file path.
-fn resolve_path(name_or_path: &str) -> Result<PathBuf> {
+pub fn resolve_path(name_or_path: &str) -> Result<PathBuf> {
     if name_or_path == "lab" && !Path::new("lab").is_file() {
         let state = match std::env::var_os("KSCEN_LAB_STATE") {
             Some(dir) => PathBuf::from(dir),

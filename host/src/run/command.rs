@@ -85,6 +85,10 @@ pub struct RunArgs {
     /// a delay from now (+30s). A shard not ready by then fails rather than start late.
     #[arg(long = "start-at", value_name = "TIME", requires = "shard", value_parser = crate::shard::parse_start_at)]
     pub start_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Also print the result as one JSON line at the end of the output, prefixed
+    /// `kscen-result: `: how `kscen k8s run` collects each shard's result from its pod's log.
+    #[arg(long = "print-result")]
+    pub print_result: bool,
     /// What a campaign step set on the deployment before this run, for its result: never given
     /// on the command line (a run by itself changes no connector or worker).
     #[arg(skip)]
@@ -127,7 +131,15 @@ fn client_properties(
 /// `kscen run`.
 pub async fn run(args: RunArgs) -> Result<u8> {
     let host = Host::new()?;
+    let print_result = args.print_result;
     let (end, result) = run_scenario(&host, args).await?;
+    if print_result {
+        println!(
+            "{}{}",
+            crate::k8s::manifests::RESULT_LINE_PREFIX,
+            serde_json::to_string(&result)?
+        );
+    }
     Ok(exit_code(&end, &result))
 }
 

@@ -1,13 +1,13 @@
 //! `kscen merge`: the shards' result files in, the merged result file out, and the exit code a
 //! single run with those figures would have had.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
 use crate::exit::EXIT_PLUGIN_FAILED;
 use crate::report::console::{replication_lines, summary_table, threshold_lines};
-use crate::result::Outcome;
+use crate::result::{Outcome, RunResult};
 use crate::run::RunEnd;
 
 #[derive(Debug, clap::Args)]
@@ -25,19 +25,24 @@ pub struct MergeArgs {
 
 pub fn run(args: MergeArgs) -> Result<u8> {
     let mut shards = Vec::new();
-    let mut names = Vec::new();
     for path in &args.results {
         let loaded = crate::result::load(path)
             .with_context(|| format!("reading shard result {}", path.display()))?;
-        shards.push(loaded.result);
-        names.push(path.display().to_string());
+        shards.push((path.display().to_string(), loaded.result));
     }
+    conclude(shards, args.json.as_deref())
+}
+
+/// The shards' results (each named by where it came from) merged, summed up on the console,
+/// written to `json`; the exit code one run with the merged figures would have had.
+pub fn conclude(shards: Vec<(String, RunResult)>, json: Option<&Path>) -> Result<u8> {
+    let (names, shards): (Vec<String>, Vec<RunResult>) = shards.into_iter().unzip();
     let merged = super::merge::merge(shards, &names)
         .map_err(|error| anyhow::anyhow!("cannot merge the shards: {error}"))?;
     print!("{}", summary_table(&merged.phases));
     print!("{}", replication_lines(&merged.replication));
     print!("{}", threshold_lines(&merged.thresholds));
-    if let Some(path) = &args.json {
+    if let Some(path) = json {
         crate::result::write_json(path, &merged)?;
         eprintln!("Merged result written to {}", path.display());
     }

@@ -332,7 +332,61 @@ pub fn import(state: &Path, tar: &Path) -> Result<()> {
     crate::run(ctr(state).args(["images", "import"]).arg(tar))
 }
 
-/// Tears the cluster down when dropped: a failing or panicking smoke test leaves nothing running.
+/// Runs `f` with the kubeconfig of a cluster started for the integration tests, kscen's image in
+/// it, and tears the cluster down afterwards whatever happened. Where it cannot run (not root, a
+/// tool missing) `f` gets `None` and the tests say they are skipped; under CI=true that fails.
+pub fn with_cluster<T>(
+    workspace: &Workspace,
+    f: impl FnOnce(Option<&Path>) -> Result<T>,
+) -> Result<T> {
+    if let Err(why) = prerequisites() {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            bail!("CI=true and the local Kubernetes cannot run: {why:#}");
+        }
+        eprintln!("skipping the Kubernetes tests: {why:#}");
+        return f(None);
+    }
+    let state = cache_dir()?.join("test-state");
+    image(workspace, &state, None)?;
+    let _cluster = Cluster {
+        workspace,
+        state: &state,
+    };
+    up(workspace, &state)?;
+    f(Some(&kubeconfig(&state)))
+}
+
+/// What the cluster needs on this machine: root, and the tools of docs/k8s-harness.md.
+fn prerequisites() -> Result<()> {
+    let user = Command::new("id")
+        .arg("-u")
+        .output()
+        .context("running id -u")?;
+    if String::from_utf8_lossy(&user.stdout).trim() != "0" {
+        bail!("the local Kubernetes runs as root (containerd, the kubelet, CNI)");
+    }
+    // Go too, for the first build of the binaries (lab/k8s/build.sh says so when it is missing).
+    for tool in [
+        "containerd",
+        "runc",
+        "kubectl",
+        "gcc",
+        "iptables",
+        "conntrack",
+    ] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !found {
+            bail!("{tool} is not installed (docs/k8s-harness.md says what the harness needs)");
+        }
+    }
+    Ok(())
+}
+
+/// Tears the cluster down when dropped: a failing or panicking test leaves nothing running.
 struct Cluster<'a> {
     workspace: &'a Workspace,
     state: &'a Path,
