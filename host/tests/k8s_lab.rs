@@ -7,7 +7,7 @@
 
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
@@ -59,16 +59,20 @@ fn left_in_the_cluster(kubeconfig: &Path) -> String {
     String::from_utf8_lossy(&listed.stdout).trim().to_string()
 }
 
+/// The lab's profile and the cluster's kubeconfig `cargo xtask test` started them with.
+fn lab_and_cluster() -> Option<(PathBuf, PathBuf)> {
+    let profile = lab_profile_from("KSCEN_LAB_PROFILE", "lab")?;
+    let kubeconfig = lab_profile_from("KSCEN_K8S_KUBECONFIG", "local Kubernetes")?;
+    Some((profile, kubeconfig))
+}
+
 fn topic(what: &str) -> String {
     format!("kscen-k8s-{what}-{}", std::process::id())
 }
 
 #[test]
 fn four_pods_run_a_tracked_scenario_and_merge_into_one_passing_verdict() {
-    let Some(profile) = lab_profile_from("KSCEN_LAB_PROFILE", "lab") else {
-        return;
-    };
-    let Some(kubeconfig) = lab_profile_from("KSCEN_K8S_KUBECONFIG", "local Kubernetes") else {
+    let Some((profile, kubeconfig)) = lab_and_cluster() else {
         return;
     };
     let _one_at_a_time = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
@@ -101,10 +105,7 @@ fn four_pods_run_a_tracked_scenario_and_merge_into_one_passing_verdict() {
 
 #[test]
 fn a_shard_that_fails_fails_the_run_and_is_named() {
-    let Some(profile) = lab_profile_from("KSCEN_LAB_PROFILE", "lab") else {
-        return;
-    };
-    let Some(kubeconfig) = lab_profile_from("KSCEN_K8S_KUBECONFIG", "local Kubernetes") else {
+    let Some((profile, kubeconfig)) = lab_and_cluster() else {
         return;
     };
     let _one_at_a_time = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());

@@ -28,7 +28,7 @@ use self::lab::BenchLab;
 use self::options::{Options, Section};
 use self::process::{Launch, Measured};
 use self::settings::Workload;
-use self::tools::kscen::{Kscen, KscenRun, RunResult};
+use self::tools::kscen::{ClientProps, Kscen, KscenRun, RunResult, Set};
 use self::tools::native::Native;
 use self::tools::perf_test::PerfTest;
 use crate::workspace::Workspace;
@@ -220,6 +220,28 @@ impl<'a> Bench<'a> {
     }
 
     /// Runs `kscen run` and reads its result, keeping the component's load time.
+    /// A `steady` run on the bench's lab with `sets`, at `acks` with section 1's producer
+    /// settings: how the producer sections run kscen.
+    pub fn measure_steady(
+        &mut self,
+        label: &str,
+        sets: &[Set],
+        acks: settings::Acks,
+    ) -> Result<(Measured, RunResult)> {
+        let profile = self.lab()?.profile();
+        let props = settings::java_properties(acks);
+        self.measure_kscen(
+            label,
+            KscenRun {
+                plugin: "steady",
+                profile: Some(&profile),
+                sets,
+                props: ClientProps::Producer(&props),
+            },
+            Vec::new(),
+        )
+    }
+
     pub fn measure_kscen(
         &mut self,
         label: &str,

@@ -16,8 +16,8 @@ use anyhow::Result;
 use super::median;
 
 use crate::bench::process::Measured;
-use crate::bench::settings::{self, Acks, Workload, PARTITIONS};
-use crate::bench::tools::kscen::{ClientProps, KscenRun, Set};
+use crate::bench::settings::{Acks, Workload, PARTITIONS};
+use crate::bench::tools::kscen::Set;
 use crate::bench::Bench;
 
 pub struct MemoryRun {
@@ -58,7 +58,6 @@ pub fn run(bench: &mut Bench, workload: &Workload) -> Result<Memory> {
 }
 
 fn run_one(bench: &mut Bench, workload: &Workload, records: u64) -> Result<MemoryRun> {
-    let profile = bench.lab()?.profile();
     let name = format!("memory-{records}");
     let topic = format!("bench-{name}");
     bench.create_topic(&topic)?;
@@ -69,17 +68,7 @@ fn run_one(bench: &mut Bench, workload: &Workload, records: u64) -> Result<Memor
         Set::number("record_size", workload.memory_record_size),
         Set::number("partitions", PARTITIONS),
     ];
-    let props = settings::java_properties(Acks::Leader);
-    let (process, _) = bench.measure_kscen(
-        &name,
-        KscenRun {
-            plugin: "steady",
-            profile: Some(&profile),
-            sets: &sets,
-            props: ClientProps::Producer(&props),
-        },
-        Vec::new(),
-    )?;
+    let (process, _) = bench.measure_steady(&name, &sets, Acks::Leader)?;
     bench.delete_topic(&topic)?;
     Ok(MemoryRun {
         records,

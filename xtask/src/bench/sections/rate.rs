@@ -4,8 +4,8 @@
 
 use anyhow::{Context, Result};
 
-use crate::bench::settings::{self, Acks, Workload, PARTITIONS};
-use crate::bench::tools::kscen::{ClientProps, KscenRun, Set};
+use crate::bench::settings::{Acks, Workload, PARTITIONS};
+use crate::bench::tools::kscen::Set;
 use crate::bench::Bench;
 
 pub struct RatePoint {
@@ -24,7 +24,6 @@ impl RatePoint {
 }
 
 pub fn run(bench: &mut Bench, workload: &Workload) -> Result<Vec<RatePoint>> {
-    let profile = bench.lab()?.profile();
     let duration = format!("{}ms", workload.rate_duration.as_millis());
     let mut points = Vec::new();
     for target in workload.rate_targets {
@@ -38,17 +37,7 @@ pub fn run(bench: &mut Bench, workload: &Workload) -> Result<Vec<RatePoint>> {
             Set::number("record_size", workload.rate_record_size),
             Set::number("partitions", PARTITIONS),
         ];
-        let props = settings::java_properties(Acks::Leader);
-        let (_, result) = bench.measure_kscen(
-            &name,
-            KscenRun {
-                plugin: "steady",
-                profile: Some(&profile),
-                sets: &sets,
-                props: ClientProps::Producer(&props),
-            },
-            Vec::new(),
-        )?;
+        let (_, result) = bench.measure_steady(&name, &sets, Acks::Leader)?;
         bench.delete_topic(&topic)?;
         let phase = result.phase()?;
         let reported_target = phase

@@ -161,18 +161,7 @@ fn run_single(bench: &mut Bench, shards: &Shards, repetition: usize) -> Result<L
     let topic = format!("bench-{name}");
     bench.create_topic(&topic)?;
     let sets = sets(shards, &topic);
-    let props = settings::java_properties(Acks::Leader);
-    let profile = bench.lab()?.profile();
-    let (process, result) = bench.measure_kscen(
-        &name,
-        KscenRun {
-            plugin: "steady",
-            profile: Some(&profile),
-            sets: &sets,
-            props: ClientProps::Producer(&props),
-        },
-        Vec::new(),
-    )?;
+    let (process, result) = bench.measure_steady(&name, &sets, Acks::Leader)?;
     bench.delete_topic(&topic)?;
     LoadRun::new(&name, shards.records, &result.phase()?, &[process], None)
 }

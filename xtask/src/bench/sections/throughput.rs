@@ -8,7 +8,7 @@
 use anyhow::{ensure, Result};
 
 use crate::bench::settings::{self, Acks, Workload, PARTITIONS, RECORD_SIZES};
-use crate::bench::tools::kscen::{ClientProps, KscenRun, Set};
+use crate::bench::tools::kscen::Set;
 use crate::bench::tools::perf_test::{parse_final_line, PerfTest};
 use crate::bench::tools::{median_of, native, ProducerRun, Tool};
 use crate::bench::Bench;
@@ -93,7 +93,6 @@ fn run_one(
     );
     let topic = format!("bench-{name}");
     let bootstrap = bench.lab()?.bootstrap();
-    let profile = bench.lab()?.profile();
     bench.create_topic(&topic)?;
     let run = match tool {
         Tool::Kscen => {
@@ -104,17 +103,7 @@ fn run_one(
                 Set::number("record_size", size),
                 Set::number("partitions", PARTITIONS),
             ];
-            let props = settings::java_properties(acks);
-            let (process, result) = bench.measure_kscen(
-                &name,
-                KscenRun {
-                    plugin: "steady",
-                    profile: Some(&profile),
-                    sets: &sets,
-                    props: ClientProps::Producer(&props),
-                },
-                Vec::new(),
-            )?;
+            let (process, result) = bench.measure_steady(&name, &sets, acks)?;
             let phase = result.phase()?;
             ProducerRun::new(
                 tool,
