@@ -89,7 +89,7 @@ fn a_held_task_failure_fires_the_seeds_alert_and_a_clean_run_fires_none() {
             "--set",
             "warmup=\"5s\"",
             "--set",
-            "offset_flush=\"3s\"",
+            "offset_flush=\"10s\"",
             "--set",
             "hold=\"75s\"",
             "--alerts",

@@ -31,7 +31,7 @@ fn worker_kill_on_the_seeds_timers_gets_the_verdict_its_rebalance_earns() {
         "resilience-5-1-worker-kill.toml",
         &[
             "--set",
-            "warmup=\"5s\"",
+            "warmup=\"15s\"",
             "--set",
             "after=\"5s\"",
             "--set",

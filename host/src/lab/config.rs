@@ -334,9 +334,8 @@ fn worker_properties(topo: &Topology, p: &Process, s: &Settings) -> String {
          heartbeat.interval.ms={heartbeat}\n\
          rebalance.timeout.ms=60000\n\
          scheduled.rebalance.max.delay.ms={delay}\n\
-         # short, so a clean stop loses little, at-least-once duplicates stay few, and a wait for\n\
-         # the mirror's committed offsets ends soon after its last record\n\
-         offset.flush.interval.ms=1000\n\
+         # short, so a clean stop loses little and at-least-once duplicates stay few\n\
+         offset.flush.interval.ms=5000\n\
          offset.flush.timeout.ms=5000\n\
          connector.client.config.override.policy=All\n\
          {security}",
