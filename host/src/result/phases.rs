@@ -99,7 +99,12 @@ pub struct Counts {
 impl Counts {
     /// The sums over `phases`; a count is absent when some phase does not know it.
     pub fn over(phases: &[PhaseResult]) -> Counts {
-        let sum = |count: fn(&Counts) -> Option<u64>| phases.iter().map(|p| count(&p.counts)).sum();
+        Counts::sum(phases.iter().map(|p| &p.counts))
+    }
+
+    /// The sums of `counts`; a count is absent when one of them does not know it.
+    pub fn sum<'a>(counts: impl Iterator<Item = &'a Counts> + Clone) -> Counts {
+        let sum = |count: fn(&Counts) -> Option<u64>| counts.clone().map(count).sum();
         Counts {
             sent: sum(|c| c.sent),
             acked: sum(|c| c.acked),

@@ -60,6 +60,7 @@ fn in_shard_order(shards: Vec<RunResult>, names: &[String]) -> Result<Vec<RunRes
             name(0)
         ));
     };
+    let scenario = first.scenario.name.clone();
     let mut ordered: Vec<Option<RunResult>> = vec![None; run.count as usize];
     for (i, result) in shards.into_iter().enumerate() {
         let shard = match result.shard {
@@ -83,7 +84,7 @@ fn in_shard_order(shards: Vec<RunResult>, names: &[String]) -> Result<Vec<RunRes
             }
             None => return Err(format!("{} is not a shard's result", name(i))),
         };
-        if result.scenario.name != first_scenario(&ordered, &result) {
+        if result.scenario.name != scenario {
             return Err(format!(
                 "{} ran scenario {}, the others another",
                 name(i),
@@ -110,15 +111,6 @@ fn in_shard_order(shards: Vec<RunResult>, names: &[String]) -> Result<Vec<RunRes
         ));
     }
     Ok(ordered.into_iter().flatten().collect())
-}
-
-/// The scenario of the shards placed so far, or `result`'s when it is the first.
-fn first_scenario<'a>(ordered: &'a [Option<RunResult>], result: &'a RunResult) -> &'a str {
-    ordered
-        .iter()
-        .flatten()
-        .next()
-        .map_or(&result.scenario.name, |r| &r.scenario.name)
 }
 
 /// A shard that failed fails the run; the first one in shard order says why, naming itself.
@@ -158,9 +150,6 @@ fn phases(shards: &[RunResult]) -> Result<Vec<PhaseResult>, String> {
         let sum_f64 = |field: fn(&PhaseResult) -> Option<f64>| -> Option<f64> {
             parts.iter().map(|p| field(p)).sum()
         };
-        let sum_u64 = |field: fn(&Counts) -> Option<u64>| -> Option<u64> {
-            parts.iter().map(|p| field(&p.counts)).sum()
-        };
         let add = |field: fn(&PhaseResult) -> Option<&HistogramResult>| {
             add_histograms(parts.iter().filter_map(|p| field(p)))
                 .map_err(|e| format!("phase {}: {e}", phase.name))
@@ -177,13 +166,7 @@ fn phases(shards: &[RunResult]) -> Result<Vec<PhaseResult>, String> {
             }),
             achieved_rate: sum_f64(|p| p.achieved_rate),
             mb_per_s: sum_f64(|p| p.mb_per_s),
-            counts: Counts {
-                sent: sum_u64(|c| c.sent),
-                acked: sum_u64(|c| c.acked),
-                failed: sum_u64(|c| c.failed),
-                bytes: sum_u64(|c| c.bytes),
-                queue_full: sum_u64(|c| c.queue_full),
-            },
+            counts: Counts::sum(parts.iter().map(|p| &p.counts)),
             schedule_lag_us: add(|p| p.schedule_lag_us.as_ref())?,
             service_us: add(|p| p.service_us.as_ref())?,
             corrected_us: add(|p| p.corrected_us.as_ref())?,
