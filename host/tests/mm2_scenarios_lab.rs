@@ -79,7 +79,7 @@ fn e2e_latency_measures_replicated_latency_on_one_clock() {
 }
 
 /// The seeds' whole plan (000 §2-9 performance, 9.1 consistency, 001 §5.3-5.9 resilience) as one
-/// campaign, the bundled `seeds-plan`, at time_scale 0.002: the performance tests' hours become
+/// campaign, the bundled `seeds-plan`, at time_scale 0.001: the performance tests' hours become
 /// seconds, the faults keep the windows the plan gives them. Interrupted (Ctrl-C) during its
 /// second step and resumed, it runs every step once; each fault step is held to what its
 /// scenario must show, and the day's report, Markdown and HTML, has every section.
@@ -97,7 +97,7 @@ fn the_seeds_plan_runs_as_one_campaign_interrupted_and_resumed() {
             .arg(&profile)
             .arg("--results")
             .arg(&results)
-            .args(["--set", "time_scale=0.002"])
+            .args(["--set", "time_scale=0.001"])
             .env("KSCEN_PLUGIN_PATH", support::plugin_dist());
         command
     };
@@ -151,7 +151,7 @@ fn the_seeds_plan_runs_as_one_campaign_interrupted_and_resumed() {
         let code = record["exit_code"].as_i64().unwrap() as i32;
         Run::campaign_step(&results.join(record["result"].as_str().unwrap()), code)
     };
-    // The performance steps' thresholds hold a 2-core lab to production latencies at 1/500 of
+    // The performance steps' thresholds hold a 2-core lab to production latencies at 1/1000 of
     // their duration: their verdicts are the lab's, what they carried across is not.
     for name in &names[..8] {
         assert_nothing_lost(&step(name));

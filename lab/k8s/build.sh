@@ -15,6 +15,12 @@ DIR=$CACHE/$K8S-etcd-$ETCD
 BIN=$DIR/bin
 COMPONENTS="kube-apiserver kube-controller-manager kube-scheduler kubelet etcd"
 
+# One build at a time: a second caller (`cargo xtask test` waiting for the build it started in the
+# background) blocks here until the first is done, then finds the cache complete.
+mkdir -p "$CACHE"
+exec 9>"$CACHE/$K8S-etcd-$ETCD.lock"
+flock 9
+
 complete() { [ -f "$DIR/complete" ] && for c in $COMPONENTS; do [ -x "$BIN/$c" ] || return 1; done; }
 if complete; then
   echo "$BIN (cached)"

@@ -151,7 +151,7 @@ cat > "$R/cni/net.d/10-kscen.conflist" <<'EOC'
 EOC
 start containerd containerd --config "$R/containerd/config.toml"
 wait_for "containerd up" 60 ctr --address "$SOCK" version
-# No registry: images come as docker-archive tars (the pause image among them), pods use
+# No registry: images come as OCI image layout tars (the pause image among them), pods use
 # imagePullPolicy: Never.
 for t in "$R"/images/*.tar; do
   [ -e "$t" ] || continue

@@ -1,10 +1,15 @@
-//! Container images without Docker or a registry: a one-layer docker-archive tar (the format
-//! `docker save` writes, which `ctr images import` reads), built from host files.
+//! Container images without Docker or a registry: a one-layer OCI image layout in a tar, with
+//! docker-archive's `manifest.json` over the same blobs (what `docker save` writes since Docker
+//! 25), so `ctr images import`, `podman load`, `docker load` and `skopeo copy oci-archive:` all
+//! read it.
 //!
 //! ```text
-//! manifest.json               [{"Config": "<sha256>.json", "RepoTags": [name:tag], "Layers": ["<sha256>/layer.tar"]}]
-//! <sha256>.json               the image config: entrypoint, env, working dir, the layer's diff id
-//! <sha256>/layer.tar          the root filesystem
+//! oci-layout                  {"imageLayoutVersion": "1.0.0"}
+//! index.json                  one manifest, named by its io.containerd.image.name annotation
+//! blobs/sha256/<manifest>     the image manifest: the config and the layer, by digest and size
+//! blobs/sha256/<config>       the image config: entrypoint, env, working dir, the layer's diff id
+//! blobs/sha256/<layer>        the root filesystem, an uncompressed tar
+//! manifest.json               [{"Config": "blobs/sha256/<config>", "RepoTags": [name:tag], "Layers": [...]}]
 //! ```
 //! Entries carry mtime 0 and uid/gid 0, so the same inputs give the same image id.
 
@@ -16,6 +21,8 @@ use std::process::Command;
 
 use anyhow::{bail, ensure, Context, Result};
 use sha2::{Digest, Sha256};
+
+const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
 
 /// What goes at one path of the image's root filesystem.
 enum Entry {
@@ -159,14 +166,15 @@ impl Image {
         }
     }
 
-    /// Writes the image as a docker-archive tar at `out`, tagged `reference` (`name:tag`).
-    /// Returns the image config's digest (the image id).
+    /// Writes the image as an OCI image layout tar at `out` (see the module's doc), named
+    /// `reference` (`name:tag`). Returns the image config's digest (the image id).
     pub fn write(&self, reference: &str, out: &Path) -> Result<String> {
         let layer_path = out.with_extension("layer.tmp");
-        let diff_id = self
+        let layer_digest = self
             .write_layer(&layer_path)
             .with_context(|| format!("writing the image layer {}", layer_path.display()))?;
-        let config = serde_json::json!({
+        let layer_size = std::fs::metadata(&layer_path)?.len();
+        let config = serde_json::to_vec(&serde_json::json!({
             "architecture": "amd64",
             "os": "linux",
             "created": "1970-01-01T00:00:00Z",
@@ -175,28 +183,66 @@ impl Image {
                 "Env": self.env,
                 "WorkingDir": self.working_dir,
             },
-            "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{diff_id}")]},
+            // Uncompressed: the layer's digest is its diff id.
+            "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{layer_digest}")]},
             "history": [{"created": "1970-01-01T00:00:00Z", "created_by": "cargo xtask (kscen)"}],
-        });
-        let config = serde_json::to_vec(&config)?;
+        }))?;
         let config_digest = hex::encode(Sha256::digest(&config));
-        let config_name = format!("{config_digest}.json");
-        let layer_name = format!("{diff_id}/layer.tar");
-        let manifest = serde_json::to_vec(&serde_json::json!([{
-            "Config": config_name,
+        let manifest = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_MEDIA_TYPE,
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": format!("sha256:{config_digest}"),
+                "size": config.len(),
+            },
+            "layers": [{
+                "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                "digest": format!("sha256:{layer_digest}"),
+                "size": layer_size,
+            }],
+        }))?;
+        let manifest_digest = hex::encode(Sha256::digest(&manifest));
+        let tag = reference.rsplit_once(':').map_or("latest", |(_, tag)| tag);
+        let index = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [{
+                "mediaType": MANIFEST_MEDIA_TYPE,
+                "digest": format!("sha256:{manifest_digest}"),
+                "size": manifest.len(),
+                "annotations": {
+                    "io.containerd.image.name": reference,
+                    "org.opencontainers.image.ref.name": tag,
+                },
+            }],
+        }))?;
+        let blob = |digest: &str| format!("blobs/sha256/{digest}");
+        let docker_manifest = serde_json::to_vec(&serde_json::json!([{
+            "Config": blob(&config_digest),
             "RepoTags": [reference],
-            "Layers": [layer_name],
+            "Layers": [blob(&layer_digest)],
         }]))?;
 
         let file = File::create(out).with_context(|| format!("creating {}", out.display()))?;
         let mut tar = tar::Builder::new(BufWriter::new(file));
-        append_bytes(&mut tar, &config_name, &config, 0o644)?;
-        let mut header = header(tar::EntryType::Directory, 0o755, 0);
-        tar.append_data(&mut header, format!("{diff_id}/"), std::io::empty())?;
+        append_bytes(
+            &mut tar,
+            "oci-layout",
+            br#"{"imageLayoutVersion":"1.0.0"}"#,
+            0o644,
+        )?;
+        append_bytes(&mut tar, "index.json", &index, 0o644)?;
+        for dir in ["blobs/", "blobs/sha256/"] {
+            let mut header = header(tar::EntryType::Directory, 0o755, 0);
+            tar.append_data(&mut header, dir, std::io::empty())?;
+        }
+        append_bytes(&mut tar, &blob(&manifest_digest), &manifest, 0o644)?;
+        append_bytes(&mut tar, &blob(&config_digest), &config, 0o644)?;
         let layer = File::open(&layer_path)?;
-        let mut header = header_for_size(layer.metadata()?.len());
-        tar.append_data(&mut header, &layer_name, layer)?;
-        append_bytes(&mut tar, "manifest.json", &manifest, 0o644)?;
+        let mut header = header(tar::EntryType::Regular, 0o644, layer_size);
+        tar.append_data(&mut header, blob(&layer_digest), layer)?;
+        append_bytes(&mut tar, "manifest.json", &docker_manifest, 0o644)?;
         tar.into_inner()?.flush()?;
         std::fs::remove_file(&layer_path)?;
         Ok(format!("sha256:{config_digest}"))
@@ -249,10 +295,6 @@ fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
     h.set_uid(0);
     h.set_gid(0);
     h
-}
-
-fn header_for_size(size: u64) -> tar::Header {
-    header(tar::EntryType::Regular, 0o644, size)
 }
 
 fn append_bytes<W: Write>(
@@ -325,8 +367,38 @@ mod tests {
         assert!(ldd_paths(missing).is_err());
     }
 
+    /// The archive's files by name.
+    fn files_of(archive: &Path) -> BTreeMap<String, Vec<u8>> {
+        let mut files = BTreeMap::new();
+        let mut archive = tar::Archive::new(File::open(archive).unwrap());
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let name = entry.path().unwrap().to_string_lossy().to_string();
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut data).unwrap();
+            files.insert(name, data);
+        }
+        files
+    }
+
+    fn json(data: &[u8]) -> serde_json::Value {
+        serde_json::from_slice(data).unwrap()
+    }
+
+    /// A blob's name in the layout, checked against its digest and size as `descriptor` gives them.
+    fn blob<'a>(files: &'a BTreeMap<String, Vec<u8>>, descriptor: &serde_json::Value) -> &'a [u8] {
+        let digest = descriptor["digest"].as_str().unwrap();
+        let data = &files[&format!("blobs/sha256/{}", digest.trim_start_matches("sha256:"))];
+        assert_eq!(
+            digest,
+            format!("sha256:{}", hex::encode(Sha256::digest(data)))
+        );
+        assert_eq!(descriptor["size"], data.len());
+        data
+    }
+
     #[test]
-    fn the_archive_holds_a_manifest_a_config_and_a_layer_with_the_parents_of_every_file() {
+    fn the_oci_layout_names_the_image_and_its_blobs_match_their_digests() {
         let dir = tempfile::tempdir().unwrap();
         let host_file = dir.path().join("tool");
         std::fs::write(&host_file, b"#!binary").unwrap();
@@ -339,31 +411,30 @@ mod tests {
         let id = image.write("localhost/test/x:1", &out).unwrap();
         let again = dir.path().join("again.tar");
         assert_eq!(image.write("localhost/test/x:1", &again).unwrap(), id);
+        assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&again).unwrap());
 
-        let mut files = BTreeMap::new();
-        let mut archive = tar::Archive::new(File::open(&out).unwrap());
-        for entry in archive.entries().unwrap() {
-            let mut entry = entry.unwrap();
-            let name = entry.path().unwrap().to_string_lossy().to_string();
-            let mut data = Vec::new();
-            std::io::Read::read_to_end(&mut entry, &mut data).unwrap();
-            files.insert(name, data);
-        }
-        let manifest: serde_json::Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
-        let config_name = manifest[0]["Config"].as_str().unwrap();
+        let files = files_of(&out);
+        assert_eq!(json(&files["oci-layout"])["imageLayoutVersion"], "1.0.0");
+        let index = json(&files["index.json"]);
+        let named = &index["manifests"][0];
         assert_eq!(
-            format!("sha256:{}", config_name.trim_end_matches(".json")),
-            id
+            named["annotations"]["io.containerd.image.name"],
+            "localhost/test/x:1"
         );
-        assert_eq!(manifest[0]["RepoTags"][0], "localhost/test/x:1");
-        let config: serde_json::Value = serde_json::from_slice(&files[config_name]).unwrap();
+        assert_eq!(
+            named["annotations"]["org.opencontainers.image.ref.name"],
+            "1"
+        );
+        let manifest = json(blob(&files, named));
+        assert_eq!(manifest["config"]["digest"], id.as_str());
+        let config = json(blob(&files, &manifest["config"]));
         assert_eq!(config["config"]["Entrypoint"][0], "/opt/x/bin/tool");
-        let layer = &files[manifest[0]["Layers"][0].as_str().unwrap()];
+        let layer = blob(&files, &manifest["layers"][0]);
         assert_eq!(
             config["rootfs"]["diff_ids"][0],
-            format!("sha256:{}", hex::encode(Sha256::digest(layer)))
+            manifest["layers"][0]["digest"]
         );
-        let names: Vec<String> = tar::Archive::new(&layer[..])
+        let names: Vec<String> = tar::Archive::new(layer)
             .entries()
             .unwrap()
             .map(|e| e.unwrap().path().unwrap().to_string_lossy().to_string())
@@ -379,6 +450,18 @@ mod tests {
                 "opt/x/bin/",
                 "opt/x/bin/tool"
             ]
+        );
+
+        // docker-archive's manifest names the same blobs.
+        let docker = json(&files["manifest.json"]);
+        assert_eq!(docker[0]["RepoTags"][0], "localhost/test/x:1");
+        assert_eq!(
+            docker[0]["Config"],
+            format!("blobs/sha256/{}", id.trim_start_matches("sha256:"))
+        );
+        assert_eq!(
+            files[docker[0]["Layers"][0].as_str().unwrap()].as_slice(),
+            layer
         );
     }
 }

@@ -12,6 +12,7 @@
 
 pub mod image;
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -33,7 +34,7 @@ pub const USAGE: &str =
   k8s-up          start a single-node Kubernetes on 127.0.0.1; prints its KUBECONFIG
                   [--state-dir DIR] (default ~/.cache/kscen/k8s/state)
   k8s-down        stop it and undo its changes to the host [--state-dir DIR] [--purge]
-  k8s-image       kscen's container image (docker-archive tar), imported when the cluster runs
+  k8s-image       kscen's container image (OCI image layout tar), imported when the cluster runs
                   [--state-dir DIR] [--out TAR]
   k8s-smoke       image, up, Indexed Jobs of 4, results, the hostNetwork check, down
                   [--state-dir DIR] (default ~/.cache/kscen/k8s/smoke-state)";
@@ -132,6 +133,55 @@ pub fn build(workspace: &Workspace) -> Result<PathBuf> {
     let bin = stdout.lines().last().unwrap_or_default().trim();
     let bin = bin.strip_suffix(" (cached)").unwrap_or(bin);
     Ok(PathBuf::from(bin))
+}
+
+/// The binaries' build started ahead of the Kubernetes tests, at the lowest CPU priority
+/// (SCHED_IDLE): it compiles in what the lab tests leave idle instead of adding its minutes to the
+/// run. `build` then waits for it (build.sh's lock) and finds the cache complete, or, if it failed,
+/// builds again in the foreground and shows why. Nothing is started where the cluster cannot run.
+pub fn build_in_background(workspace: &Workspace) -> Result<Option<BackgroundBuild>> {
+    if prerequisites().is_err() {
+        return Ok(None);
+    }
+    let cache = cache_dir()?;
+    std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
+    let log_path = cache.join("background-build.log");
+    let log = std::fs::File::create(&log_path)
+        .with_context(|| format!("creating {}", log_path.display()))?;
+    let child = Command::new("chrt")
+        .args(["--idle", "0", "bash"])
+        .arg(workspace.root.join("lab").join("k8s").join("build.sh"))
+        .env("K8S_VERSION", KUBERNETES_VERSION)
+        .env("ETCD_VERSION", ETCD_VERSION)
+        .env("KSCEN_K8S_CACHE", &cache)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .context("starting lab/k8s/build.sh under `chrt --idle 0` (util-linux)")?;
+    eprintln!(
+        "building Kubernetes in the background if not cached (log {})",
+        log_path.display()
+    );
+    Ok(Some(BackgroundBuild { child }))
+}
+
+/// A build started by `build_in_background`; stopped, with its compilers, if still running when
+/// dropped (a failed test run leaves nothing behind).
+pub struct BackgroundBuild {
+    child: std::process::Child,
+}
+
+impl Drop for BackgroundBuild {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            // The group's leader is the child: its id is the group's.
+            let group = format!("-{}", self.child.id());
+            let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 /// Starts the cluster in `state`; a failed start is torn down before the error is returned.
