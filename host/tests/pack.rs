@@ -3,13 +3,14 @@
 //! foreign-signed packs are refused with an error naming what failed; packs go through a real OCI
 //! registry (Debian's `docker-registry`, started here on loopback) and come back verified.
 
+#[path = "support/registry.rs"]
+mod registry;
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
 
 use kscen::pack::archive::PackArchive;
+use registry::Registry;
 use support::{u64_of, Sandbox};
 
 /// A short run of the bundled steady plugin.
@@ -305,81 +306,6 @@ fn python_and_javascript_components_travel_in_a_signed_pack_like_rust_ones() {
     }
 }
 
-/// A Docker Distribution registry on a free loopback port, storing into a temporary folder,
-/// stopped on drop. None when it is not installed (an error on CI, where `.ci/run` installs it).
-struct Registry {
-    process: Child,
-    address: String,
-    _storage: tempfile::TempDir,
-}
-
-impl Registry {
-    fn start() -> Option<Registry> {
-        let Ok(binary) = which_registry() else {
-            assert!(
-                std::env::var("CI").map_or(true, |v| v != "true"),
-                "CI=true but docker-registry is not installed (apt-get install docker-registry)"
-            );
-            eprintln!("skipped: docker-registry is not installed");
-            return None;
-        };
-        let storage = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let address = format!("127.0.0.1:{port}");
-        let config = storage.path().join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {address}\n  secret: kscen-test\n\
-                 log:\n  level: warn\n",
-                storage.path().join("data").display()
-            ),
-        )
-        .unwrap();
-        let process = Command::new(binary)
-            .arg("serve")
-            .arg(&config)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("docker-registry starts");
-        let registry = Registry {
-            process,
-            address,
-            _storage: storage,
-        };
-        let started = Instant::now();
-        while std::net::TcpStream::connect(&registry.address).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "docker-registry did not listen on {} within 20 s",
-                registry.address
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Some(registry)
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
-fn which_registry() -> Result<PathBuf, ()> {
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
-        .map(|dir| dir.join("docker-registry"))
-        .find(|candidate| candidate.is_file())
-        .ok_or(())
-}
-
 #[test]
 fn a_pack_pushed_to_a_registry_is_pulled_by_digest_verified_and_run() {
     let Some(registry) = Registry::start() else {
@@ -427,6 +353,75 @@ fn a_pack_pushed_to_a_registry_is_pulled_by_digest_verified_and_run() {
     // By tag, with the default file name.
     world.ok(&["pack", "pull", &reference, "--plain-http"]);
     assert!(world.path("acme-1.0.0.kpack").is_file());
+}
+
+/// Pushes the world's signed pack (`key`) to `registry` and returns its digest, `sha256:...`.
+fn push(world: &World, registry: &Registry, repository: &str) -> String {
+    let reference = format!("{}/{repository}:1.0.0", registry.address);
+    let pushed = world.ok(&["pack", "push", "acme.kpack", &reference, "--plain-http"]);
+    pushed
+        .split(['(', ')'])
+        .find(|part| part.starts_with("sha256:"))
+        .unwrap_or_else(|| panic!("no digest in {pushed}"))
+        .to_string()
+}
+
+/// What `kscen k8s run`'s shards do: `kscen run REGISTRY/REPOSITORY@DIGEST/SCENARIO` pulls the
+/// pack once, checks it, and runs its scenario; a digest the registry does not hold and a pack
+/// signed by nobody this machine trusts are refused before anything runs.
+#[test]
+fn a_scenario_pinned_by_digest_in_a_registry_is_pulled_once_verified_and_run() {
+    let Some(registry) = Registry::start() else {
+        return;
+    };
+    let world = World::new();
+    world.keygen("acme");
+    world.trust("acme");
+    world.build(Some("acme"));
+    let digest = push(&world, &registry, "acme/perf");
+    let pinned = format!("{}/acme/perf@{digest}/quick", registry.address);
+
+    let run = world.kscen(&["run", &pinned, "--plain-http"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("pulled pack acme@1.0.0") && stderr.contains("signed by acme"),
+        "{stderr}"
+    );
+    assert!(!world.installed(), "a pinned pull installs nothing");
+    // Cached by digest: the second run pulls nothing (the registry is gone) and checks it again.
+    drop(registry);
+    let again = world.kscen(&["run", &pinned, "--plain-http"]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("pulled pack"), "{stderr}");
+    // A cached file changed since: refused as an installed pack's would be.
+    let cached = world.path(&format!(
+        "cache/pinned-packs/{}/acme/1.0.0/plugins/dist/steady.wasm",
+        digest.trim_start_matches("sha256:")
+    ));
+    let mut wasm = std::fs::read(&cached).unwrap();
+    wasm[100] ^= 0x01;
+    std::fs::write(&cached, wasm).unwrap();
+    let error = world.refused(&["run", &pinned, "--plain-http"]);
+    assert!(error.contains("steady.wasm"), "{error}");
+
+    let registry = Registry::start().unwrap();
+    let unknown = format!(
+        "{}/acme/perf@sha256:{}/quick",
+        registry.address,
+        "0".repeat(64)
+    );
+    let error = world.refused(&["run", &unknown, "--plain-http"]);
+    assert!(error.contains("acme/perf@sha256:000"), "{error}");
+    // Signed by a key this machine does not trust.
+    let stranger = World::new();
+    stranger.keygen("mallory");
+    stranger.build(Some("mallory"));
+    let digest = push(&stranger, &registry, "mallory/perf");
+    let pinned = format!("{}/mallory/perf@{digest}/quick", registry.address);
+    let error = world.refused(&["run", &pinned, "--plain-http"]);
+    assert!(error.contains("refused"), "{error}");
 }
 
 #[test]

@@ -1,12 +1,14 @@
-//! What `kscen k8s run` creates: the ConfigMap holding the scenario and profile, the Secret holding
-//! what the profile references from the environment, and the Indexed Job whose pod `I` runs
-//! `kscen run --shard I/N`. Pure functions of the request, tested without a cluster.
+//! What `kscen k8s run` creates: the ConfigMap holding the scenario (or, for a pack pinned in a
+//! registry, the public keys its signature is checked with) and profile, the Secret holding what
+//! the profile references from the environment and the registry's credentials, and the Indexed
+//! Job whose pod `I` runs `kscen run --shard I/N`. Pure functions of the request, tested without a
+//! cluster.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, EnvFromSource, PodSpec, PodTemplateSpec,
+    ConfigMap, ConfigMapVolumeSource, Container, EnvFromSource, EnvVar, PodSpec, PodTemplateSpec,
     ResourceRequirements, Secret, SecretEnvSource, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -20,6 +22,22 @@ pub const PROFILE_KEY: &str = "profile.toml";
 /// The label every object of one run carries, to find and delete them together.
 pub const RUN_LABEL: &str = "kscen.dev/run";
 
+/// What the shards run.
+#[derive(Debug, Clone)]
+pub enum ShardScenario {
+    /// a scenario file's text, given to the pods in the ConfigMap
+    File(String),
+    /// a signed pack's scenario pinned by digest in a registry
+    /// (`REGISTRY/REPOSITORY@sha256:DIGEST/SCENARIO`): every pod pulls it and checks its signature
+    /// itself, against the public keys (file name -> text) the ConfigMap gives it as its trust
+    /// store
+    Pinned {
+        reference: String,
+        trusted_keys: BTreeMap<String, String>,
+        plain_http: bool,
+    },
+}
+
 /// One sharded run on Kubernetes, as the manifests need it.
 #[derive(Debug, Clone)]
 pub struct ShardedJob {
@@ -29,9 +47,10 @@ pub struct ShardedJob {
     pub shards: u32,
     pub image: String,
     pub pull_policy: String,
-    pub scenario_text: String,
+    pub scenario: ShardScenario,
     pub profile_text: Option<String>,
-    /// variables the profile references (`${env:NAME}`), with their values: the Secret's
+    /// variables the profile references (`${env:NAME}`) and the registry's credentials, with their
+    /// values: the Secret's
     pub secrets: BTreeMap<String, String>,
     /// `kscen run` arguments after the scenario, profile and shard ones (`--set`, `--threshold`)
     pub run_args: Vec<String>,
@@ -67,9 +86,13 @@ impl ShardedJob {
         format!("{}-secrets", self.name)
     }
 
-    /// The scenario and profile files, nothing secret: the profile only references secrets.
+    /// The scenario (or the public keys a pinned pack is checked with) and profile files, nothing
+    /// secret: the profile only references secrets.
     pub fn config_map(&self) -> ConfigMap {
-        let mut data = BTreeMap::from([(SCENARIO_KEY.into(), self.scenario_text.clone())]);
+        let mut data = match &self.scenario {
+            ShardScenario::File(text) => BTreeMap::from([(SCENARIO_KEY.into(), text.clone())]),
+            ShardScenario::Pinned { trusted_keys, .. } => trusted_keys.clone(),
+        };
         if let Some(profile) = &self.profile_text {
             data.insert(PROFILE_KEY.into(), profile.clone());
         }
@@ -92,7 +115,20 @@ impl ShardedJob {
     /// `kscen run` of shard `$(JOB_COMPLETION_INDEX)` (the Job sets it in every pod of an
     /// Indexed Job), printing its result as one log line.
     fn shard_args(&self) -> Vec<String> {
-        let mut args = vec!["run".into(), format!("{INPUT_DIR}/{SCENARIO_KEY}")];
+        let mut args = match &self.scenario {
+            ShardScenario::File(_) => vec!["run".into(), format!("{INPUT_DIR}/{SCENARIO_KEY}")],
+            ShardScenario::Pinned {
+                reference,
+                plain_http,
+                ..
+            } => {
+                let mut args = vec!["run".into(), reference.clone()];
+                if *plain_http {
+                    args.push("--plain-http".into());
+                }
+                args
+            }
+        };
         if self.profile_text.is_some() {
             args.extend(["--profile".into(), format!("{INPUT_DIR}/{PROFILE_KEY}")]);
         }
@@ -128,6 +164,14 @@ impl ShardedJob {
             image_pull_policy: Some(self.pull_policy.clone()),
             // The image's entrypoint is kscen: the arguments are kscen's.
             args: Some(self.shard_args()),
+            // The ConfigMap's keys are the trust store of a pinned pack's pulls.
+            env: matches!(self.scenario, ShardScenario::Pinned { .. }).then(|| {
+                vec![EnvVar {
+                    name: "KSCEN_TRUST_DIR".into(),
+                    value: Some(INPUT_DIR.into()),
+                    ..Default::default()
+                }]
+            }),
             env_from: self.secret().map(|_| {
                 vec![EnvFromSource {
                     secret_ref: Some(SecretEnvSource {
@@ -236,7 +280,7 @@ mod tests {
             shards: 4,
             image: "kscen:0.9.0".into(),
             pull_policy: "Never".into(),
-            scenario_text: "plugin = \"steady\"\n".into(),
+            scenario: ShardScenario::File("plugin = \"steady\"\n".into()),
             profile_text: Some(
                 "[clusters.source]\nbootstrap = \"b:9092\"\n[clusters.source.properties]\n\"sasl.password\" = \"${env:SOURCE_PASSWORD}\"\n".into(),
             ),
@@ -290,6 +334,41 @@ mod tests {
         assert_eq!(
             from[0].secret_ref.as_ref().unwrap().name,
             "kscen-steady-1-secrets"
+        );
+    }
+
+    #[test]
+    fn a_pinned_pack_is_pulled_by_every_pod_checked_with_the_keys_of_the_config_map() {
+        let digest = "a".repeat(64);
+        let sharded = ShardedJob {
+            scenario: ShardScenario::Pinned {
+                reference: format!("127.0.0.1:5000/acme/perf@sha256:{digest}/ramp"),
+                trusted_keys: BTreeMap::from([(
+                    "acme.pub".into(),
+                    "untrusted comment: acme\nRWQ...\n".into(),
+                )]),
+                plain_http: true,
+            },
+            ..sharded()
+        };
+        let data = sharded.config_map().data.unwrap();
+        assert_eq!(
+            data.keys().collect::<Vec<_>>(),
+            ["acme.pub", "profile.toml"]
+        );
+        let job = sharded.job();
+        let container = &job.spec.unwrap().template.spec.unwrap().containers[0];
+        let args = container.args.clone().unwrap().join(" ");
+        assert!(
+            args.starts_with(&format!(
+                "run 127.0.0.1:5000/acme/perf@sha256:{digest}/ramp --plain-http --profile /kscen/input/profile.toml --shard"
+            )),
+            "{args}"
+        );
+        let env = container.env.clone().unwrap();
+        assert_eq!(
+            (env[0].name.as_str(), env[0].value.as_deref()),
+            ("KSCEN_TRUST_DIR", Some(INPUT_DIR))
         );
     }
 

@@ -12,21 +12,30 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use manifests::{referenced_variables, ShardedJob};
+use crate::pack::oci::{RegistryArgs, PASSWORD_VAR, USERNAME_VAR};
+use crate::pack::pinned::PinnedScenario;
+use crate::pack::trust::{trust_dir, TrustStore};
+use manifests::{referenced_variables, ShardScenario, ShardedJob};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum K8sCommand {
     /// Run a scenario as N shards of a Kubernetes Indexed Job and merge their results.
     #[command(
-        after_help = "Example, four shards against the lab from a local Kubernetes:\n  kscen k8s run perf-01-nominal --profile lab --shards 4 --set count=100000 --host-network --json merged.json\n\nThe image holds kscen and its bundled plugins (`cargo xtask k8s-image`); the scenario and\nprofile go to the pods in a ConfigMap, what the profile references as ${env:NAME} in a Secret.\nEvery pod must be running before the start instant (--start-delay after the Job is created);\na shard that fails, is late or prints no result fails the run and is named. Exit codes as for\n`kscen run`; the Job, its pods, the ConfigMap and the Secret are deleted at the end."
+        after_help = "Example, four shards against the lab from a local Kubernetes:\n  kscen k8s run perf-01-nominal --profile lab --shards 4 --set count=100000 --host-network --json merged.json\n\nThe image holds kscen and its bundled plugins (`cargo xtask k8s-image`); the scenario and\nprofile go to the pods in a ConfigMap, what the profile references as ${env:NAME} in a Secret.\nA signed pack pinned in a registry runs without a new image:\n  kscen k8s run registry.example/acme/perf@sha256:<digest>/ramp --profile prod.toml --shards 8\n(the digest `kscen pack push` printed): each pod pulls it and checks its signature against\nthis machine's trusted keys, which go to the pods in the ConfigMap.\nEvery pod must be running before the start instant (--start-delay after the Job is created);\na shard that fails, is late or prints no result fails the run and is named. Exit codes as for\n`kscen run`; the Job, its pods, the ConfigMap and the Secret are deleted at the end."
     )]
     Run(K8sRunArgs),
 }
 
 #[derive(Debug, clap::Args)]
 pub struct K8sRunArgs {
-    /// Scenario file, or a bundled scenario by name; its plugin must be in the image.
+    /// Scenario file, or a bundled scenario by name, whose plugin is in the image; or
+    /// REGISTRY/REPOSITORY@sha256:DIGEST/SCENARIO of a signed pack in an OCI registry, which every
+    /// pod pulls by that digest and checks against this machine's trusted keys before the start.
     pub scenario: PathBuf,
+    /// For a pack pulled from a registry (credentials: KSCEN_REGISTRY_USERNAME and
+    /// KSCEN_REGISTRY_PASSWORD, passed to the pods in the run's Secret).
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// Profile naming the clusters (a file, or `lab`), as the pods will reach them.
     #[arg(long)]
     pub profile: Option<String>,
@@ -90,7 +99,7 @@ async fn run_sharded(args: K8sRunArgs) -> Result<u8> {
     if args.shards == 0 {
         bail!("--shards must be at least 1");
     }
-    let job = sharded_job(&args)?;
+    let job = sharded_job(&args).await?;
     let client = cluster::client(args.kubeconfig.as_deref()).await?;
     let created = cluster::JobRun::create(client, &job).await?;
     eprintln!(
@@ -107,12 +116,30 @@ async fn run_sharded(args: K8sRunArgs) -> Result<u8> {
     crate::shard::command::conclude(results, args.json.as_deref())
 }
 
-/// The Job for `args`: the scenario and profile read, the secrets the profile references taken
-/// from this environment, the start instant set.
-fn sharded_job(args: &K8sRunArgs) -> Result<ShardedJob> {
-    let scenario = crate::pack::load_scenario(&args.scenario)?;
-    let scenario_text = std::fs::read_to_string(&scenario.path)
-        .with_context(|| format!("reading {}", scenario.path.display()))?;
+/// The Job for `args`: the scenario and profile read (a pinned pack pulled and checked here first,
+/// so a wrong digest or key fails before any pod starts), the secrets the profile references
+/// taken from this environment, the start instant set.
+async fn sharded_job(args: &K8sRunArgs) -> Result<ShardedJob> {
+    let scenario = crate::pack::pinned::resolve(&args.scenario, &args.registry).await?;
+    let mut secrets = BTreeMap::new();
+    let source = match PinnedScenario::of(&args.scenario) {
+        Some(pinned) => {
+            for name in [USERNAME_VAR, PASSWORD_VAR] {
+                if let Ok(value) = std::env::var(name) {
+                    secrets.insert(name.to_string(), value);
+                }
+            }
+            ShardScenario::Pinned {
+                reference: pinned.to_string(),
+                trusted_keys: TrustStore::load(&trust_dir(None)?)?.key_files(),
+                plain_http: args.registry.plain_http,
+            }
+        }
+        None => ShardScenario::File(
+            std::fs::read_to_string(&scenario.path)
+                .with_context(|| format!("reading {}", scenario.path.display()))?,
+        ),
+    };
     let profile_text = match &args.profile {
         Some(name) => {
             let path = crate::config::profile::resolve_path(name)?;
@@ -123,7 +150,6 @@ fn sharded_job(args: &K8sRunArgs) -> Result<ShardedJob> {
         }
         None => None,
     };
-    let mut secrets = BTreeMap::new();
     if let Some(profile) = &profile_text {
         for name in referenced_variables(profile).map_err(anyhow::Error::msg)? {
             let value = std::env::var(&name).with_context(|| {
@@ -157,7 +183,7 @@ fn sharded_job(args: &K8sRunArgs) -> Result<ShardedJob> {
         shards: args.shards,
         image: args.image.clone(),
         pull_policy: args.pull_policy.clone(),
-        scenario_text,
+        scenario: source,
         profile_text,
         secrets,
         run_args,

@@ -22,8 +22,9 @@ const SIGNATURE_MEDIA_TYPE: &str = "application/vnd.kscen.pack.signature.v1+mini
 const SCENARIO_MEDIA_TYPE: &str = "application/vnd.kscen.scenario.v1+toml";
 const TITLE: &str = "org.opencontainers.image.title";
 const VERSION: &str = "org.opencontainers.image.version";
-const USERNAME_VAR: &str = "KSCEN_REGISTRY_USERNAME";
-const PASSWORD_VAR: &str = "KSCEN_REGISTRY_PASSWORD";
+/// The registry credentials' environment variables.
+pub const USERNAME_VAR: &str = "KSCEN_REGISTRY_USERNAME";
+pub const PASSWORD_VAR: &str = "KSCEN_REGISTRY_PASSWORD";
 
 /// How to reach a registry.
 #[derive(Debug, Clone, Default, clap::Args)]

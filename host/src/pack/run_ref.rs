@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 
 use super::digest;
 use super::install::{packs_dir, versions, Installed};
+use super::pinned::PinnedScenario;
 use super::trust::{trust_dir, TrustStore};
 use super::verify::{check_signature, Publisher};
 use crate::config::scenario::ScenarioFile;
@@ -43,6 +44,14 @@ impl PackRef {
 
 /// The scenario `kscen run` was given: an existing file as before, else an installed pack's.
 pub fn load_scenario(arg: &Path) -> Result<ScenarioFile> {
+    if PinnedScenario::of(arg).is_some() {
+        bail!(
+            "{}: a pack pinned by digest is pulled by `kscen run` and `kscen k8s run`; elsewhere \
+             (a campaign step), `kscen pack pull` and `kscen pack install` it and name it \
+             PACK/SCENARIO",
+            arg.display()
+        );
+    }
     let reference = match arg.to_str().and_then(PackRef::parse) {
         Some(reference) if !arg.exists() => reference,
         _ if crate::bundle::is_scenario_name(arg) => {

@@ -1,6 +1,7 @@
 //! The trust store: a folder of organisation public keys (`<name>.pub`, minisign format). A pack
 //! installs only when its manifest is signed by one of them.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{ensure, Context, Result};
@@ -78,6 +79,15 @@ impl TrustStore {
             dir: dir.to_path_buf(),
             keys,
         })
+    }
+
+    /// Every trusted key as its file in a store (`<name>.pub`) and that file's text: what another
+    /// machine's store needs to trust the same publishers (a `kscen k8s run`'s pods).
+    pub fn key_files(&self) -> BTreeMap<String, String> {
+        self.keys
+            .iter()
+            .map(|k| (format!("{}.pub", k.name), k.key.to_file_text(&k.name)))
+            .collect()
     }
 
     pub fn find(&self, id: KeyId) -> Option<&TrustedKey> {

@@ -14,8 +14,13 @@ use crate::result::PluginFailure;
 #[derive(Debug, Default, clap::Args)]
 pub struct RunArgs {
     /// Scenario file (TOML): plugin, parameters, limits — a bundled scenario by name
-    /// (`perf-02-ramp-up`, see `kscen list`) — or PACK/SCENARIO of an installed pack.
+    /// (`perf-02-ramp-up`, see `kscen list`) — PACK/SCENARIO of an installed pack, or
+    /// REGISTRY/REPOSITORY@sha256:DIGEST/SCENARIO of a signed pack in an OCI registry (pulled once
+    /// per digest, verified against the trust store).
     pub scenario: PathBuf,
+    /// For a pack pulled from a registry.
+    #[command(flatten)]
+    pub registry: crate::pack::oci::RegistryArgs,
     /// Profile naming the clusters (a file, or `lab` for the local lab). Default: embedded mock cluster.
     #[arg(long)]
     pub profile: Option<String>,
@@ -148,8 +153,9 @@ pub async fn run_scenario(
     host: &Host,
     args: RunArgs,
 ) -> Result<(RunEnd, crate::result::RunResult)> {
-    // A file path, or `<pack>/<scenario>` of an installed pack (verified again here).
-    let scenario = crate::pack::load_scenario(&args.scenario)?;
+    // A file path, `<pack>/<scenario>` of an installed pack (verified again here), or a pack
+    // pinned in a registry.
+    let scenario = crate::pack::pinned::resolve(&args.scenario, &args.registry).await?;
     let profile = match &args.profile {
         Some(name) => Some((name.clone(), Profile::load(name)?)),
         None => None,
