@@ -161,25 +161,8 @@ fn shards_pull_a_signed_pack_by_digest_and_run_its_scenario() {
     std::fs::write(world.path("tracked.toml"), SCENARIO).unwrap();
     world.ok(&["pack", "keygen", "--out", "keys", "--name", "acme"]);
     world.ok(&["pack", "trust", "add", "acme", "keys/acme.pub"]);
-    world.ok(&[
-        "pack",
-        "build",
-        "--name",
-        "acme",
-        "--version",
-        "1.0.0",
-        "tracked.toml",
-        "--key",
-        "keys/acme.key",
-        "--out",
-        "acme.kpack",
-    ]);
-    let tag = format!("{}/acme/load:1.0.0", registry.address);
-    let pushed = world.ok(&["pack", "push", "acme.kpack", &tag, "--plain-http"]);
-    let digest = pushed
-        .split(['(', ')'])
-        .find(|part| part.starts_with("sha256:"))
-        .unwrap_or_else(|| panic!("no digest in {pushed}"));
+    world.build_pack("tracked.toml", Some("acme"));
+    let digest = registry.push(&world, "acme/load");
     let pinned = format!("{}/acme/load@{digest}/tracked", registry.address);
 
     let command = world.command(&["k8s", "run", &pinned, "--plain-http"]);

@@ -55,23 +55,7 @@ impl World {
 
     /// Builds `acme.kpack` from the quick scenario, signed with `key` when given.
     fn build(&self, key: Option<&str>) -> PathBuf {
-        let key_file = key.map(|k| format!("keys/{k}.key"));
-        let mut args = vec![
-            "pack",
-            "build",
-            "--name",
-            "acme",
-            "--version",
-            "1.0.0",
-            "src/quick.toml",
-            "--out",
-            "acme.kpack",
-        ];
-        if let Some(key_file) = &key_file {
-            args.extend(["--key", key_file.as_str()]);
-        }
-        self.ok(&args);
-        self.path("acme.kpack")
+        self.build_pack("src/quick.toml", key)
     }
 
     fn installed(&self) -> bool {
@@ -306,22 +290,24 @@ fn python_and_javascript_components_travel_in_a_signed_pack_like_rust_ones() {
     }
 }
 
+/// A world trusting acme, whose pack signed by acme is pushed to `registry` as `acme/perf`; with
+/// the artifact's digest.
+fn pushed_signed_pack(registry: &Registry) -> (World, String) {
+    let world = World::new();
+    world.keygen("acme");
+    world.trust("acme");
+    world.build(Some("acme"));
+    let digest = registry.push(&world, "acme/perf");
+    (world, digest)
+}
+
 #[test]
 fn a_pack_pushed_to_a_registry_is_pulled_by_digest_verified_and_run() {
     let Some(registry) = Registry::start() else {
         return;
     };
-    let world = World::new();
-    world.keygen("acme");
-    world.trust("acme");
-    world.build(Some("acme"));
+    let (world, digest) = pushed_signed_pack(&registry);
     let reference = format!("{}/acme/perf:1.0.0", registry.address);
-    let pushed = world.ok(&["pack", "push", "acme.kpack", &reference, "--plain-http"]);
-    let digest = pushed
-        .split(['(', ')'])
-        .find(|part| part.starts_with("sha256:"))
-        .unwrap_or_else(|| panic!("no digest in {pushed}"))
-        .to_string();
 
     // By digest: the same bytes as the file pushed, verified, installed, run.
     let by_digest = format!("{}/acme/perf@{digest}", registry.address);
@@ -355,17 +341,6 @@ fn a_pack_pushed_to_a_registry_is_pulled_by_digest_verified_and_run() {
     assert!(world.path("acme-1.0.0.kpack").is_file());
 }
 
-/// Pushes the world's signed pack (`key`) to `registry` and returns its digest, `sha256:...`.
-fn push(world: &World, registry: &Registry, repository: &str) -> String {
-    let reference = format!("{}/{repository}:1.0.0", registry.address);
-    let pushed = world.ok(&["pack", "push", "acme.kpack", &reference, "--plain-http"]);
-    pushed
-        .split(['(', ')'])
-        .find(|part| part.starts_with("sha256:"))
-        .unwrap_or_else(|| panic!("no digest in {pushed}"))
-        .to_string()
-}
-
 /// What `kscen k8s run`'s shards do: `kscen run REGISTRY/REPOSITORY@DIGEST/SCENARIO` pulls the
 /// pack once, checks it, and runs its scenario; a digest the registry does not hold and a pack
 /// signed by nobody this machine trusts are refused before anything runs.
@@ -374,11 +349,7 @@ fn a_scenario_pinned_by_digest_in_a_registry_is_pulled_once_verified_and_run() {
     let Some(registry) = Registry::start() else {
         return;
     };
-    let world = World::new();
-    world.keygen("acme");
-    world.trust("acme");
-    world.build(Some("acme"));
-    let digest = push(&world, &registry, "acme/perf");
+    let (world, digest) = pushed_signed_pack(&registry);
     let pinned = format!("{}/acme/perf@{digest}/quick", registry.address);
 
     let run = world.kscen(&["run", &pinned, "--plain-http"]);
@@ -418,7 +389,7 @@ fn a_scenario_pinned_by_digest_in_a_registry_is_pulled_once_verified_and_run() {
     let stranger = World::new();
     stranger.keygen("mallory");
     stranger.build(Some("mallory"));
-    let digest = push(&stranger, &registry, "mallory/perf");
+    let digest = registry.push(&stranger, "mallory/perf");
     let pinned = format!("{}/mallory/perf@{digest}/quick", registry.address);
     let error = world.refused(&["run", &pinned, "--plain-http"]);
     assert!(error.contains("refused"), "{error}");

@@ -283,6 +283,28 @@ impl Sandbox {
         command
     }
 
+    /// `kscen pack build` of `scenario` (a file in the sandbox) as `acme.kpack`, pack acme 1.0.0,
+    /// signed with `keys/<key>.key` when given.
+    pub fn build_pack(&self, scenario: &str, key: Option<&str>) -> PathBuf {
+        let key_file = key.map(|k| format!("keys/{k}.key"));
+        let mut args = vec![
+            "pack",
+            "build",
+            "--name",
+            "acme",
+            "--version",
+            "1.0.0",
+            scenario,
+            "--out",
+            "acme.kpack",
+        ];
+        if let Some(key_file) = &key_file {
+            args.extend(["--key", key_file.as_str()]);
+        }
+        self.ok(&args);
+        self.path("acme.kpack")
+    }
+
     /// Runs kscen in the sandbox folder.
     pub fn kscen(&self, args: &[&str]) -> Output {
         self.command(args).output().expect("kscen runs")

@@ -66,6 +66,20 @@ impl Registry {
     }
 }
 
+impl Registry {
+    /// `kscen pack push` of the sandbox's `acme.kpack` to `REPOSITORY:1.0.0` here; returns the
+    /// digest kscen printed, `sha256:…`.
+    pub fn push(&self, world: &crate::support::Sandbox, repository: &str) -> String {
+        let reference = format!("{}/{repository}:1.0.0", self.address);
+        let pushed = world.ok(&["pack", "push", "acme.kpack", &reference, "--plain-http"]);
+        pushed
+            .split(['(', ')'])
+            .find(|part| part.starts_with("sha256:"))
+            .unwrap_or_else(|| panic!("no digest in {pushed}"))
+            .to_string()
+    }
+}
+
 impl Drop for Registry {
     fn drop(&mut self) {
         let _ = self.process.kill();
