@@ -13,8 +13,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 use crate::pack::oci::{RegistryArgs, PASSWORD_VAR, USERNAME_VAR};
-use crate::pack::pinned::PinnedScenario;
-use crate::pack::trust::{trust_dir, TrustStore};
+use crate::pack::pinned::{load_trusted, PinnedScenario};
 use manifests::{referenced_variables, ShardScenario, ShardedJob};
 
 #[derive(Debug, clap::Subcommand)]
@@ -120,25 +119,28 @@ async fn run_sharded(args: K8sRunArgs) -> Result<u8> {
 /// so a wrong digest or key fails before any pod starts), the secrets the profile references
 /// taken from this environment, the start instant set.
 async fn sharded_job(args: &K8sRunArgs) -> Result<ShardedJob> {
-    let scenario = crate::pack::pinned::resolve(&args.scenario, &args.registry).await?;
     let mut secrets = BTreeMap::new();
-    let source = match PinnedScenario::of(&args.scenario) {
+    let (scenario, source) = match PinnedScenario::of(&args.scenario) {
         Some(pinned) => {
+            let (scenario, trust) = load_trusted(&pinned, &args.registry).await?;
             for name in [USERNAME_VAR, PASSWORD_VAR] {
                 if let Ok(value) = std::env::var(name) {
                     secrets.insert(name.to_string(), value);
                 }
             }
-            ShardScenario::Pinned {
+            let source = ShardScenario::Pinned {
                 reference: pinned.to_string(),
-                trusted_keys: TrustStore::load(&trust_dir(None)?)?.key_files(),
+                trusted_keys: trust.key_files(),
                 plain_http: args.registry.plain_http,
-            }
+            };
+            (scenario, source)
         }
-        None => ShardScenario::File(
-            std::fs::read_to_string(&scenario.path)
-                .with_context(|| format!("reading {}", scenario.path.display()))?,
-        ),
+        None => {
+            let scenario = crate::pack::load_scenario(&args.scenario)?;
+            let text = std::fs::read_to_string(&scenario.path)
+                .with_context(|| format!("reading {}", scenario.path.display()))?;
+            (scenario, ShardScenario::File(text))
+        }
     };
     let profile_text = match &args.profile {
         Some(name) => {

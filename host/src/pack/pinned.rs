@@ -76,12 +76,20 @@ pub fn cache_dir() -> Result<PathBuf> {
 /// file, a bundled scenario or an installed pack's, as `load_scenario` finds it.
 pub async fn resolve(arg: &Path, registry: &RegistryArgs) -> Result<ScenarioFile> {
     match PinnedScenario::of(arg) {
-        Some(pinned) => {
-            let trust = TrustStore::load(&trust_dir(None)?)?;
-            load(&pinned, registry, &trust, &cache_dir()?).await
-        }
+        Some(pinned) => Ok(load_trusted(&pinned, registry).await?.0),
         None => super::load_scenario(arg),
     }
+}
+
+/// The scenario `reference` names, checked against this machine's trust store and cache; with
+/// the trust store it was checked against.
+pub async fn load_trusted(
+    reference: &PinnedScenario,
+    registry: &RegistryArgs,
+) -> Result<(ScenarioFile, TrustStore)> {
+    let trust = TrustStore::load(&trust_dir(None)?)?;
+    let scenario = load(reference, registry, &trust, &cache_dir()?).await?;
+    Ok((scenario, trust))
 }
 
 /// The scenario `reference` names, its pack pulled into `cache` unless already there, verified
@@ -93,8 +101,8 @@ pub async fn load(
     cache: &Path,
 ) -> Result<ScenarioFile> {
     let packs = cache.join(&reference.digest);
-    let installed = match list(&packs).into_iter().next() {
-        Some(installed) => installed?,
+    let manifest = match list(&packs).into_iter().next() {
+        Some(installed) => installed?.manifest,
         None => {
             let artifact = reference.artifact();
             let (archive, digest) = pull(&artifact, registry).await?;
@@ -110,15 +118,12 @@ pub async fn load(
                 verified.manifest.id(),
                 verified.publisher
             );
-            list(&packs)
-                .into_iter()
-                .next()
-                .expect("the pack just installed")?
+            verified.manifest
         }
     };
     let pack = PackRef {
-        pack: installed.manifest.name.clone(),
-        version: Some(installed.manifest.version.clone()),
+        pack: manifest.name,
+        version: Some(manifest.version),
         scenario: reference.scenario.clone(),
     };
     load_from_pack(&pack, &packs, trust).with_context(|| format!("cannot run {reference}"))
